@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs what is missing, builds with -Wall -Wextra -Werror and runs every test through ctest; then the same
+# suite in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+./ci/install-deps.sh
+
+echo "== build-ci: Release, -Werror" >&2
+cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DHWTUNE_WERROR=ON >/dev/null
+cmake --build build-ci -j "$jobs"
+(cd build-ci && ctest --output-on-failure -j "$jobs")
+
+echo "== build-asan: -fsanitize=address,undefined" >&2
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHWTUNE_WERROR=ON -DHWTUNE_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
