@@ -17,3 +17,12 @@ echo "== build-asan: -fsanitize=address,undefined" >&2
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHWTUNE_WERROR=ON -DHWTUNE_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
+
+# Further stages (ARM under qemu, fuzzing, ...), one script each, run in name order from the repository root.
+# Each gets BUILD_CI and BUILD_ASAN (the two build folders above) in its environment.
+for stage in ci/test.d/*.sh; do
+  [ -e "$stage" ] || continue
+  echo "== stage $stage" >&2
+  BUILD_CI=build-ci BUILD_ASAN=build-asan bash "$stage"
+done
+echo "ci/test.sh: all stages passed" >&2
