@@ -10,3 +10,10 @@ cmake --build build -j "$(nproc)"
 
 echo "== hwtune detect --quick" >&2
 ./build/hwtune detect --quick
+
+echo "== hwtune bench (short: a 1024x1024 FC layer, XNNPACK vs ours, outputs verified first)" >&2
+./build/hwtune bench --op gemm_f32,gemm_qs8 --shape 1024x1024 --batch 1,64 --threads all --impl xnnpack,own \
+  --verify --max-time 0.5
+
+echo "== hwtune audit (short: MobileNet-v1 0.25, fp32 vs int8, a 5 s soak, the machine's profile if any)" >&2
+./build/hwtune audit --model mobilenet --precision fp32,int8 --batch 1,8 --bench-seconds 0.5 --duration 5

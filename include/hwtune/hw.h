@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hwtune/isa.h"
 #include "hwtune/status.h"
@@ -49,9 +50,11 @@ typedef struct hwt_peak {
 } hwt_peak;
 
 typedef struct hwt_bw {
-  uint64_t buffer_bytes;    /* working-set size used */
+  uint64_t buffer_bytes;    /* working-set size used: per thread for l1..l3; for dram the whole buffer, which the
+                             * 1-thread runs walk entirely and the all-thread runs split into one slice per thread */
   double read_gbps_1t, read_gbps_all;
   double triad_gbps_1t, triad_gbps_all;
+  char note[128];           /* how buffer_bytes was chosen (which cache entry, or why a default) */
 } hwt_bw;
 
 typedef enum hwt_bw_level { hwt_bw_l1 = 0, hwt_bw_l2, hwt_bw_l3, hwt_bw_dram, hwt_bw_count } hwt_bw_level;
@@ -91,6 +94,17 @@ typedef struct hwt_hw {
   hwt_bw bw[hwt_bw_count];
 
   char fingerprint[33];     /* 32 hex chars over identifying fields only */
+
+  /* provenance (added with the full detect) */
+  char hypervisor_vendor[16];      /* CPUID 0x40000000 signature ("KVMKVMKVM", "bhyve bhyve"), "" if none */
+  char topology_source[16];        /* "hwloc", "hwloc-synthetic", "hwloc-xml" */
+  char usable_note[192];           /* where usable_cpus came from; malformed cgroup files are named here */
+  char cache_note[192];            /* which cache sources were consulted */
+  bool measure_quick;              /* the probes ran in --quick mode */
+  double measure_seconds;          /* wall time of the probes */
+  unsigned measure_threads;        /* threads of the *_all figures (one per usable CPU, pinned) */
+  int measure_cpus[HWT_MAX_CPUS];  /* OS CPU each measuring thread was pinned to; [0] ran the 1-thread probes */
+  double load_avg_1m;              /* /proc/loadavg when the probes started; < 0 unknown (other load lowers *_all) */
 } hwt_hw;
 
 /* Inputs of detection; zero-initialised means "this machine, no measuring". */
@@ -105,6 +119,13 @@ typedef struct hwt_detect_inputs {
   uint32_t features_hw;
   bool measure;                 /* run the peak and bandwidth probes */
   bool quick;                   /* ~2 s of measuring instead of ~15 s */
+  /* added with the full detect */
+  const char *meminfo_path;     /* NULL = /proc/meminfo */
+  bool fixed_cpuid_caches;      /* use cpuid_caches below instead of executing CPUID (tests); n = 0: no CPUID source.
+                                 * With a synthetic/XML topology and this false, CPUID caches are not consulted
+                                 * (they describe this machine, not the fixture). */
+  const hwt_cache *cpuid_caches;
+  size_t ncpuid_caches;
 } hwt_detect_inputs;
 
 /* Fills *hw. A message (<= errlen) explains a failure. Never exits. */
@@ -120,6 +141,12 @@ uint64_t hwt_hw_cache_budget(const hwt_hw *hw, int level, const char **source);
 
 /* Peak for (dtype int8?, isa, threads); 0 when unknown. threads > 1 uses gflops_all scaled to threads/usable. */
 double hwt_hw_peak(const hwt_hw *hw, bool int8, hwt_isa isa, unsigned threads);
+
+/* Hands the plausible L1d / L2 / L3-share budgets (hwt_hw_cache_budget) to hwt_kernels_set_cache_budget(). */
+void hwt_hw_set_kernel_budget(const hwt_hw *hw);
+
+/* Human-readable summary (what `hwtune detect` prints): every figure with its source, implausible ones flagged. */
+void hwt_hw_print(const hwt_hw *hw, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,928 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The audit run: latency (tuned vs default), per-layer bottlenecks, memory, int8 vs fp32 accuracy, abnormal
+ * inputs and --mem-limit in forked children, single-thread run, soak; all into one hwtune.audit/1 document. */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "hwtune/hw_json.h"
+#include "hwt_common.h"
+#include "hwtune/hw.h"
+#include "hwtune/profile.h"
+#include "hwtune_build_info.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AUDIT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AUDIT_ASAN 1
+#endif
+#endif
+
+static const char *const prec_name[2] = {"fp32", "int8"};
+
+void hwt_audit_opts_default(hwt_audit_opts *o) {
+  memset(o, 0, sizeof(*o));
+  o->fp32 = o->int8 = true;
+  o->batches[0] = 1;
+  o->nbatches = 1;
+  o->bench_s = 1.0;
+  o->accuracy_inputs = 100;
+  o->calib_inputs = 32;
+  o->measure_peaks = true;
+  o->abnormal = true;
+}
+
+typedef struct audit {
+  const hwt_audit_opts *o;
+  hwt_model *model[2];      /* fp32, int8 (NULL when not run) */
+  hwt_profile *profile;
+  hwt_hw *hw;               /* NULL when detect failed */
+  unsigned threads;
+  size_t in_size, out_size;
+  json_t *doc, *phases, *findings;
+  double last_rss, last_live;
+  double step_mb;
+  size_t runtime_peak; /* over the whole run (phase() resets the allocator's peak) */
+  char step_phase[96];
+} audit;
+
+static void finding(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void finding(audit *a, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  json_array_append_new(a->findings, json_string(buf));
+}
+
+/* Records RSS and runtime bytes at a phase boundary; tracks the largest single step up. */
+/* Records RSS and runtime bytes at the end of a phase. The step of a phase is the larger of its RSS increase
+ * and its runtime-allocation peak above the live bytes it started with (a transient batch buffer counts even
+ * when it is freed before the phase ends). */
+static void phase(audit *a, const char *name) {
+  hwt_mem_stats ms = hwt_engine_mem_stats();
+  if (ms.peak_bytes > a->runtime_peak) a->runtime_peak = ms.peak_bytes;
+  double rss = hwt_audit_rss_bytes(), live = (double) ms.live_bytes, peak = (double) ms.peak_bytes;
+  double step = a->last_rss > 0 ? fmax(rss - a->last_rss, peak - a->last_live) / 1048576.0 : 0.0;
+  if (step > a->step_mb) {
+    a->step_mb = step;
+    snprintf(a->step_phase, sizeof(a->step_phase), "%s", name);
+  }
+  json_array_append_new(a->phases, json_pack("{s:s,s:f,s:f,s:f,s:f}", "phase", name, "rss_mb", rss / 1048576.0,
+                                             "runtime_mb", live / 1048576.0, "runtime_peak_mb", peak / 1048576.0,
+                                             "step_mb", step));
+  a->last_rss = rss;
+  a->last_live = live;
+  hwt_engine_mem_reset_peak();
+}
+
+static hwt_engine *make_engine(audit *a, int p, size_t batch, bool tuned, unsigned threads, bool timing,
+                               char *err, size_t errlen) {
+  hwt_engine_options opt = {0};
+  opt.threads = threads ? threads : a->threads;
+  opt.layer_timing = timing;
+  opt.test_leak_bytes = a->o->test_leak_bytes;
+  if (tuned && a->profile != NULL) {
+    opt.chooser = hwt_engine_profile_chooser;
+    opt.chooser_ctx = a->profile;
+  }
+  hwt_engine *e = NULL;
+  if (hwt_engine_create(a->model[p], batch, &opt, &e, err, errlen) != hwt_status_ok) return NULL;
+  return e;
+}
+
+static float *alloc_out(const audit *a, size_t batch) { return malloc(batch * a->out_size * sizeof(float)); }
+
+static json_t *lat_json(const double *ns, size_t n, size_t batch) {
+  double mean = 0;
+  for (size_t i = 0; i < n; i++) mean += ns[i];
+  mean /= n ? n : 1;
+  return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "p50_ms", hwt_audit_percentile(ns, n, 50) / 1e6, "p90_ms",
+                   hwt_audit_percentile(ns, n, 90) / 1e6, "p99_ms", hwt_audit_percentile(ns, n, 99) / 1e6, "max_ms",
+                   hwt_audit_percentile(ns, n, 100) / 1e6, "mean_ms", mean / 1e6, "throughput_per_s",
+                   mean > 0 ? (double) batch / (mean / 1e9) : 0.0, "samples", (json_int_t) n);
+}
+
+/* Times engines A and B (B may be NULL) alternately for `seconds`; at least 10 samples each. */
+static size_t time_pair(hwt_engine *ea, hwt_engine *eb, const float *in, float *out, double seconds, double *sa,
+                        double *sb, size_t cap) {
+  for (int w = 0; w < 3; w++) {
+    hwt_engine_run(ea, in, out, NULL);
+    if (eb) hwt_engine_run(eb, in, out, NULL);
+  }
+  uint64_t end = hwt_now_ns() + (uint64_t) (seconds * 1e9);
+  size_t n = 0;
+  while (n < cap && (n < 10 || hwt_now_ns() < end)) {
+    uint64_t t = hwt_now_ns();
+    hwt_engine_run(ea, in, out, NULL);
+    sa[n] = (double) (hwt_now_ns() - t);
+    if (eb) {
+      t = hwt_now_ns();
+      hwt_engine_run(eb, in, out, NULL);
+      sb[n] = (double) (hwt_now_ns() - t);
+    }
+    n++;
+  }
+  return n;
+}
+
+/* ---- per-layer bottleneck view ---- */
+
+static double peak_for(const audit *a, bool int8, hwt_isa isa, unsigned threads, const char **isa_used) {
+  if (a->hw == NULL || !a->hw->measured) return 0;
+  double pk = isa < hwt_isa_count ? hwt_hw_peak(a->hw, int8, isa, threads) : 0;
+  if (pk > 0) {
+    *isa_used = hwt_isa_name(isa);
+    return pk;
+  }
+  for (int i = hwt_isa_count - 1; i >= 0; i--) { /* XNNPACK: the best measured level of the dtype */
+    pk = hwt_hw_peak(a->hw, int8, (hwt_isa) i, threads);
+    if (pk > 0) {
+      *isa_used = hwt_isa_name((hwt_isa) i);
+      return pk;
+    }
+  }
+  return 0;
+}
+
+static double bw_for(const audit *a, double bytes, unsigned threads) {
+  if (a->hw == NULL || !a->hw->measured) return 0;
+  uint64_t l2 = hwt_hw_cache_budget(a->hw, 2, NULL), l3 = hwt_hw_cache_budget(a->hw, 3, NULL);
+  hwt_bw_level lv = bytes <= (double) l2 ? hwt_bw_l2 : bytes <= (double) l3 * 2 ? hwt_bw_l3 : hwt_bw_dram;
+  const hwt_bw *b = &a->hw->bw[lv];
+  double g = threads > 1 && b->read_gbps_all > 0 ? b->read_gbps_all : b->read_gbps_1t;
+  return g;
+}
+
+static json_t *layer_breakdown(audit *a, int p, size_t batch, double seconds) {
+  char err[512];
+  hwt_engine *e = make_engine(a, p, batch, true, 0, true, err, sizeof(err));
+  if (e == NULL) return json_pack("{s:s}", "error", err);
+  const hwt_model *m = a->model[p];
+  size_t nl = m->nlayers, iters = 0, cap = 2000;
+  double *ns = malloc(nl * cap * sizeof(double));
+  float *in = malloc(batch * a->in_size * sizeof(float)), *out = alloc_out(a, batch);
+  hwt_model_gen_inputs(m, 5, batch, in);
+  hwt_engine_run(e, in, out, NULL);
+  uint64_t end = hwt_now_ns() + (uint64_t) (seconds * 1e9);
+  while (iters < cap && (iters < 5 || hwt_now_ns() < end)) {
+    hwt_engine_run(e, in, out, NULL);
+    for (size_t i = 0; i < nl; i++) ns[i * cap + iters] = (double) hwt_engine_layer_ns(e, i);
+    iters++;
+  }
+  double total = 0, *med = malloc(nl * sizeof(double));
+  for (size_t i = 0; i < nl; i++) total += (med[i] = hwt_audit_percentile(ns + i * cap, iters, 50));
+  json_t *rows = json_array();
+  size_t *order = malloc(nl * sizeof(size_t));
+  for (size_t i = 0; i < nl; i++) order[i] = i;
+  for (size_t i = 0; i < nl; i++) /* by time, descending (nl is small) */
+    for (size_t j = i + 1; j < nl; j++)
+      if (med[order[j]] > med[order[i]]) {
+        size_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+  for (size_t r = 0; r < nl; r++) {
+    size_t i = order[r];
+    const hwt_layer *l = &m->layers[i];
+    const hwt_layer_choice *c = hwt_engine_layer_choice(e, i);
+    double flops = hwt_layer_flops(l) * (double) batch;
+    size_t es = p ? 1 : 4;
+    double bytes = (double) hwt_layer_weight_count(l) * es + (double) hwt_layer_bias_count(l) * 4 +
+                   (double) batch * (hwt_shape_size(l->in) + hwt_shape_size(l->out)) * es;
+    double gflops = med[i] > 0 ? flops / med[i] : 0;
+    const char *isa_used = "";
+    bool gemmlike = l->type == hwt_layer_fc || l->type == hwt_layer_conv || l->type == hwt_layer_dwconv;
+    double pk = gemmlike ? peak_for(a, p == 1, c->impl == hwt_impl_own ? c->isa : hwt_isa_count, c->threads,
+                                     &isa_used)
+                         : 0;
+    double bw = bw_for(a, bytes, c->threads), ai = flops / bytes;
+    const char *bound = "unknown";
+    if (pk > 0 && bw > 0) bound = ai >= pk / bw ? "compute" : "memory";
+    if (!gemmlike) bound = "memory";
+    json_t *row = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:f,s:f,s:f,s:f,s:s}", "index", (json_int_t) i, "name",
+                            l->name, "type", hwt_layer_type_name(l->type), "impl", hwt_impl_name(c->impl), "threads",
+                            (json_int_t) c->threads, "source", c->source, "median_us", med[i] / 1e3, "pct_time",
+                            total > 0 ? 100.0 * med[i] / total : 0.0, "gflops", gflops, "intensity", ai, "bound",
+                            bound);
+    json_object_set_new(row, "pct_peak", pk > 0 ? json_real(100.0 * gflops / pk) : json_null());
+    if (pk > 0) json_object_set_new(row, "peak_isa", json_string(isa_used));
+    json_array_append_new(rows, row);
+  }
+  json_t *res = json_pack("{s:s,s:I,s:I,s:f,s:o}", "precision", prec_name[p], "batch", (json_int_t) batch,
+                          "iterations", (json_int_t) iters, "total_us", total / 1e3, "layers", rows);
+  free(order);
+  free(med);
+  free(ns);
+  free(in);
+  free(out);
+  hwt_engine_destroy(e);
+  return res;
+}
+
+/* ---- accuracy: int8 vs fp32 ---- */
+
+static json_t *accuracy(audit *a, double *top1, double *cosine, double *maxerr) {
+  size_t n = a->o->accuracy_inputs, nl = a->model[0]->nlayers;
+  char err[512];
+  hwt_engine *e0 = make_engine(a, 0, n, false, 0, false, err, sizeof(err));
+  hwt_engine *e1 = e0 ? make_engine(a, 1, n, false, 0, false, err, sizeof(err)) : NULL;
+  if (e1 == NULL) {
+    hwt_engine_destroy(e0);
+    return json_pack("{s:s}", "error", err);
+  }
+  float *in = malloc(n * a->in_size * sizeof(float)), *o0 = alloc_out(a, n), *o1 = alloc_out(a, n);
+  hwt_model_gen_inputs(a->model[0], 777, n, in); /* seed differs from the calibration inputs */
+  hwt_engine_run(e0, in, o0, NULL);
+  hwt_engine_run(e1, in, o1, NULL);
+  json_t *layers = json_array();
+  size_t maxsz = 0;
+  for (size_t i = 0; i < nl; i++)
+    if (hwt_shape_size(a->model[0]->layers[i].out) > maxsz) maxsz = hwt_shape_size(a->model[0]->layers[i].out);
+  float *b0 = malloc(maxsz * sizeof(float)), *b1 = malloc(maxsz * sizeof(float));
+  for (size_t i = 0; i < nl; i++) {
+    size_t sz = hwt_shape_size(a->model[0]->layers[i].out);
+    double dot = 0, n0 = 0, n1 = 0, me = 0;
+    for (size_t s = 0; s < n; s++) {
+      hwt_engine_layer_output(e0, i, s, b0);
+      hwt_engine_layer_output(e1, i, s, b1);
+      for (size_t k = 0; k < sz; k++) {
+        dot += (double) b0[k] * b1[k];
+        n0 += (double) b0[k] * b0[k];
+        n1 += (double) b1[k] * b1[k];
+        me = fmax(me, fabs((double) b0[k] - b1[k]));
+      }
+    }
+    double cs = n0 > 0 && n1 > 0 ? dot / sqrt(n0 * n1) : (n0 == n1 ? 1.0 : 0.0);
+    json_array_append_new(layers, json_pack("{s:s,s:s,s:f,s:f}", "name", a->model[0]->layers[i].name, "type",
+                                            hwt_layer_type_name(a->model[0]->layers[i].type), "max_abs_err", me,
+                                            "cosine", cs));
+  }
+  size_t agree = 0;
+  double dot = 0, n0 = 0, n1 = 0, me = 0;
+  for (size_t s = 0; s < n; s++) {
+    size_t c0 = 0, c1 = 0;
+    for (size_t k = 0; k < a->out_size; k++) {
+      float x = o0[s * a->out_size + k], y = o1[s * a->out_size + k];
+      if (x > o0[s * a->out_size + c0]) c0 = k;
+      if (y > o1[s * a->out_size + c1]) c1 = k;
+      dot += (double) x * y;
+      n0 += (double) x * x;
+      n1 += (double) y * y;
+      me = fmax(me, fabs((double) x - y));
+    }
+    agree += c0 == c1;
+  }
+  *top1 = (double) agree / (double) n;
+  *cosine = n0 > 0 && n1 > 0 ? dot / sqrt(n0 * n1) : 0;
+  *maxerr = me;
+  json_t *res = json_pack("{s:I,s:I,s:{s:f,s:f,s:f,s:I},s:o}", "inputs", (json_int_t) n, "calibration_inputs",
+                          (json_int_t) a->o->calib_inputs, "end_to_end", "max_abs_err", me, "cosine", *cosine,
+                          "top1_agreement", *top1, "top1_agree_count", (json_int_t) agree, "layers", layers);
+  free(b0);
+  free(b1);
+  free(in);
+  free(o0);
+  free(o1);
+  hwt_engine_destroy(e0);
+  hwt_engine_destroy(e1);
+  return res;
+}
+
+/* ---- forked children: abnormal inputs, --mem-limit ---- */
+
+/* Reads the child's JSON from fd until EOF or timeout; reaps it. *how: "ok", "crash: signal N", "hang", "exit N". */
+static json_t *child_result(pid_t pid, int fd, double timeout_s, char *how, size_t howlen) {
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  uint64_t end = hwt_now_ns() + (uint64_t) (timeout_s * 1e9);
+  bool timed_out = false;
+  while (buf != NULL) {
+    uint64_t now = hwt_now_ns();
+    if (now >= end) {
+      timed_out = true;
+      break;
+    }
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int r = poll(&pfd, 1, (int) ((end - now) / 1000000 + 1));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    if (len + 4096 > cap) {
+      char *nb = realloc(buf, cap *= 2);
+      if (nb == NULL) break;
+      buf = nb;
+    }
+    ssize_t k = read(fd, buf + len, cap - len - 1);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    len += (size_t) k;
+  }
+  close(fd);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  json_t *doc = NULL;
+  if (buf != NULL) {
+    buf[len] = '\0';
+    doc = json_loads(buf, 0, NULL);
+  }
+  free(buf);
+  if (timed_out)
+    snprintf(how, howlen, "hang (killed after %.0f s)", timeout_s);
+  else if (WIFSIGNALED(status))
+    snprintf(how, howlen, "crash: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else if (WEXITSTATUS(status) != 0)
+    snprintf(how, howlen, "exit %d", WEXITSTATUS(status));
+  else
+    snprintf(how, howlen, "ok");
+  return doc;
+}
+
+static void child_write(int fd, json_t *doc) {
+  char *s = json_dumps(doc, JSON_COMPACT);
+  if (s != NULL) {
+    size_t n = strlen(s), off = 0;
+    while (off < n) {
+      ssize_t w = write(fd, s + off, n - off);
+      if (w <= 0) break;
+      off += (size_t) w;
+    }
+  }
+  free(s);
+  json_decref(doc);
+  close(fd);
+}
+
+enum { case_zero = 0, case_huge, case_nan, case_inf, case_denormal, case_count };
+static const char *const case_name[case_count] = {"all_zero", "huge_1e30", "nan_1pct", "inf_1pct", "denormal_1e-40"};
+
+static void fill_case(int c, const float *normal, float *x, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    switch (c) {
+      case case_zero: x[k] = 0; break;
+      case case_huge: x[k] = (k & 1) ? 1e30f : -1e30f; break;
+      case case_nan: x[k] = k % 100 == 7 ? NAN : normal[k]; break;
+      case case_inf: x[k] = k % 100 == 7 ? ((k / 100) & 1 ? -INFINITY : INFINITY) : normal[k]; break;
+      default: x[k] = 1e-40f * (float) (1 + k % 7); break;
+    }
+  }
+}
+
+static double median_run(hwt_engine *e, const float *x, float *o, int n) {
+  double t[32];
+  for (int i = 0; i < n && i < 32; i++) {
+    uint64_t s = hwt_now_ns();
+    hwt_engine_run(e, x, o, NULL);
+    t[i] = (double) (hwt_now_ns() - s);
+  }
+  return hwt_audit_percentile(t, (size_t) n, 50);
+}
+
+static json_t *abnormal_child(audit *a) {
+  json_t *arr = json_array();
+  float *normal = malloc(a->in_size * sizeof(float)), *x = malloc(a->in_size * sizeof(float)),
+        *o = alloc_out(a, 1);
+  hwt_model_gen_inputs(a->model[0] ? a->model[0] : a->model[1], 3, 1, normal);
+  for (int p = 0; p < 2; p++) {
+    if (a->model[p] == NULL) continue;
+    char err[512];
+    /* one thread: these checks are about robustness; the slowdown ratio must not be pool-scheduling noise */
+    hwt_engine *e = make_engine(a, p, 1, true, 1, false, err, sizeof(err));
+    if (e == NULL) continue;
+    double base = median_run(e, normal, o, 15);
+    for (int c = 0; c < case_count; c++) {
+      fill_case(c, normal, x, a->in_size);
+      hwt_run_info info = {0, 0};
+      hwt_status st = hwt_engine_run(e, x, o, &info);
+      double t = median_run(e, x, o, 15);
+      size_t top = 0;
+      for (size_t k = 1; k < a->out_size; k++)
+        if (o[k] > o[top]) top = k;
+      json_array_append_new(
+          arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:f,s:I}", "precision", prec_name[p], "case", case_name[c], "run",
+                         hwt_status_string(st), "input_nonfinite", (json_int_t) info.input_nonfinite,
+                         "output_nonfinite", (json_int_t) info.output_nonfinite, "latency_ratio",
+                         base > 0 ? t / base : 0.0, "top1", (json_int_t) top));
+    }
+    hwt_engine_destroy(e);
+  }
+  free(normal);
+  free(x);
+  free(o);
+  return arr;
+}
+
+static json_t *abnormal(audit *a, size_t *failures, size_t *nonfinite_out) {
+  int fds[2];
+  *failures = 0;
+  *nonfinite_out = 0;
+  if (pipe(fds) != 0) return json_pack("{s:s}", "error", "pipe failed");
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return json_pack("{s:s}", "error", "fork failed");
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    child_write(fds[1], abnormal_child(a));
+    _exit(0);
+  }
+  close(fds[1]);
+  char how[96];
+  json_t *res = child_result(pid, fds[0], 120.0, how, sizeof(how));
+  if (!json_is_array(res)) {
+    json_decref(res);
+    (*failures)++;
+    finding(a, "abnormal inputs: the checking process did not finish: %s", how);
+    return json_pack("{s:s}", "error", how);
+  }
+  size_t i;
+  json_t *r;
+  json_array_foreach(res, i, r) {
+    const char *c = json_string_value(json_object_get(r, "case")), *p = json_string_value(json_object_get(r, "precision"));
+    json_int_t inn = json_integer_value(json_object_get(r, "input_nonfinite"));
+    json_int_t outn = json_integer_value(json_object_get(r, "output_nonfinite"));
+    double ratio = json_number_value(json_object_get(r, "latency_ratio"));
+    const char *verdict;
+    if (inn > 0)
+      verdict = outn > 0 ? "flagged: non-finite input, non-finite output" : "flagged: non-finite input (output finite: NaN/Inf absorbed)";
+    else if (outn > 0)
+      verdict = "finite input gave a non-finite output";
+    else
+      verdict = "ok";
+    if (inn == 0 && outn > 0) {
+      (*nonfinite_out)++;
+      finding(a, "abnormal input %s (%s): finite input produced %lld non-finite outputs", c, p, (long long) outn);
+    }
+    if (ratio > 3.0) finding(a, "abnormal input %s (%s): %.1fx slower than a normal input", c, p, ratio);
+    json_object_set_new(r, "verdict", json_string(verdict));
+  }
+  return res;
+}
+
+static double vm_size_mb(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long size = 0;
+  if (f != NULL) {
+    if (fscanf(f, "%lu", &size) != 1) size = 0;
+    fclose(f);
+  }
+  return (double) size * (double) sysconf(_SC_PAGESIZE) / 1048576.0;
+}
+
+static void *idle_thread(void *arg) { return arg; }
+
+static json_t *mem_limit_run(audit *a) {
+  double lim = a->o->mem_limit_mb, base = vm_size_mb();
+  size_t maxb = 1;
+  for (size_t i = 0; i < a->o->nbatches; i++)
+    if (a->o->batches[i] > maxb) maxb = a->o->batches[i];
+  json_t *res = json_pack("{s:f,s:f,s:I}", "limit_mb", lim, "address_space_before_mb", base, "batch",
+                          (json_int_t) maxb);
+#ifdef AUDIT_ASAN
+  json_object_set_new(res, "fits", json_null());
+  json_object_set_new(res, "message",
+                      json_string("skipped: AddressSanitizer reserves terabytes of address space, RLIMIT_AS cannot apply"));
+  return res;
+#endif
+  if (lim < base) {
+    char m[256];
+    snprintf(m, sizeof(m), "does not fit in %.0f MB: the process already maps %.0f MB of address space before building "
+             "the engines (libraries, model, thread stacks)", lim, base);
+    json_object_set_new(res, "fits", json_false());
+    json_object_set_new(res, "message", json_string(m));
+    finding(a, "--mem-limit: %s", m);
+    return res;
+  }
+  int fds[2];
+  if (pipe(fds) != 0) return res;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    struct rlimit rl = {(rlim_t) (lim * 1048576.0), (rlim_t) (lim * 1048576.0)};
+    json_t *out = json_object();
+    if (setrlimit(RLIMIT_AS, &rl) != 0) {
+      json_object_set_new(out, "error", json_string(strerror(errno)));
+      child_write(fds[1], out);
+      _exit(0);
+    }
+    /* pthreadpool waits forever for a worker whose creation failed, so check first that the worker threads
+     * (and their stacks, which count against RLIMIT_AS) can start under the limit. */
+    if (a->threads > 1) {
+      pthread_t th[256];
+      unsigned started = 0;
+      int rc = 0;
+      for (; started + 1 < a->threads && started < 256; started++)
+        if ((rc = pthread_create(&th[started], NULL, idle_thread, NULL)) != 0) break;
+      for (unsigned k = 0; k < started; k++) pthread_join(th[k], NULL);
+      if (rc != 0) {
+        char m[256];
+        snprintf(m, sizeof(m), "cannot start %u worker threads (%s): each reserves its stack (ulimit -s) of address space",
+                 a->threads - 1, strerror(rc));
+        for (int p = 0; p < 2; p++)
+          if (a->model[p] != NULL) json_object_set_new(out, prec_name[p], json_pack("{s:b,s:s}", "ok", 0, "message", m));
+        child_write(fds[1], out);
+        _exit(0);
+      }
+    }
+    for (int p = 0; p < 2; p++) {
+      if (a->model[p] == NULL) continue;
+      char err[512] = "";
+      hwt_engine *e = make_engine(a, p, maxb, true, 0, false, err, sizeof(err));
+      float *in = e ? malloc(maxb * a->in_size * sizeof(float)) : NULL, *o = e ? alloc_out(a, maxb) : NULL;
+      if (e != NULL && (in == NULL || o == NULL)) snprintf(err, sizeof(err), "out of memory for the input/output buffers");
+      if (in != NULL && o != NULL) {
+        hwt_model_gen_inputs(a->model[p], 1, maxb, in);
+        hwt_engine_run(e, in, o, NULL);
+      }
+      json_object_set_new(out, prec_name[p],
+                          json_pack("{s:b,s:s,s:f}", "ok", in != NULL && o != NULL, "message", err, "vm_mb",
+                                    vm_size_mb()));
+      free(in);
+      free(o);
+      hwt_engine_destroy(e);
+    }
+    child_write(fds[1], out);
+    _exit(0);
+  }
+  close(fds[1]);
+  char how[96];
+  json_t *out = child_result(pid, fds[0], 120.0, how, sizeof(how));
+  bool fits = json_is_object(out) && strcmp(how, "ok") == 0;
+  char msg[768] = "";
+  if (fits) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(out, k, v) {
+      if (!json_is_object(v)) continue;
+      if (!json_is_true(json_object_get(v, "ok"))) {
+        fits = false;
+        snprintf(msg, sizeof(msg), "does not fit in %.0f MB (%s): %s", lim, k,
+                 json_string_value(json_object_get(v, "message")));
+      }
+    }
+    if (json_object_get(out, "error")) {
+      fits = false;
+      snprintf(msg, sizeof(msg), "cannot set the limit: %s", json_string_value(json_object_get(out, "error")));
+    }
+  } else {
+    snprintf(msg, sizeof(msg), "does not fit in %.0f MB: the run ended with %s (an allocation outside the runtime's checks failed)",
+             lim, how);
+  }
+  if (fits) snprintf(msg, sizeof(msg), "fits in %.0f MB of address space (batch %zu, all precisions)", lim, maxb);
+  json_object_set_new(res, "fits", json_boolean(fits));
+  json_object_set_new(res, "message", json_string(msg));
+  if (json_is_object(out)) json_object_set_new(res, "child", out);
+  else json_decref(out);
+  if (!fits) finding(a, "--mem-limit: %s", msg);
+  return res;
+}
+
+/* ---- the run ---- */
+
+static hwt_status open_profile(audit *a, json_t *ctx) {
+  const char *path = a->o->profile;
+  char def[1024], msg[1024] = "";
+  json_t *pj = json_object();
+  json_object_set_new(ctx, "profile", pj);
+  if (path != NULL && strcmp(path, "none") == 0) {
+    json_object_set_new(pj, "status", json_string("none (--profile none)"));
+    return hwt_status_ok;
+  }
+  if (path == NULL) {
+    if (hwt_profile_default_path(def, sizeof(def)) != hwt_status_ok || access(def, R_OK) != 0) {
+      json_object_set_new(pj, "status", json_string("none (no profile at the default path; run `hwtune tune`)"));
+      return hwt_status_ok;
+    }
+    path = def;
+  }
+  json_object_set_new(pj, "path", json_string(path));
+  hwt_status st = hwt_profile_open(path, NULL, 0, &a->profile, msg, sizeof(msg));
+  if (st != hwt_status_ok) {
+    json_object_set_new(pj, "status", json_string("not used"));
+    json_object_set_new(pj, "message", json_string(msg));
+    finding(a, "profile not used: %s", msg);
+    return a->o->profile != NULL ? st : hwt_status_ok;
+  }
+  json_object_set_new(pj, "status", json_string("loaded"));
+  json_object_set_new(pj, "entries", json_integer((json_int_t) hwt_profile_count(a->profile)));
+  return hwt_status_ok;
+}
+
+static json_t *model_json(const hwt_model *m) {
+  double flops = 0, params = 0;
+  for (size_t i = 0; i < m->nlayers; i++) {
+    flops += hwt_layer_flops(&m->layers[i]);
+    params += (double) (hwt_layer_weight_count(&m->layers[i]) + hwt_layer_bias_count(&m->layers[i]));
+  }
+  return json_pack("{s:s,s:[i,i,i],s:I,s:f,s:f}", "name", m->name, "input", (int) m->input.h, (int) m->input.w,
+                   (int) m->input.c, "layers", (json_int_t) m->nlayers, "parameters", params, "mflops_per_sample",
+                   flops / 1e6);
+}
+
+hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size_t errlen) {
+  audit A = {0}, *a = &A;
+  a->o = o;
+  a->doc = json_object();
+  a->phases = json_array();
+  a->findings = json_array();
+  hwt_status st = hwt_status_ok;
+  phase(a, "start");
+  st = hwt_engine_global_init(err, errlen);
+  if (st != hwt_status_ok) goto fail;
+
+  /* model */
+  hwt_model *m = NULL;
+  st = hwt_model_open(o->model, &m, err, errlen);
+  if (st != hwt_status_ok) goto fail;
+  int have = m->precision == hwt_prec_int8;
+  a->model[have] = m;
+  a->in_size = hwt_shape_size(m->input);
+  a->out_size = hwt_shape_size(m->layers[m->nlayers - 1].out);
+  phase(a, "model loaded");
+  if (have == 1 && o->fp32) finding(a, "the model is int8: fp32 runs and int8-vs-fp32 accuracy are skipped");
+  if (have == 0 && o->int8) {
+    size_t nc = o->calib_inputs ? o->calib_inputs : 32;
+    float *cal = malloc(nc * a->in_size * sizeof(float));
+    if (cal == NULL) {
+      st = hwt_status_out_of_memory;
+      hwt_errf(err, errlen, "out of memory for calibration inputs");
+      goto fail;
+    }
+    hwt_model_gen_inputs(m, 1000, nc, cal);
+    uint64_t t0 = hwt_now_ns();
+    st = hwt_model_quantize(m, cal, nc, &a->model[1], err, errlen);
+    free(cal);
+    if (st != hwt_status_ok) goto fail;
+    json_object_set_new(a->doc, "quantization",
+                        json_pack("{s:s,s:I,s:f}", "method",
+                                  "post-training: per-channel symmetric int8 weights, per-tensor affine int8 "
+                                  "activations from min/max over generated calibration inputs",
+                                  "calibration_inputs", (json_int_t) nc, "seconds", (hwt_now_ns() - t0) / 1e9));
+    phase(a, "int8 model quantized");
+  }
+  if (!o->fp32 && have == 0) {
+    hwt_model_free(a->model[0]);
+    a->model[0] = NULL;
+    if (o->int8 == false) {
+      st = hwt_status_invalid_argument;
+      hwt_errf(err, errlen, "no precision selected");
+      goto fail;
+    }
+  }
+  bool run[2] = {a->model[0] != NULL && o->fp32, a->model[1] != NULL && o->int8};
+  if (!run[0] && !run[1]) {
+    st = hwt_status_invalid_argument;
+    hwt_errf(err, errlen, "%s: the model is %s but --precision asks for %s", o->model, prec_name[have],
+             prec_name[!have]);
+    goto fail;
+  }
+
+  /* context */
+  json_t *ctx = json_object();
+  time_t now = time(NULL);
+  char ts[32];
+  strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  json_object_set_new(ctx, "hwtune_version", json_string(HWTUNE_VERSION_STRING));
+  json_object_set_new(ctx, "git_commit", json_string(HWTUNE_GIT_COMMIT));
+  json_object_set_new(ctx, "started", json_string(ts));
+  if (o->command_line) json_object_set_new(ctx, "command_line", json_string(o->command_line));
+  json_object_set_new(a->doc, "schema", json_string(HWT_AUDIT_SCHEMA));
+  json_object_set_new(a->doc, "context", ctx);
+  json_object_set_new(a->doc, "model", model_json(m));
+
+  a->threads = o->threads ? o->threads : hwt_engine_usable_cpus(); /* refined by detect below */
+  /* --mem-limit first: the child then starts from the smallest address space (no pools, no engines). */
+  if (o->mem_limit_mb > 0) json_object_set_new(a->doc, "mem_limit", mem_limit_run(a));
+
+  st = open_profile(a, ctx);
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "%s", json_string_value(json_object_get(json_object_get(ctx, "profile"), "message")));
+    goto fail;
+  }
+  a->hw = calloc(1, sizeof(hwt_hw));
+  if (a->hw != NULL) {
+    hwt_detect_inputs di = {0};
+    di.measure = o->measure_peaks;
+    di.quick = true;
+    char derr[512];
+    if (hwt_detect(&di, a->hw, derr, sizeof(derr)) != hwt_status_ok) {
+      finding(a, "detect failed (%s): no %% of peak", derr);
+      free(a->hw);
+      a->hw = NULL;
+    } else {
+      hwt_hw_set_kernel_budget(a->hw); /* our kernels' default blocking from this machine's caches */
+    }
+  }
+  a->threads = o->threads ? o->threads : a->hw ? a->hw->usable_cpus : hwt_engine_usable_cpus();
+  json_object_set_new(ctx, "threads", json_integer(a->threads));
+  if (a->hw != NULL) {
+    json_object_set_new(ctx, "cpu", json_string(a->hw->brand));
+    json_object_set_new(ctx, "usable_cpus", json_integer(a->hw->usable_cpus));
+    json_object_set_new(ctx, "hw", hwt_hw_to_json(a->hw));
+  }
+  json_object_set_new(ctx, "defaults",
+                      json_string("without a profile every fc/conv/dwconv layer runs on XNNPACK with all usable CPUs "
+                                  "(or --threads); pooling, softmax, relu and add run natively on one thread"));
+  phase(a, "profile + detect");
+
+  /* latency: tuned vs default, interleaved */
+  json_t *lat = json_array(), *single = json_array();
+  size_t cap = 200000;
+  double *sa = malloc(cap * sizeof(double)), *sb = malloc(cap * sizeof(double));
+  double worst[5] = {0, 0, 0, 0, INFINITY}; /* p50 p90 p99 max throughput(min) */
+  double st_p99 = 0;
+  for (int p = 0; p < 2; p++) {
+    if (!run[p]) continue;
+    for (size_t bi = 0; bi < o->nbatches; bi++) {
+      size_t batch = o->batches[bi];
+      char e1[512] = "", e2[512] = "";
+      hwt_engine *d = make_engine(a, p, batch, false, 0, false, e1, sizeof(e1));
+      hwt_engine *t = a->profile ? make_engine(a, p, batch, true, 0, false, e2, sizeof(e2)) : NULL;
+      char pname[64];
+      snprintf(pname, sizeof(pname), "engines %s batch %zu", prec_name[p], batch);
+      phase(a, pname);
+      if (d == NULL) {
+        finding(a, "%s batch %zu: %s", prec_name[p], batch, e1);
+        hwt_engine_destroy(t);
+        continue;
+      }
+      float *in = malloc(batch * a->in_size * sizeof(float)), *out = alloc_out(a, batch);
+      hwt_model_gen_inputs(a->model[p], 9, batch, in);
+      hwt_engine_run(d, in, out, NULL);
+      snprintf(pname, sizeof(pname), "first run %s batch %zu", prec_name[p], batch);
+      phase(a, pname);
+      size_t n = time_pair(d, t, in, out, o->bench_s, sa, sb, cap);
+      json_t *row = json_pack("{s:s,s:I,s:o,s:I}", "precision", prec_name[p], "batch", (json_int_t) batch, "default",
+                              lat_json(sa, n, batch), "engine_bytes", (json_int_t) hwt_engine_bytes(d));
+      json_t *main = json_object_get(row, "default");
+      if (t != NULL) {
+        json_object_set_new(row, "tuned", lat_json(sb, n, batch));
+        main = json_object_get(row, "tuned");
+        double dm = hwt_audit_percentile(sa, n, 50), tm = hwt_audit_percentile(sb, n, 50);
+        json_object_set_new(row, "speedup_p50", json_real(tm > 0 ? dm / tm : 0));
+      } else if (a->profile != NULL) {
+        json_object_set_new(row, "tuned_error", json_string(e2));
+      }
+      const char *keys[4] = {"p50_ms", "p90_ms", "p99_ms", "max_ms"};
+      for (int k = 0; k < 4; k++) worst[k] = fmax(worst[k], json_number_value(json_object_get(main, keys[k])));
+      worst[4] = fmin(worst[4], json_number_value(json_object_get(main, "throughput_per_s")));
+      json_array_append_new(lat, row);
+      hwt_engine_destroy(t);
+      hwt_engine_destroy(d);
+      /* single thread */
+      hwt_engine *s1 = make_engine(a, p, batch, true, 1, false, e1, sizeof(e1));
+      if (s1 != NULL) {
+        size_t n1 = time_pair(s1, NULL, in, out, o->bench_s / 2, sa, NULL, cap);
+        json_t *sj = lat_json(sa, n1, batch);
+        st_p99 = fmax(st_p99, json_number_value(json_object_get(sj, "p99_ms")));
+        json_array_append_new(single, json_pack("{s:s,s:I,s:o}", "precision", prec_name[p], "batch",
+                                                (json_int_t) batch, "single_thread", sj));
+        hwt_engine_destroy(s1);
+      }
+      free(in);
+      free(out);
+    }
+  }
+  free(sa);
+  free(sb);
+  json_object_set_new(a->doc, "latency", lat);
+  json_object_set_new(a->doc, "single_thread", single);
+
+  /* per-layer bottlenecks at the first batch */
+  json_t *layers = json_array();
+  for (int p = 0; p < 2; p++)
+    if (run[p]) json_array_append_new(layers, layer_breakdown(a, p, o->batches[0], o->bench_s / 2));
+  json_object_set_new(a->doc, "layers", layers);
+  phase(a, "per-layer timing");
+
+  /* accuracy */
+  double top1 = NAN, cosine = NAN, maxerr = NAN;
+  if (run[0] && run[1] && o->accuracy_inputs > 0) {
+    json_object_set_new(a->doc, "accuracy", accuracy(a, &top1, &cosine, &maxerr));
+    phase(a, "accuracy");
+    if (top1 < 0.95) finding(a, "int8 top-1 agreement with fp32 is %.1f%% (< 95%%)", 100 * top1);
+  }
+
+  /* abnormal inputs */
+  size_t ab_fail = 0, ab_nonfinite = 0;
+  if (o->abnormal) json_object_set_new(a->doc, "abnormal", abnormal(a, &ab_fail, &ab_nonfinite));
+
+  /* soak */
+  hwt_soak_verdict v;
+  bool soaked = false;
+  if (o->duration_s > 0 || (o->soak_windows > 0 && o->soak_iters > 0)) {
+    hwt_engine *se[2] = {NULL, NULL};
+    char e1[512];
+    for (int p = 0; p < 2; p++)
+      if (run[p]) se[p] = make_engine(a, p, o->batches[0], true, 0, false, e1, sizeof(e1));
+    float *in = malloc(o->batches[0] * a->in_size * sizeof(float));
+    hwt_model_gen_inputs(a->model[run[0] ? 0 : 1], 9, o->batches[0], in);
+    for (int p = 0; p < 2; p++) /* warm-up: first-touch of buffers happens here, not in window 1 */
+      if (se[p]) {
+        float *tmp = alloc_out(a, o->batches[0]);
+        for (int i = 0; i < 3; i++) hwt_engine_run(se[p], in, tmp, NULL);
+        free(tmp);
+      }
+    hwt_soak_window w[256];
+    size_t nw = hwt_audit_soak(se, in, o->duration_s, o->soak_window_s, o->soak_windows, o->soak_iters, w, 256);
+    hwt_soak_analyze(w, nw, &v);
+    soaked = true;
+    json_t *wj = json_array();
+    for (size_t i = 0; i < nw; i++) {
+      json_t *r = json_pack("{s:f,s:f,s:f}", "t_s", w[i].t_s, "rss_mb", w[i].rss_bytes / 1048576.0, "runtime_mb",
+                            w[i].live_bytes / 1048576.0);
+      for (int p = 0; p < 2; p++)
+        if (w[i].median_ns[p] > 0)
+          json_object_set_new(r, p ? "int8_median_ms" : "fp32_median_ms", json_real(w[i].median_ns[p] / 1e6));
+      json_array_append_new(wj, r);
+    }
+    json_t *sj = json_pack("{s:I,s:I,s:o,s:f,s:f,s:b,s:f,s:b}", "batch", (json_int_t) o->batches[0], "windows", (json_int_t) nw, "window_medians", wj,
+                           "rss_growth_mb", v.rss_growth_bytes / 1048576.0, "rss_growth_mb_h", v.rss_growth_mb_h,
+                           "rss_growth_flag", v.rss_flag, "runtime_growth_bytes", v.live_growth_bytes,
+                           "runtime_growth_flag", v.live_flag);
+    json_object_set_new(sj, "duration_s", json_real(nw ? w[nw - 1].t_s + (w[nw - 1].t_s - (nw > 1 ? w[nw - 2].t_s : 0)) / 2 : 0));
+    for (int p = 0; p < 2; p++) {
+      if (se[p] == NULL) continue;
+      json_object_set_new(sj, prec_name[p],
+                          json_pack("{s:f,s:b,s:b}", "drift_pct_h", v.drift_pct_h[p], "significant",
+                                    v.drift_significant[p], "drift_flag", v.drift_flag[p]));
+      if (v.drift_flag[p])
+        finding(a, "soak: %s latency drifts %+.1f%%/h (significant, > 5%%/h)", prec_name[p], v.drift_pct_h[p]);
+    }
+    if (v.rss_flag) finding(a, "soak: resident memory grows steadily (%+.1f MB over the soak, %.0f MB/h): a leak?",
+                            v.rss_growth_bytes / 1048576.0, v.rss_growth_mb_h);
+    if (v.live_flag) finding(a, "soak: the runtime's own allocations grew by %.0f bytes during the soak", v.live_growth_bytes);
+    json_object_set_new(a->doc, "soak", sj);
+    for (int p = 0; p < 2; p++) hwt_engine_destroy(se[p]);
+    free(in);
+    phase(a, "soak");
+  }
+
+  /* memory */
+  hwt_mem_stats ms = hwt_engine_mem_stats();
+  if (ms.peak_bytes < a->runtime_peak) ms.peak_bytes = a->runtime_peak;
+  double peak_rss = hwt_audit_peak_rss_bytes();
+  json_object_set_new(a->doc, "memory",
+                      json_pack("{s:f,s:f,s:f,s:I,s:o,s:{s:s,s:f}}", "peak_rss_mb", peak_rss / 1048576.0,
+                                "runtime_peak_mb", ms.peak_bytes / 1048576.0, "runtime_live_mb",
+                                ms.live_bytes / 1048576.0, "runtime_allocations", (json_int_t) ms.allocations,
+                                "phases", a->phases, "largest_step", "phase", a->step_phase, "mb", a->step_mb));
+  a->phases = NULL;
+
+  /* summary: the values --fail-on checks (worst over precisions and batches of the tuned, else default run) */
+  json_t *sum = json_object();
+  if (isfinite(worst[4])) {
+    json_object_set_new(sum, "p50_ms", json_real(worst[0]));
+    json_object_set_new(sum, "p90_ms", json_real(worst[1]));
+    json_object_set_new(sum, "p99_ms", json_real(worst[2]));
+    json_object_set_new(sum, "max_ms", json_real(worst[3]));
+    json_object_set_new(sum, "throughput", json_real(worst[4]));
+  }
+  if (st_p99 > 0) json_object_set_new(sum, "single_thread_p99_ms", json_real(st_p99));
+  if (!isnan(top1)) {
+    json_object_set_new(sum, "top1_agreement", json_real(top1));
+    json_object_set_new(sum, "cosine", json_real(cosine));
+    json_object_set_new(sum, "max_abs_err", json_real(maxerr));
+  }
+  json_object_set_new(sum, "rss_mb", json_real(peak_rss / 1048576.0));
+  json_object_set_new(sum, "alloc_mb", json_real(ms.peak_bytes / 1048576.0));
+  if (o->abnormal) json_object_set_new(sum, "abnormal_failures", json_integer((json_int_t) ab_fail));
+  if (soaked) {
+    double d = 0;
+    for (int p = 0; p < 2; p++)
+      if (run[p] && fabs(v.drift_pct_h[p]) > fabs(d)) d = v.drift_pct_h[p];
+    json_object_set_new(sum, "drift_pct_h", json_real(d));
+    json_object_set_new(sum, "rss_growth_mb_h", json_real(v.rss_growth_mb_h));
+  }
+  json_object_set_new(a->doc, "summary", sum);
+  json_object_set_new(a->doc, "findings", a->findings);
+  a->findings = NULL;
+  *docp = a->doc;
+  a->doc = NULL;
+fail:
+  json_decref(a->doc);
+  json_decref(a->phases);
+  json_decref(a->findings);
+  hwt_model_free(a->model[0]);
+  hwt_model_free(a->model[1]);
+  hwt_profile_free(a->profile);
+  free(a->hw);
+  return st;
+}

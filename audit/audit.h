@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `hwtune audit`: everything a team checks before shipping a small model on this CPU, as one JSON document
+ * (schema hwtune.audit/1) rendered to the console or Markdown, plus --fail-on rules for CI gates.
+ *
+ * The pure parts (statistics, soak analysis, rules) are separate functions so tests can feed them data. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "hwtune/status.h"
+
+#define HWT_AUDIT_SCHEMA "hwtune.audit/1"
+#define HWT_AUDIT_MAX_BATCH 16
+#define HWT_AUDIT_MAX_RULES 32
+
+typedef struct hwt_audit_opts {
+  const char *model;            /* "mlp", "mobilenet" or a model JSON path */
+  const char *profile;          /* profile path; NULL = libhwtune's default path if it exists; "none" = none */
+  bool fp32, int8;
+  size_t batches[HWT_AUDIT_MAX_BATCH], nbatches;
+  unsigned threads;             /* 0 = all usable CPUs */
+  double duration_s;            /* soak duration; 0 = no soak */
+  double soak_window_s;         /* 0 = duration / 12 (at least 0.5 s) */
+  size_t soak_windows, soak_iters; /* tests: > 0 = iteration-based soak (windows x iterations), no clock */
+  double mem_limit_mb;          /* 0 = no --mem-limit run */
+  double bench_s;               /* time per latency configuration (default 1.0 s) */
+  size_t accuracy_inputs;       /* generated inputs for int8 vs fp32 (default 100) */
+  size_t calib_inputs;          /* calibration inputs (default 32) */
+  bool measure_peaks;           /* run detect's quick peak/bandwidth probes for % of peak (about 2 s) */
+  bool abnormal;                /* run the abnormal-input checks (default true) */
+  size_t test_leak_bytes;       /* test hook passed to every engine */
+  const char *command_line;
+} hwt_audit_opts;
+
+void hwt_audit_opts_default(hwt_audit_opts *o);
+
+/* Runs the audit; *doc gets the result document (new reference). Fails only when the model cannot be opened or
+ * no engine can be built (message in err). Findings (NaN outputs, drift, leaks) are in the document. */
+hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **doc, char *err, size_t errlen);
+
+/* ---- statistics (pure) ---- */
+/* Percentile p in [0, 100] of n values (sorts a copy; linear interpolation). */
+double hwt_audit_percentile(const double *v, size_t n, double p);
+/* Least-squares line y = a + b x; se = standard error of b (0 when n < 3). */
+void hwt_audit_linfit(const double *x, const double *y, size_t n, double *a, double *b, double *se);
+
+/* ---- soak ---- */
+typedef struct hwt_soak_window {
+  double t_s;                   /* window centre since the soak start */
+  double median_ns[2];          /* per precision (fp32, int8); 0 when not run */
+  double rss_bytes;             /* resident set at the window end */
+  double live_bytes;            /* runtime-allocated bytes at the window end */
+} hwt_soak_window;
+
+typedef struct hwt_soak_verdict {
+  double drift_pct_h[2];        /* fitted slope of the window medians, % of their mean per hour */
+  bool drift_significant[2];    /* |slope| > 2 standard errors */
+  bool drift_flag[2];           /* significant and |drift| > 5 %/h */
+  double rss_growth_bytes;      /* last - first window */
+  double rss_growth_mb_h;
+  bool rss_flag;                /* steady growth: > 1 MiB and >= 2/3 of the window steps up */
+  double live_growth_bytes;     /* runtime-allocated bytes, last - first window (exact) */
+  bool live_flag;               /* the runtime's own allocations grew */
+} hwt_soak_verdict;
+
+void hwt_soak_analyze(const hwt_soak_window *w, size_t n, hwt_soak_verdict *v);
+
+/* Soaks engines (either may be NULL) on `in`: time-based (duration_s, window_s) or iteration-based
+ * (windows, iters > 0). windows_out must hold max_windows entries; returns the count used. */
+size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, double window_s, size_t windows,
+                      size_t iters, hwt_soak_window *windows_out, size_t max_windows);
+
+/* ---- rules (--fail-on) ---- */
+typedef enum hwt_rule_op { hwt_rule_gt = 0, hwt_rule_lt, hwt_rule_ge, hwt_rule_le } hwt_rule_op;
+typedef struct hwt_rule {
+  char metric[32];
+  hwt_rule_op op;
+  double value;
+  char text[64];
+} hwt_rule;
+
+/* Metric names the rules accept (NULL-terminated); each is a field of the document's "summary". */
+extern const char *const hwt_audit_metrics[];
+/* Parses "p99_ms>5,top1_agreement<0.98,rss_mb>200". */
+hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, char *err, size_t errlen);
+/* Adds "rules": [...] to the document; returns the number of broken rules. A metric the run did not measure
+ * (e.g. drift without --duration) counts as broken, with a note, so a gate never passes silently. */
+size_t hwt_audit_rules_apply(json_t *doc, const hwt_rule *rules, size_t n);
+
+/* ---- rendering ---- */
+/* "console" or "md"; returns a malloc'd string. */
+char *hwt_audit_render(const json_t *doc, bool markdown);
+
+/* Process memory: resident bytes now, and the high-water mark. */
+double hwt_audit_rss_bytes(void);
+double hwt_audit_peak_rss_bytes(void);

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `hwtune audit`: option parsing and output for the audit of a model on this CPU. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/verbs.h"
+#include "audit.h"
+#include "hwt_common.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: hwtune audit --model FILE|mlp|mobilenet [--profile P|none] [--precision fp32,int8] [--batch LIST]\n"
+          "                    [--duration S] [--threads N] [--mem-limit MB] [--fail-on RULES]\n"
+          "                    [--format console|md|json] [--out FILE] [--bench-seconds S] [--inputs N]\n"
+          "                    [--soak-window S] [--no-peaks] [--no-abnormal]\n\n"
+          "Audits a model on this CPU with hwtune's inference runtime: latency p50/p90/p99/max and throughput per\n"
+          "precision and batch (tuned by the profile vs the default, side by side), the slowest layers with GFLOP/s,\n"
+          "%% of peak and compute/memory bound, memory (peak RSS, runtime allocations, largest step up), int8 vs\n"
+          "fp32 accuracy (per layer and end to end), abnormal inputs (zero, huge, NaN, Inf, denormal), a\n"
+          "single-thread run, a run under --mem-limit, and with --duration a soak (latency drift, memory growth).\n\n"
+          "  --model M         mlp (784-256-128-10), mobilenet (v1, width 0.25, 96x96x3) or a model JSON file\n"
+          "  --profile P       tuning profile (default: libhwtune's default path when it exists; 'none': defaults only)\n"
+          "                    Without a profile every layer runs on XNNPACK with all usable CPUs.\n"
+          "  --precision LIST  fp32, int8 or both (default fp32,int8; int8 = post-training quantization)\n"
+          "  --batch LIST      batch sizes (default 1)\n"
+          "  --duration S      soak for S seconds: windowed medians, drift (%%/h) and memory growth\n"
+          "  --soak-window S   soak window (default duration/12, at least 0.5 s)\n"
+          "  --threads N       cap threads per layer (default: all usable CPUs)\n"
+          "  --mem-limit MB    also build and run the model in a child limited to MB of address space\n"
+          "  --fail-on RULES   e.g. \"p99_ms>5,top1_agreement<0.98,rss_mb>200\": exit 1 when a rule is broken.\n"
+          "                    Metrics: p50_ms p90_ms p99_ms max_ms throughput top1_agreement cosine max_abs_err\n"
+          "                    rss_mb alloc_mb drift_pct_h rss_growth_mb_h abnormal_failures single_thread_p99_ms\n"
+          "  --format F        console (default), md or json (schema " HWT_AUDIT_SCHEMA ")\n"
+          "  --out FILE        write the report to FILE atomically (format from .json/.md unless --format)\n"
+          "  --bench-seconds S time per latency configuration (default 1)\n"
+          "  --inputs N        generated inputs for int8 vs fp32 (default 100)\n"
+          "  --no-peaks        skip detect's ~2 s peak measurement (no %% of peak)\n"
+          "  --no-abnormal     skip the abnormal-input checks\n\n"
+          "Exit codes: 0 ok, 1 runtime failure or a broken --fail-on rule, 2 usage error.\n");
+}
+
+static int bad(const char *msg, const char *arg) {
+  fprintf(stderr, "hwtune audit: %s%s%s%s\n\n", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+  usage(stderr);
+  return 2;
+}
+
+int hwt_cmd_audit(int argc, char **argv) {
+  hwt_audit_opts o;
+  hwt_audit_opts_default(&o);
+  const char *fail_on = NULL, *format = NULL, *out_path = NULL;
+  hwt_rule rules[HWT_AUDIT_MAX_RULES];
+  size_t nrules = 0;
+  char cmdline[2048] = "hwtune";
+  for (int i = 0; i < argc; i++)
+    snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline), " %s", argv[i]);
+  o.command_line = cmdline;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+    if (strcmp(a, "--no-peaks") == 0) {
+      o.measure_peaks = false;
+      continue;
+    }
+    if (strcmp(a, "--no-abnormal") == 0) {
+      o.abnormal = false;
+      continue;
+    }
+    if (strncmp(a, "--", 2) != 0) return bad("unexpected argument", a);
+    if (i + 1 >= argc) return bad("option needs a value:", a);
+    const char *v = argv[++i];
+    uint64_t u;
+    double d;
+    if (strcmp(a, "--model") == 0) {
+      o.model = v;
+    } else if (strcmp(a, "--profile") == 0) {
+      o.profile = v;
+    } else if (strcmp(a, "--precision") == 0) {
+      hwt_list l;
+      if (hwt_list_split(v, &l) != hwt_status_ok) return 1;
+      o.fp32 = o.int8 = false;
+      for (size_t k = 0; k < l.count; k++) {
+        if (strcmp(l.items[k], "fp32") == 0)
+          o.fp32 = true;
+        else if (strcmp(l.items[k], "int8") == 0)
+          o.int8 = true;
+        else {
+          hwt_list_free(&l);
+          return bad("--precision takes fp32 and/or int8, not", v);
+        }
+      }
+      hwt_list_free(&l);
+      if (!o.fp32 && !o.int8) return bad("--precision is empty", NULL);
+    } else if (strcmp(a, "--batch") == 0) {
+      hwt_list l;
+      if (hwt_list_split(v, &l) != hwt_status_ok) return 1;
+      o.nbatches = 0;
+      for (size_t k = 0; k < l.count; k++) {
+        if (o.nbatches >= HWT_AUDIT_MAX_BATCH || !hwt_parse_u64(l.items[k], 1, 4096, &u)) {
+          hwt_list_free(&l);
+          return bad("--batch takes up to 16 sizes in [1, 4096]:", v);
+        }
+        o.batches[o.nbatches++] = (size_t) u;
+      }
+      hwt_list_free(&l);
+      if (o.nbatches == 0) return bad("--batch is empty", NULL);
+    } else if (strcmp(a, "--duration") == 0) {
+      if (!hwt_parse_double(v, &d) || d < 0 || d > 7 * 86400) return bad("--duration takes seconds >= 0:", v);
+      o.duration_s = d;
+    } else if (strcmp(a, "--soak-window") == 0) {
+      if (!hwt_parse_double(v, &d) || d <= 0) return bad("--soak-window takes seconds > 0:", v);
+      o.soak_window_s = d;
+    } else if (strcmp(a, "--threads") == 0) {
+      if (!hwt_parse_u64(v, 1, 256, &u)) return bad("--threads takes 1..256:", v);
+      o.threads = (unsigned) u;
+    } else if (strcmp(a, "--mem-limit") == 0) {
+      if (!hwt_parse_double(v, &d) || d < 1 || d > 1e7) return bad("--mem-limit takes megabytes >= 1:", v);
+      o.mem_limit_mb = d;
+    } else if (strcmp(a, "--fail-on") == 0) {
+      fail_on = v;
+    } else if (strcmp(a, "--format") == 0) {
+      if (strcmp(v, "md") != 0 && strcmp(v, "json") != 0 && strcmp(v, "console") != 0)
+        return bad("--format takes console, md or json, not", v);
+      format = v;
+    } else if (strcmp(a, "--out") == 0) {
+      if (*v == '\0') return bad("--out needs a file name", NULL);
+      out_path = v;
+    } else if (strcmp(a, "--bench-seconds") == 0) {
+      if (!hwt_parse_double(v, &d) || d <= 0 || d > 3600) return bad("--bench-seconds takes seconds > 0:", v);
+      o.bench_s = d;
+    } else if (strcmp(a, "--inputs") == 0) {
+      if (!hwt_parse_u64(v, 0, 100000, &u)) return bad("--inputs takes 0..100000:", v);
+      o.accuracy_inputs = (size_t) u;
+    } else {
+      return bad("unknown option", a);
+    }
+  }
+  if (o.model == NULL) return bad("--model is required (mlp, mobilenet or a model JSON file)", NULL);
+  char err[1024] = "";
+  if (fail_on != NULL && hwt_audit_rules_parse(fail_on, rules, &nrules, err, sizeof(err)) != hwt_status_ok) {
+    fprintf(stderr, "hwtune audit: %s\n", err);
+    return 2;
+  }
+  if (format == NULL) {
+    size_t n = out_path ? strlen(out_path) : 0;
+    format = n > 5 && strcmp(out_path + n - 5, ".json") == 0 ? "json" : n > 3 && strcmp(out_path + n - 3, ".md") == 0 ? "md" : "console";
+  }
+  if (o.duration_s > 0) hwt_log("audit: soak of %.0f s included", o.duration_s);
+  json_t *doc = NULL;
+  hwt_status st = hwt_audit_run(&o, &doc, err, sizeof(err));
+  if (st != hwt_status_ok) {
+    fprintf(stderr, "hwtune audit: %s\n", err);
+    return 1;
+  }
+  size_t broken = hwt_audit_rules_apply(doc, rules, nrules);
+  char *text = strcmp(format, "json") == 0 ? json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER)
+                                           : hwt_audit_render(doc, strcmp(format, "md") == 0);
+  int rc = broken ? 1 : 0;
+  if (text == NULL) {
+    fprintf(stderr, "hwtune audit: out of memory rendering the report\n");
+    rc = 1;
+  } else if (out_path != NULL) {
+    size_t n = strlen(text);
+    char *t2 = realloc(text, n + 2);
+    if (t2 != NULL) {
+      text = t2;
+      if (n == 0 || text[n - 1] != '\n') text[n++] = '\n';
+    }
+    if (hwt_write_file_atomic(out_path, text, n, err, sizeof(err)) != hwt_status_ok) {
+      fprintf(stderr, "hwtune audit: %s\n", err);
+      rc = 1;
+    } else {
+      hwt_log("audit: wrote %s (%s)", out_path, format);
+    }
+  } else {
+    fputs(text, stdout);
+    if (strcmp(format, "json") == 0) fputc('\n', stdout);
+  }
+  if (broken) fprintf(stderr, "hwtune audit: %zu --fail-on rule%s broken\n", broken, broken == 1 ? "" : "s");
+  free(text);
+  json_decref(doc);
+  return rc;
+}

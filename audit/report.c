@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Renders an hwtune.audit/1 document for people: console text or Markdown (the same tables; Markdown adds
+ * headings), from the JSON document only, so what is printed is exactly what is stored. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+
+static double num(const json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+static const char *str(const json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "";
+}
+
+static void heading(FILE *f, bool md, const char *t) {
+  if (md)
+    fprintf(f, "\n## %s\n\n", t);
+  else
+    fprintf(f, "\n== %s\n", t);
+}
+
+static void lat_cells(FILE *f, const json_t *l) {
+  fprintf(f, "| %8.3f | %8.3f | %8.3f | %8.3f | %10.1f ", num(l, "p50_ms"), num(l, "p90_ms"), num(l, "p99_ms"),
+          num(l, "max_ms"), num(l, "throughput_per_s"));
+}
+
+char *hwt_audit_render(const json_t *doc, bool md) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (f == NULL) return NULL;
+  const json_t *ctx = json_object_get(doc, "context"), *model = json_object_get(doc, "model");
+  const json_t *prof = json_object_get(ctx, "profile");
+  fprintf(f, "%shwtune audit: model '%s' (%.2f MFLOP/sample, %.0f parameters) on %s, %lld threads\n",
+          md ? "# " : "", str(model, "name"), num(model, "mflops_per_sample"), num(model, "parameters"),
+          json_object_get(ctx, "cpu") ? str(ctx, "cpu") : "this CPU",
+          (long long) json_integer_value(json_object_get(ctx, "threads")));
+  fprintf(f, "%sprofile: %s%s%s%s\n", md ? "\n" : "", str(prof, "status"), json_object_get(prof, "path") ? " (" : "",
+          str(prof, "path"), json_object_get(prof, "path") ? ")" : "");
+  if (json_object_get(prof, "message")) fprintf(f, "  %s\n", str(prof, "message"));
+
+  size_t i, j;
+  json_t *r, *x;
+  heading(f, md, "Latency (ms) and throughput (samples/s): tuned vs default");
+  fprintf(f, "| precision | batch | config  |      p50 |      p90 |      p99 |      max | throughput | p50 speed-up |\n"
+             "|-----------|------:|---------|---------:|---------:|---------:|---------:|-----------:|-------------:|\n");
+  json_array_foreach(json_object_get(doc, "latency"), i, r) {
+    fprintf(f, "| %-9s | %5lld | default ", str(r, "precision"), (long long) json_integer_value(json_object_get(r, "batch")));
+    lat_cells(f, json_object_get(r, "default"));
+    fprintf(f, "|              |\n");
+    if (json_object_get(r, "tuned")) {
+      fprintf(f, "| %-9s | %5lld | tuned   ", str(r, "precision"), (long long) json_integer_value(json_object_get(r, "batch")));
+      lat_cells(f, json_object_get(r, "tuned"));
+      fprintf(f, "| %11.2fx |\n", num(r, "speedup_p50"));
+    }
+  }
+  heading(f, md, "Single-thread run (ms)");
+  fprintf(f, "| precision | batch | single  |      p50 |      p90 |      p99 |      max | throughput |\n"
+             "|-----------|------:|---------|---------:|---------:|---------:|---------:|-----------:|\n");
+  json_array_foreach(json_object_get(doc, "single_thread"), i, r) {
+    fprintf(f, "| %-9s | %5lld | 1 thr   ", str(r, "precision"), (long long) json_integer_value(json_object_get(r, "batch")));
+    lat_cells(f, json_object_get(r, "single_thread"));
+    fprintf(f, "|\n");
+  }
+
+  json_array_foreach(json_object_get(doc, "layers"), i, r) {
+    char t[160];
+    snprintf(t, sizeof(t), "Top layers, %s batch %lld (%.1f us per run, %lld runs)", str(r, "precision"),
+             (long long) json_integer_value(json_object_get(r, "batch")), num(r, "total_us"),
+             (long long) json_integer_value(json_object_get(r, "iterations")));
+    heading(f, md, t);
+    fprintf(f, "| layer    | type             | impl/thr    | choice from               |      us | %%time | GFLOP/s | %%peak | FLOP/B | bound   |\n"
+               "|----------|------------------|-------------|---------------------------|--------:|------:|--------:|------:|-------:|---------|\n");
+    json_array_foreach(json_object_get(r, "layers"), j, x) {
+      if (j >= 8) break;
+      char impl[32], pk[16];
+      snprintf(impl, sizeof(impl), "%s/%lld", str(x, "impl"), (long long) json_integer_value(json_object_get(x, "threads")));
+      double pp = num(x, "pct_peak");
+      if (isnan(pp))
+        snprintf(pk, sizeof(pk), "    -");
+      else
+        snprintf(pk, sizeof(pk), "%5.1f", pp);
+      fprintf(f, "| %-8s | %-16s | %-11s | %-25.25s | %7.1f | %5.1f | %7.2f | %s | %6.1f | %-7s |\n", str(x, "name"),
+              str(x, "type"), impl, str(x, "source"), num(x, "median_us"), num(x, "pct_time"), num(x, "gflops"), pk,
+              num(x, "intensity"), str(x, "bound"));
+    }
+  }
+
+  const json_t *mem = json_object_get(doc, "memory");
+  heading(f, md, "Memory");
+  fprintf(f, "peak RSS %.1f MB; runtime allocations: peak %.2f MB, live at the end %.2f MB (%lld allocations)\n",
+          num(mem, "peak_rss_mb"), num(mem, "runtime_peak_mb"), num(mem, "runtime_live_mb"),
+          (long long) json_integer_value(json_object_get(mem, "runtime_allocations")));
+  fprintf(f, "largest single step up: %+.2f MB at '%s'\n", num(json_object_get(mem, "largest_step"), "mb"),
+          str(json_object_get(mem, "largest_step"), "phase"));
+  fprintf(f, "\n| phase                          | RSS MB | runtime MB | runtime peak MB | step MB |\n"
+             "|--------------------------------|-------:|-----------:|----------------:|--------:|\n");
+  json_array_foreach(json_object_get(mem, "phases"), i, r)
+    fprintf(f, "| %-30s | %6.1f | %10.2f | %15.2f | %+7.2f |\n", str(r, "phase"), num(r, "rss_mb"),
+            num(r, "runtime_mb"), num(r, "runtime_peak_mb"), num(r, "step_mb"));
+
+  const json_t *acc = json_object_get(doc, "accuracy");
+  if (acc != NULL) {
+    heading(f, md, "int8 vs fp32");
+    if (json_object_get(acc, "error")) {
+      fprintf(f, "error: %s\n", str(acc, "error"));
+    } else {
+      const json_t *e2e = json_object_get(acc, "end_to_end");
+      fprintf(f, "end to end over %lld generated inputs: top-1 agreement %.1f%% (%lld), cosine %.5f, max |error| %.3g\n",
+              (long long) json_integer_value(json_object_get(acc, "inputs")), 100 * num(e2e, "top1_agreement"),
+              (long long) json_integer_value(json_object_get(e2e, "top1_agree_count")), num(e2e, "cosine"),
+              num(e2e, "max_abs_err"));
+      fprintf(f, "\n| layer    | type             |  cosine  | max abs err |\n|----------|------------------|---------:|------------:|\n");
+      json_array_foreach(json_object_get(acc, "layers"), i, r)
+        fprintf(f, "| %-8s | %-16s | %.6f | %11.4g |\n", str(r, "name"), str(r, "type"), num(r, "cosine"),
+                num(r, "max_abs_err"));
+    }
+  }
+
+  const json_t *ab = json_object_get(doc, "abnormal");
+  if (ab != NULL) {
+    heading(f, md, "Abnormal inputs (each checked in a child process: a crash or hang cannot take the audit down)");
+    if (!json_is_array(ab)) {
+      fprintf(f, "error: %s\n", str(ab, "error"));
+    } else {
+      fprintf(f, "| precision | input          | run | NaN/Inf in | NaN/Inf out | time x normal | verdict |\n"
+                 "|-----------|----------------|-----|-----------:|------------:|--------------:|---------|\n");
+      json_array_foreach(ab, i, r)
+        fprintf(f, "| %-9s | %-14s | %s | %10lld | %11lld | %13.2f | %s |\n", str(r, "precision"), str(r, "case"),
+                str(r, "run"), (long long) json_integer_value(json_object_get(r, "input_nonfinite")),
+                (long long) json_integer_value(json_object_get(r, "output_nonfinite")), num(r, "latency_ratio"),
+                str(r, "verdict"));
+    }
+  }
+  const json_t *ml = json_object_get(doc, "mem_limit");
+  if (ml != NULL) {
+    heading(f, md, "Run under --mem-limit");
+    fprintf(f, "%s\n", str(ml, "message"));
+  }
+  const json_t *soak = json_object_get(doc, "soak");
+  if (soak != NULL) {
+    heading(f, md, "Soak");
+    fprintf(f, "%lld windows over %.1f s at batch %lld\n", (long long) json_integer_value(json_object_get(soak, "windows")),
+            num(soak, "duration_s"), (long long) json_integer_value(json_object_get(soak, "batch")));
+    fprintf(f, "\n|    t (s) | fp32 median ms | int8 median ms | RSS MB | runtime MB |\n|---------:|---------------:|---------------:|-------:|-----------:|\n");
+    json_array_foreach(json_object_get(soak, "window_medians"), i, r)
+      fprintf(f, "| %8.1f | %14.4f | %14.4f | %6.1f | %10.2f |\n", num(r, "t_s"), num(r, "fp32_median_ms"),
+              num(r, "int8_median_ms"), num(r, "rss_mb"), num(r, "runtime_mb"));
+    fprintf(f, "\n");
+    for (int p = 0; p < 2; p++) {
+      const json_t *d = json_object_get(soak, p ? "int8" : "fp32");
+      if (d == NULL) continue;
+      fprintf(f, "%s latency drift: %+.2f %%/h (%s)%s\n", p ? "int8" : "fp32", num(d, "drift_pct_h"),
+              json_is_true(json_object_get(d, "significant")) ? "significant" : "not significant",
+              json_is_true(json_object_get(d, "drift_flag")) ? "  ** FLAGGED: > 5 %/h **" : "");
+    }
+    fprintf(f, "RSS growth: %+.2f MB over the soak (%+.1f MB/h)%s; runtime allocations grew by %.0f bytes%s\n",
+            num(soak, "rss_growth_mb"), num(soak, "rss_growth_mb_h"),
+            json_is_true(json_object_get(soak, "rss_growth_flag")) ? "  ** FLAGGED: steady growth **" : "",
+            num(soak, "runtime_growth_bytes"),
+            json_is_true(json_object_get(soak, "runtime_growth_flag")) ? "  ** FLAGGED **" : "");
+  }
+  const json_t *rules = json_object_get(doc, "rules");
+  if (rules != NULL && json_array_size(rules) > 0) {
+    heading(f, md, "--fail-on rules");
+    json_array_foreach(rules, i, r) {
+      fprintf(f, "- %s: %s (value %s%.4g)%s%s\n", str(r, "rule"), json_is_true(json_object_get(r, "broken")) ? "BROKEN" : "ok",
+              "", num(r, "value"), json_object_get(r, "note") ? " " : "", str(r, "note"));
+    }
+  }
+  heading(f, md, "Findings");
+  const json_t *fi = json_object_get(doc, "findings");
+  if (json_array_size(fi) == 0) fprintf(f, "none\n");
+  json_array_foreach(fi, i, r) fprintf(f, "- %s\n", json_string_value(r));
+  fclose(f);
+  return buf;
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Pure statistics of the audit (percentiles, line fit, soak verdict), the soak loop, --fail-on rules, and
+ * process memory readings. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "hwt_common.h"
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+double hwt_audit_percentile(const double *v, size_t n, double p) {
+  if (n == 0) return 0;
+  double *s = malloc(n * sizeof(double));
+  if (s == NULL) return 0;
+  memcpy(s, v, n * sizeof(double));
+  qsort(s, n, sizeof(double), cmp_double);
+  double pos = p / 100.0 * (double) (n - 1);
+  size_t lo = (size_t) pos;
+  double r = lo + 1 < n ? s[lo] + (pos - lo) * (s[lo + 1] - s[lo]) : s[n - 1];
+  free(s);
+  return r;
+}
+
+void hwt_audit_linfit(const double *x, const double *y, size_t n, double *a, double *b, double *se) {
+  *a = *b = *se = 0;
+  if (n == 0) return;
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < n; i++) {
+    mx += x[i];
+    my += y[i];
+  }
+  mx /= n;
+  my /= n;
+  double sxx = 0, sxy = 0;
+  for (size_t i = 0; i < n; i++) {
+    sxx += (x[i] - mx) * (x[i] - mx);
+    sxy += (x[i] - mx) * (y[i] - my);
+  }
+  *b = sxx > 0 ? sxy / sxx : 0;
+  *a = my - *b * mx;
+  if (n >= 3 && sxx > 0) {
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) {
+      double r = y[i] - (*a + *b * x[i]);
+      ss += r * r;
+    }
+    *se = sqrt(ss / (double) (n - 2) / sxx);
+  }
+}
+
+void hwt_soak_analyze(const hwt_soak_window *w, size_t n, hwt_soak_verdict *v) {
+  memset(v, 0, sizeof(*v));
+  if (n < 2) return;
+  double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
+  if (x == NULL || y == NULL) {
+    free(x);
+    free(y);
+    return;
+  }
+  for (int p = 0; p < 2; p++) {
+    size_t m = 0;
+    double mean = 0;
+    for (size_t i = 0; i < n; i++)
+      if (w[i].median_ns[p] > 0) {
+        x[m] = w[i].t_s / 3600.0;
+        y[m] = w[i].median_ns[p];
+        mean += y[m++];
+      }
+    if (m < 2) continue;
+    mean /= m;
+    double a, b, se;
+    hwt_audit_linfit(x, y, m, &a, &b, &se);
+    v->drift_pct_h[p] = b / mean * 100.0;
+    v->drift_significant[p] = m >= 3 && fabs(b) > 2.0 * se;
+    v->drift_flag[p] = v->drift_significant[p] && fabs(v->drift_pct_h[p]) > 5.0;
+  }
+  size_t ups = 0;
+  for (size_t i = 0; i < n; i++) {
+    x[i] = w[i].t_s / 3600.0;
+    y[i] = w[i].rss_bytes / 1048576.0;
+    if (i > 0 && w[i].rss_bytes > w[i - 1].rss_bytes) ups++;
+  }
+  double a, b, se;
+  hwt_audit_linfit(x, y, n, &a, &b, &se);
+  v->rss_growth_mb_h = b;
+  v->rss_growth_bytes = w[n - 1].rss_bytes - w[0].rss_bytes;
+  v->rss_flag = v->rss_growth_bytes > 1048576.0 && 3 * ups >= 2 * (n - 1);
+  v->live_growth_bytes = w[n - 1].live_bytes - w[0].live_bytes;
+  v->live_flag = v->live_growth_bytes > 0;
+  free(x);
+  free(y);
+}
+
+static double median_of(double *v, size_t n) { return hwt_audit_percentile(v, n, 50); }
+
+size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, double window_s, size_t windows,
+                      size_t iters, hwt_soak_window *out, size_t max_windows) {
+  bool by_iter = windows > 0 && iters > 0;
+  if (!by_iter) {
+    if (window_s <= 0) window_s = duration_s / 12.0 < 0.5 ? 0.5 : duration_s / 12.0;
+    windows = (size_t) ceil(duration_s / window_s);
+  }
+  if (windows > max_windows) windows = max_windows;
+  size_t cap = by_iter ? iters : 1u << 20;
+  double *lat[2] = {malloc(cap * sizeof(double)), malloc(cap * sizeof(double))};
+  float *o[2] = {NULL, NULL};
+  for (int p = 0; p < 2; p++)
+    if (e[p] != NULL) {
+      const hwt_model *m = hwt_engine_model(e[p]);
+      o[p] = malloc(hwt_engine_batch(e[p]) * hwt_shape_size(m->layers[m->nlayers - 1].out) * sizeof(float));
+    }
+  size_t used = 0;
+  if (lat[0] == NULL || lat[1] == NULL) goto done;
+  uint64_t t0 = hwt_now_ns();
+  for (size_t w = 0; w < windows; w++) {
+    uint64_t ws = hwt_now_ns(), wend = ws + (uint64_t) (window_s * 1e9);
+    size_t cnt[2] = {0, 0};
+    for (size_t it = 0;; it++) {
+      if (by_iter ? it >= iters : (hwt_now_ns() >= wend || cnt[0] >= cap || cnt[1] >= cap)) break;
+      for (int p = 0; p < 2; p++) {
+        if (e[p] == NULL || o[p] == NULL) continue;
+        uint64_t a = hwt_now_ns();
+        hwt_engine_run(e[p], in, o[p], NULL);
+        lat[p][cnt[p]++] = (double) (hwt_now_ns() - a);
+      }
+    }
+    hwt_soak_window *sw = &out[used++];
+    sw->t_s = ((double) (ws - t0) + (double) (hwt_now_ns() - ws) / 2) / 1e9;
+    for (int p = 0; p < 2; p++) sw->median_ns[p] = cnt[p] ? median_of(lat[p], cnt[p]) : 0;
+    sw->rss_bytes = hwt_audit_rss_bytes();
+    sw->live_bytes = (double) hwt_engine_mem_stats().live_bytes;
+  }
+done:
+  for (int p = 0; p < 2; p++) {
+    free(lat[p]);
+    free(o[p]);
+  }
+  return used;
+}
+
+/* ---- rules ---- */
+const char *const hwt_audit_metrics[] = {
+    "p50_ms", "p90_ms", "p99_ms", "max_ms", "throughput", "top1_agreement", "cosine", "max_abs_err", "rss_mb",
+    "alloc_mb", "drift_pct_h", "rss_growth_mb_h", "abnormal_failures", "single_thread_p99_ms", NULL};
+
+hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, char *err, size_t errlen) {
+  hwt_list list;
+  *n = 0;
+  if (hwt_list_split(text, &list) != hwt_status_ok) {
+    hwt_errf(err, errlen, "--fail-on: out of memory");
+    return hwt_status_out_of_memory;
+  }
+  hwt_status st = hwt_status_ok;
+  for (size_t i = 0; i < list.count && st == hwt_status_ok; i++) {
+    const char *r = list.items[i];
+    size_t k = strcspn(r, "<>");
+    if (r[k] == '\0' || k == 0 || k >= sizeof(rules[0].metric) || *n >= HWT_AUDIT_MAX_RULES) {
+      hwt_errf(err, errlen, "--fail-on: rule '%s' is not METRIC>VALUE or METRIC<VALUE (>=, <= too)", r);
+      st = hwt_status_parse_error;
+      break;
+    }
+    hwt_rule *ru = &rules[*n];
+    memset(ru, 0, sizeof(*ru));
+    memcpy(ru->metric, r, k);
+    while (k > 0 && ru->metric[k - 1] == ' ') ru->metric[--k] = '\0';
+    const char *op = r + strcspn(r, "<>");
+    bool eq = op[1] == '=';
+    ru->op = op[0] == '>' ? (eq ? hwt_rule_ge : hwt_rule_gt) : (eq ? hwt_rule_le : hwt_rule_lt);
+    const char *val = op + (eq ? 2 : 1);
+    while (*val == ' ') val++;
+    bool known = false;
+    for (size_t m = 0; hwt_audit_metrics[m]; m++) known |= strcmp(hwt_audit_metrics[m], ru->metric) == 0;
+    if (!known) {
+      hwt_errf(err, errlen,
+               "--fail-on: unknown metric '%s' (known: p50_ms p90_ms p99_ms max_ms throughput top1_agreement cosine "
+               "max_abs_err rss_mb alloc_mb drift_pct_h rss_growth_mb_h abnormal_failures single_thread_p99_ms)",
+               ru->metric);
+      st = hwt_status_parse_error;
+      break;
+    }
+    if (!hwt_parse_double(val, &ru->value)) {
+      hwt_errf(err, errlen, "--fail-on: rule '%s': '%s' is not a number", r, val);
+      st = hwt_status_parse_error;
+      break;
+    }
+    snprintf(ru->text, sizeof(ru->text), "%s", r);
+    (*n)++;
+  }
+  hwt_list_free(&list);
+  return st;
+}
+
+size_t hwt_audit_rules_apply(json_t *doc, const hwt_rule *rules, size_t n) {
+  json_t *summary = json_object_get(doc, "summary"), *arr = json_array();
+  size_t broken = 0;
+  for (size_t i = 0; i < n; i++) {
+    json_t *v = json_object_get(summary, rules[i].metric);
+    bool have = json_is_number(v);
+    double x = have ? json_number_value(v) : NAN;
+    bool bad = !have;
+    if (have) {
+      switch (rules[i].op) {
+        case hwt_rule_gt: bad = x > rules[i].value; break;
+        case hwt_rule_lt: bad = x < rules[i].value; break;
+        case hwt_rule_ge: bad = x >= rules[i].value; break;
+        case hwt_rule_le: bad = x <= rules[i].value; break;
+      }
+    }
+    broken += bad;
+    json_t *r = json_pack("{s:s,s:b}", "rule", rules[i].text, "broken", bad);
+    json_object_set_new(r, "value", have ? json_real(x) : json_null());
+    if (!have) json_object_set_new(r, "note", json_string("not measured in this run (counts as broken)"));
+    json_array_append_new(arr, r);
+  }
+  json_object_set_new(doc, "rules", arr);
+  return broken;
+}
+
+double hwt_audit_rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f == NULL) return 0;
+  unsigned long size = 0, res = 0;
+  int ok = fscanf(f, "%lu %lu", &size, &res);
+  fclose(f);
+  return ok == 2 ? (double) res * (double) sysconf(_SC_PAGESIZE) : 0;
+}
+
+static double status_kb(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (f == NULL) return 0;
+  char line[256];
+  double v = 0;
+  size_t kl = strlen(key);
+  while (fgets(line, sizeof(line), f))
+    if (strncmp(line, key, kl) == 0) v = atof(line + kl);
+  fclose(f);
+  return v * 1024.0;
+}
+
+double hwt_audit_peak_rss_bytes(void) { return status_kb("VmHWM:"); }

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend: our GEMM kernels through the plan API of kernels.h; a 1x1/stride-1/no-padding conv runs as a GEMM
+ * over batch*H*W rows (the only conv our kernels cover). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "backend.h"
+#include "hwt_common.h"
+
+typedef struct own_inst {
+  hwt_bench_problem p;
+  hwt_gemm_f32_plan *f32;
+  hwt_gemm_qs8_plan *qs8;
+  const void *in;
+  void *out;
+  size_t rows;
+} own_inst;
+
+static hwt_gemm_family family_of(const hwt_bench_problem *p) { return p->qs8 ? hwt_gemm_qs8 : hwt_gemm_f32; }
+
+static hwt_isa resolve_isa(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa) {
+  return isa_auto ? hwt_gemm_best_isa(family_of(p)) : isa;
+}
+
+static bool own_supports(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa, char *why, size_t whylen) {
+  if (p->conv && !(p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0 && p->groups == 1)) {
+    hwt_errf(why, whylen, "own kernels cover GEMM and 1x1 stride-1 unpadded convolutions only");
+    return false;
+  }
+  hwt_isa use = resolve_isa(p, isa_auto, isa);
+  if (!hwt_gemm_isa_supported(family_of(p), use)) {
+    hwt_errf(why, whylen, "own kernels: %s has no %s kernel runnable here", p->qs8 ? "gemm_qs8" : "gemm_f32",
+             hwt_isa_name(use) ? hwt_isa_name(use) : "?");
+    return false;
+  }
+  return true;
+}
+
+static const char *own_isa_name(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa) {
+  const char *name = hwt_isa_name(resolve_isa(p, isa_auto, isa));
+  return name ? name : "unknown";
+}
+
+static hwt_status own_create(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa, const hwt_gemm_blocking *blk,
+                             const void *weights, const void *bias, void **inst, char *err, size_t errlen) {
+  own_inst *o = calloc(1, sizeof(*o));
+  if (o == NULL) return hwt_status_out_of_memory;
+  o->p = *p;
+  o->rows = hwt_bench_problem_rows(p);
+  hwt_isa use = resolve_isa(p, isa_auto, isa);
+  hwt_status st;
+  if (!p->qs8)
+    st = hwt_gemm_f32_create(p->n, p->k, weights, bias, -INFINITY, INFINITY, use, blk, &o->f32);
+  else
+    st = hwt_gemm_qs8_create(p->n, p->k, weights, bias, &p->q, use, blk, &o->qs8);
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "own %s plan (N=%zu, K=%zu, isa %s): %s", p->qs8 ? "gemm_qs8" : "gemm_f32", p->n, p->k,
+             hwt_isa_name(use), hwt_status_string(st));
+    free(o);
+    return st;
+  }
+  *inst = o;
+  return hwt_status_ok;
+}
+
+static hwt_status own_bind(void *inst, const void *input, void *output, pthreadpool_t pool, char *err,
+                           size_t errlen) {
+  (void)pool, (void)err, (void)errlen;
+  own_inst *o = inst;
+  o->in = input;
+  o->out = output;
+  return hwt_status_ok;
+}
+
+static void own_run(void *inst, pthreadpool_t pool) {
+  own_inst *o = inst;
+  if (o->f32)
+    hwt_gemm_f32_run(o->f32, o->rows, o->in, o->p.k, o->out, o->p.n, pool);
+  else
+    hwt_gemm_qs8_run(o->qs8, o->rows, o->in, o->p.k, o->out, o->p.n, pool);
+}
+
+static size_t own_op_bytes(const void *inst) {
+  const own_inst *o = inst;
+  return o->f32 ? hwt_gemm_f32_plan_bytes(o->f32) : hwt_gemm_qs8_plan_bytes(o->qs8);
+}
+
+static bool own_blocking(const void *inst, hwt_gemm_blocking *out) {
+  const own_inst *o = inst;
+  *out = o->f32 ? hwt_gemm_f32_plan_blocking(o->f32) : hwt_gemm_qs8_plan_blocking(o->qs8);
+  return true;
+}
+
+static void own_destroy(void *inst) {
+  own_inst *o = inst;
+  if (o == NULL) return;
+  hwt_gemm_f32_destroy(o->f32);
+  hwt_gemm_qs8_destroy(o->qs8);
+  free(o);
+}
+
+const hwt_bench_backend hwt_bench_backend_own = {
+    hwt_bench_own, own_supports, own_isa_name, own_create, own_bind, own_run, own_op_bytes, own_blocking,
+    own_destroy};

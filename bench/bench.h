@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The benchmark harness as a library (used by `hwtune bench` and by the tuner): describe one configuration,
+ * measure it, get a result record with all statistics; build the run context; write a results document.
+ *
+ * Conventions: functions that can fail return hwt_status and write a message to (err, errlen); outputs are
+ * written only on success; free functions accept NULL. Nothing here exits or aborts the program.
+ *
+ * Timing: every sample runs the operator `iterations_per_sample` times back to back and records
+ * (t1 - t0) / iterations in ns per call. Iterations are calibrated so one sample lasts at least 100x the
+ * measured timer overhead (and at least min_sample_ns). Samples are collected until the 95% confidence
+ * interval of the median is within +-target_ci of the median, or max_time_s runs out. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <pthreadpool.h>
+
+#include "hwtune/hw.h"
+#include "hwtune/kernels.h"
+#include "hwtune/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HWT_RESULTS_SCHEMA "hwtune.results/1"
+
+/* ---------------------------------------------------------------- problem description */
+
+typedef enum hwt_bench_op {
+  hwt_bench_gemm_f32 = 0,
+  hwt_bench_gemm_qs8,
+  hwt_bench_conv_f32,
+  hwt_bench_conv_qs8,
+  hwt_bench_dwconv_f32,
+  hwt_bench_dwconv_qs8,
+  hwt_bench_op_count
+} hwt_bench_op;
+
+typedef enum hwt_bench_impl {
+  hwt_bench_xnnpack = 0,
+  hwt_bench_own,        /* our kernels through kernels.h; isa picks the level */
+  hwt_bench_reference,  /* portable scalar reference (slow; what --verify compares against) */
+  hwt_bench_wrong,      /* tests only: the reference plus 1 on one output element */
+  hwt_bench_impl_count
+} hwt_bench_impl;
+
+/* "gemm_f32" ...; NULL outside the enum. */
+const char *hwt_bench_op_name(hwt_bench_op op);
+bool hwt_bench_op_from_name(const char *name, hwt_bench_op *out);
+bool hwt_bench_op_is_qs8(hwt_bench_op op);
+bool hwt_bench_op_is_conv(hwt_bench_op op);      /* conv or dwconv */
+bool hwt_bench_op_is_dwconv(hwt_bench_op op);
+const char *hwt_bench_impl_name(hwt_bench_impl impl);
+bool hwt_bench_impl_from_name(const char *name, hwt_bench_impl *out);
+
+/* A shape as written by the user.
+ *   gemm:  NxK                         (N outputs, K inputs; batch M comes from --batch)
+ *   conv:  HxWxC:OC:kKsSpP             (input H x W x C NHWC, OC output channels, square K x K kernel,
+ *                                       stride S, symmetric padding P; "k3s2p1". s and p default to 1 and 0)
+ *          HxWxC:OC:kKHxKWsSpP         (non-square kernel, e.g. k1x7)
+ *   depthwise: the conv syntax with OC = C (or OC omitted: HxWxC::k3s1p1); groups = C. */
+typedef struct hwt_bench_shape {
+  char text[64];
+  bool conv;
+  size_t n, k;                 /* gemm */
+  size_t h, w, c, out_c;       /* conv */
+  size_t kh, kw, stride, pad;
+  bool out_c_given;
+} hwt_bench_shape;
+
+/* Parses one shape (see above). err names the shape and the problem. */
+hwt_status hwt_bench_parse_shape(const char *text, hwt_bench_shape *out, char *err, size_t errlen);
+
+/* One shape-file line: `[gemm|conv|dw] <shape>  # comment`. Without a tag, NxK is gemm, H x W x C:... is conv.
+ * `dw` marks depthwise layers (used by the dwconv ops only; conv ops use `conv` lines; gemm ops `gemm` lines). */
+typedef enum hwt_bench_shape_kind { hwt_shape_gemm = 0, hwt_shape_conv, hwt_shape_dw } hwt_bench_shape_kind;
+typedef struct hwt_bench_shape_entry {
+  hwt_bench_shape_kind kind;
+  hwt_bench_shape shape;
+} hwt_bench_shape_entry;
+
+/* Reads a shape file; *out is malloc'ed (free()). Errors name file:line. Duplicate lines are dropped. */
+hwt_status hwt_bench_read_shapes(const char *path, hwt_bench_shape_entry **out, size_t *count, char *err,
+                                 size_t errlen);
+
+/* Whether a shape fits an op (gemm shape for gemm ops, conv for conv, conv with OC = C for dwconv). */
+bool hwt_bench_shape_fits(hwt_bench_op op, const hwt_bench_shape *shape, char *why, size_t whylen);
+
+/* ---------------------------------------------------------------- one configuration */
+
+typedef struct hwt_bench_config {
+  hwt_bench_op op;
+  hwt_bench_impl impl;
+  bool isa_auto;               /* own: best level; xnnpack: always auto */
+  hwt_isa isa;                 /* own: forced level when !isa_auto */
+  hwt_bench_shape shape;
+  size_t batch;                /* >= 1 */
+  unsigned threads;            /* >= 1; pool size including the caller */
+  bool cold;                   /* rotate weights + activations through buffers larger than the LLC */
+  hwt_gemm_blocking blocking;  /* own only; zeros = the kernels' defaults */
+  double max_time_s;           /* 0 = 2 s */
+  double target_ci;            /* relative half-width of the 95% CI of the median; 0 = 0.01 */
+  size_t min_samples;          /* 0 = 10 */
+  uint64_t min_sample_ns;      /* 0 = 100 x timer overhead, at least 20 us */
+} hwt_bench_config;
+
+/* Fills defaults (max_time 2 s, target 1%, min_samples 10, batch 1, threads 1, isa_auto). */
+void hwt_bench_config_init(hwt_bench_config *cfg);
+
+/* The unique result name: op/impl/isa/shape/m<batch>/t<threads>/<cache>. */
+void hwt_bench_config_name(const hwt_bench_config *cfg, const char *isa_name, char *buf, size_t len);
+
+/* ---------------------------------------------------------------- result record */
+
+#define HWT_BENCH_MAX_WARNINGS 16
+
+typedef struct hwt_bench_result {
+  char name[192];
+  hwt_bench_config config;
+  char isa[16];                /* level used ("auto" for xnnpack) */
+  /* derived problem figures */
+  size_t m, n, k;
+  size_t out_h, out_w, groups;
+  double flops;                /* per call */
+  double bytes_moved;
+  /* statistics, ns per call */
+  size_t samples;
+  uint64_t iterations_per_sample;
+  double median_ns, mean_ns, stddev_ns, mad_ns, min_ns, max_ns, p90_ns, p99_ns, ci_low_ns, ci_high_ns, cv;
+  double gflops, pct_peak;     /* pct_peak < 0: no peak known */
+  double arithmetic_intensity;
+  char bound[8];               /* "compute", "memory", "unknown" */
+  uint64_t peak_rss_bytes, op_bytes;
+  bool has_blocking;
+  hwt_gemm_blocking blocking_used;
+  unsigned cold_copies;        /* buffers rotated (1 = warm) */
+  double elapsed_s;            /* wall time spent on this configuration, including calibration */
+  bool interrupted;            /* stopped by the session's stop flag */
+  char *warnings[HWT_BENCH_MAX_WARNINGS];
+  size_t nwarnings;
+  double *samples_ns;          /* malloc'ed, `samples` entries */
+} hwt_bench_result;
+
+void hwt_bench_result_free(hwt_bench_result *r);   /* frees the arrays; the struct itself is the caller's */
+/* Adds a printf-formatted warning (dropped beyond HWT_BENCH_MAX_WARNINGS). */
+void hwt_bench_result_warn(hwt_bench_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------- clock seam and sampling */
+
+typedef struct hwt_bench_clock {
+  uint64_t (*now_ns)(void *ctx);
+  void *ctx;
+} hwt_bench_clock;
+
+/* The real monotonic clock. */
+hwt_bench_clock hwt_bench_real_clock(void);
+/* Minimum cost of one clock read (ns) over `reads` back-to-back pairs. */
+double hwt_bench_timer_overhead(const hwt_bench_clock *clock, unsigned reads);
+
+/* One call of the measured thing (run `iterations` calls back to back). */
+typedef void (*hwt_bench_body)(void *ctx, uint64_t iterations);
+
+/* Smallest power-of-two iteration count whose run lasts >= target_ns (at most max_iterations). */
+uint64_t hwt_bench_calibrate(const hwt_bench_clock *clock, hwt_bench_body body, void *ctx, uint64_t target_ns,
+                             uint64_t max_iterations);
+
+typedef struct hwt_bench_sampling {
+  uint64_t iterations;         /* per sample */
+  size_t min_samples, max_samples;
+  double target_ci;            /* relative half-width */
+  uint64_t max_ns;             /* stop when this much clock time has passed */
+  volatile int *stop;          /* optional: stop when *stop != 0 */
+} hwt_bench_sampling;
+
+/* Collects samples (ns per call) into out[0..max_samples). Returns the count; *interrupted when *stop ended it. */
+size_t hwt_bench_sample(const hwt_bench_clock *clock, hwt_bench_body body, void *ctx, const hwt_bench_sampling *p,
+                        double *out, bool *interrupted);
+
+/* ---------------------------------------------------------------- session */
+
+typedef struct hwt_bench_session hwt_bench_session;
+
+typedef struct hwt_bench_session_options {
+  const hwt_hw *hw;            /* NULL: detect this machine (measuring peaks when measure_peaks) */
+  bool measure_peaks;          /* detect's quick peak/bandwidth probes, for pct_peak and bound */
+  bool pin_threads;            /* pin pool threads to distinct usable CPUs (default in the CLI) */
+  volatile int *stop;          /* optional stop flag (SIGINT) */
+  const hwt_bench_clock *clock;/* NULL: the real clock */
+} hwt_bench_session_options;
+
+hwt_status hwt_bench_session_create(const hwt_bench_session_options *opt, hwt_bench_session **out, char *err,
+                                    size_t errlen);
+void hwt_bench_session_destroy(hwt_bench_session *s);
+const hwt_hw *hwt_bench_session_hw(const hwt_bench_session *s);
+double hwt_bench_session_timer_overhead(const hwt_bench_session *s);
+/* Adds a run-wide warning (goes into context.warnings). */
+void hwt_bench_session_warn(hwt_bench_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Measures one configuration. hwt_status_unsupported (with a reason in err) means "skip": the backend cannot
+ * run this op/shape/ISA here. On success *res holds the record (free with hwt_bench_result_free). */
+hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg, hwt_bench_result *res, char *err,
+                             size_t errlen);
+
+/* Runs the configuration once and compares its output with the reference (f32: double accumulation, relative
+ * tolerance from K; qs8: exact). hwt_status_mismatch when it differs: err names the shape and the worst element. */
+hwt_status hwt_bench_verify(hwt_bench_session *s, const hwt_bench_config *cfg, char *err, size_t errlen);
+
+/* The pool for `threads` (created on demand, threads pinned); NULL when threads == 1. Owned by the session. */
+pthreadpool_t hwt_bench_session_pool(hwt_bench_session *s, unsigned threads, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- context and documents */
+
+/* The context block: detect's document (its "schema" renamed "hw_schema") + build, command_line, start_time,
+ * end_time (set by hwt_bench_context_finish), timer_overhead_ns, warnings. New reference. */
+json_t *hwt_bench_context_json(const hwt_bench_session *s, int argc, char **argv);
+/* Sets end_time and appends the session's warnings gathered since. */
+void hwt_bench_context_finish(json_t *context, const hwt_bench_session *s);
+
+typedef enum hwt_bench_format {
+  hwt_format_console = 0,
+  hwt_format_json,
+  hwt_format_csv,
+  hwt_format_md,
+  hwt_format_gbench,
+  hwt_format_count
+} hwt_bench_format;
+
+const char *hwt_bench_format_name(hwt_bench_format f);
+bool hwt_bench_format_from_name(const char *name, hwt_bench_format *out);
+/* From a file name: .json -> json, .csv -> csv, .md -> md; false otherwise. */
+bool hwt_bench_format_from_path(const char *path, hwt_bench_format *out);
+
+typedef struct hwt_bench_doc {
+  json_t *context;             /* borrowed */
+  const hwt_bench_result *results;
+  size_t count;
+  bool partial;
+  bool color;                  /* console only */
+} hwt_bench_doc;
+
+/* One result as a results[] entry of hwtune.results/1. New reference. */
+json_t *hwt_bench_result_to_json(const hwt_bench_result *r);
+
+/* Renders the document in a format; *text is malloc'ed (free()). */
+hwt_status hwt_bench_render(const hwt_bench_doc *doc, hwt_bench_format f, char **text, char *err, size_t errlen);
+/* Renders and writes atomically to path. */
+hwt_status hwt_bench_write(const hwt_bench_doc *doc, hwt_bench_format f, const char *path, char *err,
+                           size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The harness: a session (machine, pinned pool, clock, noise baseline) and the measurement of one configuration:
+ * set-up, warm-up, calibration, sampling, statistics, derived metrics and noise warnings; plus --verify. */
+#define _GNU_SOURCE
+#include <float.h>
+#include <malloc.h>
+#include <math.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "backend.h"
+#include "bench.h"
+#include "hwt_common.h"
+#include "noise.h"
+#include "pool.h"
+#include "session_internal.h"
+#include "stats.h"
+
+#define SESSION_MAX_WARNINGS 64
+#define COLD_MAX_COPIES 4096
+#define XNN_PAD_BYTES 64 /* XNNPACK may read XNN_EXTRA_BYTES (16) past an input */
+
+struct hwt_bench_session {
+  hwt_hw hw;
+  bool pin;
+  volatile int *stop;
+  hwt_bench_clock clock;
+  double timer_overhead;
+  hwt_pool pool;
+  bool have_pool;
+  int cpus[HWT_MAX_CPUS];
+  size_t ncpus;
+  char *warnings[SESSION_MAX_WARNINGS];
+  size_t nwarnings;
+  char start_time[32];
+  double freq_probe_ns;      /* at session start */
+  hwt_cpu_times last_times;  /* end of the previous configuration (or session start) */
+};
+
+/* ------------------------------------------------------------------ small helpers */
+
+static void iso_now(char *buf, size_t len) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static char *vformat(const char *fmt, va_list ap) {
+  char *s = NULL;
+  if (vasprintf(&s, fmt, ap) < 0) return NULL;
+  return s;
+}
+
+void hwt_bench_session_warn(hwt_bench_session *s, const char *fmt, ...) {
+  if (s == NULL || s->nwarnings >= SESSION_MAX_WARNINGS) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *w = vformat(fmt, ap);
+  va_end(ap);
+  if (w == NULL) return;
+  for (size_t i = 0; i < s->nwarnings; i++)
+    if (strcmp(s->warnings[i], w) == 0) {
+      free(w);
+      return;
+    }
+  s->warnings[s->nwarnings++] = w;
+}
+
+void hwt_bench_result_warn(hwt_bench_result *r, const char *fmt, ...) {
+  if (r == NULL || r->nwarnings >= HWT_BENCH_MAX_WARNINGS) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *w = vformat(fmt, ap);
+  va_end(ap);
+  if (w != NULL) r->warnings[r->nwarnings++] = w;
+}
+
+void hwt_bench_result_free(hwt_bench_result *r) {
+  if (r == NULL) return;
+  for (size_t i = 0; i < r->nwarnings; i++) free(r->warnings[i]);
+  r->nwarnings = 0;
+  free(r->samples_ns);
+  r->samples_ns = NULL;
+}
+
+void hwt_bench_config_init(hwt_bench_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->op = hwt_bench_gemm_f32;
+  cfg->impl = hwt_bench_xnnpack;
+  cfg->isa_auto = true;
+  cfg->batch = 1;
+  cfg->threads = 1;
+  cfg->max_time_s = 2.0;
+  cfg->target_ci = 0.01;
+  cfg->min_samples = 10;
+}
+
+void hwt_bench_config_name(const hwt_bench_config *cfg, const char *isa_name, char *buf, size_t len) {
+  snprintf(buf, len, "%s/%s/%s/%s/m%zu/t%u/%s", hwt_bench_op_name(cfg->op), hwt_bench_impl_name(cfg->impl),
+           isa_name, cfg->shape.text, cfg->batch, cfg->threads, cfg->cold ? "cold" : "warm");
+}
+
+const hwt_bench_backend *hwt_bench_backend_for(hwt_bench_impl impl, hwt_bench_op op) {
+  switch (impl) {
+    case hwt_bench_xnnpack:
+      return hwt_bench_op_is_conv(op) ? &hwt_bench_backend_xnnpack_conv : &hwt_bench_backend_xnnpack_fc;
+    case hwt_bench_own: return &hwt_bench_backend_own;
+    case hwt_bench_reference: return &hwt_bench_backend_reference;
+    case hwt_bench_wrong: return &hwt_bench_backend_wrong;
+    default: return NULL;
+  }
+}
+
+static uint64_t splitmix(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* Deterministic data: f32 uniform in [-1, 1), int8 uniform in [-127, 127], int32 bias in [-1000, 1000]. */
+static void fill_f32(float *x, size_t n, uint64_t seed) {
+  for (size_t i = 0; i < n; i++) x[i] = (float)((double)(splitmix(&seed) >> 11) * 0x1.0p-52 - 1.0);
+}
+static void fill_i8(int8_t *x, size_t n, uint64_t seed) {
+  for (size_t i = 0; i < n; i++) x[i] = (int8_t)((int)(splitmix(&seed) % 255) - 127);
+}
+static void fill_i32(int32_t *x, size_t n, uint64_t seed) {
+  for (size_t i = 0; i < n; i++) x[i] = (int32_t)(splitmix(&seed) % 2001) - 1000;
+}
+
+static size_t malloc_in_use(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+#else
+  return 0;
+#endif
+}
+
+static uint64_t peak_rss_bytes(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return (uint64_t)ru.ru_maxrss * 1024u;
+}
+
+/* The last-level cache the cold mode must defeat: the largest plausible cache, or the per-core L3 budget times
+ * the cores (never an implausible figure such as a VM's 508 MB L3). */
+static uint64_t llc_bytes(const hwt_hw *hw) {
+  uint64_t best = 0;
+  for (size_t i = 0; i < hw->ncaches; i++) {
+    const hwt_cache *c = &hw->caches[i];
+    if (c->plausible && c->type != hwt_cache_instruction && c->size_bytes > best) best = c->size_bytes;
+  }
+  uint64_t share = hwt_hw_cache_budget(hw, 3, NULL) * (hw->cores ? hw->cores : 1);
+  return best > share ? best : share;
+}
+
+/* ------------------------------------------------------------------ session */
+
+hwt_status hwt_bench_session_create(const hwt_bench_session_options *opt, hwt_bench_session **out, char *err,
+                                    size_t errlen) {
+  hwt_bench_session *s = calloc(1, sizeof(*s));
+  if (s == NULL) return hwt_status_out_of_memory;
+  iso_now(s->start_time, sizeof(s->start_time));
+  s->pin = opt ? opt->pin_threads : true;
+  s->stop = opt ? opt->stop : NULL;
+  s->clock = (opt && opt->clock) ? *opt->clock : hwt_bench_real_clock();
+  if (opt && opt->hw) {
+    s->hw = *opt->hw;
+  } else {
+    hwt_detect_inputs in;
+    memset(&in, 0, sizeof(in));
+    in.measure = opt ? opt->measure_peaks : false;
+    in.quick = true;
+    hwt_status st = hwt_detect(&in, &s->hw, err, errlen);
+    if (st != hwt_status_ok) {
+      free(s);
+      return st;
+    }
+  }
+  /* Usable CPUs: the affinity list, at most usable_cpus of them (a cgroup quota can be below the mask). */
+  size_t want = s->hw.usable_cpus ? s->hw.usable_cpus : 1;
+  for (size_t i = 0; i < s->hw.naffinity && s->ncpus < want; i++) s->cpus[s->ncpus++] = s->hw.affinity[i];
+  if (s->ncpus == 0) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+      for (int c = 0; c < CPU_SETSIZE && s->ncpus < want; c++)
+        if (CPU_ISSET(c, &set)) s->cpus[s->ncpus++] = c;
+  }
+  if (s->ncpus == 0) s->cpus[s->ncpus++] = 0;
+  /* Our kernels size their default blocking from the plausible caches. */
+  hwt_hw_set_kernel_budget(&s->hw);
+
+  s->timer_overhead = hwt_bench_timer_overhead(&s->clock, 2000);
+  if (s->timer_overhead > 500) hwt_bench_session_warn(s, "timer overhead %.0f ns is high", s->timer_overhead);
+  if (s->hw.hypervisor)
+    hwt_bench_session_warn(s, "running under a hypervisor: other guests can steal CPU time (counted as load)");
+  if (!s->hw.measured)
+    hwt_bench_session_warn(s, "peaks and bandwidth not measured: pct_peak is null and bound is unknown");
+  s->freq_probe_ns = hwt_freq_probe_ns(100000, 5);
+
+  /* Load from other processes before the run: 100 ms of /proc/stat on the usable CPUs. */
+  hwt_cpu_times a, b;
+  if (hwt_cpu_times_read(&a, NULL)) {
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (hwt_cpu_times_read(&b, NULL)) {
+      for (size_t i = 0; i < s->ncpus; i++) {
+        double share;
+        int c;
+        double f = hwt_cpu_foreign_load(&a, &b, &s->cpus[i], 1, false, &share, &c);
+        if (f >= 0.2) hwt_bench_session_warn(s, "load on cpu%d before the run: %.0f%%", s->cpus[i], 100 * f);
+      }
+    }
+    s->last_times = b;
+  }
+  *out = s;
+  return hwt_status_ok;
+}
+
+void hwt_bench_session_destroy(hwt_bench_session *s) {
+  if (s == NULL) return;
+  if (s->have_pool) hwt_pool_destroy(&s->pool);
+  for (size_t i = 0; i < s->nwarnings; i++) free(s->warnings[i]);
+  free(s);
+}
+
+const hwt_hw *hwt_bench_session_hw(const hwt_bench_session *s) { return &s->hw; }
+double hwt_bench_session_timer_overhead(const hwt_bench_session *s) { return s->timer_overhead; }
+
+static hwt_pool *session_pool(hwt_bench_session *s, unsigned threads, char *err, size_t errlen) {
+  if (s->have_pool && s->pool.threads == threads) return &s->pool;
+  if (s->have_pool) hwt_pool_destroy(&s->pool);
+  s->have_pool = false;
+  char msg[256] = "";
+  if (hwt_pool_create(threads, s->pin ? s->cpus : NULL, s->ncpus, &s->pool, msg, sizeof(msg)) != 0) {
+    hwt_errf(err, errlen, "%s", msg);
+    return NULL;
+  }
+  if (msg[0]) hwt_bench_session_warn(s, "%s", msg);
+  s->have_pool = true;
+  return &s->pool;
+}
+
+pthreadpool_t hwt_bench_session_pool(hwt_bench_session *s, unsigned threads, char *err, size_t errlen) {
+  hwt_pool *p = session_pool(s, threads, err, errlen);
+  return p ? p->pool : NULL;
+}
+
+/* ------------------------------------------------------------------ operator set-up shared by measure and verify */
+
+typedef struct op_set {
+  const hwt_bench_backend *be;
+  hwt_bench_problem p;
+  size_t esz;
+  void *weights, *bias;
+  unsigned copies;
+  void **inst;
+  void **in, **out;
+  size_t op_bytes;
+  unsigned rot;
+  pthreadpool_t pool;
+} op_set;
+
+static void op_set_free(op_set *o) {
+  for (unsigned i = 0; i < o->copies; i++) {
+    if (o->inst && o->inst[i]) o->be->destroy(o->inst[i]);
+    if (o->in) free(o->in[i]);
+    if (o->out) free(o->out[i]);
+  }
+  free(o->inst);
+  free(o->in);
+  free(o->out);
+  free(o->weights);
+  free(o->bias);
+  memset(o, 0, sizeof(*o));
+}
+
+static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_backend *be, unsigned copies,
+                                pthreadpool_t pool, op_set *o, char *err, size_t errlen) {
+  memset(o, 0, sizeof(*o));
+  o->be = be;
+  o->pool = pool;
+  hwt_bench_problem_init(&o->p, cfg->op, &cfg->shape, cfg->batch);
+  o->esz = o->p.qs8 ? 1 : sizeof(float);
+  o->weights = malloc(o->p.w_elems * o->esz);
+  o->bias = malloc(o->p.bias_elems * 4);
+  o->inst = calloc(copies, sizeof(void *));
+  o->in = calloc(copies, sizeof(void *));
+  o->out = calloc(copies, sizeof(void *));
+  o->copies = copies;
+  if (!o->weights || !o->bias || !o->inst || !o->in || !o->out) goto oom;
+  if (o->p.qs8) {
+    fill_i8(o->weights, o->p.w_elems, 1);
+    fill_i32(o->bias, o->p.bias_elems, 2);
+  } else {
+    fill_f32(o->weights, o->p.w_elems, 1);
+    fill_f32(o->bias, o->p.bias_elems, 2);
+  }
+  const hwt_gemm_blocking *blk =
+      (cfg->blocking.mc || cfg->blocking.kc || cfg->blocking.nc) ? &cfg->blocking : NULL;
+  for (unsigned i = 0; i < copies; i++) {
+    o->in[i] = malloc(o->p.in_elems * o->esz + XNN_PAD_BYTES);
+    o->out[i] = malloc(o->p.out_elems * o->esz + XNN_PAD_BYTES);
+    if (!o->in[i] || !o->out[i]) goto oom;
+    if (o->p.qs8)
+      fill_i8(o->in[i], o->p.in_elems + XNN_PAD_BYTES, 3 + i);
+    else
+      fill_f32(o->in[i], o->p.in_elems + XNN_PAD_BYTES / sizeof(float), 3 + i);
+    memset(o->out[i], 0, o->p.out_elems * o->esz + XNN_PAD_BYTES);
+    size_t before = malloc_in_use();
+    hwt_status st = be->create(&o->p, cfg->isa_auto, cfg->isa, blk, o->weights, o->bias, &o->inst[i], err, errlen);
+    if (st != hwt_status_ok) {
+      op_set_free(o);
+      return st;
+    }
+    st = be->bind(o->inst[i], o->in[i], o->out[i], pool, err, errlen);
+    if (st != hwt_status_ok) {
+      op_set_free(o);
+      return st;
+    }
+    if (i == 0) {
+      /* The backend's own count when it has one, else the malloc delta (0 under sanitizers). */
+      size_t after = malloc_in_use();
+      o->op_bytes = be->op_bytes(o->inst[0]);
+      if (o->op_bytes == 0 && after > before) o->op_bytes = after - before;
+    }
+  }
+  return hwt_status_ok;
+oom:
+  hwt_errf(err, errlen, "out of memory allocating %u copies of shape %s", copies, cfg->shape.text);
+  op_set_free(o);
+  return hwt_status_out_of_memory;
+}
+
+static void op_body(void *ctx, uint64_t iterations) {
+  op_set *o = ctx;
+  for (uint64_t i = 0; i < iterations; i++) {
+    o->be->run(o->inst[o->rot], o->pool);
+    if (++o->rot == o->copies) o->rot = 0;
+  }
+}
+
+static hwt_status check_config(const hwt_bench_session *s, const hwt_bench_config *cfg, char *err, size_t errlen) {
+  (void)s;
+  char why[256];
+  if (cfg->batch == 0) {
+    hwt_errf(err, errlen, "batch must be >= 1");
+    return hwt_status_invalid_argument;
+  }
+  if (cfg->threads == 0 || cfg->threads > HWT_POOL_MAX_THREADS) {
+    hwt_errf(err, errlen, "threads must be in 1..%d", HWT_POOL_MAX_THREADS);
+    return hwt_status_invalid_argument;
+  }
+  if ((unsigned)cfg->op >= hwt_bench_op_count || (unsigned)cfg->impl >= hwt_bench_impl_count) {
+    hwt_errf(err, errlen, "unknown op or impl");
+    return hwt_status_invalid_argument;
+  }
+  if (!hwt_bench_shape_fits(cfg->op, &cfg->shape, why, sizeof(why))) {
+    hwt_errf(err, errlen, "%s", why);
+    return hwt_status_invalid_argument;
+  }
+  /* Element counts in double first: size_t products of 2^20-bounded dimensions can overflow. */
+  const hwt_bench_shape *sh = &cfg->shape;
+  const double b = (double)cfg->batch;
+  double in, out, w;
+  if (sh->conv) {
+    const double oh = (double)((sh->h + 2 * sh->pad - sh->kh) / sh->stride + 1);
+    const double ow = (double)((sh->w + 2 * sh->pad - sh->kw) / sh->stride + 1);
+    in = b * (double)sh->h * (double)sh->w * (double)sh->c;
+    out = b * oh * ow * (double)sh->out_c;
+    w = (double)sh->out_c * (double)sh->kh * (double)sh->kw * (double)sh->c;
+  } else {
+    in = b * (double)sh->k;
+    out = b * (double)sh->n;
+    w = (double)sh->n * (double)sh->k;
+  }
+  if (in > 1e11 || out > 1e11 || w > 1e11) {
+    hwt_errf(err, errlen, "%s with batch %zu is too large (%.3g input, %.3g output, %.3g weight elements)",
+             sh->text, cfg->batch, in, out, w);
+    return hwt_status_unsupported;
+  }
+  return hwt_status_ok;
+}
+
+/* Bytes one copy (input + output + weights) takes. */
+static double copy_bytes(const hwt_bench_problem *p) {
+  double esz = p->qs8 ? 1 : 4;
+  return esz * ((double)p->in_elems + (double)p->out_elems + (double)p->w_elems) + 4.0 * (double)p->bias_elems;
+}
+
+/* ------------------------------------------------------------------ measure */
+
+static unsigned long long own_runqueue_wait_ns(void) {
+  FILE *f = fopen("/proc/thread-self/schedstat", "r");
+  unsigned long long run = 0, wait = 0;
+  if (f == NULL) return 0;
+  if (fscanf(f, "%llu %llu", &run, &wait) != 2) wait = 0;
+  fclose(f);
+  return wait;
+}
+
+/* The frequency probe, retried until no other task preempted this thread during it (a preempted probe measures
+ * the scheduler, not the clock). -1 when every attempt was disturbed. */
+static double clean_freq_probe(void) {
+  for (int attempt = 0; attempt < 5; attempt++) {
+    unsigned long long w0 = own_runqueue_wait_ns();
+    double v = hwt_freq_probe_ns(50000, 5);
+    if (own_runqueue_wait_ns() == w0) return v;
+  }
+  return -1;
+}
+
+static double peak_for(const hwt_bench_session *s, const hwt_bench_config *cfg, const char *isa_name) {
+  const bool int8 = hwt_bench_op_is_qs8(cfg->op);
+  hwt_isa isa;
+  if (cfg->impl == hwt_bench_own && hwt_isa_from_name(isa_name, &isa))
+    return hwt_hw_peak(&s->hw, int8, isa, cfg->threads);
+  if (cfg->impl == hwt_bench_reference || cfg->impl == hwt_bench_wrong)
+    return hwt_hw_peak(&s->hw, int8, hwt_isa_scalar, cfg->threads);
+  double best = 0; /* xnnpack: the best ISA of this machine for the data type */
+  for (int i = 0; i < hwt_isa_count; i++) {
+    double v = hwt_hw_peak(&s->hw, int8, (hwt_isa)i, cfg->threads);
+    if (v > best) best = v;
+  }
+  return best;
+}
+
+static void roofline(const hwt_bench_session *s, const hwt_bench_config *cfg, double peak, hwt_bench_result *r) {
+  snprintf(r->bound, sizeof(r->bound), "unknown");
+  if (!s->hw.measured || peak <= 0) return;
+  const hwt_hw *hw = &s->hw;
+  double ws = r->bytes_moved;
+  hwt_bw_level lvl;
+  if (cfg->cold)
+    lvl = hwt_bw_dram;
+  else if (ws <= (double)hwt_hw_cache_budget(hw, 1, NULL))
+    lvl = hwt_bw_l1;
+  else if (ws <= (double)hwt_hw_cache_budget(hw, 2, NULL))
+    lvl = hwt_bw_l2;
+  else if (ws <= (double)hwt_hw_cache_budget(hw, 3, NULL) * cfg->threads)
+    lvl = hwt_bw_l3;
+  else
+    lvl = hwt_bw_dram;
+  const hwt_bw *bw = &hw->bw[lvl];
+  double gbps = bw->read_gbps_1t;
+  if (cfg->threads > 1) {
+    if (bw->read_gbps_all > 0 && hw->usable_cpus > 0)
+      gbps = bw->read_gbps_all * (double)cfg->threads / (double)hw->usable_cpus;
+    else
+      gbps = bw->read_gbps_1t * cfg->threads;
+  }
+  if (gbps <= 0) return;
+  double t_compute = r->flops / (peak * 1e9), t_memory = r->bytes_moved / (gbps * 1e9);
+  snprintf(r->bound, sizeof(r->bound), "%s", t_memory > t_compute ? "memory" : "compute");
+}
+
+hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_in, hwt_bench_result *res,
+                             char *err, size_t errlen) {
+  hwt_bench_config cfg = *cfg_in;
+  if (cfg.max_time_s <= 0) cfg.max_time_s = 2.0;
+  if (cfg.target_ci <= 0) cfg.target_ci = 0.01;
+  if (cfg.min_samples == 0) cfg.min_samples = 10;
+  if (cfg.impl == hwt_bench_xnnpack) cfg.isa_auto = true;
+  hwt_status st = check_config(s, &cfg, err, errlen);
+  if (st != hwt_status_ok) return st;
+  const hwt_bench_backend *be = hwt_bench_backend_for(cfg.impl, cfg.op);
+  hwt_bench_problem p;
+  hwt_bench_problem_init(&p, cfg.op, &cfg.shape, cfg.batch);
+  char why[256] = "";
+  if (be == NULL || !be->supports(&p, cfg.isa_auto, cfg.isa, why, sizeof(why))) {
+    hwt_errf(err, errlen, "%s", why[0] ? why : "no backend");
+    return hwt_status_unsupported;
+  }
+  const double per_copy = copy_bytes(&p);
+  const double avail = s->hw.mem_available_bytes ? (double)s->hw.mem_available_bytes : 8e9;
+  unsigned copies = 1;
+  bool cold_short = false;
+  if (cfg.cold) {
+    const double target = 2.0 * (double)llc_bytes(&s->hw);
+    double want = ceil(target / per_copy) + 1;
+    if (want < 2) want = 2;
+    if (want > COLD_MAX_COPIES) {
+      want = COLD_MAX_COPIES;
+      cold_short = true;
+    }
+    copies = (unsigned)want;
+  }
+  if (per_copy * 2.5 * copies > avail * 0.5) {
+    hwt_errf(err, errlen, "%s: %u cop%s of %.0f MiB (input, output, weights and packed weights) exceed half of the "
+             "available memory (%.0f MiB)", cfg.shape.text, copies, copies == 1 ? "y" : "ies", per_copy / 1048576.0,
+             avail / 1048576.0);
+    return hwt_status_unsupported;
+  }
+
+  const uint64_t t_start = hwt_now_ns();
+  hwt_pool *pool = session_pool(s, cfg.threads, err, errlen);
+  if (pool == NULL) return hwt_status_internal;
+  op_set o;
+  st = op_set_create(&cfg, be, copies, pool->pool, &o, err, errlen);
+  if (st != hwt_status_ok) return st;
+
+  memset(res, 0, sizeof(*res));
+  res->config = cfg;
+  snprintf(res->isa, sizeof(res->isa), "%s", be->isa_name(&p, cfg.isa_auto, cfg.isa));
+  hwt_bench_config_name(&cfg, res->isa, res->name, sizeof(res->name));
+  res->cold_copies = copies;
+  res->op_bytes = o.op_bytes;
+  res->has_blocking = be->blocking(o.inst[0], &res->blocking_used);
+  if (cold_short)
+    hwt_bench_result_warn(res, "cold: only %u copies (%.1f MiB) rotate, less than 2x the LLC: partly warm", copies,
+                          per_copy * copies / 1048576.0);
+  if (!pool->pinned && s->pin) hwt_bench_result_warn(res, "pool threads not pinned");
+
+  /* Noise baseline: /proc/stat since the previous configuration, the frequency probe, schedstat. */
+  hwt_cpu_times t_before;
+  bool have_times = hwt_cpu_times_read(&t_before, NULL);
+  if (have_times && s->last_times.valid) {
+    double share;
+    int cpu;
+    double f = hwt_cpu_foreign_load(&s->last_times, &t_before, s->cpus, s->ncpus, true, &share, &cpu);
+    if (f >= 0.10) hwt_bench_result_warn(res, "load from other processes before the run: %.0f%%", 100 * f);
+  }
+  const double probe_before = clean_freq_probe();
+
+  /* Warm-up: at least 2 calls and min(100 ms, max_time / 10). */
+  const uint64_t max_ns = (uint64_t)(cfg.max_time_s * 1e9);
+  const uint64_t warm_ns = max_ns / 10 < 100000000ull ? max_ns / 10 : 100000000ull;
+  uint64_t w0 = s->clock.now_ns(s->clock.ctx), calls = 0;
+  while ((calls < 2 || s->clock.now_ns(s->clock.ctx) - w0 < warm_ns) && !(s->stop && *s->stop)) {
+    op_body(&o, 1);
+    calls++;
+  }
+  /* Calibrate: one sample >= 100x the timer overhead and >= min_sample_ns (default 20 us). */
+  uint64_t target = (uint64_t)(100.0 * s->timer_overhead);
+  uint64_t min_sample = cfg.min_sample_ns ? cfg.min_sample_ns : 20000;
+  if (target < min_sample) target = min_sample;
+  const uint64_t iters = hwt_bench_calibrate(&s->clock, op_body, &o, target, 1u << 24);
+
+  const uint64_t used = s->clock.now_ns(s->clock.ctx) - w0;
+  hwt_bench_sampling sp = {.iterations = iters,
+                           .min_samples = cfg.min_samples,
+                           .target_ci = cfg.target_ci,
+                           .max_ns = max_ns > used ? max_ns - used : max_ns / 10,
+                           .stop = s->stop};
+  sp.max_samples = (size_t)(max_ns / target) + 64;
+  if (sp.max_samples > 200000) sp.max_samples = 200000;
+  if (sp.max_samples < cfg.min_samples) sp.max_samples = cfg.min_samples;
+  res->samples_ns = malloc(sp.max_samples * sizeof(double));
+  if (res->samples_ns == NULL) {
+    op_set_free(&o);
+    hwt_bench_result_free(res);
+    return hwt_status_out_of_memory;
+  }
+  const uint64_t wait_t0 = hwt_now_ns();
+  unsigned long long wait0 = hwt_pool_runqueue_wait_ns(pool);
+  hwt_cpu_times t_run0;
+  bool have_run0 = hwt_cpu_times_read(&t_run0, NULL);
+  bool interrupted = false;
+  res->samples = hwt_bench_sample(&s->clock, op_body, &o, &sp, res->samples_ns, &interrupted);
+  hwt_cpu_times t_run1;
+  bool have_run1 = hwt_cpu_times_read(&t_run1, NULL);
+  unsigned long long wait1 = hwt_pool_runqueue_wait_ns(pool);
+  const uint64_t wait_window_ns = hwt_now_ns() - wait_t0;
+  const double probe_after = clean_freq_probe();
+  res->interrupted = interrupted;
+  res->iterations_per_sample = iters;
+
+  /* Statistics. */
+  double *scratch = malloc((res->samples ? res->samples : 1) * sizeof(double));
+  hwt_stats_summary sum;
+  if (scratch != NULL) {
+    hwt_stats_summarize(res->samples_ns, res->samples, scratch, &sum);
+    free(scratch);
+  } else {
+    memset(&sum, 0, sizeof(sum));
+  }
+  res->median_ns = sum.median;
+  res->mean_ns = sum.mean;
+  res->stddev_ns = sum.stddev;
+  res->mad_ns = sum.mad;
+  res->min_ns = sum.min;
+  res->max_ns = sum.max;
+  res->p90_ns = sum.p90;
+  res->p99_ns = sum.p99;
+  res->ci_low_ns = sum.ci_low;
+  res->ci_high_ns = sum.ci_high;
+  res->cv = sum.cv;
+
+  /* Derived metrics. */
+  res->m = p.batch;
+  res->n = p.n;
+  res->k = p.k;
+  res->out_h = p.out_h;
+  res->out_w = p.out_w;
+  res->groups = p.groups;
+  res->flops = 2.0 * (double)hwt_bench_problem_rows(&p) * (double)p.n * (double)p.k;
+  res->bytes_moved = copy_bytes(&p);
+  res->arithmetic_intensity = res->flops / res->bytes_moved;
+  res->gflops = res->median_ns > 0 ? res->flops / res->median_ns : 0;
+  double peak = peak_for(s, &cfg, res->isa);
+  res->pct_peak = peak > 0 ? 100.0 * res->gflops / peak : -1;
+  if (res->pct_peak > 105)
+    hwt_bench_result_warn(res, "%.0f%% of peak: detect's %u-thread peak (%.1f GFLOP/s) looks too low (measured on a "
+                          "busy machine?)", res->pct_peak, cfg.threads, peak);
+  roofline(s, &cfg, peak, res);
+
+  /* Noise findings. */
+  if (interrupted) hwt_bench_result_warn(res, "interrupted after %zu samples", res->samples);
+  if (res->cv > 0.05) hwt_bench_result_warn(res, "cv %.1f%% > 5%%", 100 * res->cv);
+  if (res->samples >= 6 && res->median_ns > 0) {
+    double half = (res->ci_high_ns - res->ci_low_ns) / 2 / res->median_ns;
+    if (half > cfg.target_ci && !interrupted)
+      hwt_bench_result_warn(res, "95%% CI of the median +-%.2f%% > target +-%.2f%% (max time %.2g s ran out)",
+                            100 * half, 100 * cfg.target_ci, cfg.max_time_s);
+  } else if (!interrupted) {
+    hwt_bench_result_warn(res, "only %zu samples: no 95%% CI of the median (one call exceeds the time budget)",
+                          res->samples);
+  }
+  if (have_run0 && have_run1) {
+    double share;
+    int cpu;
+    double f = hwt_cpu_foreign_load(&t_run0, &t_run1, pool->cpu[0] >= 0 ? pool->cpu : s->cpus,
+                                    cfg.threads <= s->ncpus ? cfg.threads : s->ncpus, true, &share, &cpu);
+    if (f >= 0 && (f >= 0.10 || share >= 0.15))
+      hwt_bench_result_warn(res, "load on cpu%d during run: %.0f%% (all used CPUs: %.0f%%)", cpu, 100 * share,
+                            100 * f);
+    /* CPUs this configuration does not use but which are usable: a busy neighbour still shares caches and
+     * memory bandwidth. */
+    for (size_t i = 0; i < s->ncpus; i++) {
+      bool used_cpu = false;
+      for (unsigned t = 0; t < cfg.threads && t < HWT_POOL_MAX_THREADS; t++)
+        if (pool->cpu[t] == s->cpus[i]) used_cpu = true;
+      if (used_cpu || !pool->pinned) continue;
+      double g = hwt_cpu_foreign_load(&t_run0, &t_run1, &s->cpus[i], 1, false, NULL, NULL);
+      if (g >= 0.5)
+        hwt_bench_result_warn(res, "load on cpu%d (usable, not used by this run): %.0f%%", s->cpus[i], 100 * g);
+    }
+  }
+  if (wait1 > wait0 && wait_window_ns > 0) {
+    /* The same window as the readings: a wait is added to schedstat when the thread runs again. */
+    double frac = (double)(wait1 - wait0) / ((double)wait_window_ns * cfg.threads);
+    if (frac > 1) frac = 1;
+    if (frac >= 0.02)
+      hwt_bench_result_warn(res, "pool threads waited for a CPU %.1f%% of the run (another process ran there)",
+                            100 * frac);
+  }
+  if (probe_before > 0 && probe_after > 0) {
+    double change = probe_after / probe_before - 1.0;
+    if (fabs(change) > 0.05)
+      hwt_bench_result_warn(res, "frequency changed: calibration loop %.1f us before, %.1f us after (%+.1f%%)",
+                            probe_before / 1e3, probe_after / 1e3, 100 * change);
+  }
+  if (s->hw.usable_cpus && cfg.threads > s->hw.usable_cpus)
+    hwt_bench_result_warn(res, "threads %u > usable CPUs %u: oversubscribed", cfg.threads, s->hw.usable_cpus);
+
+  res->peak_rss_bytes = peak_rss_bytes();
+  op_set_free(&o);
+  if (have_run1) s->last_times = t_run1;
+  res->elapsed_s = (double)(hwt_now_ns() - t_start) / 1e9;
+  return hwt_status_ok;
+}
+
+/* ------------------------------------------------------------------ verify */
+
+static void describe_index(const hwt_bench_problem *p, size_t idx, char *buf, size_t len) {
+  if (!p->conv) {
+    snprintf(buf, len, "[row %zu, col %zu]", idx / p->n, idx % p->n);
+  } else {
+    size_t oc = idx % p->out_c, rest = idx / p->out_c;
+    size_t x = rest % p->out_w;
+    rest /= p->out_w;
+    size_t y = rest % p->out_h, b = rest / p->out_h;
+    snprintf(buf, len, "[image %zu, y %zu, x %zu, channel %zu]", b, y, x, oc);
+  }
+}
+
+hwt_status hwt_bench_verify(hwt_bench_session *s, const hwt_bench_config *cfg_in, char *err, size_t errlen) {
+  hwt_bench_config cfg = *cfg_in;
+  if (cfg.impl == hwt_bench_xnnpack) cfg.isa_auto = true;
+  hwt_status st = check_config(s, &cfg, err, errlen);
+  if (st != hwt_status_ok) return st;
+  const hwt_bench_backend *be = hwt_bench_backend_for(cfg.impl, cfg.op);
+  hwt_bench_problem p;
+  hwt_bench_problem_init(&p, cfg.op, &cfg.shape, cfg.batch);
+  char why[256] = "";
+  if (be == NULL || !be->supports(&p, cfg.isa_auto, cfg.isa, why, sizeof(why))) {
+    hwt_errf(err, errlen, "%s", why);
+    return hwt_status_unsupported;
+  }
+  hwt_pool *pool = session_pool(s, cfg.threads, err, errlen);
+  if (pool == NULL) return hwt_status_internal;
+  op_set o;
+  st = op_set_create(&cfg, be, 1, pool->pool, &o, err, errlen);
+  if (st != hwt_status_ok) return st;
+  be->run(o.inst[0], pool->pool);
+
+  void *want = malloc(p.out_elems * o.esz + 1);
+  float *mag = NULL;
+  if (want == NULL) {
+    op_set_free(&o);
+    return hwt_status_out_of_memory;
+  }
+  hwt_bench_reference_compute(&p, o.weights, o.bias, o.in[0], want);
+  if (!p.qs8) {
+    /* Tolerance per element from the magnitude sum |a||w| + |bias| (the reference over absolute values):
+     * float accumulation in any order stays within ~sqrt(K) eps of it in practice. */
+    float *aw = malloc(p.w_elems * sizeof(float)), *ab = malloc(p.bias_elems * sizeof(float));
+    float *ai = malloc(p.in_elems * sizeof(float));
+    mag = malloc(p.out_elems * sizeof(float) + 1);
+    if (aw && ab && ai && mag) {
+      for (size_t i = 0; i < p.w_elems; i++) aw[i] = fabsf(((float *)o.weights)[i]);
+      for (size_t i = 0; i < p.bias_elems; i++) ab[i] = fabsf(((float *)o.bias)[i]);
+      for (size_t i = 0; i < p.in_elems; i++) ai[i] = fabsf(((float *)o.in[0])[i]);
+      hwt_bench_reference_compute(&p, aw, ab, ai, mag);
+    } else {
+      free(mag);
+      mag = NULL;
+    }
+    free(aw);
+    free(ab);
+    free(ai);
+  }
+  size_t bad = 0, worst = 0;
+  double worst_excess = -1, worst_diff = 0, worst_tol = 0;
+  for (size_t i = 0; i < p.out_elems; i++) {
+    double got, ref, tol;
+    if (p.qs8) {
+      got = ((int8_t *)o.out[0])[i];
+      ref = ((int8_t *)want)[i];
+      tol = 0;
+    } else {
+      got = ((float *)o.out[0])[i];
+      ref = ((float *)want)[i];
+      double m = mag ? mag[i] : fabs(ref);
+      tol = 8.0 * FLT_EPSILON * (sqrt((double)p.k) + 1.0) * m + 1e-6;
+    }
+    double diff = fabs(got - ref);
+    if (!(diff <= tol)) { /* NaN counts as a mismatch */
+      bad++;
+      double excess = isnan(diff) ? INFINITY : diff - tol;
+      if (excess > worst_excess) {
+        worst_excess = excess;
+        worst = i;
+        worst_diff = diff;
+        worst_tol = tol;
+      }
+    }
+  }
+  if (bad > 0) {
+    char where[128];
+    describe_index(&p, worst, where, sizeof(where));
+    double got = p.qs8 ? ((int8_t *)o.out[0])[worst] : ((float *)o.out[0])[worst];
+    double ref = p.qs8 ? ((int8_t *)want)[worst] : ((float *)want)[worst];
+    char name[192];
+    hwt_bench_config_name(&cfg, be->isa_name(&p, cfg.isa_auto, cfg.isa), name, sizeof(name));
+    hwt_errf(err, errlen,
+             "verify FAILED for %s (shape %s, batch %zu): %zu of %zu outputs differ from the reference; worst "
+             "element %zu %s: got %.9g, want %.9g (|diff| %.3g, tolerance %.3g)",
+             name, cfg.shape.text, cfg.batch, bad, p.out_elems, worst, where, got, ref, worst_diff, worst_tol);
+    st = hwt_status_mismatch;
+  }
+  free(want);
+  free(mag);
+  op_set_free(&o);
+  return st;
+}
+
+/* ------------------------------------------------------------------ session accessors used by context.c */
+
+size_t hwt_bench_session_warnings(const hwt_bench_session *s, const char *const **out) {
+  *out = (const char *const *)s->warnings;
+  return s->nwarnings;
+}
+
+const char *hwt_bench_session_start_time(const hwt_bench_session *s) { return s->start_time; }
+
+double hwt_bench_session_freq_probe(const hwt_bench_session *s) { return s->freq_probe_ns; }

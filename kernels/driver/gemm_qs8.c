@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* qs8 GEMM driver: validates and packs a plan (XNNPACK fully_connected_nc_qs8 semantics), then runs BLIS-style
+ * loops (MC row blocks of packed A; per (N tile, MR rows) task: KC blocks, NR panels) over pthreadpool tasks.
+ *
+ * Loop nest of one run:
+ *   for each MC block of rows:            pack A (a ^ 0x80, K padded to KR) into the plan's workspace
+ *     parallel over (N tile of nt <= NC columns) x (MR rows):
+ *       for each KC block:                 the MR x KC sliver of A stays in L1 while ...
+ *         for each NR panel of the tile:   ... the tile's panels stream; int32 tiles live on the task's stack
+ *           micro-kernel (bias in on the first K block, requantize on the last)
+ * Tasks are linearized with the M index fastest, so a thread keeps one K x nt weight tile hot (the default NC keeps
+ * it in half of L2) while it walks down the rows, and two threads start on disjoint weight columns. A run with a
+ * single row tile (batch <= MR, e.g. a GEMV) has nothing to reuse and takes wider N tiles for longer weight streams. */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/family.h"
+#include "driver/gemm_qs8_ukernel.h"
+#include "hwt_common.h"
+#include "hwtune/kernels.h"
+
+enum {
+  HWT_QS8_MAX_MR = 16,
+  /* int32 accumulator tiles a task keeps between K blocks (on its stack): bounds the N tile to ACC_CAP / MR. */
+  HWT_QS8_ACC_CAP = 4096,
+  HWT_QS8_ALIGN = 64,
+};
+
+static const hwt_gemm_qs8_kernel_info g_kernels[] = {
+#define HWT_QS8_UKERNEL(isa_, mr_, nr_, kr_, a_format_, fn_) \
+  {.isa = isa_, .mr = mr_, .nr = nr_, .kr = kr_, .a_format = a_format_, .fn = fn_, .name = #fn_},
+#include "gemm-qs8/gemm_qs8.inc"
+#undef HWT_QS8_UKERNEL
+};
+enum { HWT_QS8_KERNEL_COUNT = sizeof(g_kernels) / sizeof(g_kernels[0]) };
+
+const hwt_gemm_qs8_kernel_info *hwt_gemm_qs8_kernels(size_t *count) {
+  if (count) *count = HWT_QS8_KERNEL_COUNT;
+  return g_kernels;
+}
+
+/* The main (largest MR) kernel of an ISA, or NULL. */
+static const hwt_gemm_qs8_kernel_info *main_kernel(hwt_isa isa) {
+  const hwt_gemm_qs8_kernel_info *best = NULL;
+  for (size_t i = 0; i < HWT_QS8_KERNEL_COUNT; i++)
+    if (g_kernels[i].isa == isa && (best == NULL || g_kernels[i].mr > best->mr)) best = &g_kernels[i];
+  return best;
+}
+
+bool hwt_gemm_qs8_family_tile(hwt_isa isa, size_t *mr, size_t *nr, size_t *kr) {
+  const hwt_gemm_qs8_kernel_info *k = main_kernel(isa);
+  if (k == NULL) return false;
+  if (mr) *mr = k->mr;
+  if (nr) *nr = k->nr;
+  if (kr) *kr = k->kr;
+  return true;
+}
+
+struct hwt_gemm_qs8_plan {
+  size_t n, k, kpad, npad;
+  hwt_isa isa;
+  size_t mr, nr, kr;
+  hwt_qs8_a_format a_format;
+  hwt_gemm_qs8_ukernel_fn by_rows[HWT_QS8_MAX_MR + 1]; /* kernel for a row tile of r rows */
+  hwt_gemm_blocking blk;                               /* effective: kc multiple of kr, <= kpad */
+  int8_t *w;                                           /* packed weights, hwt_gemm_qs8_packed_w_bytes() */
+  int32_t *bias;                                       /* npad folded biases */
+  float *scale;                                        /* npad requantization scales */
+  hwt_qs8_requant rq;
+  void *a_ws;                                          /* blk.mc rows of packed A */
+  size_t a_row_bytes;
+  size_t bytes;
+};
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+size_t hwt_gemm_qs8_packed_w_bytes(size_t n, size_t k, size_t nr, size_t kr) {
+  return round_up(n, nr) * round_up(k, kr);
+}
+
+void hwt_gemm_qs8_pack_w(size_t n, size_t k, size_t nr, size_t kr, size_t kc, hwt_qs8_a_format a_format,
+                         const int8_t *w, const int32_t *bias, int8_t input_zero_point, float input_scale,
+                         float kernel_scale, const float *kernel_scales, float output_scale, int8_t *w_out,
+                         int32_t *bias_out, float *scale_out) {
+  assert(kc > 0 && kc % kr == 0);
+  const size_t kpad = round_up(k, kr), npad = round_up(n, nr);
+  for (size_t k0 = 0; k0 < kpad; k0 += kc) {
+    const size_t kcb = min_size(kc, kpad - k0);
+    for (size_t p = 0; p < npad / nr; p++) {
+      int8_t *dst = w_out + k0 * npad + p * nr * kcb;
+      for (size_t g = 0; g < kcb / kr; g++) {
+        for (size_t j = 0; j < nr; j++) {
+          const size_t col = p * nr + j;
+          for (size_t q = 0; q < kr; q++) {
+            const size_t kk = k0 + g * kr + q;
+            *dst++ = (col < n && kk < k) ? w[col * k + kk] : 0;
+          }
+        }
+      }
+    }
+  }
+  /* acc = bias + sum (a - zp) w = bias + sum a' w - (offset + zp) sum w, with a' = a + offset. Mod 2^32. */
+  const uint32_t offset = a_format == hwt_qs8_a_s8 ? 0u : 128u;
+  const uint32_t fold = offset + (uint32_t)(int32_t)input_zero_point;
+  for (size_t col = 0; col < npad; col++) {
+    if (col >= n) {
+      bias_out[col] = 0;
+      scale_out[col] = 1.0f;
+      continue;
+    }
+    int64_t sum = 0;
+    for (size_t kk = 0; kk < k; kk++) sum += w[col * k + kk];
+    const uint32_t b = bias ? (uint32_t)bias[col] : 0u;
+    bias_out[col] = (int32_t)(b - fold * (uint32_t)sum);
+    const float ks = kernel_scales ? kernel_scales[col] : kernel_scale;
+    scale_out[col] = input_scale * ks / output_scale; /* XNNPACK's expression and order, in float */
+  }
+}
+
+void hwt_gemm_qs8_pack_a(size_t m, size_t k, size_t kpad, hwt_qs8_a_format a_format, const int8_t *a,
+                         size_t a_stride, void *dst) {
+  for (size_t r = 0; r < m; r++) {
+    const uint8_t *src = (const uint8_t *)(a + r * a_stride);
+    switch (a_format) {
+      case hwt_qs8_a_u8: {
+        uint8_t *d = (uint8_t *)dst + r * kpad;
+        for (size_t i = 0; i < k; i++) d[i] = (uint8_t)(src[i] ^ 0x80u);
+        memset(d + k, 0, kpad - k);
+        break;
+      }
+      case hwt_qs8_a_u16: {
+        uint16_t *d = (uint16_t *)dst + r * kpad;
+        for (size_t i = 0; i < k; i++) d[i] = (uint16_t)(src[i] ^ 0x80u);
+        for (size_t i = k; i < kpad; i++) d[i] = 0;
+        break;
+      }
+      case hwt_qs8_a_s8: {
+        uint8_t *d = (uint8_t *)dst + r * kpad;
+        memcpy(d, src, k);
+        memset(d + k, 0, kpad - k);
+        break;
+      }
+    }
+  }
+}
+
+static bool scale_ok(float s) { return isnormal(s) && s > 0.0f; }
+
+static void *aligned_bytes(size_t bytes) {
+  void *p = NULL;
+  if (posix_memalign(&p, HWT_QS8_ALIGN, bytes ? round_up(bytes, HWT_QS8_ALIGN) : HWT_QS8_ALIGN) != 0) return NULL;
+  return p;
+}
+
+void hwt_gemm_qs8_destroy(hwt_gemm_qs8_plan *plan) {
+  if (plan == NULL) return;
+  free(plan->w);
+  free(plan->bias);
+  free(plan->scale);
+  free(plan->a_ws);
+  free(plan);
+}
+
+hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_t *bias, const hwt_qs8_params *params,
+                               hwt_isa isa, const hwt_gemm_blocking *blocking, hwt_gemm_qs8_plan **out) {
+  hwt_status status = hwt_status_invalid_argument;
+  hwt_gemm_qs8_plan *plan = NULL;
+  if (out == NULL || w == NULL || params == NULL) {
+    hwt_log("gemm_qs8_create: out, w and params must not be NULL");
+    goto error;
+  }
+  if (n == 0 || k == 0 || n > ((size_t)1 << 28) || k > ((size_t)1 << 28)) {
+    hwt_log("gemm_qs8_create: shape N=%zu K=%zu out of range [1, 2^28]", n, k);
+    goto error;
+  }
+  if (!scale_ok(params->input_scale) || !scale_ok(params->output_scale)) {
+    hwt_log("gemm_qs8_create: input_scale %g and output_scale %g must be positive normal floats",
+            (double)params->input_scale, (double)params->output_scale);
+    goto error;
+  }
+  if (params->output_min >= params->output_max) {
+    hwt_log("gemm_qs8_create: output range [%d, %d] is empty (min must be below max, as in XNNPACK)",
+            params->output_min, params->output_max);
+    goto error;
+  }
+  for (size_t i = 0; i < (params->kernel_scales ? n : 1); i++) {
+    const float ks = params->kernel_scales ? params->kernel_scales[i] : params->kernel_scale;
+    if (!scale_ok(ks)) {
+      hwt_log("gemm_qs8_create: kernel scale %g (channel %zu) must be a positive normal float", (double)ks, i);
+      goto error;
+    }
+    const float rs = params->input_scale * ks / params->output_scale;
+    if (!(rs < 256.0f) || !scale_ok(rs)) {
+      /* XNNPACK rejects requantization scales >= 256 too (its kernels' float path assumes it). */
+      hwt_log("gemm_qs8_create: requantization scale %g (channel %zu) outside (0, 256)", (double)rs, i);
+      status = hwt_status_unsupported;
+      goto error;
+    }
+  }
+  const hwt_gemm_qs8_kernel_info *mk = main_kernel(isa);
+  if (mk == NULL || !hwt_isa_available(isa)) {
+    const char *name = hwt_isa_name(isa);
+    hwt_log("gemm_qs8_create: no qs8 kernel for ISA '%s' in this build or process", name ? name : "?");
+    status = hwt_status_unsupported;
+    goto error;
+  }
+  assert(mk->mr <= HWT_QS8_MAX_MR);
+
+  plan = calloc(1, sizeof(*plan));
+  if (plan == NULL) {
+    status = hwt_status_out_of_memory;
+    goto error;
+  }
+  plan->n = n;
+  plan->k = k;
+  plan->isa = isa;
+  plan->mr = mk->mr;
+  plan->nr = mk->nr;
+  plan->kr = mk->kr;
+  plan->a_format = mk->a_format;
+  plan->kpad = round_up(k, mk->kr);
+  plan->npad = round_up(n, mk->nr);
+  /* Per-MR dispatch: a tile of r rows takes the narrowest kernel of this ISA with at least r rows. */
+  for (size_t r = 1; r <= plan->mr; r++) {
+    const hwt_gemm_qs8_kernel_info *best = NULL;
+    for (size_t i = 0; i < HWT_QS8_KERNEL_COUNT; i++) {
+      const hwt_gemm_qs8_kernel_info *ki = &g_kernels[i];
+      if (ki->isa != isa || ki->mr < r) continue;
+      assert(ki->nr == mk->nr && ki->kr == mk->kr && ki->a_format == mk->a_format);
+      if (best == NULL || ki->mr < best->mr) best = ki;
+    }
+    plan->by_rows[r] = best->fn;
+  }
+
+  hwt_gemm_blocking blk = hwt_gemm_default_blocking(hwt_gemm_qs8, isa, NULL);
+  if (blocking != NULL) {
+    if (blocking->mc) blk.mc = blocking->mc;
+    if (blocking->kc) blk.kc = blocking->kc;
+    if (blocking->nc) blk.nc = blocking->nc;
+  }
+  blk.mc = round_up(blk.mc ? blk.mc : plan->mr, plan->mr);
+  blk.kc = min_size(round_up(blk.kc ? blk.kc : plan->kr, plan->kr), plan->kpad);
+  blk.nc = round_up(blk.nc ? blk.nc : plan->nr, plan->nr);
+  if (blocking == NULL || blocking->nc == 0) {
+    /* A task walks all of K over its nt columns for every MR rows: keep that K x nt weight tile in half of L2. */
+    const size_t fit = (size_t)(hwt_kernels_cache_budget().l2 / 2) / plan->kpad;
+    blk.nc = min_size(blk.nc, fit < plan->nr ? plan->nr : fit - fit % plan->nr);
+  }
+  if (blk.kc < plan->kpad) {
+    /* K blocked: a task keeps nt/NR int32 tiles between K blocks on its stack. */
+    const size_t cap = HWT_QS8_ACC_CAP / plan->mr;
+    blk.nc = min_size(blk.nc, cap - cap % plan->nr);
+  }
+  plan->blk = blk;
+
+  const hwt_qs8_a_format fmt = plan->a_format;
+  plan->a_row_bytes = plan->kpad * hwt_qs8_a_bytes(fmt);
+  const size_t w_bytes = hwt_gemm_qs8_packed_w_bytes(n, k, plan->nr, plan->kr);
+  const size_t ws_bytes = blk.mc * plan->a_row_bytes;
+  plan->w = aligned_bytes(w_bytes);
+  plan->bias = aligned_bytes(plan->npad * sizeof(int32_t));
+  plan->scale = aligned_bytes(plan->npad * sizeof(float));
+  plan->a_ws = aligned_bytes(ws_bytes);
+  if (!plan->w || !plan->bias || !plan->scale || !plan->a_ws) {
+    hwt_log("gemm_qs8_create: cannot allocate %zu bytes of packed weights + %zu of workspace", w_bytes, ws_bytes);
+    status = hwt_status_out_of_memory;
+    goto error;
+  }
+  plan->bytes = sizeof(*plan) + w_bytes + plan->npad * (sizeof(int32_t) + sizeof(float)) + ws_bytes;
+  hwt_gemm_qs8_pack_w(n, k, plan->nr, plan->kr, blk.kc, fmt, w, bias, params->input_zero_point, params->input_scale,
+                      params->kernel_scale, params->kernel_scales, params->output_scale, plan->w, plan->bias,
+                      plan->scale);
+  plan->rq.min_less_zp = (float)((int32_t)params->output_min - (int32_t)params->output_zero_point);
+  plan->rq.max_less_zp = (float)((int32_t)params->output_max - (int32_t)params->output_zero_point);
+  plan->rq.zp = params->output_zero_point;
+  *out = plan;
+  return hwt_status_ok;
+
+error:
+  hwt_gemm_qs8_destroy(plan);
+  return status;
+}
+
+typedef struct run_ctx {
+  const hwt_gemm_qs8_plan *plan;
+  const uint8_t *a;  /* packed rows of this MC block */
+  int8_t *c;         /* row 0 of this MC block */
+  size_t c_stride;
+  /* A packing (parallel) */
+  const int8_t *a_src;
+  size_t a_src_stride;
+} run_ctx;
+
+static void pack_rows_task(void *arg, size_t r0, size_t rows) {
+  const run_ctx *ctx = arg;
+  const hwt_gemm_qs8_plan *p = ctx->plan;
+  hwt_gemm_qs8_pack_a(rows, p->k, p->kpad, p->a_format, ctx->a_src + r0 * ctx->a_src_stride, ctx->a_src_stride,
+                      (uint8_t *)p->a_ws + r0 * p->a_row_bytes);
+}
+
+/* One task: columns [n0, n0 + nn) x rows [m0, m0 + mm) of the MC block. */
+static void tile_task(void *arg, size_t n0, size_t m0, size_t nn, size_t mm) {
+  const run_ctx *ctx = arg;
+  const hwt_gemm_qs8_plan *p = ctx->plan;
+  const size_t nr = p->nr, mr = p->mr, kc = p->blk.kc, kpad = p->kpad, npad = p->npad;
+  const size_t a_elem = hwt_qs8_a_bytes(p->a_format);
+  const hwt_gemm_qs8_ukernel_fn fn = p->by_rows[mm];
+  const size_t panels = (nn + nr - 1) / nr;
+  const uint8_t *a = ctx->a + m0 * p->a_row_bytes;
+  int8_t *c = ctx->c + m0 * ctx->c_stride;
+  _Alignas(HWT_QS8_ALIGN) int32_t acc[HWT_QS8_ACC_CAP];
+  assert(panels * mr * nr <= HWT_QS8_ACC_CAP || kc == kpad);
+
+  for (size_t k0 = 0; k0 < kpad; k0 += kc) {
+    const size_t kcb = min_size(kc, kpad - k0);
+    const bool first = k0 == 0, last = k0 + kcb == kpad;
+    const int8_t *wb = p->w + k0 * npad + n0 * kcb;
+    for (size_t q = 0; q < panels; q++) {
+      const size_t col = n0 + q * nr;
+      int32_t *tile = acc + q * mr * nr;
+      fn(mm, min_size(nr, p->n - col), kcb, a + k0 * a_elem, p->a_row_bytes, wb + q * nr * kcb,
+         first ? p->bias + col : tile, first ? 0 : nr, last ? NULL : tile, c + col, ctx->c_stride, p->scale + col,
+         &p->rq);
+    }
+  }
+}
+
+void hwt_gemm_qs8_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, size_t a_stride, int8_t *c,
+                      size_t c_stride, pthreadpool_t pool) {
+  assert(plan != NULL);
+  if (m == 0) return;
+  assert(a != NULL && c != NULL && a_stride >= plan->k && c_stride >= plan->n);
+  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+  const size_t mr = plan->mr, nr = plan->nr;
+
+  /* N tile: at most NC (create() bounded it by L2 and by the stack accumulators), split finer when threads would
+   * otherwise idle (aim for >= 4 tasks per thread). */
+  size_t nt = min_size(plan->blk.nc, plan->npad); /* a multiple of NR, or all of N */
+  if (m <= mr) {
+    /* One row tile: no weight reuse to keep in L2, so stream longer contiguous runs of the packed weights
+     * (bounded only by the stack accumulators when K is blocked). */
+    const size_t cap = HWT_QS8_ACC_CAP / mr;
+    nt = plan->blk.kc < plan->kpad ? min_size(plan->npad, cap - cap % nr) : plan->npad;
+  }
+
+  run_ctx ctx = {.plan = plan, .c_stride = c_stride, .a = plan->a_ws, .a_src_stride = a_stride};
+  for (size_t m0 = 0; m0 < m; m0 += plan->blk.mc) {
+    const size_t mb = min_size(plan->blk.mc, m - m0);
+    size_t tile_n = nt;
+    if (threads > 1) {
+      const size_t m_tiles = (mb + mr - 1) / mr;
+      while (tile_n > nr && m_tiles * ((plan->n + tile_n - 1) / tile_n) < 4 * threads)
+        tile_n = round_up(tile_n / 2, nr);
+    }
+    ctx.a_src = a + m0 * a_stride;
+    ctx.c = c + m0 * c_stride;
+    if (threads > 1 && mb * plan->k >= (1u << 20) && mb >= 2 * threads) { /* else a dispatch costs more */
+      pthreadpool_parallelize_1d_tile_1d(pool, pack_rows_task, &ctx, mb, (mb + 2 * threads - 1) / (2 * threads), 0);
+    } else {
+      pack_rows_task(&ctx, 0, mb);
+    }
+    pthreadpool_parallelize_2d_tile_2d(pool, tile_task, &ctx, plan->n, mb, tile_n, mr, 0);
+  }
+}
+
+size_t hwt_gemm_qs8_plan_bytes(const hwt_gemm_qs8_plan *plan) { return plan ? plan->bytes : 0; }
+
+hwt_gemm_blocking hwt_gemm_qs8_plan_blocking(const hwt_gemm_qs8_plan *plan) {
+  hwt_gemm_blocking none = {0, 0, 0};
+  return plan ? plan->blk : none;
+}

@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fp32 GEMM micro-kernel 4x16, AVX2+FMA: 8 ymm accumulators, for 3-4 rows. */
+#define HWT_MR 4
+#define HWT_NV 2
+#define HWT_U 1
+#define HWT_FN hwt_gemm_f32_ukernel_4x16__avx2
+#include "gemm-f32/gemm_f32_template_avx2.h"

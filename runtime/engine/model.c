@@ -1,0 +1,953 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Model description: shapes, parameter sizes, the JSON + weights file format (load with validation, save),
+ * the built-in example models and deterministic example inputs. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "hwt_common.h"
+
+static const char *const type_names[hwt_layer_type_count] = {
+    "fully_connected", "conv2d", "depthwise_conv2d", "relu", "relu6", "max_pool2d", "avg_pool2d",
+    "global_avg_pool", "softmax", "add"};
+static const char *const act_names[] = {"none", "relu", "relu6"};
+
+const char *hwt_layer_type_name(hwt_layer_type type) {
+  return (unsigned) type < hwt_layer_type_count ? type_names[type] : "unknown";
+}
+
+size_t hwt_shape_size(hwt_shape s) { return (size_t) s.h * s.w * s.c; }
+
+static bool has_params(hwt_layer_type t) { return t == hwt_layer_fc || t == hwt_layer_conv || t == hwt_layer_dwconv; }
+static bool has_window(hwt_layer_type t) {
+  return t == hwt_layer_conv || t == hwt_layer_dwconv || t == hwt_layer_maxpool || t == hwt_layer_avgpool;
+}
+
+size_t hwt_layer_weight_count(const hwt_layer *l) {
+  switch (l->type) {
+    case hwt_layer_fc: return (size_t) l->outputs * hwt_shape_size(l->in);
+    case hwt_layer_conv: return (size_t) l->outputs * l->kh * l->kw * l->in.c;
+    case hwt_layer_dwconv: return (size_t) l->kh * l->kw * l->in.c;
+    default: return 0;
+  }
+}
+
+size_t hwt_layer_bias_count(const hwt_layer *l) {
+  switch (l->type) {
+    case hwt_layer_fc:
+    case hwt_layer_conv: return l->outputs;
+    case hwt_layer_dwconv: return l->in.c;
+    default: return 0;
+  }
+}
+
+/* fp32: weights then bias (floats). int8: weights (padded to 4 bytes), int32 bias, float per-channel scales. */
+size_t hwt_layer_param_bytes(const hwt_layer *l, hwt_precision p) {
+  size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
+  if (p == hwt_prec_fp32) return (nw + nb) * 4;
+  return ((nw + 3) & ~(size_t) 3) + nb * 8;
+}
+
+double hwt_layer_flops(const hwt_layer *l) {
+  double out = (double) hwt_shape_size(l->out);
+  switch (l->type) {
+    case hwt_layer_fc: return 2.0 * l->outputs * (double) hwt_shape_size(l->in);
+    case hwt_layer_conv: return 2.0 * out * l->kh * l->kw * l->in.c;
+    case hwt_layer_dwconv: return 2.0 * out * l->kh * l->kw;
+    case hwt_layer_maxpool:
+    case hwt_layer_avgpool: return out * l->kh * l->kw;
+    case hwt_layer_gavgpool: return (double) hwt_shape_size(l->in);
+    case hwt_layer_softmax: return 3.0 * out;
+    default: return out;
+  }
+}
+
+static void layer_free(hwt_layer *l) {
+  hwt_rt_free(l->w);
+  hwt_rt_free(l->b);
+  hwt_rt_free(l->wq);
+  hwt_rt_free(l->bq);
+  hwt_rt_free(l->wscale);
+  l->w = l->b = l->wscale = NULL;
+  l->wq = NULL;
+  l->bq = NULL;
+}
+
+void hwt_model_free(hwt_model *m) {
+  if (m == NULL) return;
+  for (size_t i = 0; i < m->nlayers; i++) layer_free(&m->layers[i]);
+  hwt_rt_free(m->layers);
+  hwt_rt_free(m);
+}
+
+static hwt_model *model_new(const char *name, size_t nlayers) {
+  hwt_model *m = hwt_rt_calloc(1, sizeof(*m));
+  if (m == NULL) return NULL;
+  m->layers = hwt_rt_calloc(nlayers ? nlayers : 1, sizeof(hwt_layer));
+  if (m->layers == NULL) {
+    hwt_rt_free(m);
+    return NULL;
+  }
+  m->nlayers = nlayers;
+  snprintf(m->name, sizeof(m->name), "%s", name);
+  return m;
+}
+
+hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
+  if (hwt_shape_size(m->input) == 0) {
+    hwt_errf(err, errlen, "input shape has a zero dimension");
+    return hwt_status_schema_error;
+  }
+  if (m->nlayers == 0) {
+    hwt_errf(err, errlen, "the model has no layers");
+    return hwt_status_schema_error;
+  }
+  hwt_shape cur = m->input;
+  for (size_t i = 0; i < m->nlayers; i++) {
+    hwt_layer *l = &m->layers[i];
+    l->in = cur;
+    hwt_shape o = cur;
+    if (has_window(l->type)) {
+      if (l->kh == 0 || l->kw == 0 || l->sh == 0 || l->sw == 0) {
+        hwt_errf(err, errlen, "layer %zu '%s' (%s): kernel and stride must be >= 1", i, l->name,
+                 hwt_layer_type_name(l->type));
+        return hwt_status_schema_error;
+      }
+      uint64_t ph = (uint64_t) cur.h + l->pad_t + l->pad_b, pw = (uint64_t) cur.w + l->pad_l + l->pad_r;
+      if (ph < l->kh || pw < l->kw) {
+        hwt_errf(err, errlen, "layer %zu '%s' (%s): kernel %ux%u is larger than the padded input %llux%llu", i,
+                 l->name, hwt_layer_type_name(l->type), l->kh, l->kw, (unsigned long long) ph,
+                 (unsigned long long) pw);
+        return hwt_status_schema_error;
+      }
+      if (l->pad_t >= l->kh || l->pad_b >= l->kh || l->pad_l >= l->kw || l->pad_r >= l->kw) {
+        hwt_errf(err, errlen, "layer %zu '%s' (%s): padding must be smaller than the kernel", i, l->name,
+                 hwt_layer_type_name(l->type));
+        return hwt_status_schema_error;
+      }
+      o.h = (uint32_t) ((ph - l->kh) / l->sh + 1);
+      o.w = (uint32_t) ((pw - l->kw) / l->sw + 1);
+    }
+    switch (l->type) {
+      case hwt_layer_fc:
+        if (l->outputs == 0) goto zero_outputs;
+        o = (hwt_shape){1, 1, l->outputs};
+        break;
+      case hwt_layer_conv:
+        if (l->outputs == 0) goto zero_outputs;
+        o.c = l->outputs;
+        break;
+      case hwt_layer_gavgpool: o = (hwt_shape){1, 1, cur.c}; break;
+      case hwt_layer_softmax:
+        if (i + 1 != m->nlayers) {
+          hwt_errf(err, errlen, "layer %zu '%s' (softmax): softmax must be the last layer", i, l->name);
+          return hwt_status_schema_error;
+        }
+        break;
+      case hwt_layer_add: {
+        if (l->from >= (int) i || l->from < -1) {
+          hwt_errf(err, errlen, "layer %zu '%s' (add): 'from' must name an earlier layer or \"input\"", i, l->name);
+          return hwt_status_schema_error;
+        }
+        hwt_shape f = l->from < 0 ? m->input : m->layers[l->from].out;
+        if (f.h != cur.h || f.w != cur.w || f.c != cur.c) {
+          hwt_errf(err, errlen, "layer %zu '%s' (add): shapes differ: [%u,%u,%u] + [%u,%u,%u] from '%s'", i, l->name,
+                   cur.h, cur.w, cur.c, f.h, f.w, f.c, l->from < 0 ? "input" : m->layers[l->from].name);
+          return hwt_status_schema_error;
+        }
+        break;
+      }
+      default: break;
+    }
+    l->out = o;
+    cur = o;
+    continue;
+  zero_outputs:
+    hwt_errf(err, errlen, "layer %zu '%s' (%s): 'outputs' must be >= 1", i, l->name, hwt_layer_type_name(l->type));
+    return hwt_status_schema_error;
+  }
+  return hwt_status_ok;
+}
+
+/* ---------------- loading ---------------- */
+
+typedef struct ctx {
+  const char *path;
+  char *err;
+  size_t errlen;
+  size_t index;
+  const char *lname, *ltype;
+} ctx;
+
+#define LERR(c, ...)                                                                                   \
+  do {                                                                                                 \
+    char msg_[4096];                                                                                    \
+    snprintf(msg_, sizeof(msg_), __VA_ARGS__);                                                         \
+    hwt_errf((c)->err, (c)->errlen, "%s: layer %zu '%s' (%s): %s", (c)->path, (c)->index, (c)->lname, \
+             (c)->ltype, msg_);                                                                        \
+  } while (0)
+
+/* Reads an unsigned field: absent -> def (or a "missing field" error when required). */
+static bool get_u32(ctx *c, json_t *o, const char *key, bool required, uint32_t def, uint32_t *out) {
+  json_t *v = json_object_get(o, key);
+  if (v == NULL) {
+    if (required) {
+      LERR(c, "missing field '%s'", key);
+      return false;
+    }
+    *out = def;
+    return true;
+  }
+  if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1 << 24) {
+    LERR(c, "field '%s' must be an integer in [0, 16777216]", key);
+    return false;
+  }
+  *out = (uint32_t) json_integer_value(v);
+  return true;
+}
+
+/* int or [a, b] (or [t, r, b, l] when n == 4). */
+static bool get_ints(ctx *c, json_t *o, const char *key, bool required, uint32_t def, size_t n, uint32_t *out) {
+  json_t *v = json_object_get(o, key);
+  if (v == NULL || json_is_integer(v)) {
+    uint32_t x;
+    if (!get_u32(c, o, key, required, def, &x)) return false;
+    for (size_t i = 0; i < n; i++) out[i] = x;
+    return true;
+  }
+  if (!json_is_array(v) || json_array_size(v) != n) {
+    LERR(c, "field '%s' must be an integer or an array of %zu integers", key, n);
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_t *e = json_array_get(v, i);
+    if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > 1 << 24) {
+      LERR(c, "field '%s' must be an integer or an array of %zu integers", key, n);
+      return false;
+    }
+    out[i] = (uint32_t) json_integer_value(e);
+  }
+  return true;
+}
+
+static bool get_qparams(json_t *q, hwt_qparams *out) {
+  json_t *s = json_object_get(q, "scale"), *z = json_object_get(q, "zero_point");
+  if (!json_is_number(s) || !json_is_integer(z)) return false;
+  double sv = json_number_value(s);
+  json_int_t zv = json_integer_value(z);
+  if (!(sv > 0) || !isfinite(sv) || sv > 1e30 || zv < -128 || zv > 127) return false;
+  out->scale = (float) sv;
+  out->zero_point = (int32_t) zv;
+  return true;
+}
+
+static bool parse_shape(json_t *v, hwt_shape *s) {
+  if (!json_is_array(v)) return false;
+  size_t n = json_array_size(v);
+  if (n != 1 && n != 3) return false;
+  uint32_t d[3] = {1, 1, 1};
+  for (size_t i = 0; i < n; i++) {
+    json_t *e = json_array_get(v, i);
+    if (!json_is_integer(e) || json_integer_value(e) < 1 || json_integer_value(e) > 1 << 20) return false;
+    d[3 - n + i] = (uint32_t) json_integer_value(e);
+  }
+  *s = (hwt_shape){d[0], d[1], d[2]};
+  return true;
+}
+
+static void dirname_of(const char *path, char *dir, size_t len) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    snprintf(dir, len, ".");
+  } else {
+    snprintf(dir, len, "%.*s", (int) (slash - path), path);
+  }
+}
+
+static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t *names) {
+  hwt_layer *l = &m->layers[i];
+  c->index = i;
+  c->lname = "?";
+  c->ltype = "?";
+  if (!json_is_object(jl)) {
+    LERR(c, "a layer must be a JSON object");
+    return hwt_status_schema_error;
+  }
+  json_t *name = json_object_get(jl, "name"), *type = json_object_get(jl, "type");
+  if (name == NULL) {
+    LERR(c, "missing field 'name'");
+    return hwt_status_schema_error;
+  }
+  if (!json_is_string(name) || json_string_length(name) == 0 || json_string_length(name) >= HWT_LAYER_NAME_MAX) {
+    LERR(c, "field 'name' must be a non-empty string shorter than %d characters", HWT_LAYER_NAME_MAX);
+    return hwt_status_schema_error;
+  }
+  snprintf(l->name, sizeof(l->name), "%s", json_string_value(name));
+  c->lname = l->name;
+  if (json_object_get(names, l->name) != NULL) {
+    LERR(c, "duplicate layer name");
+    return hwt_status_schema_error;
+  }
+  json_object_set_new(names, l->name, json_integer((json_int_t) i));
+  if (type == NULL) {
+    LERR(c, "missing field 'type'");
+    return hwt_status_schema_error;
+  }
+  const char *ts = json_is_string(type) ? json_string_value(type) : "";
+  int t = -1;
+  for (int k = 0; k < hwt_layer_type_count; k++)
+    if (strcmp(ts, type_names[k]) == 0) t = k;
+  if (t < 0) {
+    LERR(c, "unknown layer type '%s' (known: fully_connected, conv2d, depthwise_conv2d, relu, relu6, max_pool2d, "
+            "avg_pool2d, global_avg_pool, softmax, add)", ts);
+    return hwt_status_schema_error;
+  }
+  l->type = (hwt_layer_type) t;
+  c->ltype = type_names[t];
+
+  json_t *act = json_object_get(jl, "activation");
+  l->act = hwt_act_none;
+  if (act != NULL) {
+    if (!has_params(l->type)) {
+      LERR(c, "'activation' applies to fully_connected, conv2d and depthwise_conv2d only");
+      return hwt_status_schema_error;
+    }
+    const char *as = json_is_string(act) ? json_string_value(act) : "";
+    int a = -1;
+    for (int k = 0; k < 3; k++)
+      if (strcmp(as, act_names[k]) == 0) a = k;
+    if (a < 0) {
+      LERR(c, "field 'activation' must be \"none\", \"relu\" or \"relu6\"");
+      return hwt_status_schema_error;
+    }
+    l->act = (hwt_act) a;
+  }
+  if (l->type == hwt_layer_fc || l->type == hwt_layer_conv) {
+    if (!get_u32(c, jl, "outputs", true, 0, &l->outputs)) return hwt_status_schema_error;
+  }
+  if (has_window(l->type)) {
+    uint32_t k[2], s[2], p[4];
+    if (!get_ints(c, jl, "kernel", true, 0, 2, k) || !get_ints(c, jl, "stride", false, 1, 2, s) ||
+        !get_ints(c, jl, "padding", false, 0, 4, p))
+      return hwt_status_schema_error;
+    l->kh = k[0];
+    l->kw = k[1];
+    l->sh = s[0];
+    l->sw = s[1];
+    l->pad_t = p[0];
+    l->pad_r = p[1];
+    l->pad_b = p[2];
+    l->pad_l = p[3];
+  }
+  if (l->type == hwt_layer_add) {
+    json_t *from = json_object_get(jl, "from");
+    if (from == NULL) {
+      LERR(c, "missing field 'from'");
+      return hwt_status_schema_error;
+    }
+    const char *fs = json_is_string(from) ? json_string_value(from) : "";
+    if (strcmp(fs, "input") == 0) {
+      l->from = -1;
+    } else {
+      json_t *idx = json_object_get(names, fs);
+      if (idx == NULL || json_integer_value(idx) >= (json_int_t) i) {
+        LERR(c, "'from' names '%s', which is not an earlier layer (or \"input\")", fs);
+        return hwt_status_schema_error;
+      }
+      l->from = (int) json_integer_value(idx);
+    }
+  }
+  if (has_params(l->type)) {
+    json_t *off = json_object_get(jl, "offset");
+    if (off == NULL) {
+      LERR(c, "missing field 'offset' (byte offset of the layer's parameters in the weights file)");
+      return hwt_status_schema_error;
+    }
+    if (!json_is_integer(off) || json_integer_value(off) < 0) {
+      LERR(c, "field 'offset' must be a non-negative integer");
+      return hwt_status_schema_error;
+    }
+    l->offset = (uint64_t) json_integer_value(off);
+  }
+  if (m->precision == hwt_prec_int8 && l->type != hwt_layer_softmax) {
+    json_t *q = json_object_get(jl, "output_quant");
+    if (q == NULL) {
+      LERR(c, "missing field 'output_quant' (int8 model)");
+      return hwt_status_schema_error;
+    }
+    if (!get_qparams(q, &l->oq)) {
+      LERR(c, "'output_quant' needs a finite 'scale' > 0 and an integer 'zero_point' in [-128, 127]");
+      return hwt_status_schema_error;
+    }
+  }
+  return hwt_status_ok;
+}
+
+static hwt_status check_output_shapes(ctx *c, json_t *jlayers, hwt_model *m) {
+  for (size_t i = 0; i < m->nlayers; i++) {
+    json_t *os = json_object_get(json_array_get(jlayers, i), "output_shape");
+    if (os == NULL) continue;
+    hwt_layer *l = &m->layers[i];
+    c->index = i;
+    c->lname = l->name;
+    c->ltype = type_names[l->type];
+    hwt_shape s;
+    if (!parse_shape(os, &s)) {
+      LERR(c, "field 'output_shape' must be [n] or [h, w, c] with positive integers");
+      return hwt_status_schema_error;
+    }
+    if (s.h != l->out.h || s.w != l->out.w || s.c != l->out.c) {
+      LERR(c, "output_shape [%u, %u, %u] does not match the computed shape [%u, %u, %u] (wrong size)", s.h, s.w, s.c,
+           l->out.h, l->out.w, l->out.c);
+      return hwt_status_schema_error;
+    }
+  }
+  return hwt_status_ok;
+}
+
+static hwt_status read_params(ctx *c, const char *bin_path, const unsigned char *data, size_t len, hwt_model *m) {
+  uint64_t need_total = 0;
+  for (size_t i = 0; i < m->nlayers; i++) {
+    hwt_layer *l = &m->layers[i];
+    if (!has_params(l->type)) continue;
+    c->index = i;
+    c->lname = l->name;
+    c->ltype = type_names[l->type];
+    size_t bytes = hwt_layer_param_bytes(l, m->precision);
+    if (l->offset % 4 != 0) {
+      LERR(c, "offset %llu is not a multiple of 4", (unsigned long long) l->offset);
+      return hwt_status_schema_error;
+    }
+    if (l->offset > len || bytes > len - l->offset) {
+      LERR(c, "weights file '%s' is truncated: the layer needs bytes [%llu, %llu) but the file has %zu bytes",
+           bin_path, (unsigned long long) l->offset, (unsigned long long) (l->offset + bytes), len);
+      return hwt_status_schema_error;
+    }
+    if (l->offset + bytes > need_total) need_total = l->offset + bytes;
+    size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
+    const unsigned char *p = data + l->offset;
+    if (m->precision == hwt_prec_fp32) {
+      l->w = hwt_rt_alloc(nw * 4);
+      l->b = hwt_rt_alloc(nb * 4);
+      if (l->w == NULL || l->b == NULL) {
+        LERR(c, "out of memory for %zu parameters", nw + nb);
+        return hwt_status_out_of_memory;
+      }
+      memcpy(l->w, p, nw * 4);
+      memcpy(l->b, p + nw * 4, nb * 4);
+      for (size_t k = 0; k < nw + nb; k++) {
+        float v = k < nw ? l->w[k] : l->b[k - nw];
+        if (!isfinite(v)) {
+          LERR(c, "%s %zu is not finite (%g) in '%s'", k < nw ? "weight" : "bias", k < nw ? k : k - nw, (double) v,
+               bin_path);
+          return hwt_status_schema_error;
+        }
+      }
+    } else {
+      size_t wb = (nw + 3) & ~(size_t) 3;
+      l->wq = hwt_rt_alloc(nw);
+      l->bq = hwt_rt_alloc(nb * 4);
+      l->wscale = hwt_rt_alloc(nb * 4);
+      if (l->wq == NULL || l->bq == NULL || l->wscale == NULL) {
+        LERR(c, "out of memory for %zu parameters", nw + nb);
+        return hwt_status_out_of_memory;
+      }
+      memcpy(l->wq, p, nw);
+      memcpy(l->bq, p + wb, nb * 4);
+      memcpy(l->wscale, p + wb + nb * 4, nb * 4);
+      for (size_t k = 0; k < nb; k++) {
+        if (!(l->wscale[k] > 0) || !isfinite(l->wscale[k])) {
+          LERR(c, "weight scale %zu is not a finite positive number (%g) in '%s'", k, (double) l->wscale[k], bin_path);
+          return hwt_status_schema_error;
+        }
+      }
+      for (size_t k = 0; k < nw; k++) {
+        if (l->wq[k] == -128) {
+          LERR(c, "int8 weight %zu is -128 (symmetric weights use [-127, 127]) in '%s'", k, bin_path);
+          return hwt_status_schema_error;
+        }
+      }
+    }
+  }
+  if (need_total != len) {
+    hwt_errf(c->err, c->errlen, "%s: weights file '%s' has %zu bytes but the layers need %llu (wrong size)", c->path,
+             bin_path, len, (unsigned long long) need_total);
+    return hwt_status_schema_error;
+  }
+  return hwt_status_ok;
+}
+
+hwt_status hwt_model_load(const char *path, hwt_model **out, char *err, size_t errlen) {
+  hwt_status st = hwt_status_ok;
+  hwt_model *m = NULL;
+  char *bin = NULL;
+  size_t binlen = 0;
+  json_t *names = json_object();
+  json_error_t jerr;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  ctx c = {path, err, errlen, 0, "?", "?"};
+  if (names == NULL) {
+    st = hwt_status_out_of_memory;
+    hwt_errf(err, errlen, "%s: out of memory", path);
+    goto error;
+  }
+  if (root == NULL) {
+    if (jerr.line <= 0 && strstr(jerr.text, "unable to open") != NULL) {
+      hwt_errf(err, errlen, "%s: cannot open model file: %s", path, strerror(errno));
+      st = hwt_status_io_error;
+    } else {
+      hwt_errf(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column, jerr.text);
+      st = hwt_status_parse_error;
+    }
+    goto error;
+  }
+  st = hwt_status_schema_error;
+  if (!json_is_object(root)) {
+    hwt_errf(err, errlen, "%s: the model must be a JSON object", path);
+    goto error;
+  }
+  json_t *schema = json_object_get(root, "schema");
+  if (!json_is_string(schema) || strcmp(json_string_value(schema), HWT_MODEL_SCHEMA) != 0) {
+    hwt_errf(err, errlen, "%s: field 'schema' must be \"%s\" (found %s)", path, HWT_MODEL_SCHEMA,
+             json_is_string(schema) ? json_string_value(schema) : schema ? "a non-string" : "nothing");
+    goto error;
+  }
+  json_t *jlayers = json_object_get(root, "layers"), *jin = json_object_get(root, "input"),
+         *jw = json_object_get(root, "weights"), *jp = json_object_get(root, "precision"),
+         *jn = json_object_get(root, "name");
+  if (!json_is_array(jlayers) || json_array_size(jlayers) == 0) {
+    hwt_errf(err, errlen, "%s: field 'layers' must be a non-empty array", path);
+    goto error;
+  }
+  if (json_array_size(jlayers) > 100000) {
+    hwt_errf(err, errlen, "%s: too many layers (%zu)", path, json_array_size(jlayers));
+    goto error;
+  }
+  if (!json_is_object(jin) || !parse_shape(json_object_get(jin, "shape"), &(hwt_shape){0, 0, 0})) {
+    hwt_errf(err, errlen, "%s: field 'input' must be an object with 'shape': [n] or [h, w, c] (positive integers)",
+             path);
+    goto error;
+  }
+  if (!json_is_string(jw) || json_string_length(jw) == 0) {
+    hwt_errf(err, errlen, "%s: missing field 'weights' (the weights file, relative to the model file)", path);
+    goto error;
+  }
+  const char *ps = json_is_string(jp) ? json_string_value(jp) : "";
+  if (strcmp(ps, "fp32") != 0 && strcmp(ps, "int8") != 0) {
+    hwt_errf(err, errlen, "%s: field 'precision' must be \"fp32\" or \"int8\"", path);
+    goto error;
+  }
+  m = model_new(json_is_string(jn) ? json_string_value(jn) : "model", json_array_size(jlayers));
+  if (m == NULL) {
+    st = hwt_status_out_of_memory;
+    hwt_errf(err, errlen, "%s: out of memory", path);
+    goto error;
+  }
+  m->precision = strcmp(ps, "int8") == 0 ? hwt_prec_int8 : hwt_prec_fp32;
+  parse_shape(json_object_get(jin, "shape"), &m->input);
+  if (m->precision == hwt_prec_int8 && !get_qparams(json_object_get(jin, "quant"), &m->iq)) {
+    hwt_errf(err, errlen,
+             "%s: int8 model: 'input' needs 'quant' with a finite 'scale' > 0 and 'zero_point' in [-128, 127]", path);
+    goto error;
+  }
+  for (size_t i = 0; i < m->nlayers; i++) {
+    st = parse_layer(&c, json_array_get(jlayers, i), m, i, names);
+    if (st != hwt_status_ok) goto error;
+  }
+  char msg[400];
+  st = hwt_model_infer_shapes(m, msg, sizeof(msg));
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "%s: %s", path, msg);
+    goto error;
+  }
+  st = check_output_shapes(&c, jlayers, m);
+  if (st != hwt_status_ok) goto error;
+
+  char dir[1024], bin_path[2048];
+  const char *wname = json_string_value(jw);
+  dirname_of(path, dir, sizeof(dir));
+  if (wname[0] == '/')
+    snprintf(bin_path, sizeof(bin_path), "%s", wname);
+  else
+    snprintf(bin_path, sizeof(bin_path), "%s/%s", dir, wname);
+  st = hwt_read_file(bin_path, &bin, &binlen, msg, sizeof(msg));
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "%s: cannot read weights file: %s", path, msg);
+    goto error;
+  }
+  st = read_params(&c, bin_path, (const unsigned char *) bin, binlen, m);
+  if (st != hwt_status_ok) goto error;
+  free(bin);
+  json_decref(root);
+  json_decref(names);
+  *out = m;
+  return hwt_status_ok;
+error:
+  free(bin);
+  json_decref(root);
+  json_decref(names);
+  hwt_model_free(m);
+  return st;
+}
+
+/* ---------------- saving ---------------- */
+
+static json_t *shape_json(hwt_shape s) {
+  if (s.h == 1 && s.w == 1) return json_pack("[I]", (json_int_t) s.c);
+  return json_pack("[I,I,I]", (json_int_t) s.h, (json_int_t) s.w, (json_int_t) s.c);
+}
+
+static json_t *q_json(hwt_qparams q) {
+  return json_pack("{s:f,s:I}", "scale", (double) q.scale, "zero_point", (json_int_t) q.zero_point);
+}
+
+hwt_status hwt_model_save(const hwt_model *m, const char *json_path, char *err, size_t errlen) {
+  size_t plen = strlen(json_path);
+  char bin_path[2048];
+  if (plen > 5 && strcmp(json_path + plen - 5, ".json") == 0)
+    snprintf(bin_path, sizeof(bin_path), "%.*s.bin", (int) (plen - 5), json_path);
+  else
+    snprintf(bin_path, sizeof(bin_path), "%s.bin", json_path);
+  const char *bin_base = strrchr(bin_path, '/') ? strrchr(bin_path, '/') + 1 : bin_path;
+
+  size_t total = 0;
+  for (size_t i = 0; i < m->nlayers; i++) total += hwt_layer_param_bytes(&m->layers[i], m->precision);
+  unsigned char *blob = calloc(total ? total : 1, 1);
+  json_t *root = json_object(), *layers = json_array();
+  hwt_status st = hwt_status_out_of_memory;
+  char *text = NULL;
+  if (blob == NULL || root == NULL || layers == NULL) goto error;
+  json_t *input = json_pack("{s:o}", "shape", shape_json(m->input));
+  if (m->precision == hwt_prec_int8) json_object_set_new(input, "quant", q_json(m->iq));
+  json_object_set_new(root, "schema", json_string(HWT_MODEL_SCHEMA));
+  json_object_set_new(root, "name", json_string(m->name));
+  json_object_set_new(root, "precision", json_string(m->precision == hwt_prec_int8 ? "int8" : "fp32"));
+  json_object_set_new(root, "weights", json_string(bin_base));
+  json_object_set_new(root, "input", input);
+  size_t off = 0;
+  for (size_t i = 0; i < m->nlayers; i++) {
+    const hwt_layer *l = &m->layers[i];
+    json_t *jl = json_pack("{s:s,s:s}", "name", l->name, "type", type_names[l->type]);
+    if (l->type == hwt_layer_fc || l->type == hwt_layer_conv)
+      json_object_set_new(jl, "outputs", json_integer(l->outputs));
+    if (has_window(l->type)) {
+      json_object_set_new(jl, "kernel", json_pack("[i,i]", (int) l->kh, (int) l->kw));
+      json_object_set_new(jl, "stride", json_pack("[i,i]", (int) l->sh, (int) l->sw));
+      json_object_set_new(jl, "padding",
+                          json_pack("[i,i,i,i]", (int) l->pad_t, (int) l->pad_r, (int) l->pad_b, (int) l->pad_l));
+    }
+    if (has_params(l->type)) json_object_set_new(jl, "activation", json_string(act_names[l->act]));
+    if (l->type == hwt_layer_add)
+      json_object_set_new(jl, "from", json_string(l->from < 0 ? "input" : m->layers[l->from].name));
+    if (has_params(l->type)) {
+      json_object_set_new(jl, "offset", json_integer((json_int_t) off));
+      size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
+      if (m->precision == hwt_prec_fp32) {
+        memcpy(blob + off, l->w, nw * 4);
+        memcpy(blob + off + nw * 4, l->b, nb * 4);
+      } else {
+        size_t wb = (nw + 3) & ~(size_t) 3;
+        memcpy(blob + off, l->wq, nw);
+        memcpy(blob + off + wb, l->bq, nb * 4);
+        memcpy(blob + off + wb + nb * 4, l->wscale, nb * 4);
+      }
+      off += hwt_layer_param_bytes(l, m->precision);
+    }
+    json_object_set_new(jl, "output_shape", shape_json(l->out));
+    if (m->precision == hwt_prec_int8 && l->type != hwt_layer_softmax)
+      json_object_set_new(jl, "output_quant", q_json(l->oq));
+    json_array_append_new(layers, jl);
+  }
+  json_object_set_new(root, "layers", layers);
+  layers = NULL;
+  text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+  if (text == NULL) goto error;
+  st = hwt_write_file_atomic(bin_path, blob, total, err, errlen);
+  if (st != hwt_status_ok) goto error;
+  size_t tl = strlen(text);
+  text[tl] = '\n';
+  st = hwt_write_file_atomic(json_path, text, tl + 1, err, errlen);
+  text[tl] = '\0';
+error:
+  if (st == hwt_status_out_of_memory) hwt_errf(err, errlen, "%s: out of memory", json_path);
+  free(text);
+  free(blob);
+  json_decref(layers);
+  json_decref(root);
+  return st;
+}
+
+/* ---------------- generators ---------------- */
+
+typedef struct rng {
+  uint64_t s;
+} rng;
+
+static uint64_t rng_next(rng *r) {
+  uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static double rng_uniform(rng *r) { return (double) (rng_next(r) >> 11) * 0x1.0p-53; }
+static double rng_normal(rng *r) {
+  double u = rng_uniform(r), v = rng_uniform(r);
+  if (u < 1e-300) u = 1e-300;
+  return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static hwt_status fill_params(hwt_model *m, uint64_t seed) {
+  rng r = {seed};
+  for (size_t i = 0; i < m->nlayers; i++) {
+    hwt_layer *l = &m->layers[i];
+    if (!has_params(l->type)) continue;
+    size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
+    size_t fan_in = l->type == hwt_layer_fc ? hwt_shape_size(l->in)
+                    : l->type == hwt_layer_conv ? (size_t) l->kh * l->kw * l->in.c
+                                                : (size_t) l->kh * l->kw;
+    l->w = hwt_rt_alloc(nw * 4);
+    l->b = hwt_rt_alloc(nb * 4);
+    if (l->w == NULL || l->b == NULL) return hwt_status_out_of_memory;
+    double sd = sqrt(2.0 / (double) fan_in);
+    /* Depthwise filters: positive mean (smoothing-like, as trained ones mostly are). Zero-mean random 3x3
+     * filters pass white noise far more than image structure, which makes a deep random network chaotic. */
+    bool dw = l->type == hwt_layer_dwconv;
+    for (size_t k = 0; k < nw; k++)
+      l->w[k] = (float) (dw ? (1.0 + 0.5 * rng_normal(&r)) / (double) fan_in : rng_normal(&r) * sd);
+    for (size_t k = 0; k < nb; k++) l->b[k] = (float) (rng_normal(&r) * 0.1);
+  }
+  return hwt_status_ok;
+}
+
+/* Data-dependent initialisation, as a trained network's folded batch normalisation would leave it: every
+ * fc/conv/dwconv output channel is rescaled so that over a few generated inputs its pre-activation has unit
+ * standard deviation and a random mean in [-0.5, 1) (the logits layer: mean 0, std 2). Without it a deep
+ * random network maps every input to the same class, and int8-vs-fp32 top-1 agreement would mean nothing. */
+static hwt_status normalize_params(hwt_model *m, uint64_t seed) {
+  enum { N = 16 };
+  rng r = {seed ^ 0xABCDEF};
+  size_t nl = m->nlayers, in_size = hwt_shape_size(m->input);
+  hwt_status st = hwt_status_out_of_memory;
+  float **act = calloc(nl + 1, sizeof(float *));
+  double *sum = NULL, *sq = NULL;
+  if (act == NULL) return st;
+  act[0] = malloc(N * in_size * sizeof(float));
+  if (act[0] == NULL) goto done;
+  hwt_model_gen_inputs(m, seed + 99, N, act[0]);
+  for (size_t i = 0; i < nl; i++) {
+    hwt_layer *l = &m->layers[i];
+    size_t isz = hwt_shape_size(l->in), osz = hwt_shape_size(l->out);
+    act[i + 1] = malloc(N * osz * sizeof(float));
+    if (act[i + 1] == NULL) goto done;
+    const float *from = l->type == hwt_layer_add ? act[l->from + 1] : NULL;
+    bool logits_layer = has_params(l->type) && i + 2 >= nl;
+    if (logits_layer && l->type == hwt_layer_fc) {
+      /* Classifier rows: random mixtures of the (centred) features of the N samples, like a trained classifier's
+       * rows resemble class means. (Aligning with Cov as below would make all classes nearly collinear.) */
+      double *mu = calloc(isz, sizeof(double));
+      if (mu == NULL) goto done;
+      for (size_t s2 = 0; s2 < N; s2++)
+        for (size_t k = 0; k < isz; k++) mu[k] += act[i][s2 * isz + k] / (double) N;
+      for (size_t o = 0; o < l->outputs; o++) {
+        float *w = l->w + o * isz;
+        for (size_t k = 0; k < isz; k++) w[k] = 0;
+        for (size_t s2 = 0; s2 < N; s2++) {
+          float g = (float) rng_normal(&r);
+          for (size_t k = 0; k < isz; k++) w[k] += g * (float) (act[i][s2 * isz + k] - mu[k]);
+        }
+      }
+      free(mu);
+    } else if (l->type == hwt_layer_fc || (l->type == hwt_layer_conv && l->kh == 1 && l->kw == 1)) {
+      /* Align the weights with the data, as training does: W <- W * Cov(input channels). Random weights
+       * otherwise spend most of their gain on directions the (low-rank) data does not use, and quantization
+       * noise, which is in every direction, grows layer after layer. */
+      size_t k = l->type == hwt_layer_fc ? isz : l->in.c, rows = N * isz / k, nout = hwt_layer_bias_count(l);
+      double *cov = calloc(k * k, sizeof(double)), *mu = calloc(k, sizeof(double));
+      float *nw2 = malloc(nout * k * sizeof(float));
+      if (cov == NULL || mu == NULL || nw2 == NULL) {
+        free(cov);
+        free(mu);
+        free(nw2);
+        goto done;
+      }
+      for (size_t rr = 0; rr < rows; rr++)
+        for (size_t a = 0; a < k; a++) mu[a] += act[i][rr * k + a] / (double) rows;
+      for (size_t rr = 0; rr < rows; rr++) {
+        const float *x = act[i] + rr * k;
+        for (size_t a = 0; a < k; a++) {
+          double xa = x[a] - mu[a];
+          if (xa == 0) continue;
+          for (size_t b2 = 0; b2 < k; b2++) cov[a * k + b2] += xa * (x[b2] - mu[b2]);
+        }
+      }
+      double tr = 0;
+      for (size_t a = 0; a < k; a++) tr += cov[a * k + a];
+      double ridge = 1.0; /* + mean eigenvalue on the diagonal: aligns without collapsing to one direction */
+      for (size_t a = 0; a < k; a++) cov[a * k + a] += ridge * tr / (double) k;
+      for (size_t o = 0; o < nout; o++)
+        for (size_t b2 = 0; b2 < k; b2++) {
+          double acc = 0;
+          for (size_t a = 0; a < k; a++) acc += (double) l->w[o * k + a] * cov[a * k + b2];
+          nw2[o * k + b2] = (float) acc;
+        }
+      memcpy(l->w, nw2, nout * k * sizeof(float));
+      free(cov);
+      free(mu);
+      free(nw2);
+    }
+    if (has_params(l->type)) {
+      size_t nc = hwt_layer_bias_count(l), nw = hwt_layer_weight_count(l);
+      hwt_act keep = l->act;
+      l->act = hwt_act_none;
+      for (size_t s = 0; s < N; s++) hwt_reference_layer_f32(l, act[i] + s * isz, NULL, act[i + 1] + s * osz);
+      l->act = keep;
+      free(sum);
+      free(sq);
+      sum = calloc(nc, sizeof(double));
+      sq = calloc(nc, sizeof(double));
+      if (sum == NULL || sq == NULL) goto done;
+      for (size_t k = 0; k < N * osz; k++) {
+        double v = act[i + 1][k];
+        sum[k % nc] += v;
+        sq[k % nc] += v * v;
+      }
+      double cnt = (double) (N * osz / nc);
+      bool logits = i + 2 >= nl;
+      for (size_t c = 0; c < nc; c++) { /* sum[c] becomes the channel's gain */
+        double mean = sum[c] / cnt, var = sq[c] / cnt - mean * mean;
+        double g = (logits ? 2.0 : 1.0) / sqrt(var > 1e-12 ? var : 1e-12);
+        double beta = logits ? 0.0 : 0.5 + 1.5 * rng_uniform(&r);
+        l->b[c] = (float) ((l->b[c] - mean) * g + beta);
+        sum[c] = g;
+      }
+      for (size_t k = 0; k < nw; k++)
+        l->w[k] = (float) (l->w[k] * sum[l->type == hwt_layer_dwconv ? k % nc : k / (nw / nc)]);
+    }
+    for (size_t s = 0; s < N; s++)
+      hwt_reference_layer_f32(l, act[i] + s * isz, from ? from + s * osz : NULL, act[i + 1] + s * osz);
+  }
+  st = hwt_status_ok;
+done:
+  for (size_t i = 0; i <= nl; i++) free(act[i]);
+  free(act);
+  free(sum);
+  free(sq);
+  return st;
+}
+
+static void set_layer(hwt_layer *l, const char *name, hwt_layer_type t, hwt_act act, uint32_t outputs, uint32_t k,
+                      uint32_t s, uint32_t pad) {
+  snprintf(l->name, sizeof(l->name), "%s", name);
+  l->type = t;
+  l->act = act;
+  l->outputs = outputs;
+  l->kh = l->kw = k;
+  l->sh = l->sw = s;
+  l->pad_t = l->pad_r = l->pad_b = l->pad_l = pad;
+}
+
+hwt_status hwt_model_gen_mlp(uint64_t seed, hwt_model **out) {
+  hwt_model *m = model_new("mlp", 4);
+  if (m == NULL) return hwt_status_out_of_memory;
+  m->input = (hwt_shape){1, 1, 784};
+  set_layer(&m->layers[0], "fc1", hwt_layer_fc, hwt_act_relu, 256, 0, 0, 0);
+  set_layer(&m->layers[1], "fc2", hwt_layer_fc, hwt_act_relu, 128, 0, 0, 0);
+  set_layer(&m->layers[2], "fc3", hwt_layer_fc, hwt_act_none, 10, 0, 0, 0);
+  set_layer(&m->layers[3], "softmax", hwt_layer_softmax, hwt_act_none, 0, 0, 0, 0);
+  hwt_status st = hwt_model_infer_shapes(m, NULL, 0);
+  if (st == hwt_status_ok) st = fill_params(m, seed);
+  if (st == hwt_status_ok) st = normalize_params(m, seed);
+  if (st != hwt_status_ok) {
+    hwt_model_free(m);
+    return st;
+  }
+  *out = m;
+  return hwt_status_ok;
+}
+
+hwt_status hwt_model_gen_mobilenet(uint64_t seed, hwt_model **out) {
+  /* MobileNet-v1 (Howard et al. 2017) at width 0.25: channels and strides of its 13 dw/pw blocks. */
+  static const struct { uint32_t ch, stride; } blocks[13] = {
+      {16, 1}, {32, 2}, {32, 1}, {64, 2}, {64, 1}, {128, 2}, {128, 1},
+      {128, 1}, {128, 1}, {128, 1}, {128, 1}, {256, 2}, {256, 1}};
+  hwt_model *m = model_new("mobilenet", 1 + 26 + 3);
+  if (m == NULL) return hwt_status_out_of_memory;
+  m->input = (hwt_shape){96, 96, 3};
+  size_t n = 0;
+  set_layer(&m->layers[n++], "conv0", hwt_layer_conv, hwt_act_relu6, 8, 3, 2, 1);
+  for (int b = 0; b < 13; b++) {
+    char name[32];
+    snprintf(name, sizeof(name), "dw%d", b + 1);
+    set_layer(&m->layers[n++], name, hwt_layer_dwconv, hwt_act_relu6, 0, 3, blocks[b].stride, 1);
+    snprintf(name, sizeof(name), "pw%d", b + 1);
+    set_layer(&m->layers[n++], name, hwt_layer_conv, hwt_act_relu6, blocks[b].ch, 1, 1, 0);
+  }
+  set_layer(&m->layers[n++], "pool", hwt_layer_gavgpool, hwt_act_none, 0, 0, 0, 0);
+  set_layer(&m->layers[n++], "fc", hwt_layer_fc, hwt_act_none, 1000, 0, 0, 0);
+  set_layer(&m->layers[n++], "softmax", hwt_layer_softmax, hwt_act_none, 0, 0, 0, 0);
+  hwt_status st = hwt_model_infer_shapes(m, NULL, 0);
+  if (st == hwt_status_ok) st = fill_params(m, seed);
+  if (st == hwt_status_ok) st = normalize_params(m, seed);
+  if (st != hwt_status_ok) {
+    hwt_model_free(m);
+    return st;
+  }
+  *out = m;
+  return hwt_status_ok;
+}
+
+hwt_status hwt_model_open(const char *spec, hwt_model **out, char *err, size_t errlen) {
+  hwt_status st;
+  if (strcmp(spec, "mlp") == 0)
+    st = hwt_model_gen_mlp(42, out);
+  else if (strcmp(spec, "mobilenet") == 0)
+    st = hwt_model_gen_mobilenet(42, out);
+  else
+    return hwt_model_load(spec, out, err, errlen);
+  if (st != hwt_status_ok) hwt_errf(err, errlen, "%s: cannot generate the model: %s", spec, hwt_status_string(st));
+  return st;
+}
+
+/* Image-like inputs with structure (per-channel brightness, a gradient, a stripe pattern, noise) so that a
+ * network's outputs differ between samples; values in [0, 1). */
+void hwt_model_gen_inputs(const hwt_model *m, uint64_t seed, size_t count, float *dst) {
+  rng r = {seed * 0x9E3779B97F4A7C15ull + 7};
+  hwt_shape s = m->input;
+  uint32_t h = s.h, w = s.w, c = s.c;
+  if (h == 1 && w == 1 && c > 16) { /* flat input: view as a square image when possible */
+    uint32_t side = (uint32_t) sqrt((double) c);
+    if (side * side == c) {
+      h = w = side;
+      c = 1;
+    }
+  }
+  for (size_t n = 0; n < count; n++) {
+    float *x = dst + n * hwt_shape_size(s);
+    /* Several independent components per sample (three oriented stripe patterns with random frequency and
+     * phase, a gradient, a small per-channel tint, noise), so samples differ in many directions, not mostly
+     * in brightness. */
+    double fx[3], fy[3], ph[3], amp[3], gx = rng_normal(&r), gy = rng_normal(&r);
+    for (int k = 0; k < 3; k++) {
+      double ang = 6.283185307179586 * rng_uniform(&r), f = 0.1 + 0.6 * rng_uniform(&r);
+      fx[k] = f * cos(ang);
+      fy[k] = f * sin(ang);
+      ph[k] = 6.283185307179586 * rng_uniform(&r);
+      amp[k] = 0.05 + 0.1 * rng_uniform(&r);
+    }
+    double tint[64];
+    for (uint32_t ch = 0; ch < c && ch < 64; ch++) tint[ch] = 0.1 * rng_uniform(&r);
+    for (uint32_t y = 0; y < h; y++)
+      for (uint32_t xx = 0; xx < w; xx++)
+        for (uint32_t ch = 0; ch < c; ch++) {
+          double v = 0.45 + tint[ch % 64] + 0.08 * (gx * xx / (double) w + gy * y / (double) h) +
+                     0.05 * (rng_uniform(&r) - 0.5);
+          for (int k = 0; k < 3; k++) v += amp[k] * sin(fx[k] * xx + fy[k] * y + ph[k] + 0.7 * ch);
+          v = v < 0 ? 0 : v > 0.999 ? 0.999 : v;
+          x[((size_t) y * w + xx) * c + ch] = (float) v;
+        }
+  }
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Post-training quantization: activation ranges calibrated through the fp32 reference (99.99th percentiles of
+ * the sampled values), per-channel symmetric int8 weights, int32 biases, affine per-tensor int8 activations. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "hwt_common.h"
+
+#define SAMPLE_CAP 65536
+
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *) a, y = *(const float *) b;
+  return x < y ? -1 : x > y;
+}
+
+static hwt_qparams range_to_q(double lo, double hi) {
+  if (lo > 0) lo = 0; /* the range must hold real 0 exactly (padding, relu) */
+  if (hi < 0) hi = 0;
+  if (hi - lo < 1e-6) hi = lo + 1e-6;
+  hwt_qparams q;
+  q.scale = (float) ((hi - lo) / 255.0);
+  double zp = nearbyint(-128.0 - lo / q.scale);
+  q.zero_point = (int32_t) (zp < -128 ? -128 : zp > 127 ? 127 : zp);
+  return q;
+}
+
+/* Channel of weight k for a layer's weight layout. */
+static size_t channel_of(const hwt_layer *l, size_t k, size_t per_channel) {
+  return l->type == hwt_layer_dwconv ? k % l->in.c : k / per_channel;
+}
+
+static hwt_status quantize_params(hwt_layer *dst, const hwt_layer *src, float in_scale) {
+  size_t nw = hwt_layer_weight_count(src), nb = hwt_layer_bias_count(src);
+  size_t per_channel = nw / nb;
+  dst->wq = hwt_rt_alloc(nw);
+  dst->bq = hwt_rt_alloc(nb * 4);
+  dst->wscale = hwt_rt_alloc(nb * 4);
+  if (dst->wq == NULL || dst->bq == NULL || dst->wscale == NULL) return hwt_status_out_of_memory;
+  float *amax = calloc(nb, sizeof(float));
+  if (amax == NULL) return hwt_status_out_of_memory;
+  for (size_t k = 0; k < nw; k++) {
+    size_t c = channel_of(src, k, per_channel);
+    float a = fabsf(src->w[k]);
+    if (a > amax[c]) amax[c] = a;
+  }
+  for (size_t c = 0; c < nb; c++) dst->wscale[c] = amax[c] > 0 ? amax[c] / 127.0f : 1e-8f;
+  for (size_t k = 0; k < nw; k++) {
+    float v = nearbyintf(src->w[k] / dst->wscale[channel_of(src, k, per_channel)]);
+    dst->wq[k] = (int8_t) (v < -127 ? -127 : v > 127 ? 127 : v);
+  }
+  for (size_t c = 0; c < nb; c++) {
+    double b = nearbyint((double) src->b[c] / ((double) in_scale * dst->wscale[c]));
+    dst->bq[c] = (int32_t) (b < -2147483647.0 ? -2147483647.0 : b > 2147483647.0 ? 2147483647.0 : b);
+  }
+  free(amax);
+  return hwt_status_ok;
+}
+
+hwt_status hwt_model_quantize(const hwt_model *fp, const float *calib, size_t ncal, hwt_model **out, char *err,
+                              size_t errlen) {
+  if (fp->precision != hwt_prec_fp32 || ncal == 0) {
+    hwt_errf(err, errlen, "quantize: needs an fp32 model and at least one calibration input");
+    return hwt_status_invalid_argument;
+  }
+  size_t nl = fp->nlayers, in_size = hwt_shape_size(fp->input);
+  hwt_status st = hwt_status_out_of_memory;
+  double *lo = calloc(nl + 1, sizeof(double)), *hi = calloc(nl + 1, sizeof(double));
+  float **lout = calloc(nl, sizeof(float *));
+  float *o = malloc(hwt_shape_size(fp->layers[nl - 1].out) * sizeof(float));
+  hwt_model *q = NULL;
+  float **samp = calloc(nl, sizeof(float *));
+  size_t *nsamp = calloc(nl, sizeof(size_t));
+  if (lo == NULL || hi == NULL || lout == NULL || o == NULL || samp == NULL || nsamp == NULL) goto done;
+  for (size_t i = 0; i < nl; i++)
+    if ((samp[i] = malloc(SAMPLE_CAP * sizeof(float))) == NULL) goto done;
+  for (size_t i = 0; i < nl; i++)
+    if ((lout[i] = malloc(hwt_shape_size(fp->layers[i].out) * sizeof(float))) == NULL) goto done;
+
+  /* Calibration: min/max of the input and of every layer output over the calibration set. */
+  for (size_t s = 0; s < ncal; s++) {
+    const float *x = calib + s * in_size;
+    for (size_t k = 0; k < in_size; k++) {
+      if (!isfinite(x[k])) continue;
+      if (x[k] < lo[0]) lo[0] = x[k];
+      if (x[k] > hi[0]) hi[0] = x[k];
+    }
+    st = hwt_model_reference(fp, 1, x, o, lout);
+    if (st != hwt_status_ok) goto done;
+    for (size_t i = 0; i < nl; i++) {
+      size_t n = hwt_shape_size(fp->layers[i].out), per = SAMPLE_CAP / ncal, step = n / (per ? per : 1);
+      if (step == 0) step = 1;
+      for (size_t k = 0; k < n; k++) {
+        float v = lout[i][k];
+        if (!isfinite(v)) continue;
+        if (v < lo[i + 1]) lo[i + 1] = v;
+        if (v > hi[i + 1]) hi[i + 1] = v;
+        if (k % step == 0 && nsamp[i] < SAMPLE_CAP) samp[i][nsamp[i]++] = v;
+      }
+    }
+  }
+  /* Ranges: the PCT-th percentiles of the sampled values (clipping rare outliers gives every other value a
+   * finer step), never wider than min/max. */
+  const double pct = 99.99;
+  for (size_t i = 0; i < nl && pct < 100.0; i++) {
+    if (nsamp[i] < 100) continue;
+    qsort(samp[i], nsamp[i], sizeof(float), cmp_float);
+    size_t a = (size_t) ((100.0 - pct) / 100.0 * (double) (nsamp[i] - 1)), b = nsamp[i] - 1 - a;
+    if (samp[i][a] > lo[i + 1]) lo[i + 1] = samp[i][a];
+    if (samp[i][b] < hi[i + 1]) hi[i + 1] = samp[i][b];
+  }
+  st = hwt_status_out_of_memory;
+  q = hwt_rt_calloc(1, sizeof(*q));
+  if (q == NULL) goto done;
+  *q = *fp;
+  q->layers = hwt_rt_calloc(nl, sizeof(hwt_layer));
+  if (q->layers == NULL) {
+    hwt_rt_free(q);
+    q = NULL;
+    goto done;
+  }
+  q->precision = hwt_prec_int8;
+  q->iq = range_to_q(lo[0], hi[0]);
+  for (size_t i = 0; i < nl; i++) {
+    const hwt_layer *src = &fp->layers[i];
+    hwt_layer *dst = &q->layers[i];
+    *dst = *src;
+    dst->w = dst->b = NULL;
+    dst->oq = range_to_q(lo[i + 1], hi[i + 1]);
+    if (src->type == hwt_layer_relu || src->type == hwt_layer_maxpool) {
+      dst->oq = i == 0 ? q->iq : q->layers[i - 1].oq; /* order-preserving: keep the input's params */
+    }
+    if (src->w != NULL) {
+      float in_scale = i == 0 ? q->iq.scale : q->layers[i - 1].oq.scale;
+      st = quantize_params(dst, src, in_scale);
+      if (st != hwt_status_ok) goto done;
+    }
+  }
+  *out = q;
+  q = NULL;
+  st = hwt_status_ok;
+done:
+  if (st == hwt_status_out_of_memory) hwt_errf(err, errlen, "quantize: out of memory");
+  hwt_model_free(q);
+  if (lout != NULL)
+    for (size_t i = 0; i < nl; i++) free(lout[i]);
+  free(lout);
+  if (samp != NULL)
+    for (size_t i = 0; i < nl; i++) free(samp[i]);
+  free(samp);
+  free(nsamp);
+  free(lo);
+  free(hi);
+  free(o);
+  return st;
+}

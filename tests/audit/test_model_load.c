@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Model loading: the valid fixture loads; every malformed fixture fails with its specific status and message. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "engine.h"
+
+#define FIX HWTUNE_FIXTURES "/models/"
+
+static void expect_fail(const char *file, hwt_status want, const char *needle1, const char *needle2) {
+  char err[1024] = "";
+  hwt_model *m = NULL;
+  hwt_status st = hwt_model_load(file, &m, err, sizeof(err));
+  cr_assert_eq(st, want, "%s: status %s, want %s (%s)", file, hwt_status_string(st), hwt_status_string(want), err);
+  cr_assert_null(m);
+  cr_assert(strstr(err, file) != NULL, "message names the file: %s", err);
+  cr_assert(strstr(err, needle1) != NULL, "message has '%s': %s", needle1, err);
+  if (needle2) cr_assert(strstr(err, needle2) != NULL, "message has '%s': %s", needle2, err);
+}
+
+Test(model_load, valid_tiny_model) {
+  char err[512] = "";
+  hwt_model *m = NULL;
+  cr_assert_eq(hwt_model_load(FIX "tiny.json", &m, err, sizeof(err)), hwt_status_ok, "%s", err);
+  cr_assert_eq(m->nlayers, 11);
+  cr_assert_eq(m->layers[1].out.h, 4);
+  cr_assert_eq(m->layers[3].from, 1);
+  cr_assert_eq(m->layers[10].out.c, 5);
+  cr_assert_eq(m->layers[9].type, hwt_layer_fc);
+  hwt_model_free(m);
+}
+
+Test(model_load, missing_file) { expect_fail(FIX "nope.json", hwt_status_io_error, "cannot open model file", NULL); }
+Test(model_load, not_json) { expect_fail(FIX "bad_json.json", hwt_status_parse_error, "bad_json.json:3:", "not valid JSON"); }
+Test(model_load, unknown_schema) { expect_fail(FIX "bad_schema.json", hwt_status_schema_error, "hwtune.model/9", NULL); }
+Test(model_load, no_layers) { expect_fail(FIX "no_layers.json", hwt_status_schema_error, "'layers' must be a non-empty", NULL); }
+Test(model_load, no_weights_field) { expect_fail(FIX "no_weights_field.json", hwt_status_schema_error, "missing field 'weights'", NULL); }
+Test(model_load, missing_weights_file) {
+  expect_fail(FIX "missing_weights_file.json", hwt_status_io_error, "cannot read weights file", "does_not_exist.bin");
+}
+Test(model_load, truncated_weights) {
+  expect_fail(FIX "truncated.json", hwt_status_schema_error, "layer 1 'd1' (depthwise_conv2d)", "is truncated");
+}
+Test(model_load, weights_file_too_long) {
+  expect_fail(FIX "toolong.json", hwt_status_schema_error, "has 796 bytes but the layers need 788", "wrong size");
+}
+Test(model_load, nan_weight) { expect_fail(FIX "nan_weight.json", hwt_status_schema_error, "layer 0 'c1'", "weight 10 is not finite"); }
+Test(model_load, missing_outputs) {
+  expect_fail(FIX "missing_outputs.json", hwt_status_schema_error, "layer 2 'p1' (conv2d)", "missing field 'outputs'");
+}
+Test(model_load, missing_kernel) {
+  expect_fail(FIX "missing_kernel.json", hwt_status_schema_error, "layer 1 'd1' (depthwise_conv2d)", "missing field 'kernel'");
+}
+Test(model_load, missing_name) { expect_fail(FIX "missing_name.json", hwt_status_schema_error, "layer 3", "missing field 'name'"); }
+Test(model_load, missing_offset) {
+  expect_fail(FIX "missing_offset.json", hwt_status_schema_error, "layer 9 'fc'", "missing field 'offset'");
+}
+Test(model_load, unknown_type) { expect_fail(FIX "unknown_type.json", hwt_status_schema_error, "layer 4 'r'", "unknown layer type 'gelu'"); }
+Test(model_load, wrong_field_type) {
+  expect_fail(FIX "wrong_type.json", hwt_status_schema_error, "layer 0 'c1'", "field 'outputs' must be an integer");
+}
+Test(model_load, wrong_output_shape) {
+  expect_fail(FIX "wrong_shape.json", hwt_status_schema_error, "layer 1 'd1'",
+              "output_shape [5, 5, 4] does not match the computed shape [4, 4, 4] (wrong size)");
+}
+Test(model_load, add_shape_mismatch) { expect_fail(FIX "add_mismatch.json", hwt_status_schema_error, "layer 3 'res' (add): shapes differ", NULL); }
+Test(model_load, add_from_later_layer) {
+  expect_fail(FIX "add_forward.json", hwt_status_schema_error, "layer 3 'res'", "not an earlier layer");
+}
+Test(model_load, softmax_not_last) { expect_fail(FIX "softmax_not_last.json", hwt_status_schema_error, "softmax must be the last layer", NULL); }
+Test(model_load, kernel_too_big) {
+  expect_fail(FIX "kernel_too_big.json", hwt_status_schema_error, "layer 6 'mp' (max_pool2d)", "larger than the padded input");
+}
+Test(model_load, duplicate_name) { expect_fail(FIX "duplicate_name.json", hwt_status_schema_error, "layer 2 'c1'", "duplicate layer name"); }
+Test(model_load, bad_activation) { expect_fail(FIX "bad_activation.json", hwt_status_schema_error, "layer 0 'c1'", "'activation' must be"); }
+Test(model_load, int8_without_quant) { expect_fail(FIX "int8_no_quant.json", hwt_status_schema_error, "'input' needs 'quant'", NULL); }
+Test(model_load, zero_input_dimension) { expect_fail(FIX "bad_input.json", hwt_status_schema_error, "'input' must be an object", NULL); }
+
+/* Generated models survive a save/load round trip bit for bit, fp32 and int8. */
+Test(model_load, save_load_round_trip) {
+  char dir[] = "/tmp/hwt_model_XXXXXX", path[128], err[512] = "";
+  cr_assert_not_null(mkdtemp(dir));
+  hwt_model *m = NULL, *q = NULL, *back = NULL;
+  cr_assert_eq(hwt_model_gen_mlp(3, &m), hwt_status_ok);
+  float cal[4 * 784];
+  hwt_model_gen_inputs(m, 1, 4, cal);
+  cr_assert_eq(hwt_model_quantize(m, cal, 4, &q, err, sizeof(err)), hwt_status_ok, "%s", err);
+  const hwt_model *models[2] = {m, q};
+  for (int v = 0; v < 2; v++) {
+    snprintf(path, sizeof(path), "%s/m%d.json", dir, v);
+    cr_assert_eq(hwt_model_save(models[v], path, err, sizeof(err)), hwt_status_ok, "%s", err);
+    cr_assert_eq(hwt_model_load(path, &back, err, sizeof(err)), hwt_status_ok, "%s", err);
+    float o1[10], o2[10];
+    cr_assert_eq(hwt_model_reference(models[v], 1, cal, o1, NULL), hwt_status_ok);
+    cr_assert_eq(hwt_model_reference(back, 1, cal, o2, NULL), hwt_status_ok);
+    cr_assert(memcmp(o1, o2, sizeof(o1)) == 0, "round trip %d changed the outputs", v);
+    hwt_model_free(back);
+    remove(path);
+    snprintf(path, sizeof(path), "%s/m%d.bin", dir, v);
+    remove(path);
+  }
+  rmdir(dir);
+  hwt_model_free(m);
+  hwt_model_free(q);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* --verify through the library: the deliberately wrong backend is caught (shape and worst element named);
+ * the reference, XNNPACK and our kernels match on small gemm, conv and depthwise shapes. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "bench.h"
+
+static hwt_bench_session *session;
+
+static void setup(void) {
+  hwt_bench_session_options o = {.measure_peaks = false, .pin_threads = true};
+  char err[512] = "";
+  cr_assert_eq(hwt_bench_session_create(&o, &session, err, sizeof(err)), hwt_status_ok, "%s", err);
+}
+
+static void teardown(void) { hwt_bench_session_destroy(session); }
+
+TestSuite(verify, .init = setup, .fini = teardown);
+
+static hwt_bench_config cfg_for(hwt_bench_op op, hwt_bench_impl impl, const char *shape, size_t batch) {
+  hwt_bench_config c;
+  hwt_bench_config_init(&c);
+  c.op = op;
+  c.impl = impl;
+  c.batch = batch;
+  cr_assert_eq(hwt_bench_parse_shape(shape, &c.shape, NULL, 0), hwt_status_ok);
+  return c;
+}
+
+Test(verify, wrong_backend_is_caught_f32_and_qs8) {
+  const hwt_bench_op ops[] = {hwt_bench_gemm_f32, hwt_bench_gemm_qs8};
+  for (int i = 0; i < 2; i++) {
+    hwt_bench_config c = cfg_for(ops[i], hwt_bench_wrong, "48x40", 3);
+    char err[1024] = "";
+    cr_assert_eq(hwt_bench_verify(session, &c, err, sizeof(err)), hwt_status_mismatch);
+    cr_assert(strstr(err, "48x40") != NULL, "names the shape: %s", err);
+    cr_assert(strstr(err, "worst element") != NULL, "names the worst element: %s", err);
+    cr_assert(strstr(err, "1 of 144") != NULL, "exactly one element is wrong: %s", err);
+  }
+  hwt_bench_config c = cfg_for(hwt_bench_dwconv_f32, hwt_bench_wrong, "6x6x8::k3s1p1", 1);
+  char err[1024] = "";
+  cr_assert_eq(hwt_bench_verify(session, &c, err, sizeof(err)), hwt_status_mismatch);
+  cr_assert(strstr(err, "channel") != NULL, "conv positions are named: %s", err);
+}
+
+Test(verify, implementations_match_the_reference) {
+  const struct {
+    hwt_bench_op op;
+    const char *shape;
+  } cases[] = {
+      {hwt_bench_gemm_f32, "33x70"},           {hwt_bench_gemm_qs8, "33x70"},
+      {hwt_bench_conv_f32, "9x7x5:6:k3s2p1"},  {hwt_bench_conv_qs8, "9x7x5:6:k3s2p1"},
+      {hwt_bench_conv_f32, "5x5x16:24:k1"},    {hwt_bench_conv_qs8, "5x5x16:24:k1"},
+      {hwt_bench_dwconv_f32, "8x8x12::k3s1p1"}, {hwt_bench_dwconv_qs8, "8x8x12::k3s2p1"},
+  };
+  const hwt_bench_impl impls[] = {hwt_bench_reference, hwt_bench_xnnpack, hwt_bench_own};
+  size_t checked = 0;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (size_t j = 0; j < 3; j++)
+      for (unsigned t = 1; t <= 2; t++) {
+        hwt_bench_config c = cfg_for(cases[i].op, impls[j], cases[i].shape, 3);
+        c.threads = t;
+        char err[1024] = "";
+        hwt_status st = hwt_bench_verify(session, &c, err, sizeof(err));
+        if (st == hwt_status_unsupported) continue; /* e.g. own kernels on a 3x3 conv */
+        cr_assert_eq(st, hwt_status_ok, "%s %s %s t%u: %s", hwt_bench_op_name(cases[i].op),
+                     hwt_bench_impl_name(impls[j]), cases[i].shape, t, err);
+        checked++;
+      }
+  cr_assert(checked >= 8 * 2 * 2, "reference and xnnpack run everything (%zu checked)", checked);
+}
+
+Test(verify, bad_config_is_an_error_not_a_crash) {
+  hwt_bench_config c = cfg_for(hwt_bench_gemm_f32, hwt_bench_xnnpack, "16x16", 1);
+  c.batch = 0;
+  char err[256] = "";
+  cr_assert_eq(hwt_bench_verify(session, &c, err, sizeof(err)), hwt_status_invalid_argument);
+  c = cfg_for(hwt_bench_conv_f32, hwt_bench_xnnpack, "16x16", 1);
+  cr_assert_eq(hwt_bench_verify(session, &c, err, sizeof(err)), hwt_status_invalid_argument);
+  cr_assert(strstr(err, "16x16") != NULL);
+}
+
+Test(verify, measure_returns_a_full_record) {
+  hwt_bench_config c = cfg_for(hwt_bench_gemm_f32, hwt_bench_xnnpack, "64x64", 4);
+  c.max_time_s = 0.05;
+  hwt_bench_result r;
+  char err[256] = "";
+  cr_assert_eq(hwt_bench_measure(session, &c, &r, err, sizeof(err)), hwt_status_ok, "%s", err);
+  cr_assert(r.samples >= 3);
+  cr_assert(r.min_ns <= r.median_ns && r.median_ns <= r.p99_ns);
+  cr_assert(r.ci_low_ns <= r.median_ns && r.median_ns <= r.ci_high_ns);
+  cr_assert_float_eq(r.flops, 2.0 * 4 * 64 * 64, 0);
+  cr_assert(r.gflops > 0);
+  cr_assert_str_eq(r.name, "gemm_f32/xnnpack/auto/64x64/m4/t1/warm");
+  cr_assert(r.op_bytes > 0, "XNNPACK's packed weights are counted");
+  hwt_bench_result_free(&r);
+  /* cold: more than one copy rotates */
+  c.cold = true;
+  cr_assert_eq(hwt_bench_measure(session, &c, &r, err, sizeof(err)), hwt_status_ok, "%s", err);
+  cr_assert(r.cold_copies > 1);
+  hwt_bench_result_free(&r);
+}

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Tuner: the "simpler choice wins unless beaten beyond its CI" rule, the racing search on a synthetic machine
+ * (measurements from a cost model through the seam, no timing), the space, and the profile writer's merge. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hwtune/profile.h"
+#include "tuner.h"
+
+/* ---------------------------------------------------------------- the decision rule */
+
+static hwt_tune_scored scored(hwt_bench_impl impl, unsigned threads, bool def, double median, double half_ci) {
+  hwt_tune_scored s;
+  memset(&s, 0, sizeof s);
+  s.cand.impl = impl;
+  s.cand.isa = impl == hwt_bench_own ? hwt_isa_avx2 : hwt_isa_scalar;
+  s.cand.threads = threads;
+  s.cand.default_blocking = def;
+  s.meas.median_ns = median;
+  s.meas.ci_low_ns = median - half_ci;
+  s.meas.ci_high_ns = median + half_ci;
+  s.measured = true;
+  s.precision = 2;
+  return s;
+}
+
+Test(tune_rule, overlapping_ci_keeps_the_simpler_choice) {
+  /* own with 2 threads is 1% faster by median, but the CIs overlap: XNNPACK on 1 thread stays. */
+  hwt_tune_scored v[2] = {scored(hwt_bench_own, 2, true, 99, 2), scored(hwt_bench_xnnpack, 1, true, 100, 2)};
+  size_t ru;
+  cr_assert_eq(hwt_tune_choose(v, 2, &ru), 1);
+  cr_assert_eq(ru, 0, "the faster one is reported as runner-up");
+}
+
+Test(tune_rule, beating_beyond_the_ci_wins) {
+  hwt_tune_scored v[2] = {scored(hwt_bench_xnnpack, 1, true, 100, 2), scored(hwt_bench_own, 2, true, 90, 2)};
+  size_t ru;
+  cr_assert_eq(hwt_tune_choose(v, 2, &ru), 1);
+  cr_assert_eq(ru, 0);
+}
+
+Test(tune_rule, each_step_must_beat_the_current_choice) {
+  /* S (xnnpack t1) [98,102]; A (own t1) [95,97.9] beats S; B (own t2) [90,96] does not beat A (96 > 95). */
+  hwt_tune_scored v[3] = {scored(hwt_bench_own, 2, true, 93, 3), scored(hwt_bench_xnnpack, 1, true, 100, 2),
+                          scored(hwt_bench_own, 1, true, 96.45, 1.45)};
+  size_t ru;
+  cr_assert_eq(hwt_tune_choose(v, 3, &ru), 2);
+  cr_assert_eq(ru, 0);
+  /* Tighter CI on B: it now beats A. */
+  v[0] = scored(hwt_bench_own, 2, true, 93, 1);
+  cr_assert_eq(hwt_tune_choose(v, 3, &ru), 0);
+}
+
+Test(tune_rule, tuned_blocking_must_beat_analytical) {
+  hwt_tune_scored v[2] = {scored(hwt_bench_own, 1, false, 97, 2), scored(hwt_bench_own, 1, true, 100, 2)};
+  cr_assert_eq(hwt_tune_choose(v, 2, NULL), 1);
+  v[0] = scored(hwt_bench_own, 1, false, 90, 2);
+  cr_assert_eq(hwt_tune_choose(v, 2, NULL), 0);
+}
+
+Test(tune_rule, unmeasured_are_ignored) {
+  hwt_tune_scored v[2] = {scored(hwt_bench_xnnpack, 1, true, 100, 2), scored(hwt_bench_own, 1, true, 10, 1)};
+  v[1].measured = false;
+  size_t ru;
+  cr_assert_eq(hwt_tune_choose(v, 2, &ru), 0);
+  cr_assert_eq(ru, SIZE_MAX);
+  v[0].measured = false;
+  cr_assert_eq(hwt_tune_choose(v, 2, &ru), SIZE_MAX);
+}
+
+/* ---------------------------------------------------------------- a synthetic machine */
+
+typedef struct model {
+  double xnn_1t, own_1t;      /* ns at 1 thread, analytical blocking */
+  double speedup_2t;          /* time(1 thread) / time(2 threads) */
+  double kc_opt_factor;       /* the best KC relative to the analytical one */
+  hwt_gemm_blocking analytical;
+  double half_ci;             /* relative half-width of the reported CI */
+  size_t calls, max_calls;    /* budget: remaining_s() = 0 after max_calls (0 = unlimited) */
+  bool saw_two_threads;
+} model;
+
+static double truth(const model *md, const hwt_tune_candidate *c) {
+  double t;
+  if (c->impl == hwt_bench_xnnpack) {
+    t = md->xnn_1t;
+  } else {
+    double kc_opt = (double)md->analytical.kc * md->kc_opt_factor;
+    t = md->own_1t * (1.0 + 0.08 * fabs(log2((double)c->blocking.kc / kc_opt)) +
+                      0.03 * fabs(log2((double)c->blocking.nc / (double)md->analytical.nc)));
+    if (c->isa == hwt_isa_scalar) t *= 6;
+  }
+  return c->threads >= 2 ? t / md->speedup_2t : t;
+}
+
+static hwt_status model_measure(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, int level,
+                                double max_s, hwt_tune_measurement *out, char *err, size_t errlen) {
+  (void)p;
+  (void)max_s;
+  (void)err;
+  (void)errlen;
+  model *md = ctx;
+  md->calls++;
+  if (c->threads >= 2) md->saw_two_threads = true;
+  double t = truth(md, c);
+  double h = md->half_ci * (level == 0 ? 4 : level == 1 ? 2 : 1);
+  *out = (hwt_tune_measurement){.median_ns = t, .ci_low_ns = t * (1 - h), .ci_high_ns = t * (1 + h),
+                                .p99_ns = t * 1.1, .samples = 10, .elapsed_s = 0.01};
+  return hwt_status_ok;
+}
+
+static double model_remaining(void *ctx) {
+  model *md = ctx;
+  return md->max_calls && md->calls >= md->max_calls ? 0.0 : 100.0;
+}
+
+static void machine(hwt_tune_machine *m, unsigned cpus) {
+  memset(m, 0, sizeof *m);
+  m->usable_cpus = cpus;
+  m->cache = (hwt_cache_budget){32 << 10, 1 << 20, 2 << 20};
+  m->own_isa[hwt_gemm_f32][hwt_isa_scalar] = true;
+  m->own_isa[hwt_gemm_f32][hwt_isa_avx2] = true;
+}
+
+static void problem(hwt_tune_problem *p, const char *shape, size_t batch) {
+  hwt_bench_shape s;
+  char err[128];
+  cr_assert_eq(hwt_bench_parse_shape(shape, &s, err, sizeof err), hwt_status_ok, "%s", err);
+  hwt_tune_problem_init(p, hwt_bench_gemm_f32, &s, batch);
+}
+
+static model make_model(const hwt_tune_machine *m, const hwt_tune_problem *p, double xnn, double own, double sp) {
+  model md = {.xnn_1t = xnn, .own_1t = own, .speedup_2t = sp, .kc_opt_factor = 2.0, .half_ci = 0.005};
+  hwt_gemm_blocking a = hwt_gemm_default_blocking(hwt_gemm_f32, hwt_isa_avx2, &m->cache);
+  md.analytical = hwt_tune_clamp_blocking(p, p->op, hwt_isa_avx2, a);
+  return md;
+}
+
+/* The best true time over the whole space. */
+static double space_best(const model *md, const hwt_tune_problem *p, const hwt_tune_machine *m) {
+  hwt_tune_candidate *v;
+  size_t n;
+  cr_assert_eq(hwt_tune_space(p, m, &v, &n), hwt_status_ok);
+  double best = INFINITY;
+  for (size_t i = 0; i < n; i++) best = fmin(best, truth(md, &v[i]));
+  free(v);
+  return best;
+}
+
+Test(tune_search, finds_the_best_measuring_a_fifth_of_the_space) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "2048x2048", 512);
+  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md, .remaining_s = model_remaining};
+  hwt_tune_outcome o;
+  char err[256];
+  cr_assert_eq(hwt_tune_search(&p, &m, &mm, &o, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert(o.ok);
+  double best = space_best(&md, &p, &m);
+  double got = truth(&md, &o.choice.cand);
+  cr_assert(got <= best * 1.03, "tuner's choice %.0f ns vs best %.0f ns", got, best);
+  cr_assert_eq(o.choice.cand.impl, hwt_bench_own);
+  cr_assert_eq(o.choice.cand.threads, 2);
+  cr_assert(o.choice.cand.blocking.kc > md.analytical.kc, "KC refined upward (model optimum at 2x analytical)");
+  cr_assert(o.configs_measured * 5 <= o.space_size, "measured %zu of %zu configurations", o.configs_measured,
+            o.space_size);
+  cr_assert(o.has_runner_up);
+  cr_assert(o.margin >= 0, "the choice is the fastest here: %f", o.margin);
+  hwt_tune_outcome_free(&o);
+}
+
+Test(tune_search, one_cpu_never_gets_two_threads) {
+  hwt_tune_machine m;
+  machine(&m, 1);
+  hwt_tune_problem p;
+  problem(&p, "2048x2048", 64);
+  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md};
+  hwt_tune_outcome o;
+  cr_assert_eq(hwt_tune_search(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
+  cr_assert_eq(o.choice.cand.threads, 1);
+  cr_assert(!md.saw_two_threads, "2 threads were measured with 1 usable CPU");
+  hwt_tune_outcome_free(&o);
+}
+
+Test(tune_search, threads_kept_only_where_they_help) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "2048x2048", 64);
+  /* Two threads within the CI of one thread: the simpler (1 thread) is kept. */
+  model md = make_model(&m, &p, 100000, 80000, 1.004);
+  hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md};
+  hwt_tune_outcome o;
+  cr_assert_eq(hwt_tune_search(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
+  cr_assert_eq(o.choice.cand.threads, 1);
+  hwt_tune_outcome_free(&o);
+}
+
+Test(tune_search, ties_with_xnnpack_keep_xnnpack) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "64x64", 1);  /* tiny: the analytical thread count is 1 */
+  cr_assert_eq(hwt_tune_analytical_threads(&p, 2), 1);
+  model md = make_model(&m, &p, 1000, 1000, 0.5);  /* own as fast as xnnpack; 2 threads slower */
+  md.kc_opt_factor = 1.0;
+  hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md};
+  hwt_tune_outcome o;
+  cr_assert_eq(hwt_tune_search(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
+  cr_assert_eq(o.choice.cand.impl, hwt_bench_xnnpack);
+  cr_assert_eq(o.choice.cand.threads, 1);
+  hwt_tune_outcome_free(&o);
+}
+
+Test(tune_search, budget_is_a_hard_bound) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "2048x2048", 64);
+  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  md.max_calls = 3;
+  hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md, .remaining_s = model_remaining};
+  hwt_tune_outcome o;
+  cr_assert_eq(hwt_tune_search(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
+  cr_assert_eq(md.calls, 3);
+  cr_assert(o.budget_exhausted);
+  cr_assert(o.ok, "a choice from what was measured");
+  hwt_tune_outcome_free(&o);
+}
+
+Test(tune_search, exhaustive_measures_everything_once) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "1024x1024", 16);
+  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md};
+  hwt_tune_outcome o;
+  cr_assert_eq(hwt_tune_exhaustive(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
+  cr_assert_eq(o.configs_measured, o.space_size);
+  cr_assert_eq(md.calls, o.space_size);
+  cr_assert(truth(&md, &o.choice.cand) <= space_best(&md, &p, &m) * 1.01);
+  hwt_tune_outcome_free(&o);
+}
+
+/* ---------------------------------------------------------------- the space */
+
+Test(tune_space, sizes_and_dedup) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "2048x2048", 4096);
+  hwt_tune_candidate *v;
+  size_t n;
+  cr_assert_eq(hwt_tune_space(&p, &m, &v, &n), hwt_status_ok);
+  /* xnnpack x 2 threads + avx2 (scalar dropped: a SIMD level exists) x 2 threads x <= 125 blockings. */
+  cr_assert(n > 2 + 2 * 25 && n <= 2 + 2 * 125, "%zu", n);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert(v[i].impl != hwt_bench_own || v[i].isa == hwt_isa_avx2);
+    for (size_t j = i + 1; j < n; j++) cr_assert(!hwt_tune_same(&v[i], &v[j]), "%zu and %zu are the same", i, j);
+  }
+  size_t big = n;
+  free(v);
+  /* batch 1: every MC collapses to one tile of rows. */
+  problem(&p, "2048x2048", 1);
+  cr_assert_eq(hwt_tune_space(&p, &m, &v, &n), hwt_status_ok);
+  cr_assert(n < big, "%zu < %zu", n, big);
+  free(v);
+  /* conv: XNNPACK only, one per thread count. */
+  hwt_bench_shape s;
+  cr_assert_eq(hwt_bench_parse_shape("56x56x64:64:k3s1p1", &s, NULL, 0), hwt_status_ok);
+  hwt_tune_problem_init(&p, hwt_bench_conv_f32, &s, 1);
+  cr_assert_eq(p.n, 64);
+  cr_assert_eq(p.k, 9 * 64);
+  cr_assert_eq(p.rows, 56 * 56);
+  cr_assert_eq(hwt_tune_space(&p, &m, &v, &n), hwt_status_ok);
+  cr_assert_eq(n, 2);
+  free(v);
+}
+
+Test(tune_space, analytical_threads_follow_work_size) {
+  hwt_tune_problem p;
+  problem(&p, "64x64", 1);
+  cr_assert_eq(hwt_tune_analytical_threads(&p, 8), 1);
+  problem(&p, "1024x1024", 64);
+  cr_assert_eq(hwt_tune_analytical_threads(&p, 8), 8);
+  cr_assert_eq(hwt_tune_analytical_threads(&p, 1), 1);
+}
+
+/* ---------------------------------------------------------------- the profile writer */
+
+static json_t *entry(const char *shape, size_t n, const char *impl, unsigned threads) {
+  hwt_tune_problem p;
+  problem(&p, shape, 1);
+  (void)n;
+  hwt_tune_outcome o;
+  memset(&o, 0, sizeof o);
+  o.ok = true;
+  o.choice.cand.impl = strcmp(impl, "own") == 0 ? hwt_bench_own : hwt_bench_xnnpack;
+  o.choice.cand.isa = hwt_isa_avx2;
+  o.choice.cand.threads = threads;
+  o.choice.cand.blocking = (hwt_gemm_blocking){8, 256, 512};
+  o.choice.meas = (hwt_tune_measurement){.median_ns = 1000, .ci_low_ns = 990, .ci_high_ns = 1010, .p99_ns = 1100};
+  o.space_size = 40;
+  o.configs_measured = 7;
+  return hwt_tune_entry_json(&p, &o, 0, 0);
+}
+
+static size_t count_files(const char *dir) {
+  DIR *d = opendir(dir);
+  size_t n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  if (d) closedir(d);
+  return n;
+}
+
+Test(tune_writer, update_merges_and_replaces) {
+  char dir[] = "/tmp/hwtune-tune-test-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/sub/p.json", dir);
+  json_t *meta = json_pack("{s:s, s:s}", "objective", "latency", "hwtune_version", "0.1.0");
+  json_t *fields = json_pack("{s:s, s:s}", "arch", "x86_64", "brand", "Test CPU");
+  json_t *first = json_pack("[o, o]", entry("64x64", 64, "own", 1), entry("128x64", 128, "xnnpack", 1));
+  size_t kept = 9, replaced = 9;
+  char err[512];
+  cr_assert_eq(hwt_tune_write_profile(path, meta, "fp1", fields, first, &kept, &replaced, err, sizeof err),
+               hwt_status_ok, "%s", err);
+  cr_assert_eq(kept, 0);
+  cr_assert_eq(replaced, 0);
+  json_t *second = json_pack("[o, o]", entry("128x64", 128, "own", 2), entry("256x64", 256, "xnnpack", 1));
+  cr_assert_eq(hwt_tune_write_profile(path, meta, "fp1", fields, second, &kept, &replaced, err, sizeof err),
+               hwt_status_ok, "%s", err);
+  cr_assert_eq(kept, 1);
+  cr_assert_eq(replaced, 1);
+
+  hwt_profile *p = NULL;
+  char msg[512];
+  cr_assert_eq(hwt_profile_load(path, &p, msg, sizeof msg), hwt_status_ok, "%s", msg);
+  cr_assert_eq(hwt_profile_count(p), 3);
+  hwt_profile_choice c;
+  hwt_profile_query q = {.op = "gemm_f32", .dtype = "f32", .n = 128, .k = 64, .batch = 1};
+  cr_assert_eq(hwt_profile_lookup(p, &q, &c), hwt_profile_match_exact);
+  cr_assert_str_eq(c.impl, "own", "the re-tuned entry replaced the old one");
+  cr_assert_eq(c.threads, 2);
+  cr_assert_eq(c.kc, 256);
+  hwt_profile_free(p);
+
+  /* Another machine's profile at that path is replaced, not merged. */
+  json_t *third = json_pack("[o]", entry("512x64", 512, "xnnpack", 1));
+  cr_assert_eq(hwt_tune_write_profile(path, meta, "fp2", fields, third, &kept, &replaced, err, sizeof err),
+               hwt_status_ok, "%s", err);
+  cr_assert_eq(kept, 0);
+  cr_assert_eq(hwt_profile_load(path, &p, msg, sizeof msg), hwt_status_ok, "%s", msg);
+  cr_assert_eq(hwt_profile_count(p), 1);
+  hwt_profile_free(p);
+
+  /* No temporary files are left next to it. */
+  char sub[256];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  cr_assert_eq(count_files(sub), 1);
+
+  /* A damaged file at the path is not overwritten. */
+  FILE *f = fopen(path, "w");
+  fputs("{\"schema\": \"hwtune.prof", f);
+  fclose(f);
+  cr_assert_eq(hwt_tune_write_profile(path, meta, "fp1", fields, third, &kept, &replaced, err, sizeof err),
+               hwt_status_parse_error);
+  cr_assert(strstr(err, "not overwriting") != NULL, "%s", err);
+  unlink(path);
+  rmdir(sub);
+  rmdir(dir);
+  json_decref(first);
+  json_decref(second);
+  json_decref(third);
+  json_decref(meta);
+  json_decref(fields);
+}
+
+/* ---------------------------------------------------------------- the verb */
+
+static int run(const char *cmd) {
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(tune_cli, usage_errors_exit_2) {
+  cr_assert_eq(run(HWTUNE_BINARY " tune --objective fastest 2>/dev/null"), 2);
+  cr_assert_eq(run(HWTUNE_BINARY " tune --slo-ms 5 2>/dev/null"), 2);
+  cr_assert_eq(run(HWTUNE_BINARY " tune --budget -1 2>/dev/null"), 2);
+  cr_assert_eq(run(HWTUNE_BINARY " tune --op gemm_f64 2>/dev/null"), 2);
+  cr_assert_eq(run(HWTUNE_BINARY " tune --help >/dev/null"), 0);
+}
+
+Test(tune_cli, small_run_writes_a_loadable_profile) {
+  char dir[] = "/tmp/hwtune-tune-cli-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char cmd[1024], path[256];
+  snprintf(path, sizeof path, "%s/p.json", dir);
+  snprintf(cmd, sizeof cmd,
+           HWTUNE_BINARY " tune --op gemm_f32 --shape 64x64,96x64 --budget 4 --no-default -q --out %s >/dev/null",
+           path);
+  cr_assert_eq(run(cmd), 0);
+  hwt_profile *p = NULL;
+  char msg[512];
+  cr_assert_eq(hwt_profile_open(path, NULL, 0, &p, msg, sizeof msg), hwt_status_ok, "%s", msg);
+  cr_assert_eq(hwt_profile_count(p), 2);
+  hwt_profile_choice c;
+  hwt_profile_query q = {.op = "gemm_f32", .dtype = "f32", .shape = "96x64", .n = 96, .k = 64, .batch = 1};
+  cr_assert_eq(hwt_profile_lookup(p, &q, &c), hwt_profile_match_exact);
+  cr_assert(c.threads >= 1);
+  hwt_profile_free(p);
+  unlink(path);
+  rmdir(dir);
+}

@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `hwtune tune`: search implementation, threads and blocking per (op, shape, batch) and write the profile. */
+#include <getopt.h>
+#include <glob.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hwt_common.h"
+#include "hwtune/profile.h"
+#include "hwtune_build_info.h"
+#include "tuner.h"
+#include "../cli/verbs.h"
+
+#ifndef HWTUNE_SHAPES_DIR
+#define HWTUNE_SHAPES_DIR "bench/shapes"
+#endif
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: hwtune tune [options]\n\n"
+          "Finds the fastest implementation (XNNPACK or one of hwtune's ISA variants), thread count and blocking\n"
+          "(MC, KC, NC) per (op, shape, batch) on this machine and writes a profile (hwtune.profile/1) that\n"
+          "libhwtune loads in an inference runtime.\n\n"
+          "options:\n"
+          "  --op LIST          ops to tune (default gemm_f32,conv_f32,dwconv_f32: each shape goes to the ops it fits)\n"
+          "  --shapes FILE      shape files (repeatable or comma list; default the shipped " HWTUNE_SHAPES_DIR
+          "/mlp.txt\n"
+          "                     and mobilenet*.txt)\n"
+          "  --shape LIST       shapes given inline (1024x1024, 56x56x64:128:k3s1p1)\n"
+          "  --batch LIST       batch sizes (default 1; with --objective throughput the batches to choose from,\n"
+          "                     default 1,2,4,8,16,32,64)\n"
+          "  --objective OBJ    latency (default): fastest per call; throughput: per shape the batch with the most\n"
+          "                     items/s whose p99 latency stays under --slo-ms\n"
+          "  --slo-ms X         p99 latency bound for --objective throughput\n"
+          "  --budget SECONDS   hard bound on the whole run (default 60); unfinished shapes are left out, said so\n"
+          "  --exhaustive       measure the whole space (to check the tuner; slow: give a larger --budget)\n"
+          "  --out PROFILE      default results/profiles/<fingerprint>.json; an existing profile of this machine is\n"
+          "                     updated (same (op, shape, batch) replaced, others kept)\n"
+          "  --no-default       do not copy the profile to the default path\n"
+          "  --measurements F   also write every measurement made (JSON lines: problem, candidate, median, CI)\n"
+          "  -q, --quiet        no progress line\n"
+          "  -h, --help\n\n"
+          "Search: the analytical start (blocking from detect's caches, threads from the op's work size) and its\n"
+          "neighbours (XNNPACK, each ISA of ours; 1, analytical and all threads) race in rounds of rising precision;\n"
+          "a candidate whose 95%% CI shows it cannot win stops being measured. The best configuration of ours then\n"
+          "has MC, KC, NC halved/doubled one at a time. A winner must beat the simpler choice (fewer threads,\n"
+          "XNNPACK, analytical blocking) by more than the confidence intervals, or the simpler choice is kept.\n\n"
+          "The profile is written to a temporary file and renamed (never left damaged), then copied the same way to\n"
+          "the default path libhwtune reads: $HWTUNE_PROFILE, else $XDG_DATA_HOME/hwtune/profile.json, else\n"
+          "~/.local/share/hwtune/profile.json.\n\n"
+          "Exit: 0 ok, 1 failure, 2 usage error, 130 interrupted (what was tuned is still written).\n");
+}
+
+/* ---------------------------------------------------------------- measuring through the bench harness */
+
+static volatile int g_stop;
+static void on_sigint(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+typedef struct runner {
+  hwt_bench_session *session;
+  double start_s, budget_s;
+  bool tty, quiet;
+  FILE *log;
+  size_t problem_index, problem_count;
+  double overhead_s;        /* the most a measurement overran its max_s (operator setup, packing, calibration) */
+  double problem_deadline_s;/* a problem may use up to twice its share of what is left, so later ones get time */
+} runner;
+
+static double now_s(void) { return (double)hwt_now_ns() / 1e9; }
+
+static double runner_remaining(void *ctx) {
+  runner *r = ctx;
+  if (g_stop) return 0.0;
+  /* Kept back: 0.3 s for writing the profile, and the worst overrun seen, so a measurement started with what is
+   * left still ends inside the budget. */
+  double now = now_s();
+  double left = r->budget_s - (now - r->start_s) - 0.3 - r->overhead_s;
+  if (r->problem_deadline_s > 0 && r->problem_deadline_s - now < left) left = r->problem_deadline_s - now;
+  return left > 0 ? left : 0.0;
+}
+
+static void cand_label(const hwt_tune_candidate *c, char *buf, size_t len) {
+  if (c->impl == hwt_bench_own)
+    snprintf(buf, len, "own/%s t%u %zu,%zu,%zu", hwt_isa_name(c->isa), c->threads, c->blocking.mc, c->blocking.kc,
+             c->blocking.nc);
+  else
+    snprintf(buf, len, "%s t%u", hwt_bench_impl_name(c->impl), c->threads);
+}
+
+static void runner_progress(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, int level) {
+  runner *r = ctx;
+  if (!r->tty || r->quiet) return;
+  char label[96];
+  cand_label(c, label, sizeof label);
+  fprintf(stderr, "\r\033[K[%zu/%zu %3.0fs/%.0fs] %s %s m%zu: %s (pass %d)", r->problem_index + 1, r->problem_count,
+          now_s() - r->start_s, r->budget_s, hwt_bench_op_name(p->op), p->shape.text, p->batch, label, level + 1);
+  fflush(stderr);
+}
+
+static hwt_status runner_measure(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, int level,
+                                 double max_s, hwt_tune_measurement *out, char *err, size_t errlen) {
+  runner *r = ctx;
+  hwt_bench_config cfg;
+  hwt_bench_config_init(&cfg);
+  cfg.op = p->op;
+  cfg.impl = c->impl;
+  cfg.isa_auto = c->impl != hwt_bench_own;
+  cfg.isa = c->isa;
+  cfg.shape = p->shape;
+  cfg.batch = p->batch;
+  cfg.threads = c->threads;
+  if (c->impl == hwt_bench_own) cfg.blocking = c->blocking;
+  cfg.max_time_s = max_s;
+  cfg.target_ci = level == 0 ? 0.05 : level == 1 ? 0.02 : 0.01;
+  cfg.min_samples = level == 0 ? 5 : 10;
+  hwt_bench_result res;
+  memset(&res, 0, sizeof res);
+  double t0 = now_s();
+  hwt_status st = hwt_bench_measure(r->session, &cfg, &res, err, errlen);
+  double overrun = now_s() - t0 - max_s;
+  if (overrun > r->overhead_s) r->overhead_s = overrun;
+  if (st != hwt_status_ok) return st;
+  *out = (hwt_tune_measurement){.median_ns = res.median_ns, .ci_low_ns = res.ci_low_ns, .ci_high_ns = res.ci_high_ns,
+                                .p99_ns = res.p99_ns, .samples = res.samples, .elapsed_s = res.elapsed_s};
+  if (r->log) {
+    char label[96];
+    cand_label(c, label, sizeof label);
+    fprintf(r->log,
+            "{\"op\": \"%s\", \"shape\": \"%s\", \"batch\": %zu, \"impl\": \"%s\", \"isa\": \"%s\", \"threads\": %u, "
+            "\"mc\": %zu, \"kc\": %zu, \"nc\": %zu, \"pass\": %d, \"median_ns\": %.1f, \"ci_low_ns\": %.1f, "
+            "\"ci_high_ns\": %.1f, \"samples\": %zu, \"max_s\": %.3f, \"wall_s\": %.3f}\n",
+            hwt_bench_op_name(p->op), p->shape.text, p->batch, hwt_bench_impl_name(c->impl),
+            c->impl == hwt_bench_own ? hwt_isa_name(c->isa) : "auto", c->threads, c->blocking.mc, c->blocking.kc,
+            c->blocking.nc, level, res.median_ns, res.ci_low_ns, res.ci_high_ns, res.samples, max_s, overrun + max_s);
+  }
+  hwt_bench_result_free(&res);
+  return hwt_status_ok;
+}
+
+/* ---------------------------------------------------------------- command line */
+
+typedef struct shape_item {
+  hwt_bench_shape shape;
+  int kind;  /* -1: inline (fits any op it parses for); else hwt_bench_shape_kind */
+} shape_item;
+
+static bool shape_applies(const shape_item *si, hwt_bench_op op) {
+  if (si->kind < 0) return hwt_bench_shape_fits(op, &si->shape, NULL, 0);
+  if (hwt_bench_op_is_dwconv(op)) return si->kind == hwt_shape_dw;
+  if (hwt_bench_op_is_conv(op)) return si->kind == hwt_shape_conv;
+  return si->kind == hwt_shape_gemm;
+}
+
+static bool add_shape_file(const char *path, shape_item **v, size_t *n) {
+  hwt_bench_shape_entry *entries = NULL;
+  size_t count = 0;
+  char err[512];
+  if (hwt_bench_read_shapes(path, &entries, &count, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune tune: --shapes: %s\n", err);
+    return false;
+  }
+  shape_item *nv = realloc(*v, (*n + count + 1) * sizeof **v);
+  if (!nv) {
+    free(entries);
+    return false;
+  }
+  *v = nv;
+  for (size_t i = 0; i < count; i++) (*v)[(*n)++] = (shape_item){entries[i].shape, (int)entries[i].kind};
+  free(entries);
+  return true;
+}
+
+static bool parse_sizes(const char *text, size_t **out, size_t *n, const char *what) {
+  hwt_list l;
+  if (hwt_list_split(text, &l) != hwt_status_ok || l.count == 0) {
+    fprintf(stderr, "hwtune tune: %s: empty list\n", what);
+    hwt_list_free(&l);
+    return false;
+  }
+  *out = calloc(l.count, sizeof **out);
+  *n = 0;
+  for (size_t i = 0; *out && i < l.count; i++) {
+    uint64_t v;
+    if (!hwt_parse_u64(l.items[i], 1, 1u << 20, &v)) {
+      fprintf(stderr, "hwtune tune: %s: '%s' is not an integer in 1..1048576\n", what, l.items[i]);
+      hwt_list_free(&l);
+      return false;
+    }
+    (*out)[(*n)++] = (size_t)v;
+  }
+  hwt_list_free(&l);
+  return *out != NULL;
+}
+
+static void iso_now(char *buf, size_t len) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+typedef struct row {
+  char op[16], shape[64], choice[96], runner[96];
+  size_t batch, choice_batch;
+  double median_ns, margin;
+  bool has_runner;
+  size_t measured, space;
+} row;
+
+int hwt_cmd_tune(int argc, char **argv) {
+  const char *ops_text = "gemm_f32,conv_f32,dwconv_f32", *shape_text = NULL, *batch_text = NULL, *out_path = NULL;
+  const char *measurements_path = NULL;
+  char *shape_files = NULL;
+  bool throughput = false, exhaustive = false, quiet = false, no_default = false, slo_given = false;
+  double slo_ms = 0, budget_s = 60;
+  int rc = 1;
+
+  static const struct option opts[] = {
+      {"op", required_argument, NULL, 'o'},        {"shapes", required_argument, NULL, 'S'},
+      {"shape", required_argument, NULL, 's'},     {"batch", required_argument, NULL, 'b'},
+      {"objective", required_argument, NULL, 'O'}, {"slo-ms", required_argument, NULL, 'l'},
+      {"budget", required_argument, NULL, 'B'},    {"exhaustive", no_argument, NULL, 'x'},
+      {"out", required_argument, NULL, 'w'},       {"no-default", no_argument, NULL, 'n'},
+      {"measurements", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    switch (c) {
+      case 'o': ops_text = optarg; break;
+      case 'S': {
+        size_t old = shape_files ? strlen(shape_files) : 0;
+        char *nf = realloc(shape_files, old + strlen(optarg) + 2);
+        if (!nf) goto done;
+        if (old) nf[old++] = ',';
+        strcpy(nf + old, optarg);
+        shape_files = nf;
+        break;
+      }
+      case 's': shape_text = optarg; break;
+      case 'b': batch_text = optarg; break;
+      case 'O':
+        if (strcmp(optarg, "latency") == 0) throughput = false;
+        else if (strcmp(optarg, "throughput") == 0) throughput = true;
+        else {
+          fprintf(stderr, "hwtune tune: --objective: '%s' is not latency or throughput\n", optarg);
+          rc = 2;
+          goto done;
+        }
+        break;
+      case 'l':
+        if (!hwt_parse_double(optarg, &slo_ms) || slo_ms <= 0) {
+          fprintf(stderr, "hwtune tune: --slo-ms: '%s' is not a positive number of milliseconds\n", optarg);
+          rc = 2;
+          goto done;
+        }
+        slo_given = true;
+        break;
+      case 'B':
+        if (!hwt_parse_double(optarg, &budget_s) || budget_s <= 0 || budget_s > 86400) {
+          fprintf(stderr, "hwtune tune: --budget: '%s' is not a number of seconds in (0, 86400]\n", optarg);
+          rc = 2;
+          goto done;
+        }
+        break;
+      case 'x': exhaustive = true; break;
+      case 'w': out_path = optarg; break;
+      case 'n': no_default = true; break;
+      case 'm': measurements_path = optarg; break;
+      case 'q': quiet = true; break;
+      case 'h':
+        usage(stdout);
+        rc = 0;
+        goto done;
+      default:
+        fprintf(stderr, "hwtune tune: unknown option or missing value '%s' (see hwtune tune --help)\n",
+                argv[optind - 1]);
+        rc = 2;
+        goto done;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "hwtune tune: unexpected argument '%s' (see hwtune tune --help)\n", argv[optind]);
+    rc = 2;
+    goto done;
+  }
+  if (slo_given && !throughput) {
+    fprintf(stderr, "hwtune tune: --slo-ms applies to --objective throughput only\n");
+    rc = 2;
+    goto done;
+  }
+  double start = now_s();
+
+  /* ---- ops, batches, shapes */
+  hwt_list ops_l = {0};
+  hwt_bench_op ops[hwt_bench_op_count];
+  size_t nops = 0;
+  if (hwt_list_split(ops_text, &ops_l) != hwt_status_ok || ops_l.count == 0) {
+    fprintf(stderr, "hwtune tune: --op: empty list\n");
+    rc = 2;
+    goto done;
+  }
+  for (size_t i = 0; i < ops_l.count; i++) {
+    hwt_bench_op op;
+    if (!hwt_bench_op_from_name(ops_l.items[i], &op)) {
+      fprintf(stderr, "hwtune tune: --op: unknown op '%s' (gemm_f32 gemm_qs8 conv_f32 conv_qs8 dwconv_f32 dwconv_qs8)\n",
+              ops_l.items[i]);
+      hwt_list_free(&ops_l);
+      rc = 2;
+      goto done;
+    }
+    bool dup = false;
+    for (size_t j = 0; j < nops; j++) dup |= ops[j] == op;
+    if (!dup) ops[nops++] = op;
+  }
+  hwt_list_free(&ops_l);
+
+  size_t *batches = NULL, nbatches = 0;
+  if (!parse_sizes(batch_text ? batch_text : throughput ? "1,2,4,8,16,32,64" : "1", &batches, &nbatches, "--batch")) {
+    rc = 2;
+    goto done;
+  }
+
+  shape_item *shapes = NULL;
+  size_t nshapes = 0;
+  if (shape_text) {
+    hwt_list l;
+    if (hwt_list_split(shape_text, &l) != hwt_status_ok || l.count == 0) {
+      fprintf(stderr, "hwtune tune: --shape: empty list\n");
+      rc = 2;
+      goto done_batches;
+    }
+    shapes = malloc((l.count + 1) * sizeof *shapes);
+    for (size_t i = 0; shapes && i < l.count; i++) {
+      char err[256];
+      if (hwt_bench_parse_shape(l.items[i], &shapes[nshapes].shape, err, sizeof err) != hwt_status_ok) {
+        fprintf(stderr, "hwtune tune: --shape: %s\n", err);
+        hwt_list_free(&l);
+        rc = 2;
+        goto done_shapes;
+      }
+      shapes[nshapes++].kind = -1;
+    }
+    hwt_list_free(&l);
+  }
+  if (shape_files) {
+    hwt_list l;
+    hwt_list_split(shape_files, &l);
+    for (size_t i = 0; i < l.count; i++) {
+      if (!add_shape_file(l.items[i], &shapes, &nshapes)) {
+        hwt_list_free(&l);
+        rc = 2;
+        goto done_shapes;
+      }
+    }
+    hwt_list_free(&l);
+  }
+  if (!shape_text && !shape_files) {
+    const char *dir = getenv("HWTUNE_SHAPES_DIR");
+    if (!dir || !dir[0]) dir = HWTUNE_SHAPES_DIR;
+    char pattern[1024];
+    snprintf(pattern, sizeof pattern, "%s/mlp.txt", dir);
+    if (access(pattern, R_OK) == 0 && !add_shape_file(pattern, &shapes, &nshapes)) goto done_shapes;
+    snprintf(pattern, sizeof pattern, "%s/mobilenet*.txt", dir);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) == 0) {
+      for (size_t i = 0; i < g.gl_pathc; i++)
+        if (!add_shape_file(g.gl_pathv[i], &shapes, &nshapes)) {
+          globfree(&g);
+          goto done_shapes;
+        }
+      globfree(&g);
+    }
+    if (nshapes == 0) {
+      fprintf(stderr, "hwtune tune: no shapes: the shipped shape files are not in '%s' (set HWTUNE_SHAPES_DIR or "
+                      "give --shapes/--shape)\n", dir);
+      rc = 2;
+      goto done_shapes;
+    }
+  }
+
+  /* ---- problems */
+  hwt_tune_problem *problems = calloc(nops * nshapes * nbatches + 1, sizeof *problems);
+  size_t nproblems = 0;
+  if (!problems) goto done_shapes;
+  for (size_t o = 0; o < nops; o++)
+    for (size_t s = 0; s < nshapes; s++) {
+      if (!shape_applies(&shapes[s], ops[o])) continue;
+      bool dup = false;
+      for (size_t q = 0; q < nproblems; q++)
+        dup |= problems[q].op == ops[o] && strcmp(problems[q].shape.text, shapes[s].shape.text) == 0;
+      if (dup) continue;
+      for (size_t b = 0; b < nbatches; b++) hwt_tune_problem_init(&problems[nproblems++], ops[o], &shapes[s].shape, batches[b]);
+    }
+  if (nproblems == 0) {
+    fprintf(stderr, "hwtune tune: none of the shapes fits the ops '%s'\n", ops_text);
+    rc = 2;
+    goto done_problems;
+  }
+
+  /* ---- session */
+  if (!quiet) fprintf(stderr, "hwtune tune: detecting the machine...\n");
+  hwt_bench_session *session = NULL;
+  char err[1024];
+  hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = true, .stop = &g_stop};
+  if (hwt_bench_session_create(&so, &session, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune tune: %s\n", err);
+    goto done_problems;
+  }
+  const hwt_hw *hw = hwt_bench_session_hw(session);
+  hwt_hw_set_kernel_budget(hw);
+  hwt_tune_machine machine;
+  hwt_tune_machine_from_hw(hw, &machine);
+
+  char default_out[1200];
+  if (!out_path) {
+    snprintf(default_out, sizeof default_out, "results/profiles/%s.json", hw->fingerprint);
+    out_path = default_out;
+  }
+  FILE *log = NULL;
+  if (measurements_path && !(log = fopen(measurements_path, "w"))) {
+    fprintf(stderr, "hwtune tune: cannot write --measurements '%s'\n", measurements_path);
+    goto done_session;
+  }
+
+  struct sigaction sa = {0}, old_sa;
+  sa.sa_handler = on_sigint;
+  sigaction(SIGINT, &sa, &old_sa);
+  runner r = {.session = session, .start_s = start, .budget_s = budget_s, .tty = isatty(2), .quiet = quiet,
+              .log = log, .problem_count = nproblems};
+  hwt_tune_measurer mm = {.measure = runner_measure, .ctx = &r, .remaining_s = runner_remaining,
+                          .progress = runner_progress};
+  if (!quiet)
+    fprintf(stderr, "hwtune tune: %zu problems, %u usable CPUs, budget %.0f s, objective %s%s\n", nproblems,
+            machine.usable_cpus, budget_s, throughput ? "throughput" : "latency", exhaustive ? ", exhaustive" : "");
+
+  json_t *entries = json_array();
+  row *rows = calloc(nproblems, sizeof *rows);
+  size_t nrows = 0, skipped = 0, total_measured = 0, total_space = 0;
+  double spent_done = 0, planned_done = 0;
+  hwt_status fatal = hwt_status_ok;
+  /* Throughput: problems of one (op, shape) over the batch list are consecutive; pick per group. */
+  for (size_t i = 0; i < nproblems && entries && rows; i += (throughput ? nbatches : 1)) {
+    size_t group = throughput ? nbatches : 1;
+    double best_tp = -1;
+    hwt_tune_outcome best_o;
+    memset(&best_o, 0, sizeof best_o);
+    size_t best_batch = 0;
+    for (size_t g = 0; g < group && i + g < nproblems; g++) {
+      const hwt_tune_problem *p = &problems[i + g];
+      r.problem_index = i + g;
+      r.problem_deadline_s = 0;
+      double left = runner_remaining(&r);
+      double planned = exhaustive ? 0.4 : hwt_tune_planned_s(p, &machine);
+      if (exhaustive) {
+        hwt_tune_candidate *space = NULL;
+        size_t n = 0;
+        if (hwt_tune_space(p, &machine, &space, &n) == hwt_status_ok) free(space);
+        planned *= (double)n;
+      }
+      /* Budget share of this problem; `slowdown` (actual / planned time of the problems done so far) corrects
+       * the plan for setup and calibration costs the plan does not see. */
+      double share = left / (double)(nproblems - (i + g));
+      double slowdown = planned_done > 0 ? spent_done / planned_done : 1.0;
+      if (slowdown < 1.0) slowdown = 1.0;
+      mm.scale = planned > 0 && share < planned * slowdown ? share / (planned * slowdown) : 1.0;
+      double problem_start = now_s();
+      r.problem_deadline_s = problem_start + 2.0 * share + r.overhead_s;
+      hwt_tune_outcome o;
+      hwt_status st = exhaustive ? hwt_tune_exhaustive(p, &machine, &mm, &o, err, sizeof err)
+                                 : hwt_tune_search(p, &machine, &mm, &o, err, sizeof err);
+      if (st != hwt_status_ok) {
+        fatal = st;
+        hwt_tune_outcome_free(&o);
+        break;
+      }
+      spent_done += now_s() - problem_start;
+      planned_done += planned * mm.scale;
+      total_measured += o.configs_measured;
+      total_space += o.space_size;
+      if (!o.ok) {
+        skipped++;
+        hwt_tune_outcome_free(&o);
+        continue;
+      }
+      double tp = (double)p->batch / o.choice.meas.median_ns * 1e9;
+      bool meets = !slo_given || o.choice.meas.p99_ns <= slo_ms * 1e6;
+      if (!throughput || (meets && tp > best_tp)) {
+        hwt_tune_outcome_free(&best_o);
+        best_o = o;
+        best_tp = tp;
+        best_batch = p->batch;
+      } else {
+        hwt_tune_outcome_free(&o);
+      }
+    }
+    if (fatal != hwt_status_ok) break;
+    if (!best_o.ok) {
+      hwt_tune_outcome_free(&best_o);
+      if (throughput && !g_stop && runner_remaining(&r) > 0)
+        hwt_log("%s %s: no batch meets p99 <= %.3f ms", hwt_bench_op_name(problems[i].op), problems[i].shape.text,
+                slo_ms);
+      continue;
+    }
+    /* Throughput entries are keyed at the largest batch offered; the choice carries the batch picked. */
+    hwt_tune_problem key = problems[i];
+    if (throughput) key = problems[i + group - 1 < nproblems ? i + group - 1 : nproblems - 1];
+    json_array_append_new(entries, hwt_tune_entry_json(&key, &best_o, throughput ? best_batch : 0,
+                                                       throughput ? best_tp : 0));
+    row *rw = &rows[nrows++];
+    snprintf(rw->op, sizeof rw->op, "%s", hwt_bench_op_name(key.op));
+    snprintf(rw->shape, sizeof rw->shape, "%s", key.shape.text);
+    rw->batch = key.batch;
+    rw->choice_batch = throughput ? best_batch : key.batch;
+    cand_label(&best_o.choice.cand, rw->choice, sizeof rw->choice);
+    rw->median_ns = best_o.choice.meas.median_ns;
+    rw->has_runner = best_o.has_runner_up;
+    if (rw->has_runner) cand_label(&best_o.runner_up.cand, rw->runner, sizeof rw->runner);
+    rw->margin = best_o.margin;
+    rw->measured = best_o.configs_measured;
+    rw->space = best_o.space_size;
+    hwt_tune_outcome_free(&best_o);
+  }
+  r.problem_deadline_s = 0;
+  sigaction(SIGINT, &old_sa, NULL);
+  if (r.tty && !quiet) fprintf(stderr, "\r\033[K");
+  if (fatal != hwt_status_ok) {
+    fprintf(stderr, "hwtune tune: %s\n", err);
+    goto done_entries;
+  }
+  if (nrows < nproblems / (throughput ? nbatches : 1))
+    hwt_log("%zu of %zu problems not tuned (%s): they are not in the profile; lookups fall back to the nearest shape",
+            nproblems / (throughput ? nbatches : 1) - nrows, nproblems / (throughput ? nbatches : 1),
+            g_stop ? "interrupted" : "budget spent");
+
+  /* ---- write */
+  {
+    json_t *ctx = hwt_bench_context_json(session, argc, argv);
+    json_t *build = ctx ? json_object_get(ctx, "build") : NULL;
+    json_t *xv = build ? json_object_get(build, "xnnpack_version") : NULL;
+    char created[32];
+    iso_now(created, sizeof created);
+    json_t *meta = json_object();
+    json_object_set_new(meta, "hwtune_version", json_string(HWTUNE_VERSION_STRING));
+    json_object_set_new(meta, "xnnpack_version", json_string(json_is_string(xv) ? json_string_value(xv) : "unknown"));
+    json_object_set_new(meta, "created", json_string(created));
+    json_object_set_new(meta, "objective", json_string(throughput ? "throughput" : "latency"));
+    json_object_set_new(meta, "slo_ms", slo_given ? json_real(slo_ms) : json_null());
+    json_object_set_new(meta, "budget_s", json_real(budget_s));
+    json_object_set_new(meta, "exhaustive", json_boolean(exhaustive));
+    json_object_set_new(meta, "usable_cpus", json_integer(machine.usable_cpus));
+    json_decref(ctx);
+    hwt_profile_machine pm;
+    hwt_profile_machine_probe(&pm);
+    json_t *fields = json_object();
+    for (size_t i = 0; i < pm.nfields; i++) json_object_set_new(fields, pm.fields[i].name, json_string(pm.fields[i].value));
+    size_t kept = 0, replaced = 0;
+    hwt_status st = hwt_tune_write_profile(out_path, meta, hw->fingerprint, fields, entries, &kept, &replaced, err,
+                                           sizeof err);
+    if (st != hwt_status_ok) {
+      fprintf(stderr, "hwtune tune: %s\n", err);
+      json_decref(meta);
+      json_decref(fields);
+      goto done_entries;
+    }
+    char defpath[4096] = "";
+    bool copied = false;
+    if (!no_default && hwt_profile_default_path(defpath, sizeof defpath) == hwt_status_ok &&
+        strcmp(defpath, out_path) != 0) {
+      /* The same merge at the default path: it may hold entries from an earlier run with other shapes. */
+      st = hwt_tune_write_profile(defpath, meta, hw->fingerprint, fields, entries, NULL, NULL, err, sizeof err);
+      if (st != hwt_status_ok) hwt_log("not copied to the default path: %s", err);
+      else copied = true;
+    }
+    json_decref(meta);
+    json_decref(fields);
+
+    /* ---- table */
+    printf("%-10s %-22s %5s  %-34s %10s  %s\n", "op", "shape", "batch", "choice (impl/isa threads MC,KC,NC)",
+           "median", "vs runner-up");
+    for (size_t i = 0; i < nrows; i++) {
+      char med[32], vs[160] = "-";
+      double us = rows[i].median_ns / 1e3;
+      if (us < 1000) snprintf(med, sizeof med, "%.1f us", us);
+      else snprintf(med, sizeof med, "%.2f ms", us / 1e3);
+      if (rows[i].has_runner) snprintf(vs, sizeof vs, "%+.1f%% (%s)", rows[i].margin * 100, rows[i].runner);
+      char b[32];
+      if (rows[i].choice_batch != rows[i].batch) snprintf(b, sizeof b, "%zu>%zu", rows[i].batch, rows[i].choice_batch);
+      else snprintf(b, sizeof b, "%zu", rows[i].batch);
+      printf("%-10s %-22s %5s  %-34s %10s  %s\n", rows[i].op, rows[i].shape, b, rows[i].choice, med, vs);
+    }
+    printf("\nprofile: %s (%zu entries written, %zu kept from before, %zu replaced)\n", out_path, nrows, kept,
+           replaced);
+    if (copied) printf("default profile (libhwtune loads it): %s\n", defpath);
+    printf("measured %zu of %zu configurations (%.1f%%) in %.1f s\n", total_measured, total_space,
+           total_space ? 100.0 * (double)total_measured / (double)total_space : 0.0, now_s() - start);
+    rc = g_stop ? 130 : 0;
+  }
+
+done_entries:
+  json_decref(entries);
+  free(rows);
+  if (log) fclose(log);
+done_session:
+  hwt_bench_session_destroy(session);
+done_problems:
+  free(problems);
+done_shapes:
+  free(shapes);
+done_batches:
+  free(batches);
+done:
+  free(shape_files);
+  return rc;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Writes hwtune.profile/1 documents: one entry per line, merged with the existing profile, atomically. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hwt_common.h"
+#include "hwtune/profile.h"
+#include "tuner.h"
+
+static const char *impl_name(hwt_bench_impl impl) { return hwt_bench_impl_name(impl); }
+
+static json_t *choice_json(const hwt_tune_candidate *c, size_t batch) {
+  json_t *o = json_object();
+  json_object_set_new(o, "impl", json_string(impl_name(c->impl)));
+  json_object_set_new(o, "isa", json_string(c->impl == hwt_bench_own ? hwt_isa_name(c->isa) : "auto"));
+  json_object_set_new(o, "threads", json_integer(c->threads));
+  if (c->impl == hwt_bench_own) {
+    json_object_set_new(o, "mc", json_integer((json_int_t)c->blocking.mc));
+    json_object_set_new(o, "kc", json_integer((json_int_t)c->blocking.kc));
+    json_object_set_new(o, "nc", json_integer((json_int_t)c->blocking.nc));
+  }
+  if (batch) json_object_set_new(o, "batch", json_integer((json_int_t)batch));
+  return o;
+}
+
+json_t *hwt_tune_entry_json(const hwt_tune_problem *p, const hwt_tune_outcome *o, size_t choice_batch,
+                            double throughput_per_s) {
+  json_t *e = json_object();
+  if (!e) return NULL;
+  json_object_set_new(e, "op", json_string(hwt_bench_op_name(p->op)));
+  json_object_set_new(e, "dtype", json_string(hwt_bench_op_is_qs8(p->op) ? "qs8" : "f32"));
+  json_object_set_new(e, "shape", json_string(p->shape.text));
+  json_object_set_new(e, "batch", json_integer((json_int_t)p->batch));
+  json_object_set_new(e, "n", json_integer((json_int_t)(p->n ? p->n : 1)));
+  json_object_set_new(e, "k", json_integer((json_int_t)(p->k ? p->k : 1)));
+  json_object_set_new(e, "choice", choice_json(&o->choice.cand, choice_batch ? choice_batch : p->batch));
+  json_object_set_new(e, "median_ns", json_real(o->choice.meas.median_ns));
+  json_object_set_new(e, "ci_low_ns", json_real(o->choice.meas.ci_low_ns));
+  json_object_set_new(e, "ci_high_ns", json_real(o->choice.meas.ci_high_ns));
+  json_object_set_new(e, "p99_ns", json_real(o->choice.meas.p99_ns));
+  if (o->has_runner_up) {
+    json_t *r = choice_json(&o->runner_up.cand, 0);
+    json_object_set_new(r, "median_ns", json_real(o->runner_up.meas.median_ns));
+    json_object_set_new(r, "ci_low_ns", json_real(o->runner_up.meas.ci_low_ns));
+    json_object_set_new(r, "ci_high_ns", json_real(o->runner_up.meas.ci_high_ns));
+    json_object_set_new(e, "runner_up", r);
+    json_object_set_new(e, "margin", json_real(o->margin));
+  } else {
+    json_object_set_new(e, "runner_up", json_null());
+    json_object_set_new(e, "margin", json_null());
+  }
+  if (throughput_per_s > 0) json_object_set_new(e, "throughput_per_s", json_real(throughput_per_s));
+  json_object_set_new(e, "configs_measured", json_integer((json_int_t)o->configs_measured));
+  json_object_set_new(e, "space_size", json_integer((json_int_t)o->space_size));
+  return e;
+}
+
+/* Appends s to a growing buffer; false on out of memory. */
+typedef struct sbuf {
+  char *p;
+  size_t n, cap;
+  bool oom;
+} sbuf;
+
+static void put(sbuf *b, const char *s) {
+  size_t l = strlen(s);
+  if (b->oom) return;
+  if (b->n + l + 1 > b->cap) {
+    size_t cap = (b->cap ? b->cap * 2 : 4096) + l;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+      b->oom = true;
+      return;
+    }
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, l + 1);
+  b->n += l;
+}
+
+static void put_json(sbuf *b, const json_t *j) {
+  char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+  if (!t) {
+    b->oom = true;
+    return;
+  }
+  /* JSON_COMPACT drops the space after ':' and ','; add it back outside strings for readability. */
+  sbuf spaced = {0};
+  bool in_str = false, esc = false;
+  char one[3] = {0};
+  for (const char *c = t; *c; c++) {
+    one[0] = *c;
+    one[1] = '\0';
+    if (in_str) {
+      if (esc) esc = false;
+      else if (*c == '\\') esc = true;
+      else if (*c == '"') in_str = false;
+    } else if (*c == '"') {
+      in_str = true;
+    } else if (*c == ':' || *c == ',') {
+      one[1] = ' ';
+      one[2] = '\0';
+    }
+    put(&spaced, one);
+    one[2] = '\0';
+  }
+  free(t);
+  if (spaced.oom) {
+    b->oom = true;
+    free(spaced.p);
+    return;
+  }
+  put(b, spaced.p ? spaced.p : "");
+  free(spaced.p);
+}
+
+char *hwt_tune_profile_text(json_t *meta, const char *fingerprint, json_t *machine_fields, json_t *entries) {
+  sbuf b = {0};
+  put(&b, "{\n  \"schema\": \"" HWT_PROFILE_SCHEMA "\",\n  \"machine\": {\"fingerprint\": ");
+  json_t *fp = json_string(fingerprint ? fingerprint : "");
+  put_json(&b, fp);
+  json_decref(fp);
+  put(&b, ", \"fields\": ");
+  put_json(&b, machine_fields);
+  put(&b, "},\n");
+  const char *key;
+  json_t *v;
+  json_object_foreach(meta, key, v) {
+    json_t *k = json_string(key);
+    put(&b, "  ");
+    put_json(&b, k);
+    json_decref(k);
+    put(&b, ": ");
+    put_json(&b, v);
+    put(&b, ",\n");
+  }
+  put(&b, "  \"entries\": [");
+  size_t i;
+  json_array_foreach(entries, i, v) {
+    put(&b, i ? ",\n    " : "\n    ");
+    put_json(&b, v);
+  }
+  put(&b, json_array_size(entries) ? "\n  ]\n}\n" : "]\n}\n");
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
+static bool same_key(json_t *a, json_t *b) {
+  static const char *const keys[] = {"op", "dtype", "shape", "batch"};
+  for (size_t i = 0; i < 4; i++)
+    if (!json_equal(json_object_get(a, keys[i]), json_object_get(b, keys[i]))) return false;
+  return true;
+}
+
+static hwt_status mkdirs_for(const char *path, char *err, size_t errlen) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return hwt_status_ok;
+  *slash = '\0';
+  for (char *c = dir + 1; *c; c++) {
+    if (*c != '/') continue;
+    *c = '\0';
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+      hwt_errf(err, errlen, "cannot create directory '%s': %s", dir, strerror(errno));
+      return hwt_status_io_error;
+    }
+    *c = '/';
+  }
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    hwt_errf(err, errlen, "cannot create directory '%s': %s", dir, strerror(errno));
+    return hwt_status_io_error;
+  }
+  return hwt_status_ok;
+}
+
+hwt_status hwt_tune_write_profile(const char *path, json_t *meta, const char *fingerprint, json_t *machine_fields,
+                                  json_t *entries, size_t *kept, size_t *replaced, char *err, size_t errlen) {
+  size_t nkept = 0, nreplaced = 0;
+  json_t *merged = json_array();
+  if (!merged) return hwt_status_out_of_memory;
+  struct stat sb;
+  if (stat(path, &sb) == 0) {
+    /* Update in place: keep the old entries this run did not re-tune, if the profile is this machine's. */
+    hwt_profile *check = NULL;
+    char msg[512];
+    hwt_status st = hwt_profile_load(path, &check, msg, sizeof msg);
+    if (st != hwt_status_ok) {
+      hwt_errf(err, errlen, "existing profile is not valid, not overwriting it (move it away first): %s", msg);
+      json_decref(merged);
+      return st;
+    }
+    char old_fp[48];
+    snprintf(old_fp, sizeof old_fp, "%s", hwt_profile_meta(check, "fingerprint") ? hwt_profile_meta(check, "fingerprint") : "");
+    bool same_machine = fingerprint && strcmp(old_fp, fingerprint) == 0;
+    hwt_profile_free(check);
+    if (!same_machine) {
+      hwt_log("existing profile '%s' is from another machine (fingerprint '%s'): replacing it", path, old_fp);
+    } else {
+      json_error_t je;
+      json_t *old = json_load_file(path, 0, &je);
+      json_t *old_entries = old ? json_object_get(old, "entries") : NULL;
+      size_t i;
+      json_t *e;
+      json_array_foreach(old_entries, i, e) {
+        bool retuned = false;
+        size_t j;
+        json_t *n;
+        json_array_foreach(entries, j, n) {
+          if (same_key(e, n)) {
+            retuned = true;
+            break;
+          }
+        }
+        if (retuned) nreplaced++;
+        else {
+          json_array_append(merged, e);
+          nkept++;
+        }
+      }
+      json_decref(old);
+    }
+  }
+  json_array_extend(merged, entries);
+  char *text = hwt_tune_profile_text(meta, fingerprint, machine_fields, merged);
+  json_decref(merged);
+  if (!text) return hwt_status_out_of_memory;
+  /* The writer checks its own output with the loader the runtimes use before publishing it. */
+  hwt_profile *p = NULL;
+  char msg[512];
+  hwt_status st = hwt_profile_load_buffer(text, strlen(text), path, &p, msg, sizeof msg);
+  hwt_profile_free(p);
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "internal error: the profile written would not load: %s", msg);
+    free(text);
+    return hwt_status_internal;
+  }
+  st = mkdirs_for(path, err, errlen);
+  if (st == hwt_status_ok) st = hwt_write_file_atomic(path, text, strlen(text), err, errlen);
+  free(text);
+  if (st == hwt_status_ok) {
+    if (kept) *kept = nkept;
+    if (replaced) *replaced = nreplaced;
+  }
+  return st;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The tuner's search space for one problem, its analytical start point, and the "simpler" order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tuner.h"
+
+void hwt_tune_problem_init(hwt_tune_problem *p, hwt_bench_op op, const hwt_bench_shape *shape, size_t batch) {
+  memset(p, 0, sizeof *p);
+  p->op = op;
+  p->shape = *shape;
+  p->batch = batch ? batch : 1;
+  if (!shape->conv) {
+    p->n = shape->n;
+    p->k = shape->k;
+    p->rows = p->batch;
+    return;
+  }
+  size_t stride = shape->stride ? shape->stride : 1;
+  size_t kh = shape->kh ? shape->kh : 1, kw = shape->kw ? shape->kw : 1;
+  size_t out_h = shape->h + 2 * shape->pad >= kh ? (shape->h + 2 * shape->pad - kh) / stride + 1 : 1;
+  size_t out_w = shape->w + 2 * shape->pad >= kw ? (shape->w + 2 * shape->pad - kw) / stride + 1 : 1;
+  size_t groups = hwt_bench_op_is_dwconv(op) ? (shape->c ? shape->c : 1) : 1;
+  p->n = shape->out_c_given ? shape->out_c : shape->c;
+  p->k = kh * kw * (shape->c / groups ? shape->c / groups : 1);
+  p->rows = p->batch * out_h * out_w;
+}
+
+static bool op_family(hwt_bench_op op, hwt_gemm_family *f) {
+  if (op == hwt_bench_gemm_f32) *f = hwt_gemm_f32;
+  else if (op == hwt_bench_gemm_qs8) *f = hwt_gemm_qs8;
+  else return false;
+  return true;
+}
+
+void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m) {
+  memset(m, 0, sizeof *m);
+  m->usable_cpus = hw && hw->usable_cpus ? hw->usable_cpus : 1;
+  m->cache.l1d = hwt_hw_cache_budget(hw, 1, NULL);
+  m->cache.l2 = hwt_hw_cache_budget(hw, 2, NULL);
+  m->cache.l3_share = hwt_hw_cache_budget(hw, 3, NULL);
+  for (int f = 0; f < hwt_gemm_family_count; f++)
+    for (int i = 0; i < hwt_isa_count; i++) m->own_isa[f][i] = hwt_gemm_isa_supported((hwt_gemm_family)f, (hwt_isa)i);
+}
+
+unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_cpus) {
+  double flops = 2.0 * (double)p->rows * (double)p->n * (double)p->k;
+  if (usable_cpus <= 1 || flops < 1e6) return 1;
+  double t = flops / 5e5;
+  return t >= usable_cpus ? usable_cpus : (unsigned)t;
+}
+
+static size_t round_up(size_t v, size_t m) { return m ? (v + m - 1) / m * m : v; }
+
+hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_op op, hwt_isa isa,
+                                          hwt_gemm_blocking b) {
+  hwt_gemm_family f;
+  size_t mr = 1, nr = 1;
+  if (op_family(op, &f)) hwt_gemm_tile(f, isa, &mr, &nr);
+  if (mr == 0) mr = 1;
+  if (nr == 0) nr = 1;
+  size_t mc = round_up(b.mc ? b.mc : mr, mr), mmax = round_up(p->rows ? p->rows : 1, mr);
+  size_t nc = round_up(b.nc ? b.nc : nr, nr), nmax = round_up(p->n ? p->n : 1, nr);
+  size_t kc = b.kc ? b.kc : p->k;
+  if (kc < p->k) kc = round_up(kc, 8);
+  if (kc > p->k) kc = p->k;
+  hwt_gemm_blocking out = {mc < mmax ? mc : mmax, kc ? kc : 1, nc < nmax ? nc : nmax};
+  return out;
+}
+
+bool hwt_tune_same(const hwt_tune_candidate *a, const hwt_tune_candidate *b) {
+  if (a->impl != b->impl || a->threads != b->threads) return false;
+  if (a->impl != hwt_bench_own) return true;
+  return a->isa == b->isa && a->blocking.mc == b->blocking.mc && a->blocking.kc == b->blocking.kc &&
+         a->blocking.nc == b->blocking.nc;
+}
+
+int hwt_tune_simpler(const hwt_tune_candidate *a, const hwt_tune_candidate *b) {
+  if (a->threads != b->threads) return a->threads < b->threads ? -1 : 1;
+  int ia = a->impl == hwt_bench_xnnpack ? 0 : 1, ib = b->impl == hwt_bench_xnnpack ? 0 : 1;
+  if (ia != ib) return ia - ib;
+  int da = a->default_blocking ? 0 : 1, db = b->default_blocking ? 0 : 1;
+  return da - db;
+}
+
+typedef struct cand_vec {
+  hwt_tune_candidate *v;
+  size_t n, cap;
+} cand_vec;
+
+static bool push_unique(cand_vec *cv, const hwt_tune_candidate *c) {
+  for (size_t i = 0; i < cv->n; i++) {
+    if (hwt_tune_same(&cv->v[i], c)) {
+      if (c->default_blocking) cv->v[i].default_blocking = true;
+      return true;
+    }
+  }
+  if (cv->n == cv->cap) {
+    size_t cap = cv->cap ? cv->cap * 2 : 64;
+    hwt_tune_candidate *v = realloc(cv->v, cap * sizeof *v);
+    if (!v) return false;
+    cv->v = v;
+    cv->cap = cap;
+  }
+  cv->v[cv->n++] = *c;
+  return true;
+}
+
+hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate **out,
+                          size_t *count) {
+  cand_vec cv = {0};
+  unsigned usable = m->usable_cpus ? m->usable_cpus : 1;
+  for (unsigned t = 1; t <= usable; t++) {
+    hwt_tune_candidate c = {.impl = hwt_bench_xnnpack, .threads = t, .default_blocking = true};
+    if (!push_unique(&cv, &c)) goto oom;
+  }
+  hwt_gemm_family f;
+  if (op_family(p->op, &f)) {
+    bool simd = false;
+    for (int i = 1; i < hwt_isa_count; i++) simd = simd || m->own_isa[f][i];
+    for (int i = 0; i < hwt_isa_count; i++) {
+      if (!m->own_isa[f][i] || (i == hwt_isa_scalar && simd)) continue;
+      hwt_gemm_blocking a = hwt_gemm_default_blocking(f, (hwt_isa)i, &m->cache);
+      static const double scale[5] = {0.25, 0.5, 1.0, 2.0, 4.0};
+      for (unsigned t = 1; t <= usable; t++) {
+        for (int x = 0; x < 5; x++) {
+          for (int y = 0; y < 5; y++) {
+            for (int z = 0; z < 5; z++) {
+              hwt_gemm_blocking b = {(size_t)((double)a.mc * scale[x]), (size_t)((double)a.kc * scale[y]),
+                                     (size_t)((double)a.nc * scale[z])};
+              hwt_tune_candidate c = {.impl = hwt_bench_own, .isa = (hwt_isa)i, .threads = t,
+                                      .blocking = hwt_tune_clamp_blocking(p, p->op, (hwt_isa)i, b),
+                                      .default_blocking = x == 2 && y == 2 && z == 2};
+              if (!push_unique(&cv, &c)) goto oom;
+            }
+          }
+        }
+      }
+    }
+  }
+  *out = cv.v;
+  *count = cv.n;
+  return hwt_status_ok;
+oom:
+  free(cv.v);
+  return hwt_status_out_of_memory;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The tuner as a library: the search space of one (op, shape, batch), its analytical start point, the racing
+ * search with CI-based elimination, the "simpler choice wins" rule, and the profile writer (hwtune.profile/1).
+ *
+ * Measurements come through a seam (hwt_tune_measurer) so the search and the decision rule are tested with
+ * synthetic measurements; `hwtune tune` plugs in the bench harness. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bench.h"
+#include "hwtune/hw.h"
+#include "hwtune/kernels.h"
+#include "hwtune/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- candidates */
+
+typedef struct hwt_tune_candidate {
+  hwt_bench_impl impl;          /* hwt_bench_xnnpack or hwt_bench_own */
+  hwt_isa isa;                  /* own only */
+  unsigned threads;
+  hwt_gemm_blocking blocking;   /* own only; the effective values (clamped to the problem, rounded to the tile) */
+  bool default_blocking;        /* the analytical blocking */
+} hwt_tune_candidate;
+
+/* A measurement of one candidate (ns per call). */
+typedef struct hwt_tune_measurement {
+  double median_ns, ci_low_ns, ci_high_ns, p99_ns;
+  size_t samples;
+  double elapsed_s;
+} hwt_tune_measurement;
+
+/* One problem: op, shape, batch. */
+typedef struct hwt_tune_problem {
+  hwt_bench_op op;
+  hwt_bench_shape shape;
+  size_t batch;
+  size_t rows;                  /* gemm rows per call: batch (gemm) or batch*out_h*out_w (conv) */
+  size_t n, k;                  /* gemm view */
+} hwt_tune_problem;
+
+void hwt_tune_problem_init(hwt_tune_problem *p, hwt_bench_op op, const hwt_bench_shape *shape, size_t batch);
+
+/* What the machine offers the search. */
+typedef struct hwt_tune_machine {
+  unsigned usable_cpus;         /* threads range 1..usable_cpus */
+  hwt_cache_budget cache;       /* for the analytical blocking */
+  bool own_isa[hwt_gemm_family_count][hwt_isa_count];  /* own kernels runnable at this ISA, per family */
+} hwt_tune_machine;
+
+/* Fills *m from detect's description (usable CPUs, plausible caches) and the kernels' supported ISAs. */
+void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m);
+
+/* Analytical start: threads from the op's work size (1 below ~1 MFLOP per call, else every usable CPU up to one
+ * per ~0.5 MFLOP), the best own ISA, blocking from the cache budget (hwt_gemm_default_blocking). */
+unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_cpus);
+/* Blocking clamped to the problem: mc <= rows, kc <= k, nc <= n, each rounded up to the tile (MR, 1, NR). */
+hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_op op, hwt_isa isa,
+                                          hwt_gemm_blocking b);
+
+/* The whole space (what --exhaustive measures): xnnpack x threads; own x runnable SIMD ISAs (scalar only when
+ * there is none) x threads x blocking grid {1/4, 1/2, 1, 2, 4} x analytical for each of MC, KC, NC, after clamping and
+ * de-duplication. Own kernels only for gemm ops. *out is malloc'ed. */
+hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate **out,
+                          size_t *count);
+
+/* "Simpler" order: fewer threads first, then xnnpack before own, then analytical blocking before tuned.
+ * Negative when a is simpler than b. */
+int hwt_tune_simpler(const hwt_tune_candidate *a, const hwt_tune_candidate *b);
+
+/* Same configuration (impl, isa, threads, effective blocking). */
+bool hwt_tune_same(const hwt_tune_candidate *a, const hwt_tune_candidate *b);
+
+/* ---------------------------------------------------------------- decision rule */
+
+typedef struct hwt_tune_scored {
+  hwt_tune_candidate cand;
+  hwt_tune_measurement meas;
+  bool measured;                /* meas is valid */
+  bool unsupported;             /* the backend cannot run it here */
+  int precision;                /* of meas: 0 rough .. 2 final */
+} hwt_tune_scored;
+
+/* The rule: walk the measured candidates from simplest to most complex; a candidate replaces the current
+ * choice only when it beats it by more than the confidence intervals (its ci_high < the current's ci_low).
+ * Returns the index of the choice in v (SIZE_MAX when none is measured); *runner_up = the fastest other
+ * measured candidate by median (SIZE_MAX if none). */
+size_t hwt_tune_choose(const hwt_tune_scored *v, size_t n, size_t *runner_up);
+
+/* ---------------------------------------------------------------- search */
+
+/* The measurement seam. precision = 0, 1, 2: rough (short, 5% CI) to final (longest, 1% CI); max_s bounds the
+ * time it may take. hwt_status_unsupported = this candidate cannot run here (dropped from the search). */
+typedef hwt_status (*hwt_tune_measure_fn)(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c,
+                                          int precision, double max_s, hwt_tune_measurement *out, char *err,
+                                          size_t errlen);
+typedef struct hwt_tune_measurer {
+  hwt_tune_measure_fn measure;
+  void *ctx;
+  /* Seconds left of the whole budget (hard bound); NULL = unlimited. The search stops measuring at 0. */
+  double (*remaining_s)(void *ctx);
+  /* Time scale of the precision levels (0 = 1): the caller shrinks it when the budget share of a problem is
+   * below hwt_tune_planned_s(). */
+  double scale;
+  /* Optional progress callback (what is being measured). */
+  void (*progress)(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, int precision);
+} hwt_tune_measurer;
+
+typedef struct hwt_tune_outcome {
+  bool ok;                      /* a choice was made */
+  hwt_tune_scored choice;
+  bool has_runner_up;
+  hwt_tune_scored runner_up;
+  double margin;                /* (runner_up.median - choice.median) / choice.median */
+  size_t space_size;            /* configurations in the space */
+  size_t configs_measured;      /* distinct configurations measured at least once */
+  size_t measurements;          /* measurement calls, all precisions */
+  bool budget_exhausted;
+  hwt_tune_scored *all;         /* every distinct configuration measured, at its last precision (malloc'ed) */
+  size_t nall;
+} hwt_tune_outcome;
+
+void hwt_tune_outcome_free(hwt_tune_outcome *o);
+
+/* Racing: the analytical start point and its structural neighbours (xnnpack, each runnable own ISA; 1 thread and
+ * the analytical/maximum thread count) race in rounds of rising precision, candidates whose CI shows they cannot
+ * win (ci_low > best ci_high) dropping out after each round; then the best own configuration's blocking is refined
+ * by coordinate descent (KC, MC, NC in turn halved or doubled, repeatedly while the median improves, within the
+ * grid of hwt_tune_space); the rule above picks. */
+hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
+                           hwt_tune_outcome *out, char *err, size_t errlen);
+
+/* Seconds hwt_tune_search plans to spend on a problem at scale 1 (for budget sharing). */
+double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m);
+
+/* Measures the whole space at final precision and picks by the same rule. */
+hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
+                               hwt_tune_outcome *out, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- profile */
+
+/* One profile entry as JSON (see docs/profile-schema.md). New reference. */
+json_t *hwt_tune_entry_json(const hwt_tune_problem *p, const hwt_tune_outcome *o, size_t choice_batch,
+                            double throughput_per_s);
+
+/* Writes a profile: existing entries of `path` (same machine fingerprint) are kept unless `entries` has the same
+ * (op, dtype, shape, batch); the file is written to a temporary file and renamed. `machine` is
+ * hwt_profile_machine_probe()'s fields, fingerprint detect's. `meta` holds objective, budget_s, slo_ms, created,
+ * hwtune_version, xnnpack_version (borrowed). *kept and *replaced count kept and replaced old entries. */
+hwt_status hwt_tune_write_profile(const char *path, json_t *meta, const char *fingerprint, json_t *machine_fields,
+                                  json_t *entries, size_t *kept, size_t *replaced, char *err, size_t errlen);
+
+/* The profile document text for entries (one entry per line, so diffs stay readable). malloc'ed. */
+char *hwt_tune_profile_text(json_t *meta, const char *fingerprint, json_t *machine_fields, json_t *entries);
+
+#ifdef __cplusplus
+}
+#endif
