@@ -105,6 +105,7 @@ typedef struct hwt_bench_config {
   double target_ci;            /* relative half-width of the 95% CI of the median; 0 = 0.01 */
   size_t min_samples;          /* 0 = 10 */
   uint64_t min_sample_ns;      /* 0 = 100 x timer overhead, at least 20 us */
+  bool keep_preempted;         /* keep samples during which the calling thread was preempted (default: drop) */
 } hwt_bench_config;
 
 /* Fills defaults (max_time 2 s, target 1%, min_samples 10, batch 1, threads 1, isa_auto). */
@@ -128,6 +129,7 @@ typedef struct hwt_bench_result {
   double bytes_moved;
   /* statistics, ns per call */
   size_t samples;
+  size_t preempted_dropped;    /* samples dropped because the calling thread was preempted during them */
   uint64_t iterations_per_sample;
   double median_ns, mean_ns, stddev_ns, mad_ns, min_ns, max_ns, p90_ns, p99_ns, ci_low_ns, ci_high_ns, cv;
   double gflops, pct_peak;     /* pct_peak < 0: no peak known */
@@ -173,6 +175,12 @@ typedef struct hwt_bench_sampling {
   double target_ci;            /* relative half-width */
   uint64_t max_ns;             /* stop when this much clock time has passed */
   volatile int *stop;          /* optional: stop when *stop != 0 */
+  /* Optional: a counter that moves when the measuring thread was disturbed (involuntary context switches).
+   * A sample during which it moved is dropped and counted in *dropped. When the time budget runs out with fewer
+   * than 3 kept samples, filtering stops (and sampling ends at 2x the budget at the latest). */
+  uint64_t (*disturbance)(void *ctx);
+  void *disturbance_ctx;
+  size_t *dropped;
 } hwt_bench_sampling;
 
 /* Collects samples (ns per call) into out[0..max_samples). Returns the count; *interrupted when *stop ended it. */

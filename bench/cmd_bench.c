@@ -49,6 +49,8 @@ static void usage(FILE *out) {
           "                     the console table still goes to stdout\n"
           "  --no-peaks         skip detect's quick peak/bandwidth probes (pct_peak null, bound unknown)\n"
           "  --no-pin           do not pin pool threads to CPUs\n"
+          "  --keep-preempted   keep samples during which the measuring thread was preempted (default: dropped\n"
+          "                     and counted in preempted_dropped, with a warning)\n"
           "  -q, --quiet        no progress line\n"
           "  -h, --help\n"
           "\n"
@@ -145,9 +147,9 @@ int hwt_cmd_bench(int argc, char **argv) {
   const char *blocking_text = NULL;
   double max_time = 2.0, target_ci_pct = 1.0;
   uint64_t min_samples = 10;
-  bool verify = false, no_peaks = false, no_pin = false, quiet = false;
+  bool verify = false, no_peaks = false, no_pin = false, quiet = false, keep_preempted = false;
   enum { O_OP = 256, O_SHAPE, O_SHAPES, O_IMPL, O_BATCH, O_THREADS, O_CACHE, O_BLOCKING, O_MAXTIME, O_TARGET,
-         O_MINSAMPLES, O_VERIFY, O_FORMAT, O_OUT, O_NOPEAKS, O_NOPIN };
+         O_MINSAMPLES, O_VERIFY, O_FORMAT, O_OUT, O_NOPEAKS, O_NOPIN, O_KEEPPRE };
   static const struct option longopts[] = {
       {"op", required_argument, NULL, O_OP},           {"shape", required_argument, NULL, O_SHAPE},
       {"shapes", required_argument, NULL, O_SHAPES},   {"impl", required_argument, NULL, O_IMPL},
@@ -157,6 +159,7 @@ int hwt_cmd_bench(int argc, char **argv) {
       {"min-samples", required_argument, NULL, O_MINSAMPLES}, {"verify", no_argument, NULL, O_VERIFY},
       {"format", required_argument, NULL, O_FORMAT},   {"out", required_argument, NULL, O_OUT},
       {"no-peaks", no_argument, NULL, O_NOPEAKS},      {"no-pin", no_argument, NULL, O_NOPIN},
+      {"keep-preempted", no_argument, NULL, O_KEEPPRE},
       {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   optind = 0;
@@ -195,6 +198,7 @@ int hwt_cmd_bench(int argc, char **argv) {
       case O_OUT: out_path = optarg; break;
       case O_NOPEAKS: no_peaks = true; break;
       case O_NOPIN: no_pin = true; break;
+      case O_KEEPPRE: keep_preempted = true; break;
       case 'q': quiet = true; break;
       case 'h': usage(stdout); return 0;
       default:
@@ -467,6 +471,7 @@ int hwt_cmd_bench(int argc, char **argv) {
                 cfg->max_time_s = max_time;
                 cfg->target_ci = target_ci_pct / 100.0;
                 cfg->min_samples = min_samples;
+                cfg->keep_preempted = keep_preempted;
               }
       }
     if (nconfigs == 0) {

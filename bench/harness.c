@@ -407,6 +407,14 @@ static unsigned long long own_runqueue_wait_ns(void) {
   return wait;
 }
 
+/* Involuntary context switches of the calling thread: it moves when another task took this CPU from us. */
+static uint64_t own_preemptions(void *ctx) {
+  (void)ctx;
+  struct rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+  return (uint64_t)ru.ru_nivcsw;
+}
+
 /* The frequency probe, retried until no other task preempted this thread during it (a preempted probe measures
  * the scheduler, not the clock). -1 when every attempt was disturbed. */
 static double clean_freq_probe(void) {
@@ -550,6 +558,11 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
                            .target_ci = cfg.target_ci,
                            .max_ns = max_ns > used ? max_ns - used : max_ns / 10,
                            .stop = s->stop};
+  size_t dropped = 0;
+  if (!cfg.keep_preempted) {
+    sp.disturbance = own_preemptions;
+    sp.dropped = &dropped;
+  }
   sp.max_samples = (size_t)(max_ns / target) + 64;
   if (sp.max_samples > 200000) sp.max_samples = 200000;
   if (sp.max_samples < cfg.min_samples) sp.max_samples = cfg.min_samples;
@@ -572,6 +585,7 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
   const double probe_after = clean_freq_probe();
   res->interrupted = interrupted;
   res->iterations_per_sample = iters;
+  res->preempted_dropped = dropped;
 
   /* Statistics. */
   double *scratch = malloc((res->samples ? res->samples : 1) * sizeof(double));
@@ -614,6 +628,9 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
 
   /* Noise findings. */
   if (interrupted) hwt_bench_result_warn(res, "interrupted after %zu samples", res->samples);
+  if (dropped > 0)
+    hwt_bench_result_warn(res, "%zu of %zu samples dropped: the measuring thread was preempted during them", dropped,
+                          dropped + res->samples);
   if (res->cv > 0.05) hwt_bench_result_warn(res, "cv %.1f%% > 5%%", 100 * res->cv);
   if (res->samples >= 6 && res->median_ns > 0) {
     double half = (res->ci_high_ns - res->ci_low_ns) / 2 / res->median_ns;

@@ -88,6 +88,7 @@ json_t *hwt_bench_result_to_json(const hwt_bench_result *r) {
   }
   json_object_set_new(o, "samples", json_integer((json_int_t)r->samples));
   json_object_set_new(o, "iterations_per_sample", json_integer((json_int_t)r->iterations_per_sample));
+  json_object_set_new(o, "preempted_dropped", json_integer((json_int_t)r->preempted_dropped));
   json_object_set_new(o, "median_ns", num_or_null(r->median_ns));
   json_object_set_new(o, "mean_ns", num_or_null(r->mean_ns));
   json_object_set_new(o, "stddev_ns", num_or_null(r->stddev_ns));

@@ -63,22 +63,36 @@ size_t hwt_bench_sample(const hwt_bench_clock *clock, hwt_bench_body body, void 
                         double *out, bool *interrupted) {
   size_t n = 0;
   *interrupted = false;
+  if (p->dropped) *p->dropped = 0;
   size_t min_samples = p->min_samples ? p->min_samples : 10;
   if (min_samples > p->max_samples) min_samples = p->max_samples;
   uint64_t iters = p->iterations ? p->iterations : 1;
   double *scratch = malloc(p->max_samples * sizeof(double));
   const uint64_t start = clock->now_ns(clock->ctx);
   size_t next_check = min_samples;
+  bool filtering = p->disturbance != NULL;
   while (n < p->max_samples) {
     if (p->stop != NULL && *p->stop) {
       *interrupted = true;
       break;
     }
+    const uint64_t d0 = filtering ? p->disturbance(p->disturbance_ctx) : 0;
     uint64_t t0 = clock->now_ns(clock->ctx);
     body(ctx, iters);
     uint64_t t1 = clock->now_ns(clock->ctx);
-    out[n++] = (double)(t1 - t0) / (double)iters;
-    if (t1 - start >= p->max_ns && n >= 3) break;
+    const bool disturbed = filtering && p->disturbance(p->disturbance_ctx) != d0;
+    const uint64_t elapsed = t1 - start;
+    if (disturbed) {
+      if (p->dropped) (*p->dropped)++;
+    } else {
+      out[n++] = (double)(t1 - t0) / (double)iters;
+    }
+    if (elapsed >= p->max_ns) {
+      if (n >= 3) break;
+      /* Out of time with too few undisturbed samples: keep whatever comes now, for at most the budget again. */
+      filtering = false;
+      if (elapsed >= 2 * p->max_ns && n >= 1) break;
+    }
     if (n >= next_check) {
       /* Checking costs a sort: check at growing intervals (every ~10% more samples). */
       next_check = n + (n / 10 > 1 ? n / 10 : 1);

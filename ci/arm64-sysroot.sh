@@ -125,6 +125,8 @@ else
     target="$sysroot/usr$target"
     ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$target")" "$link"
   done
+  # Development links whose targets are in packages we do not need (libpcre2-16.so, ...): drop them.
+  find "$sysroot/usr" -xtype l -delete
   printf '%s\n' "$wanted" >"$stamp"
   log "sysroot ready: $(printf '%s\n' "$wanted" | wc -l) packages, $(du -sh "$sysroot/usr" | cut -f1)"
 fi

@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
-./ci/install-deps.sh
+# Test-only extras: clang + its runtime (libFuzzer stage), Chromium (HTML report render check), Google
+# Benchmark's compare.py with scipy (our gbench output must be accepted by it).
+./ci/install-deps.sh clang libclang-rt-14-dev chromium libbenchmark-tools python3-scipy
 
 echo "== build-ci: Release, -Werror" >&2
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DHWTUNE_WERROR=ON >/dev/null

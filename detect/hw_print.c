@@ -156,9 +156,9 @@ void hwt_hw_print(const hwt_hw *hw, FILE *out) {
     fprintf(out, "Bandwidth  not measured (--no-measure)\n");
   } else {
     fmt_cpu_list(hw->measure_cpus, hw->measure_threads, list, sizeof(list));
-    fprintf(out, "Peak       measured in %.1f s%s; 1 thread on CPU %d, %u threads pinned to {%s}; best of repeats\n",
+    fprintf(out, "Peak       measured in %.1f s%s; 1 thread on CPU %d, %u thread%s pinned to {%s}; best of repeats\n",
             hw->measure_seconds, hw->measure_quick ? " (--quick)" : "", hw->measure_cpus[0], hw->measure_threads,
-            list);
+            hw->measure_threads == 1 ? "" : "s", list);
     const unsigned nt = hw->measure_threads ? hw->measure_threads : 1;
     if (hw->load_avg_1m >= 0) {
       fprintf(out, "           load average %.2f on %u usable CPUs when measuring started [/proc/loadavg]\n",
@@ -173,9 +173,9 @@ void hwt_hw_print(const hwt_hw *hw, FILE *out) {
       for (int i = 0; i < hwt_isa_count; i++) {
         if (!tab[i].present) continue;
         const char *unit = int8 ? "GOP/s  " : "GFLOP/s";
-        fprintf(out, "           %s %-11s %9.1f %s 1 thread   %9.1f %s %u threads (%.2fx)\n", int8 ? "int8" : "fp32",
-                hwt_isa_name((hwt_isa)i), tab[i].gflops_1t, unit, tab[i].gflops_all, unit, nt,
-                tab[i].gflops_1t > 0 ? tab[i].gflops_all / tab[i].gflops_1t : 0.0);
+        fprintf(out, "           %s %-11s %9.1f %s 1 thread   %9.1f %s %u thread%s (%.2fx)\n",
+                int8 ? "int8" : "fp32", hwt_isa_name((hwt_isa)i), tab[i].gflops_1t, unit, tab[i].gflops_all, unit, nt,
+                nt == 1 ? "" : "s", tab[i].gflops_1t > 0 ? tab[i].gflops_all / tab[i].gflops_1t : 0.0);
         if (nt > 1 && tab[i].gflops_all < 0.75 * nt * tab[i].gflops_1t)
           warn(&w, "%s %s scales only %.2fx on %u threads: other load on the machine, or CPUs sharing a core",
                int8 ? "int8" : "fp32", hwt_isa_name((hwt_isa)i), tab[i].gflops_all / tab[i].gflops_1t, nt);

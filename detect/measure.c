@@ -272,10 +272,10 @@ void hwt_measure(hwt_hw *hw, bool quick) {
   /* Many short repeats, best kept: a 1-2 ms repeat fits in one scheduler slice, so on a shared machine some
    * repeats run undisturbed. Budgets: quick ~2 s, default ~15 s, on a machine with a handful of ISAs. */
   const double peak_target = quick ? 0.001 : 0.002;
-  const int peak_repeats = quick ? 20 : 150;
+  const int peak_repeats = quick ? 40 : 200;
   const double peak_budget = quick ? 0.05 : 0.45;
   const double bw_target = quick ? 0.001 : 0.002;
-  const int bw_repeats = quick ? 15 : 100;
+  const int bw_repeats = quick ? 30 : 150;
   const double bw_budget = quick ? 0.04 : 0.3, dram_budget = quick ? 0.1 : 0.6;
 
   hwt_probes_mark_present(hw);
@@ -326,7 +326,7 @@ void hwt_measure(hwt_hw *hw, bool quick) {
           continue;
         }
         job j = {.kind = kind == 0 ? job_read : job_triad, .bw = bwp, .iters = 1,
-                 .repeats = dram ? (quick ? 3 : 10) : bw_repeats, .budget_s = dram ? dram_budget : bw_budget};
+                 .repeats = dram ? (quick ? 5 : 20) : bw_repeats, .budget_s = dram ? dram_budget : bw_budget};
         if (dram) {
           /* 1 thread walks the whole buffer; n threads one slice each */
           const size_t span = all ? slice : slice * nthreads;

@@ -8,7 +8,7 @@ const hwt_peak_probe *const hwt_peak_probes[] = {
     &hwt_peak_fp32_avx512f, &hwt_peak_fp32_avx2, &hwt_peak_fp32_scalar,
     &hwt_peak_int8_avx512vnni, &hwt_peak_int8_avxvnni, &hwt_peak_int8_avx2,
 #elif defined(__aarch64__)
-    &hwt_peak_fp32_neon, &hwt_peak_fp32_scalar, &hwt_peak_int8_neoni8mm, &hwt_peak_int8_neondot,
+    &hwt_peak_fp32_neon, &hwt_peak_fp32_scalar, &hwt_peak_int8_neoni8mm, &hwt_peak_int8_neondot, &hwt_peak_int8_neon,
 #else
     &hwt_peak_fp32_scalar,
 #endif

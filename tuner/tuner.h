@@ -131,7 +131,8 @@ void hwt_tune_outcome_free(hwt_tune_outcome *o);
 
 /* Racing: the analytical start point and its structural neighbours (xnnpack, each runnable own ISA; 1 thread and
  * the analytical/maximum thread count) race in rounds of rising precision, candidates whose CI shows they cannot
- * win (ci_low > best ci_high) dropping out after each round; then the best own configuration's blocking is refined
+ * win (ci_low > best ci_high, widened by 10% / 5% after the two rough rounds for drift between measurements)
+ * dropping out after each round; then the best own configuration's blocking is refined
  * by coordinate descent (KC, MC, NC in turn halved or doubled, repeatedly while the median improves, within the
  * grid of hwt_tune_space); the rule above picks. */
 hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # `hwtune audit` as a CI gate: short audits of both built-in models (int8 accuracy, abnormal inputs, a soak,
 # a --mem-limit run) that must pass their --fail-on rules, and a malformed model that must fail with exit 1.
+# The int8 gate is 0.9, below the >= 0.95 the unit tests assert, so a different ISA cannot make CI flaky.
 # About 1 minute on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +13,7 @@ trap 'rm -rf "$out"' EXIT
 for model in mlp mobilenet; do
   echo "== hwtune audit --model $model (short)" >&2
   "$B/hwtune" audit --model "$model" --batch 1,8 --bench-seconds 0.2 --inputs 200 --duration 3 --mem-limit 1024 \
-    --no-peaks --profile none --fail-on "top1_agreement<0.95,abnormal_failures>0" --out "$out/$model.json"
+    --no-peaks --profile none --fail-on "top1_agreement<0.9,abnormal_failures>0" --out "$out/$model.json"
   python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['schema']=='hwtune.audit/1'; \
 print('$model: top-1 agreement %.3f, p99 %.3f ms' % (d['summary']['top1_agreement'], d['summary']['p99_ms']))" \
     "$out/$model.json"

@@ -9,7 +9,7 @@
 # `hwtune bench --verify` smoke test on tiny shapes. qemu timings mean nothing: only correctness is checked.
 #
 # Environment: BUILD_ARM64 (build folder, default build-arm64), HWTUNE_ARM64_SYSROOT (see ci/arm64-sysroot.sh).
-# Prints "arm64: N passed, N failed, N skipped" per CPU model and the stage's wall time.
+# Prints "arm64-<model>: N passed, N failed, N skipped" per CPU model and the stage's wall time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 t0=$(date +%s)
@@ -47,8 +47,11 @@ run_ctest() {
     echo "arm64 $name: ctest failed (full log: $log)" >&2
     failed=1
     [ "$fail" -gt 0 ] || fail=1
+  elif [ "$pass" -eq 0 ]; then
+    echo "arm64 $name: no test matched $regex (log: $log)" >&2
+    failed=1
   fi
-  echo "arm64 $name: $pass passed, $fail failed, $skip skipped"
+  echo "arm64-$name: $pass passed, $fail failed, $skip skipped"
 }
 
 # Per CPU model: the ISA tests (with the level the model must give) and the two kernel families' testers.
@@ -106,5 +109,6 @@ else
 fi
 
 t_all=$(($(date +%s) - t0))
-echo "arm64: stage took ${t_all} s (sysroot ${t_sysroot} s, cross-build ${t_build} s, qemu runs $((t_all - t_sysroot - t_build)) s)" >&2
+echo "arm64: stage took ${t_all} s (sysroot ${t_sysroot} s, cross-build ${t_build} s," \
+     "qemu runs $((t_all - t_sysroot - t_build)) s)" >&2
 exit "$failed"

@@ -33,7 +33,7 @@ extern const hwt_peak_probe hwt_peak_fp32_avx2, hwt_peak_fp32_avx512f, hwt_peak_
     hwt_peak_int8_avx512vnni;
 extern const hwt_bw_probe hwt_bw_avx2, hwt_bw_avx512f;
 #elif defined(__aarch64__)
-extern const hwt_peak_probe hwt_peak_fp32_neon, hwt_peak_int8_neondot, hwt_peak_int8_neoni8mm;
+extern const hwt_peak_probe hwt_peak_fp32_neon, hwt_peak_int8_neon, hwt_peak_int8_neondot, hwt_peak_int8_neoni8mm;
 extern const hwt_bw_probe hwt_bw_neon;
 #endif
 extern const hwt_peak_probe hwt_peak_fp32_scalar;

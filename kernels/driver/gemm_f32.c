@@ -41,19 +41,23 @@ size_t hwt_gemm_f32_packed_floats(size_t n, size_t k, size_t nr) { return round_
 
 void hwt_gemm_f32_pack(size_t n, size_t k, size_t kc, size_t nr, const float *w, float *packed) {
   const size_t n_padded = round_up(n, nr);
-  for (size_t k0 = 0; k0 < k; k0 += kc) {
-    const size_t kb = min_size(kc, k - k0);
-    float *slab = packed + k0 * n_padded;
-    for (size_t p = 0; p < n_padded; p += nr) {
-      float *panel = slab + p * kb;
-      for (size_t j = 0; j < nr; j++) {
-        const size_t col = p + j;
-        if (col < n) {
-          const float *src = w + col * k + k0;
-          for (size_t kk = 0; kk < kb; kk++) panel[kk * nr + j] = src[kk];
-        } else {
-          for (size_t kk = 0; kk < kb; kk++) panel[kk * nr + j] = 0.0f;
+  /* Panel by panel, 16 k at a time: each of the panel's rows of W is read one cache line at a time, and the
+   * 16 x nr block written stays in L1. (Rows of W are often 4 KiB multiples apart, so reading all nr rows at one
+   * k would keep evicting each other from the same L1 set.) */
+  enum { KB = 16 };
+  for (size_t p = 0; p < n_padded; p += nr) {
+    const size_t cols = min_size(nr, n - p);
+    for (size_t k0 = 0; k0 < k; k0 += kc) {
+      const size_t kb = min_size(kc, k - k0);
+      float *panel = packed + k0 * n_padded + p * kb;
+      for (size_t kk0 = 0; kk0 < kb; kk0 += KB) {
+        const size_t kn = min_size(KB, kb - kk0);
+        for (size_t j = 0; j < cols; j++) {
+          const float *src = w + (p + j) * k + k0 + kk0;
+          for (size_t t = 0; t < kn; t++) panel[(kk0 + t) * nr + j] = src[t];
         }
+        for (size_t j = cols; j < nr; j++)
+          for (size_t t = 0; t < kn; t++) panel[(kk0 + t) * nr + j] = 0.0f;
       }
     }
   }

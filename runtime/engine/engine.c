@@ -25,6 +25,7 @@ typedef struct layer_exec {
   hwt_gemm_qs8_plan *pq;
   pthreadpool_t pool;
   void *out;         /* batch x out elements, int8 or float (float for softmax and fp32 models) */
+  float *fin, *wf, *bf; /* float-logits classifier: dequantized input, weights and bias folded with scales */
   size_t gemm_m;     /* own kernels: rows */
   uint64_t ns;
 } layer_exec;
@@ -103,6 +104,9 @@ void hwt_engine_destroy(hwt_engine *e) {
       hwt_gemm_f32_destroy(x->pf);
       hwt_gemm_qs8_destroy(x->pq);
       hwt_rt_free(x->out);
+      hwt_rt_free(x->fin);
+      hwt_rt_free(x->wf);
+      hwt_rt_free(x->bf);
     }
   }
   for (size_t t = 0; t <= MAX_POOL_THREADS; t++)
@@ -223,6 +227,59 @@ static hwt_status create_own(hwt_engine *e, size_t i, layer_exec *x, char *err, 
   return hwt_status_ok;
 }
 
+/* The int8 classifier with float logits. Neither XNNPACK's qc8 nor our qs8 plans output float, so it runs as
+ * an fp32 fully-connected layer on the dequantized int8 input with the int8 weights times their scales: the
+ * same products as the int32 path, rounded to float (relative error ~1e-7 instead of exact integers). */
+static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt_engine_options *opt, char *err,
+                                size_t errlen) {
+  const hwt_layer *l = &e->m->layers[i];
+  layer_exec *x = &e->lx[i];
+  size_t k = hwt_shape_size(l->in), n = l->outputs;
+  float is = hwt_model_out_q(e->m, (int) i - 1).scale;
+  x->kind = kind_logits_q8;
+  x->fin = hwt_rt_alloc(e->batch * k * sizeof(float) + PAD_BYTES);
+  x->wf = hwt_rt_alloc(n * k * sizeof(float));
+  x->bf = hwt_rt_alloc(n * sizeof(float));
+  if (x->fin == NULL || x->wf == NULL || x->bf == NULL) {
+    hwt_errf(err, errlen, "layer %zu '%s': out of memory for the float classifier", i, l->name);
+    return hwt_status_out_of_memory;
+  }
+  for (size_t o = 0; o < n; o++) {
+    float sc = is * l->wscale[o];
+    for (size_t j = 0; j < k; j++) x->wf[o * k + j] = (float) l->wq[o * k + j] * sc;
+    x->bf[o] = (float) l->bq[o] * sc;
+  }
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default (float logits)"};
+  hwt_layer_query qry = {"gemm_f32", l, e->batch, e->batch, n, k};
+  if (opt->chooser != NULL && opt->chooser(opt->chooser_ctx, &qry, &x->choice)) {
+    char prev[sizeof(x->choice.source)];
+    memcpy(prev, x->choice.source, sizeof(prev));
+    snprintf(x->choice.source, sizeof(x->choice.source), "%.30s (f32 logits)", prev);
+  }
+  if (x->choice.threads == 0) x->choice.threads = 1;
+  if (x->choice.threads > cap) x->choice.threads = cap;
+  x->pool = get_pool(e, x->choice.threads);
+  float lo, hi;
+  hwt_act_bounds_f32(l->act, &lo, &hi);
+  if (x->choice.impl == hwt_impl_own) {
+    if (!hwt_gemm_isa_supported(hwt_gemm_f32, x->choice.isa)) x->choice.isa = hwt_gemm_best_isa(hwt_gemm_f32);
+    hwt_status st = hwt_gemm_f32_create(n, k, x->wf, x->bf, lo, hi, x->choice.isa, &x->choice.blocking, &x->pf);
+    if (st != hwt_status_ok) {
+      hwt_errf(err, errlen, "layer %zu '%s': hwtune GEMM plan failed: %s", i, l->name, hwt_status_string(st));
+      return st;
+    }
+    return hwt_status_ok;
+  }
+  x->choice.impl = hwt_impl_xnnpack;
+  enum xnn_status s = xnn_create_fully_connected_nc_f32(k, n, k, n, x->wf, x->bf, lo, hi, 0, &x->op);
+  if (s == xnn_status_success) s = xnn_setup_fully_connected_nc_f32(x->op, e->batch, x->fin, x->out, x->pool);
+  if (s != xnn_status_success) {
+    hwt_errf(err, errlen, "layer %zu '%s': XNNPACK operator creation failed (status %d)", i, l->name, (int) s);
+    return s == xnn_status_out_of_memory ? hwt_status_out_of_memory : hwt_status_internal;
+  }
+  return hwt_status_ok;
+}
+
 hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_options *opt, hwt_engine **out,
                              char *err, size_t errlen) {
   hwt_engine_options none = {0};
@@ -264,9 +321,12 @@ hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_
     const void *src = i == 0 ? e->in : e->lx[i - 1].out;
     const char *op = op_name(l, e->q);
     if (hwt_layer_float_logits(m, i)) {
-      /* int8 x int8 -> int32 -> float logits: neither XNNPACK's qc8 nor our qs8 plans output float. */
-      x->kind = kind_logits_q8;
-      x->choice = (hwt_layer_choice){hwt_impl_native, hwt_isa_scalar, 1, {0, 0, 0}, "native (float logits)"};
+      st = create_logits(e, i, cap, opt, err, errlen);
+      if (st != hwt_status_ok) {
+        hwt_engine_destroy(e);
+        return st;
+      }
+      if (x->pf != NULL) plan_bytes += hwt_gemm_f32_plan_bytes(x->pf);
       continue;
     }
     if (op == NULL) {
@@ -347,10 +407,15 @@ hwt_status hwt_engine_run(hwt_engine *e, const float *in, float *out, hwt_run_in
                          l->out.c, x->pool);
         break;
       case kind_logits_q8: {
-        size_t isz = hwt_shape_size(l->in), osz = hwt_shape_size(l->out);
+        size_t k = hwt_shape_size(l->in) * e->batch;
         hwt_qparams iq = hwt_model_out_q(m, (int) i - 1);
-        for (size_t s = 0; s < e->batch; s++)
-          hwt_fc_q8_float(l, (const int8_t *) src + s * isz, iq, (float *) x->out + s * osz);
+        const int8_t *q = src;
+        for (size_t j = 0; j < k; j++) x->fin[j] = (float) ((int32_t) q[j] - iq.zero_point);
+        if (x->op != NULL) {
+          if (xnn_run_operator(x->op, x->pool) != xnn_status_success) return hwt_status_internal;
+        } else {
+          hwt_gemm_f32_run(x->pf, e->batch, x->fin, hwt_shape_size(l->in), x->out, l->outputs, x->pool);
+        }
         break;
       }
       default: {

@@ -113,3 +113,49 @@ Test(timing, sampling_respects_max_samples) {
                           .max_ns = 1000000000ull};
   cr_assert_eq(hwt_bench_sample(&c, fake_body, &f, &p, out, &interrupted), 50);
 }
+
+/* Disturbance counter for the filter tests: moves during every `every`-th body invocation. */
+typedef struct disturb {
+  fake *f;
+  uint64_t every;
+  uint64_t count;
+} disturb;
+
+static uint64_t disturb_now(void *ctx) {
+  disturb *d = ctx;
+  /* Disturbed invocations so far: the invocations numbered every, 2*every, ... */
+  return d->every ? d->f->invocations / d->every : d->count;
+}
+
+Test(timing, preempted_samples_are_dropped_and_counted) {
+  /* Every 3rd sample is "preempted" and 10x slower: all of them are dropped, none reaches the statistics. */
+  fake f = {.per_call = 1000};
+  hwt_bench_clock c = {fake_now, &f};
+  disturb d = {.f = &f, .every = 3};
+  double out[100];
+  size_t dropped = 0;
+  bool interrupted;
+  hwt_bench_sampling p = {.iterations = 1, .min_samples = 10, .max_samples = 100, .target_ci = 0.01,
+                          .max_ns = 1000000000ull, .disturbance = disturb_now, .disturbance_ctx = &d,
+                          .dropped = &dropped};
+  size_t n = hwt_bench_sample(&c, fake_body, &f, &p, out, &interrupted);
+  cr_assert_eq(n, 10, "identical kept samples: stops at min_samples");
+  cr_assert_eq(dropped, 4, "invocations 3, 6, 9, 12 were disturbed (dropped %zu)", dropped);
+  for (size_t i = 0; i < n; i++) cr_assert_float_eq(out[i], 1000.0, 1e-9);
+}
+
+Test(timing, always_disturbed_still_terminates_with_samples) {
+  fake f = {.per_call = 1000};
+  hwt_bench_clock c = {fake_now, &f};
+  disturb d = {.f = &f, .every = 1};
+  double out[100000];
+  size_t dropped = 0;
+  bool interrupted;
+  hwt_bench_sampling p = {.iterations = 1, .min_samples = 10, .max_samples = 100000, .target_ci = 0.01,
+                          .max_ns = 100000, .disturbance = disturb_now, .disturbance_ctx = &d, .dropped = &dropped};
+  size_t n = hwt_bench_sample(&c, fake_body, &f, &p, out, &interrupted);
+  /* 100 us budget at 1 us a sample: ~100 dropped, then filtering stops and samples are kept. */
+  cr_assert(n >= 3, "n = %zu", n);
+  cr_assert(dropped >= 99 && dropped <= 101, "dropped = %zu", dropped);
+  cr_assert(f.now <= 2 * 100000 + 20000, "ends within twice the budget (%llu ns)", (unsigned long long)f.now);
+}

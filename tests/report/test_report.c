@@ -525,11 +525,13 @@ static bool has_console_error(const char *log) {
   return strstr(log, "Uncaught") != NULL || strstr(log, ":CONSOLE") != NULL;
 }
 
-Test(report, chromium_loads_the_page_without_errors, .timeout = 300) {
+/* These tests make their folder only after the skip checks (a skipped test does not run the suite's .fini). */
+Test(browser, chromium_loads_the_page_without_errors, .timeout = 300) {
 #ifdef __SANITIZE_ADDRESS__
   cr_skip_test("the Chromium check runs in the non-sanitizer build (Chromium is a separate process)");
 #endif
   if (chromium_path() == NULL) cr_skip_test("chromium is not installed (apt-get install chromium)");
+  make_tmpdir();
   const char *names[] = {"machine_a.json", "machine_b.json"};
   size_t len;
   char *html = render(names, 2, hwt_repfmt_html, &len);
@@ -548,14 +550,16 @@ Test(report, chromium_loads_the_page_without_errors, .timeout = 300) {
   cr_assert_not(has_console_error(l), "console errors:\n%s", l);
   free(d);
   free(l);
+  remove_tmpdir();
 }
 
 /* The control: the same check sees a deliberate script error (a separate test so both Chromiums run at once). */
-Test(report, chromium_check_sees_a_script_error, .timeout = 300) {
+Test(browser, chromium_check_sees_a_script_error, .timeout = 300) {
 #ifdef __SANITIZE_ADDRESS__
   cr_skip_test("the Chromium check runs in the non-sanitizer build (Chromium is a separate process)");
 #endif
   if (chromium_path() == NULL) cr_skip_test("chromium is not installed (apt-get install chromium)");
+  make_tmpdir();
   char bad[256], bad_dom[256], bad_log[256], err[256];
   snprintf(bad, sizeof bad, "%s/bad.html", tmpdir);
   snprintf(bad_dom, sizeof bad_dom, "%s/bad_dom.html", tmpdir);
@@ -566,6 +570,7 @@ Test(report, chromium_check_sees_a_script_error, .timeout = 300) {
   char *bl = slurp(bad_log, NULL);
   cr_assert(has_console_error(bl), "a deliberate script error was not detected; log:\n%s", bl);
   free(bl);
+  remove_tmpdir();
 }
 
 Test(report, bad_input_and_usage_exit_2) {
@@ -582,7 +587,6 @@ Test(report, bad_input_and_usage_exit_2) {
 }
 
 /* ---- Google Benchmark's compare.py accepts `hwtune bench --format gbench` ---------------------------------- */
-TestSuite(gbench, .init = make_tmpdir, .fini = remove_tmpdir);
 
 Test(gbench, compare_py_accepts_bench_output, .timeout = 300) {
 #ifdef __SANITIZE_ADDRESS__
@@ -591,6 +595,7 @@ Test(gbench, compare_py_accepts_bench_output, .timeout = 300) {
   const char *compare_py = "/usr/share/benchmark/compare.py";
   if (access(compare_py, R_OK) != 0 || system("/usr/bin/python3 -c 'import scipy' 2>/dev/null") != 0)
     cr_skip_test("Google Benchmark's compare.py needs: apt-get install libbenchmark-tools python3-scipy");
+  make_tmpdir(); /* after the skip checks: a skipped test does not run a suite's .fini */
   char cmd[2048];
   for (int run = 0; run < 2; run++) {
     snprintf(cmd, sizeof cmd,
@@ -610,4 +615,5 @@ Test(gbench, compare_py_accepts_bench_output, .timeout = 300) {
   cr_assert_not_null(strstr(text, "gemm_f32/xnnpack/auto/64x64/m1/t1/warm"), "%s", text);
   cr_assert_not_null(strstr(text, "U Test"), "compare.py ran no U test:\n%s", text);
   free(text);
+  remove_tmpdir();
 }
