@@ -10,8 +10,8 @@ packages=(build-essential cmake pkg-config git libcpu-features-dev libhwloc-dev 
 
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "installed" ] || missing+=("$p")
+  # One line per installed architecture (libcpu-features-dev may also be there as :arm64 for the ARM stage).
+  dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then

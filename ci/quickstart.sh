@@ -15,5 +15,12 @@ echo "== hwtune bench (short: a 1024x1024 FC layer, XNNPACK vs ours, outputs ver
 ./build/hwtune bench --op gemm_f32,gemm_qs8 --shape 1024x1024 --batch 1,64 --threads all --impl xnnpack,own \
   --verify --max-time 0.5
 
+echo "== hwtune tune (MLP + MobileNet shapes, 60 s budget): writes results/profiles/<fingerprint>.json and the" >&2
+echo "   default profile path libhwtune reads (\$HWTUNE_PROFILE, else ~/.local/share/hwtune/profile.json)" >&2
+./build/hwtune tune --budget 60
+
+echo "== the example inference-runtime program loads that profile and asks for one layer's choice" >&2
+./build/hwtune_profile_example gemm_f32 256 784 1
+
 echo "== hwtune audit (short: MobileNet-v1 0.25, fp32 vs int8, a 5 s soak, the machine's profile if any)" >&2
 ./build/hwtune audit --model mobilenet --precision fp32,int8 --batch 1,8 --bench-seconds 0.5 --duration 5

@@ -34,7 +34,12 @@ static double run(uint64_t iters) {
   __m512i s5 = _mm512_add_epi32(_mm512_add_epi32(c20, c21), _mm512_add_epi32(c22, c23));
   __m512i s = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(_mm512_add_epi32(s2, s3),
                                                                           _mm512_add_epi32(s4, s5)));
-  return (double)_mm512_reduce_add_epi32(s);
+  /* Sum lanes in double: _mm512_reduce_add_epi32 adds in int, and the chains wrap after a long run (UB). */
+  int32_t lanes[16];
+  _mm512_storeu_si512(lanes, s);
+  double sum = 0;
+  for (int i = 0; i < 16; i++) sum += lanes[i];
+  return sum;
 }
 
 /* vpdpbusd zmm: 64 u8 x s8 multiplies + 64 additions = 128 OP */
