@@ -6,7 +6,7 @@
 # headline table (ours vs XNNPACK) of every machine published. Takes ~10-15 minutes on 2 cores.
 #
 #   ci/publish-results.sh [BUILD_DIR]     default build/
-# Environment: PUBLISH_GEMM_ARGS, PUBLISH_CONV_ARGS, GATE_BENCH_ARGS override the bench options; PUBLISH_TUNE=0
+# Environment: PUBLISH_GEMM_ARGS, PUBLISH_CONV_ARGS, PUBLISH_KERNEL_ARGS, GATE_BENCH_ARGS override the bench options; PUBLISH_TUNE=0
 # skips the profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ bin=$build/hwtune
 
 gemm_args=${PUBLISH_GEMM_ARGS:-"--op gemm_f32,gemm_qs8 --shapes bench/shapes/mlp.txt --batch 1,8,64 --threads all --impl xnnpack,own --max-time 1"}
 conv_args=${PUBLISH_CONV_ARGS:-"--op conv_f32,dwconv_f32 --shapes bench/shapes/mobilenet_v1.txt --batch 1 --threads all --impl xnnpack,own --max-time 1"}
+# The kernels' goal table (issue 4): ours vs XNNPACK, 1 and 2 threads, side by side in one run.
+kernel_args=${PUBLISH_KERNEL_ARGS:-"--op gemm_f32,gemm_qs8 --shape 4096x4096,1024x1024 --batch 1,64,256 --threads 1,2 --impl own,xnnpack --max-time 2"}
 gate_args=${GATE_BENCH_ARGS:-"--op gemm_f32,gemm_qs8 --shape 256x256,1024x1024 --batch 1,64 --threads 1 --impl xnnpack,own --max-time 1"}
 
 "$bin" detect --json >"$build/publish-detect.json"
@@ -32,10 +34,11 @@ run_bench() { # name args...
 }
 read -r -a a <<<"$gemm_args"; run_bench bench-gemm.json "${a[@]}"
 read -r -a a <<<"$conv_args"; run_bench bench-conv.json "${a[@]}"
+read -r -a a <<<"$kernel_args"; run_bench bench-kernels.json "${a[@]}"
 read -r -a a <<<"$gate_args"; run_bench gate-baseline.json "${a[@]}"
 
 for fmt in md html csv; do
-  "$bin" report "$dir/bench-gemm.json" "$dir/bench-conv.json" --format "$fmt" --out "$dir/report.$fmt"
+  "$bin" report "$dir/bench-gemm.json" "$dir/bench-conv.json" "$dir/bench-kernels.json" --format "$fmt" --out "$dir/report.$fmt"
 done
 
 if [ "${PUBLISH_TUNE:-1}" != 0 ] && "$bin" --help | grep -q '^  tune '; then
@@ -60,7 +63,8 @@ fi
     # the "Ours vs XNNPACK" section of the report, without its heading
     sed -n '/^### Ours vs XNNPACK/,/^### /p' "$m" | sed '1d;$d'
     echo "Full report: [Markdown]($f/report.md), [HTML]($f/report.html) (download and open: self-contained),"
-    echo "[CSV]($f/report.csv); data: [gemm]($f/bench-gemm.json), [conv]($f/bench-conv.json);"
+    echo "[CSV]($f/report.csv); data: [gemm]($f/bench-gemm.json), [conv]($f/bench-conv.json),"
+    echo "[kernel goals]($f/bench-kernels.json);"
     echo "[gate baseline]($f/gate-baseline.json)$( [ -f "$d/profile.json" ] && echo ", [profile]($f/profile.json)")."
   done
 } >results/README.md

@@ -114,7 +114,7 @@ int hwt_cmd_detect(int argc, char **argv) {
       st = hwt_write_file_atomic(out_path, with_nl, len + 1, err, sizeof(err));
       free(with_nl);
       if (st != hwt_status_ok) {
-        fprintf(stderr, "hwtune detect: cannot write '%s': %s\n", out_path, err);
+        fprintf(stderr, "hwtune detect: %s\n", err); /* err names the path */
         rc = 1;
       } else {
         hwt_log("detect: wrote %s", out_path);
