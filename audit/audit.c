@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "hwt_stats.h"
 #include "hwtune/hw_json.h"
 #include "hwt_common.h"
 #include "hwtune/hw.h"
@@ -109,9 +110,9 @@ static json_t *lat_json(const double *ns, size_t n, size_t batch) {
   double mean = 0;
   for (size_t i = 0; i < n; i++) mean += ns[i];
   mean /= n ? n : 1;
-  return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "p50_ms", hwt_audit_percentile(ns, n, 50) / 1e6, "p90_ms",
-                   hwt_audit_percentile(ns, n, 90) / 1e6, "p99_ms", hwt_audit_percentile(ns, n, 99) / 1e6, "max_ms",
-                   hwt_audit_percentile(ns, n, 100) / 1e6, "mean_ms", mean / 1e6, "throughput_per_s",
+  return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "p50_ms", hwt_stats_quantile(ns, n, 0.5) / 1e6, "p90_ms",
+                   hwt_stats_quantile(ns, n, 0.9) / 1e6, "p99_ms", hwt_stats_quantile(ns, n, 0.99) / 1e6, "max_ms",
+                   hwt_stats_quantile(ns, n, 1) / 1e6, "mean_ms", mean / 1e6, "throughput_per_s",
                    mean > 0 ? (double) batch / (mean / 1e9) : 0.0, "samples", (json_int_t) n);
 }
 
@@ -183,7 +184,7 @@ static json_t *layer_breakdown(audit *a, int p, size_t batch, double seconds) {
     iters++;
   }
   double total = 0, *med = malloc(nl * sizeof(double));
-  for (size_t i = 0; i < nl; i++) total += (med[i] = hwt_audit_percentile(ns + i * cap, iters, 50));
+  for (size_t i = 0; i < nl; i++) total += (med[i] = hwt_stats_quantile(ns + i * cap, iters, 0.5));
   json_t *rows = json_array();
   size_t *order = malloc(nl * sizeof(size_t));
   for (size_t i = 0; i < nl; i++) order[i] = i;
@@ -383,12 +384,13 @@ static void fill_case(int c, const float *normal, float *x, size_t n) {
 
 static double median_run(hwt_engine *e, const float *x, float *o, int n) {
   double t[32];
-  for (int i = 0; i < n && i < 32; i++) {
+  if (n > 32) n = 32;
+  for (int i = 0; i < n; i++) {
     uint64_t s = hwt_now_ns();
     hwt_engine_run(e, x, o, NULL);
     t[i] = (double) (hwt_now_ns() - s);
   }
-  return hwt_audit_percentile(t, (size_t) n, 50);
+  return hwt_stats_median(t, (size_t) n);
 }
 
 static json_t *abnormal_child(audit *a) {
@@ -775,7 +777,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       if (t != NULL) {
         json_object_set_new(row, "tuned", lat_json(sb, n, batch));
         main = json_object_get(row, "tuned");
-        double dm = hwt_audit_percentile(sa, n, 50), tm = hwt_audit_percentile(sb, n, 50);
+        double dm = hwt_stats_quantile(sa, n, 0.5), tm = hwt_stats_quantile(sb, n, 0.5);
         json_object_set_new(row, "speedup_p50", json_real(tm > 0 ? dm / tm : 0));
       } else if (a->profile != NULL) {
         json_object_set_new(row, "tuned_error", json_string(e2));

@@ -42,8 +42,7 @@ void hwt_audit_opts_default(hwt_audit_opts *o);
 hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **doc, char *err, size_t errlen);
 
 /* ---- statistics (pure) ---- */
-/* Percentile p in [0, 100] of n values (sorts a copy; linear interpolation). */
-double hwt_audit_percentile(const double *v, size_t n, double p);
+/* (Percentiles: hwt_stats_quantile in common/hwt_stats.h.) */
 /* Least-squares line y = a + b x; se = standard error of b (0 when n < 3). */
 void hwt_audit_linfit(const double *x, const double *y, size_t n, double *a, double *b, double *se);
 

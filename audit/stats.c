@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Pure statistics of the audit (percentiles, line fit, soak verdict), the soak loop, --fail-on rules, and
+/* Pure statistics of the audit (line fit, soak verdict), the soak loop, --fail-on rules, and
  * process memory readings. */
 #include <math.h>
 #include <stdio.h>
@@ -8,25 +8,8 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "hwt_stats.h"
 #include "hwt_common.h"
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-double hwt_audit_percentile(const double *v, size_t n, double p) {
-  if (n == 0) return 0;
-  double *s = malloc(n * sizeof(double));
-  if (s == NULL) return 0;
-  memcpy(s, v, n * sizeof(double));
-  qsort(s, n, sizeof(double), cmp_double);
-  double pos = p / 100.0 * (double) (n - 1);
-  size_t lo = (size_t) pos;
-  double r = lo + 1 < n ? s[lo] + (pos - lo) * (s[lo + 1] - s[lo]) : s[n - 1];
-  free(s);
-  return r;
-}
 
 void hwt_audit_linfit(const double *x, const double *y, size_t n, double *a, double *b, double *se) {
   *a = *b = *se = 0;
@@ -98,7 +81,6 @@ void hwt_soak_analyze(const hwt_soak_window *w, size_t n, hwt_soak_verdict *v) {
   free(y);
 }
 
-static double median_of(double *v, size_t n) { return hwt_audit_percentile(v, n, 50); }
 
 size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, double window_s, size_t windows,
                       size_t iters, hwt_soak_window *out, size_t max_windows) {
@@ -133,7 +115,7 @@ size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, doub
     }
     hwt_soak_window *sw = &out[used++];
     sw->t_s = ((double) (ws - t0) + (double) (hwt_now_ns() - ws) / 2) / 1e9;
-    for (int p = 0; p < 2; p++) sw->median_ns[p] = cnt[p] ? median_of(lat[p], cnt[p]) : 0;
+    for (int p = 0; p < 2; p++) sw->median_ns[p] = cnt[p] ? hwt_stats_median(lat[p], cnt[p]) : 0;
     sw->rss_bytes = hwt_audit_rss_bytes();
     sw->live_bytes = (double) hwt_engine_mem_stats().live_bytes;
   }

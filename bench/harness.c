@@ -19,7 +19,7 @@
 #include "noise.h"
 #include "pool.h"
 #include "session_internal.h"
-#include "stats.h"
+#include "hwt_stats.h"
 
 #define SESSION_MAX_WARNINGS 64
 #define COLD_MAX_COPIES 4096

@@ -7,7 +7,7 @@
 
 #include "hwt_common.h"
 #include "reporters.h"
-#include "stats.h"
+#include "hwt_stats.h"
 
 static json_t *run(const hwt_bench_result *r, size_t family, const char *name, const char *type, double t,
                    uint64_t iterations) {

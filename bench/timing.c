@@ -5,7 +5,7 @@
 
 #include "bench.h"
 #include "hwt_common.h"
-#include "stats.h"
+#include "hwt_stats.h"
 
 static uint64_t real_now(void *ctx) {
   (void)ctx;

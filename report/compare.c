@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hwt_report.h"
+#include "hwt_stats.h"
 
 const char *hwt_verdict_name(hwt_verdict v) {
   switch (v) {
@@ -61,7 +62,7 @@ static void compare_pair(hwt_compare_row *row, const hwt_compare_options *o) {
   const hwt_result *a = row->base, *b = row->cand;
   if (a->nsamples >= 2 && b->nsamples >= 2) {
     row->method = "samples";
-    row->ratio = hwt_rstat_median(b->samples_ns, b->nsamples) / hwt_rstat_median(a->samples_ns, a->nsamples);
+    row->ratio = hwt_stats_median(b->samples_ns, b->nsamples) / hwt_stats_median(a->samples_ns, a->nsamples);
     hwt_mwu u = hwt_rstat_mann_whitney(a->samples_ns, a->nsamples, b->samples_ns, b->nsamples);
     row->p = u.p;
     /* Bounded cost: about 4 million resampled values per pair (a 2 s bench run can hold 10^4-10^5 samples);

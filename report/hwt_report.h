@@ -84,8 +84,7 @@ double hwt_ctx_peak(const json_t *ctx, bool int8, const char *isa, bool all);
 double hwt_ctx_bandwidth(const json_t *ctx, const char *level, bool all);
 
 /* ---- statistics (pure functions) ---------------------------------------------------------------------------- */
-/* Median of v[0..n) without changing v (n > 0). */
-double hwt_rstat_median(const double *v, size_t n);
+/* (Medians and quantiles: hwt_stats_median / hwt_stats_quantile in common/hwt_stats.h.) */
 /* Standard normal CDF. */
 double hwt_rstat_norm_cdf(double z);
 

@@ -47,16 +47,6 @@ static double median_inplace(double *v, size_t n) {
   return 0.5 * (lo + hi);
 }
 
-double hwt_rstat_median(const double *v, size_t n) {
-  if (n == 0) return NAN;
-  double stackbuf[256];
-  double *tmp = n <= 256 ? stackbuf : malloc(n * sizeof *tmp);
-  if (tmp == NULL) return NAN;
-  memcpy(tmp, v, n * sizeof *tmp);
-  double m = median_inplace(tmp, n);
-  if (tmp != stackbuf) free(tmp);
-  return m;
-}
 
 double hwt_rstat_norm_cdf(double z) { return 0.5 * erfc(-z / sqrt(2.0)); }
 

@@ -7,12 +7,13 @@
 #include <string.h>
 
 #include "audit.h"
+#include "hwt_stats.h"
 
 Test(audit_stats, percentiles_and_fit) {
   double v[5] = {5, 1, 4, 2, 3};
-  cr_assert_float_eq(hwt_audit_percentile(v, 5, 50), 3.0, 1e-12);
-  cr_assert_float_eq(hwt_audit_percentile(v, 5, 100), 5.0, 1e-12);
-  cr_assert_float_eq(hwt_audit_percentile(v, 5, 25), 2.0, 1e-12);
+  cr_assert_float_eq(hwt_stats_quantile(v, 5, 0.5), 3.0, 1e-12);
+  cr_assert_float_eq(hwt_stats_quantile(v, 5, 1.0), 5.0, 1e-12);
+  cr_assert_float_eq(hwt_stats_quantile(v, 5, 0.25), 2.0, 1e-12);
   double x[4] = {0, 1, 2, 3}, y[4] = {1, 3, 5, 7}, a, b, se;
   hwt_audit_linfit(x, y, 4, &a, &b, &se);
   cr_assert_float_eq(a, 1.0, 1e-12);

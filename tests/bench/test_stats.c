@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
-#include "stats.h"
+#include "hwt_stats.h"
 
 static const double data10[10] = {7, 1, 9, 3, 5, 10, 2, 8, 4, 6}; /* 1..10 shuffled */
 

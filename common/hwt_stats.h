@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Statistics over arrays of samples: pure functions, no I/O, no global state (the bootstrap takes its seed). */
+/* Statistics over arrays of samples, shared by bench, report and audit: pure functions, no I/O, no global state
+ * (the bootstrap takes its seed). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@ double hwt_stats_mean(const double *x, size_t n);
 double hwt_stats_stddev(const double *x, size_t n);
 /* Quantile q in [0, 1] of sorted data, linear interpolation between order statistics (R type 7, numpy default). */
 double hwt_stats_quantile_sorted(const double *sorted, size_t n, double q);
+/* Quantile q in [0, 1] of unsorted data (sorts a copy), same definition as hwt_stats_quantile_sorted. */
+double hwt_stats_quantile(const double *x, size_t n, double q);
 double hwt_stats_median(const double *x, size_t n);
 /* Median absolute deviation from the median (raw, not scaled by 1.4826). */
 double hwt_stats_mad(const double *x, size_t n);

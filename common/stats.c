@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Pure statistics over sample arrays: moments, order statistics, and confidence intervals of the median. */
-#include "stats.h"
+#include "hwt_stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,15 +43,17 @@ double hwt_stats_quantile_sorted(const double *sorted, size_t n, double q) {
   return sorted[i] + frac * (sorted[i + 1] - sorted[i]);
 }
 
-double hwt_stats_median(const double *x, size_t n) {
+double hwt_stats_quantile(const double *x, size_t n, double q) {
   if (n == 0) return NAN;
   double *tmp = malloc(n * sizeof(double));
   if (tmp == NULL) return NAN;
   hwt_stats_sort_copy(x, n, tmp);
-  double m = hwt_stats_quantile_sorted(tmp, n, 0.5);
+  double v = hwt_stats_quantile_sorted(tmp, n, q);
   free(tmp);
-  return m;
+  return v;
 }
+
+double hwt_stats_median(const double *x, size_t n) { return hwt_stats_quantile(x, n, 0.5); }
 
 double hwt_stats_mad(const double *x, size_t n) {
   if (n == 0) return NAN;
