@@ -27,45 +27,14 @@ static inline __m512i broadcast_a(const uint8_t *p) {
   return _mm512_set1_epi32(v);
 }
 
-#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#include "gemm_qs8_tile_avx512.h"
 
 static inline __attribute__((always_inline)) void tile(const size_t MR, size_t mr, size_t nc,
                                                        size_t kc, const void *a, size_t a_stride, const int8_t *w,
                                                        const int32_t *acc_in, size_t acc_in_stride,
                                                        int32_t *acc_out, int8_t *c, size_t c_stride,
                                                        const float *scale, const hwt_qs8_requant *rq) {
-  /* Row pointers; rows past mr alias the previous row (computed and written identically). */
-  const uint8_t *a0 = (const uint8_t *)a;
-  const int32_t *in0 = acc_in;
-  int32_t *out0 = acc_out;
-  int8_t *c0 = c;
-#define ROW_PTRS(r)                                                   \
-  const uint8_t *a##r##_ = a0;                                        \
-  const int32_t *in##r##_ = in0;                                      \
-  int32_t *out##r##_ = out0;                                          \
-  int8_t *c##r##_ = c0;                                               \
-  (void)a##r##_, (void)in##r##_, (void)out##r##_, (void)c##r##_;
-  FOR_ROWS(ROW_PTRS)
-#undef ROW_PTRS
-#define NEXT_ROW(r, p)                                                                        \
-  if (MR > r) {                                                                               \
-    const bool v = r < mr;                                                                    \
-    a##r##_ = v ? a##p##_ + a_stride : a##p##_;                                               \
-    in##r##_ = v ? in##p##_ + acc_in_stride : in##p##_;                                       \
-    out##r##_ = v ? out##p##_ + NR : out##p##_;                                               \
-    c##r##_ = v ? c##p##_ + c_stride : c##p##_;                                               \
-  }
-  NEXT_ROW(1, 0) NEXT_ROW(2, 1) NEXT_ROW(3, 2) NEXT_ROW(4, 3) NEXT_ROW(5, 4) NEXT_ROW(6, 5) NEXT_ROW(7, 6)
-#undef NEXT_ROW
-
-#define INIT(r)                                                                       \
-  __m512i acc##r##_0 = _mm512_setzero_si512(), acc##r##_1 = _mm512_setzero_si512();   \
-  if (MR > r) {                                                                       \
-    acc##r##_0 = _mm512_loadu_si512(in##r##_);                                        \
-    acc##r##_1 = _mm512_loadu_si512(in##r##_ + 16);                                   \
-  }
-  FOR_ROWS(INIT)
-#undef INIT
+  HWT_QS8_TILE_BEGIN()
 
   /* a is u16: the k pair sits at byte offset 2 k */
   for (size_t k = 0; k < kc; k += KR) {
@@ -82,34 +51,7 @@ static inline __attribute__((always_inline)) void tile(const size_t MR, size_t m
 #undef STEP
   }
 
-  if (acc_out != NULL) {
-#define STORE_ACC(r)                                 \
-  if (MR > r) {                                      \
-    _mm512_storeu_si512(out##r##_, acc##r##_0);      \
-    _mm512_storeu_si512(out##r##_ + 16, acc##r##_1); \
-  }
-    FOR_ROWS(STORE_ACC)
-#undef STORE_ACC
-    return;
-  }
-  /* XNNPACK's fp32 requantization: float(acc) * scale, clamp in float (bounds are integers, so clamping before
-   * the round-to-nearest-even conversion equals clamping after), + zero point. */
-  const __m512 s0 = _mm512_loadu_ps(scale), s1 = _mm512_loadu_ps(scale + 16);
-  const __m512 lo = _mm512_set1_ps(rq->min_less_zp), hi = _mm512_set1_ps(rq->max_less_zp);
-  const __m512i zp = _mm512_set1_epi32(rq->zp);
-  const __mmask16 m0 = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1u);
-  const __mmask16 m1 = nc >= 32 ? (__mmask16)0xffff : nc <= 16 ? (__mmask16)0 : (__mmask16)((1u << (nc - 16)) - 1u);
-#define STORE_C(r)                                                                                      \
-  if (MR > r) {                                                                                         \
-    __m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(acc##r##_0), s0);                                      \
-    __m512 f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(acc##r##_1), s1);                                      \
-    f0 = _mm512_min_ps(_mm512_max_ps(f0, lo), hi);                                                      \
-    f1 = _mm512_min_ps(_mm512_max_ps(f1, lo), hi);                                                      \
-    _mm_mask_storeu_epi8(c##r##_, m0, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f0), zp)));      \
-    _mm_mask_storeu_epi8(c##r##_ + 16, m1, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f1), zp))); \
-  }
-  FOR_ROWS(STORE_C)
-#undef STORE_C
+  HWT_QS8_TILE_END()
 }
 
 #define DEFINE_KERNEL(mr_)                                                                                          \
