@@ -20,6 +20,7 @@
 #include "hwtune/hw.h"
 #include "hwtune/kernels.h"
 #include "hwtune/status.h"
+#include "hwt_stats.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -211,6 +212,40 @@ void hwt_bench_session_warn(hwt_bench_session *s, const char *fmt, ...) __attrib
  * run this op/shape/ISA here. On success *res holds the record (free with hwt_bench_result_free). */
 hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg, hwt_bench_result *res, char *err,
                              size_t errlen);
+
+/* ---------------------------------------------------------------- racing: interleaved measurement
+ *
+ * Several configurations of one problem are set up side by side, then take turns: each turn is one untimed call
+ * (to bring the caches back after the others ran) and a short burst of samples. Drift of the machine (clock,
+ * neighbours, memory bandwidth) then hits every configuration alike instead of whichever one happened to be
+ * measured at the bad moment: the comparison a tuner needs. Warm buffers only (cfg.cold is ignored). */
+typedef struct hwt_bench_race hwt_bench_race;
+
+/* Sets up n configurations. One the backend cannot run is marked unsupported (hwt_bench_race_entry) and left
+ * out; another set-up failure is returned. *out must be freed with hwt_bench_race_destroy. */
+hwt_status hwt_bench_race_create(hwt_bench_session *s, const hwt_bench_config *cfgs, size_t n, hwt_bench_race **out,
+                                 char *err, size_t errlen);
+
+typedef struct hwt_bench_race_params {
+  double max_s;                /* the whole run, every entry together (the run may end up to 2 bursts later) */
+  double burst_s;              /* one entry's turn (0 = 5 ms; at least one sample) */
+  double target_ci;            /* end early when every active entry's 95% CI of the median is within +-target */
+  size_t min_samples;          /* per entry before the CI may end the run (0 = 10) */
+  unsigned min_rounds;         /* rounds before the CI may end the run (0 = 1): spreads every entry over time */
+  const bool *active;          /* NULL = every supported entry */
+} hwt_bench_race_params;
+
+/* Runs turns in rounds (the order rotates from round to round) until the CIs are reached or max_s is spent.
+ * Samples add up over calls. Stops early when the session's stop flag is set. */
+hwt_status hwt_bench_race_run(hwt_bench_race *r, const hwt_bench_race_params *p, char *err, size_t errlen);
+
+/* Entry i: its status (ok, unsupported with *why, or the set-up error) and the statistics of its samples
+ * (ns per call; out->n == 0 before any). Samples within one turn are not independent of each other: the 95% CI
+ * of the median is widened to the CI of the turns' medians (ci_exact false until there are 6 turns). Where
+ * set-up is cheap (working set <= 4 MiB: 8; <= 32 MiB: 2) each configuration is set up several times and the
+ * turns cycle through them: the speed of one set-up depends on where its buffers landed (cache sets, pages). */
+hwt_status hwt_bench_race_entry(const hwt_bench_race *r, size_t i, hwt_stats_summary *out, const char **why);
+void hwt_bench_race_destroy(hwt_bench_race *r);
 
 /* Runs the configuration once and compares its output with the reference (f32: double accumulation, relative
  * tolerance from K; qs8: exact). hwt_status_mismatch when it differs: err names the shape and the worst element. */

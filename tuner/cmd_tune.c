@@ -43,13 +43,20 @@ static void usage(FILE *out) {
           "                     updated (same (op, shape, batch) replaced, others kept)\n"
           "  --no-default       do not copy the profile to the default path\n"
           "  --measurements F   also write every measurement made (JSON lines: problem, candidate, median, CI)\n"
+          "  --check TUNED --against REFERENCE\n"
+          "                     the tuner's quality check: for every (op, shape, batch) of both profiles, race the\n"
+          "                     TUNED choice against REFERENCE's choice and runner-up side by side (REFERENCE: an\n"
+          "                     --exhaustive run on this machine); exit 0 when every choice is within 3%% of the\n"
+          "                     best and the tuner measured at most 20%% of the configurations, else 1\n"
           "  -q, --quiet        no progress line\n"
           "  -h, --help\n\n"
           "Search: the analytical start (blocking from detect's caches, threads from the op's work size) and its\n"
           "neighbours (XNNPACK, each ISA of ours; 1, analytical and all threads) race in rounds of rising precision;\n"
           "a candidate whose 95%% CI shows it cannot win stops being measured. The best configuration of ours then\n"
-          "has MC, KC, NC halved/doubled one at a time. A winner must beat the simpler choice (fewer threads,\n"
-          "XNNPACK, analytical blocking) by more than the confidence intervals, or the simpler choice is kept.\n\n"
+          "has MC, KC, NC halved/doubled one at a time. A final race holds the finalists. Candidates compared are\n"
+          "always measured side by side, in turns of short bursts, so drift of the machine hits them alike. A winner\n"
+          "must beat the simpler choice (fewer threads, XNNPACK, analytical blocking) by more than the confidence\n"
+          "intervals, or the simpler choice is kept.\n\n"
           "The profile is written to a temporary file and renamed (never left damaged), then copied the same way to\n"
           "the default path libhwtune reads: $HWTUNE_PROFILE, else $XDG_DATA_HOME/hwtune/profile.json, else\n"
           "~/.local/share/hwtune/profile.json.\n\n"
@@ -105,22 +112,80 @@ static void runner_progress(void *ctx, const hwt_tune_problem *p, const hwt_tune
   fflush(stderr);
 }
 
+static void fill_config(const hwt_tune_problem *p, const hwt_tune_candidate *c, int level, hwt_bench_config *cfg) {
+  hwt_bench_config_init(cfg);
+  cfg->op = p->op;
+  cfg->impl = c->impl;
+  cfg->isa_auto = c->impl != hwt_bench_own;
+  cfg->isa = c->isa;
+  cfg->shape = p->shape;
+  cfg->batch = p->batch;
+  cfg->threads = c->threads;
+  if (c->impl == hwt_bench_own) cfg->blocking = c->blocking;
+  cfg->target_ci = level == 0 ? 0.05 : level == 1 ? 0.02 : 0.01;
+  cfg->min_samples = level == 0 ? 5 : 10;
+}
+
+static unsigned g_race_log_id;
+
+/* Candidates side by side (hwt_bench_race): turns of short bursts spread over the time given, so every candidate
+ * sees the same moments of the machine. Rounds: 3, 5, 8 by precision, at least; bursts 2-20 ms. */
+static hwt_status runner_race(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, size_t n, int level,
+                              double max_s, hwt_tune_measurement *out, hwt_status *st, char *err, size_t errlen) {
+  runner *r = ctx;
+  hwt_bench_config *cfgs = calloc(n ? n : 1, sizeof *cfgs);
+  if (!cfgs) return hwt_status_out_of_memory;
+  for (size_t i = 0; i < n; i++) fill_config(p, &c[i], level, &cfgs[i]);
+  double t0 = now_s();
+  hwt_bench_race *race = NULL;
+  hwt_status rs = hwt_bench_race_create(r->session, cfgs, n, &race, err, errlen);
+  if (rs != hwt_status_ok) {
+    free(cfgs);
+    return rs;
+  }
+  static const unsigned rounds[3] = {3, 5, 8};
+  double burst = max_s / ((double)n * rounds[level]);
+  if (burst < 0.002) burst = 0.002;
+  if (burst > 0.02) burst = 0.02;
+  /* Set-up (packing, for large weights a good part of a second) is not taken from the sampling time: the overrun
+   * it causes is kept back from the budget by runner_remaining (overhead_s). */
+  hwt_bench_race_params rp = {.max_s = max_s, .burst_s = burst, .target_ci = cfgs[0].target_ci,
+                              .min_samples = cfgs[0].min_samples, .min_rounds = rounds[level]};
+  rs = hwt_bench_race_run(race, &rp, err, errlen);
+  unsigned id = ++g_race_log_id;
+  for (size_t i = 0; i < n && rs == hwt_status_ok; i++) {
+    hwt_stats_summary sum;
+    const char *why = "";
+    st[i] = hwt_bench_race_entry(race, i, &sum, &why);
+    if (st[i] == hwt_status_ok && sum.n == 0) st[i] = hwt_status_unsupported;  /* stopped before its turn */
+    if (st[i] != hwt_status_ok) continue;
+    out[i] = (hwt_tune_measurement){.median_ns = sum.median, .ci_low_ns = sum.ci_low, .ci_high_ns = sum.ci_high,
+                                    .p99_ns = sum.p99, .samples = sum.n, .elapsed_s = 0};
+    if (r->log) {
+      char label[96];
+      cand_label(&c[i], label, sizeof label);
+      fprintf(r->log,
+              "{\"op\": \"%s\", \"shape\": \"%s\", \"batch\": %zu, \"impl\": \"%s\", \"isa\": \"%s\", \"threads\": %u, "
+              "\"mc\": %zu, \"kc\": %zu, \"nc\": %zu, \"pass\": %d, \"race\": %u, \"raced_with\": %zu, "
+              "\"median_ns\": %.1f, \"ci_low_ns\": %.1f, \"ci_high_ns\": %.1f, \"samples\": %zu, \"max_s\": %.3f}\n",
+              hwt_bench_op_name(p->op), p->shape.text, p->batch, hwt_bench_impl_name(c[i].impl),
+              c[i].impl == hwt_bench_own ? hwt_isa_name(c[i].isa) : "auto", c[i].threads, c[i].blocking.mc,
+              c[i].blocking.kc, c[i].blocking.nc, level, id, n, sum.median, sum.ci_low, sum.ci_high, sum.n, max_s);
+    }
+  }
+  hwt_bench_race_destroy(race);
+  free(cfgs);
+  double overrun = now_s() - t0 - max_s;
+  if (overrun > r->overhead_s) r->overhead_s = overrun;
+  return rs;
+}
+
 static hwt_status runner_measure(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, int level,
                                  double max_s, hwt_tune_measurement *out, char *err, size_t errlen) {
   runner *r = ctx;
   hwt_bench_config cfg;
-  hwt_bench_config_init(&cfg);
-  cfg.op = p->op;
-  cfg.impl = c->impl;
-  cfg.isa_auto = c->impl != hwt_bench_own;
-  cfg.isa = c->isa;
-  cfg.shape = p->shape;
-  cfg.batch = p->batch;
-  cfg.threads = c->threads;
-  if (c->impl == hwt_bench_own) cfg.blocking = c->blocking;
+  fill_config(p, c, level, &cfg);
   cfg.max_time_s = max_s;
-  cfg.target_ci = level == 0 ? 0.05 : level == 1 ? 0.02 : 0.01;
-  cfg.min_samples = level == 0 ? 5 : 10;
   hwt_bench_result res;
   memset(&res, 0, sizeof res);
   double t0 = now_s();
@@ -215,9 +280,52 @@ typedef struct row {
   size_t measured, space;
 } row;
 
+/* `--check TUNED --against REFERENCE`: the tuner's quality bar, measured side by side. */
+static int run_check(const char *tuned, const char *ref, bool quiet) {
+  hwt_bench_session *session = NULL;
+  char err[1024];
+  hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = true, .stop = &g_stop};
+  if (hwt_bench_session_create(&so, &session, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune tune: %s\n", err);
+    return 1;
+  }
+  runner r = {.session = session, .start_s = now_s(), .budget_s = 1e9, .tty = isatty(2), .quiet = quiet};
+  hwt_tune_measurer mm = {.measure = runner_measure, .race = runner_race, .ctx = &r};
+  if (!quiet) fprintf(stderr, "hwtune tune: racing the choices of %s against %s...\n", tuned, ref);
+  hwt_tune_check_row *rows = NULL;
+  size_t n = 0;
+  hwt_status st = hwt_tune_check(tuned, ref, &mm, 1.5, &rows, &n, err, sizeof err);
+  hwt_bench_session_destroy(session);
+  if (st != hwt_status_ok) {
+    fprintf(stderr, "hwtune tune: --check: %s\n", err);
+    return st == hwt_status_invalid_argument ? 2 : 1;
+  }
+  printf("%-10s %-14s %5s  %-30s %-30s %9s %9s  %-21s %s\n", "op", "shape", "batch", "tuned choice",
+         "reference best (raced now)", "tuned", "best", "ratio [95% range]", "measured");
+  size_t measured = 0, space = 0, worse = 0;
+  for (size_t i = 0; i < n; i++) {
+    char a[96], b[96], range[48];
+    cand_label(&rows[i].tuned, a, sizeof a);
+    cand_label(&rows[i].best, b, sizeof b);
+    snprintf(range, sizeof range, "%.3f [%.3f, %.3f]", rows[i].ratio, rows[i].ratio_lo, rows[i].ratio_hi);
+    printf("%-10s %-14s %5zu  %-30s %-30s %7.1fus %7.1fus  %-21s %zu/%zu%s\n", rows[i].op, rows[i].shape,
+           rows[i].batch, a, b, rows[i].tuned_ns / 1e3, rows[i].best_ns / 1e3, range, rows[i].measured, rows[i].space,
+           rows[i].ratio > 1.03 ? "  > 3%" : "");
+    measured += rows[i].measured;
+    space += rows[i].space;
+    worse += rows[i].ratio > 1.03;
+  }
+  double share = space ? (double)measured / (double)space : 0;
+  printf("\n%zu of %zu choices within 3%% of the reference's best; the tuner measured %zu of %zu configurations "
+         "(%.1f%%, bar 20%%)\n%s\n", n - worse, n, measured, space, 100 * share,
+         worse == 0 && share <= 0.20 ? "PASS" : "FAIL");
+  free(rows);
+  return worse == 0 && share <= 0.20 ? 0 : 1;
+}
+
 int hwt_cmd_tune(int argc, char **argv) {
   const char *ops_text = "gemm_f32,conv_f32,dwconv_f32", *shape_text = NULL, *batch_text = NULL, *out_path = NULL;
-  const char *measurements_path = NULL;
+  const char *measurements_path = NULL, *check_path = NULL, *against_path = NULL;
   char *shape_files = NULL;
   bool throughput = false, exhaustive = false, quiet = false, no_default = false, slo_given = false;
   double slo_ms = 0, budget_s = 60;
@@ -230,6 +338,7 @@ int hwt_cmd_tune(int argc, char **argv) {
       {"budget", required_argument, NULL, 'B'},    {"exhaustive", no_argument, NULL, 'x'},
       {"out", required_argument, NULL, 'w'},       {"no-default", no_argument, NULL, 'n'},
       {"measurements", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
+      {"check", required_argument, NULL, 'c'},     {"against", required_argument, NULL, 'a'},
       {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
   optind = 1;
   opterr = 0;
@@ -277,6 +386,8 @@ int hwt_cmd_tune(int argc, char **argv) {
       case 'n': no_default = true; break;
       case 'm': measurements_path = optarg; break;
       case 'q': quiet = true; break;
+      case 'c': check_path = optarg; break;
+      case 'a': against_path = optarg; break;
       case 'h':
         usage(stdout);
         rc = 0;
@@ -291,6 +402,15 @@ int hwt_cmd_tune(int argc, char **argv) {
   if (optind < argc) {
     fprintf(stderr, "hwtune tune: unexpected argument '%s' (see hwtune tune --help)\n", argv[optind]);
     rc = 2;
+    goto done;
+  }
+  if (!check_path != !against_path) {
+    fprintf(stderr, "hwtune tune: --check and --against go together (see hwtune tune --help)\n");
+    rc = 2;
+    goto done;
+  }
+  if (check_path) {
+    rc = run_check(check_path, against_path, quiet);
     goto done;
   }
   if (slo_given && !throughput) {
@@ -437,7 +557,7 @@ int hwt_cmd_tune(int argc, char **argv) {
   sigaction(SIGINT, &sa, &old_sa);
   runner r = {.session = session, .start_s = start, .budget_s = budget_s, .tty = isatty(2), .quiet = quiet,
               .log = log, .problem_count = nproblems};
-  hwt_tune_measurer mm = {.measure = runner_measure, .ctx = &r, .remaining_s = runner_remaining,
+  hwt_tune_measurer mm = {.measure = runner_measure, .race = runner_race, .ctx = &r, .remaining_s = runner_remaining,
                           .progress = runner_progress};
   if (!quiet)
     fprintf(stderr, "hwtune tune: %zu problems, %u usable CPUs, budget %.0f s, objective %s%s\n", nproblems,
@@ -465,7 +585,7 @@ int hwt_cmd_tune(int argc, char **argv) {
         hwt_tune_candidate *space = NULL;
         size_t n = 0;
         if (hwt_tune_space(p, &machine, &space, &n) == hwt_status_ok) free(space);
-        planned *= (double)n;
+        planned *= (double)n + 9.0;  /* every configuration, then the final race of nine */
       }
       /* Budget share of this problem; `slowdown` (actual / planned time of the problems done so far) corrects
        * the plan for setup and calibration costs the plan does not see. */

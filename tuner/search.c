@@ -8,7 +8,8 @@
 
 /* Per precision level: the longest a measurement may take (before the budget scale) and the CI it aims at. */
 static const double level_max_s[3] = {0.05, 0.15, 0.4};
-static const double level_drift[3] = {0.10, 0.05, 0.0};
+/* Elimination margin after the start rounds: what one round's CI may not see (the turns of a race are short). */
+static const double level_margin[2] = {0.03, 0.01};
 
 size_t hwt_tune_choose(const hwt_tune_scored *v, size_t n, size_t *runner_up) {
   size_t choice = SIZE_MAX;
@@ -53,6 +54,9 @@ typedef struct search {
   char *err;
   size_t errlen;
   hwt_status fatal;
+  unsigned race_id;         /* the last race started */
+  unsigned last_race;       /* the last race that measured something */
+  unsigned final_race;      /* the final race (0 = not reached) */
 } search;
 
 static hwt_tune_scored *find(search *s, const hwt_tune_candidate *c) {
@@ -61,15 +65,16 @@ static hwt_tune_scored *find(search *s, const hwt_tune_candidate *c) {
   return NULL;
 }
 
-static hwt_tune_scored *add(search *s, const hwt_tune_candidate *c) {
+/* The entry of c (added when new). Index-stable: callers keep indices, not pointers. SIZE_MAX on out of memory. */
+static size_t add(search *s, const hwt_tune_candidate *c) {
   hwt_tune_scored *e = find(s, c);
-  if (e) return e;
+  if (e) return (size_t)(e - s->out->all);
   if (s->out->nall == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 32;
     hwt_tune_scored *v = realloc(s->out->all, cap * sizeof *v);
     if (!v) {
       s->fatal = hwt_status_out_of_memory;
-      return NULL;
+      return SIZE_MAX;
     }
     s->out->all = v;
     s->cap = cap;
@@ -78,93 +83,140 @@ static hwt_tune_scored *add(search *s, const hwt_tune_candidate *c) {
   memset(e, 0, sizeof *e);
   e->cand = *c;
   e->precision = -1;
-  return e;
+  return (size_t)(e - s->out->all);
 }
 
 static double remaining(search *s) {
   return s->mm->remaining_s ? s->mm->remaining_s(s->mm->ctx) : 1e30;
 }
 
-/* Measures c at `level` unless it already has that precision. Returns the entry (NULL: skipped because the
- * budget is spent, or it cannot run here, or a fatal error). Index-stable: callers keep indices, not pointers. */
-static bool measure(search *s, const hwt_tune_candidate *c, int level, size_t *index) {
-  if (s->fatal != hwt_status_ok) return false;
-  hwt_tune_scored *e = add(s, c);
-  if (!e) return false;
-  size_t idx = (size_t)(e - s->out->all);
-  if (index) *index = idx;
-  if (e->unsupported) return false;
-  if (e->measured && e->precision >= level) return true;
-  double max_s = level_max_s[level] * s->scale;
-  if (max_s < 0.01) max_s = 0.01;
+/* Hard budget: the time a measurement planned to take `want` s may take, shrunk to what is left (plus ~setup);
+ * false (and budget_exhausted) when nothing useful is left. */
+static bool budget_for(search *s, double want, double *max_s) {
+  if (want < 0.01) want = 0.01;
   double left = remaining(s);
-  /* Hard budget: start only what can finish (the measurement bound plus ~setup) inside what is left. */
-  if (left < max_s * 1.25 + 0.02) {
-    if (left > 0.06) max_s = (left - 0.02) / 1.25;
-    else {
-      s->out->budget_exhausted = true;
-      return false;
-    }
-    if (max_s < 0.01) {
+  if (left < want * 1.25 + 0.02) {
+    want = (left - 0.02) / 1.25;
+    if (left <= 0.06 || want < 0.01) {
       s->out->budget_exhausted = true;
       return false;
     }
   }
-  if (s->mm->progress) s->mm->progress(s->mm->ctx, s->p, c, level);
-  hwt_tune_measurement m;
-  char err[256] = "";
-  hwt_status st = s->mm->measure(s->mm->ctx, s->p, c, level, max_s, &m, err, sizeof err);
-  e = &s->out->all[idx];
-  s->out->measurements++;
-  if (st == hwt_status_unsupported) {
-    e->unsupported = true;
-    return false;
-  }
-  if (st != hwt_status_ok) {
-    s->fatal = st;
-    if (s->err && s->errlen) snprintf(s->err, s->errlen, "%s", err[0] ? err : hwt_status_string(st));
-    return false;
-  }
-  if (!e->measured) s->out->configs_measured++;
-  e->meas = m;
-  e->measured = true;
-  e->precision = level;
+  *max_s = want;
   return true;
 }
 
-static hwt_status finish(search *s, int level) {
+static void record(search *s, size_t idx, const hwt_tune_measurement *m, int level, unsigned race) {
+  hwt_tune_scored *e = &s->out->all[idx];
+  if (!e->measured) s->out->configs_measured++;
+  e->meas = *m;
+  e->measured = true;
+  e->precision = level;
+  e->race = race;
+}
+
+static void fail(search *s, hwt_status st, const char *msg) {
+  s->fatal = st;
+  if (s->err && s->errlen) snprintf(s->err, s->errlen, "%s", msg && msg[0] ? msg : hwt_status_string(st));
+}
+
+/* Measures entry idx alone (part of race `race`, 0 = none). */
+static bool measure_one(search *s, size_t idx, int level, unsigned race) {
+  hwt_tune_scored *e = &s->out->all[idx];
+  if (e->unsupported || s->fatal != hwt_status_ok) return false;
+  double max_s;
+  if (!budget_for(s, level_max_s[level] * s->scale, &max_s)) return false;
+  if (s->mm->progress) s->mm->progress(s->mm->ctx, s->p, &e->cand, level);
+  hwt_tune_measurement m;
+  char err[256] = "";
+  hwt_status st = s->mm->measure(s->mm->ctx, s->p, &e->cand, level, max_s, &m, err, sizeof err);
+  s->out->measurements++;
+  if (st == hwt_status_unsupported) {
+    s->out->all[idx].unsupported = true;
+    return false;
+  }
+  if (st != hwt_status_ok) {
+    fail(s, st, err);
+    return false;
+  }
+  record(s, idx, &m, level, race);
+  return true;
+}
+
+/* Measures c[0..n) side by side at `level` (the measurer's race, else one after the other). idx[i] = entry of c[i],
+ * ok[i] = measured in this race. Returns how many were. */
+static size_t race_set(search *s, const hwt_tune_candidate *c, size_t n, int level, size_t *idx, bool *ok) {
+  size_t *todo = malloc((n ? n : 1) * sizeof *todo);
+  hwt_tune_candidate *cands = malloc((n ? n : 1) * sizeof *cands);
+  hwt_tune_measurement *meas = malloc((n ? n : 1) * sizeof *meas);
+  hwt_status *st = malloc((n ? n : 1) * sizeof *st);
+  size_t m = 0, done = 0;
+  if (!todo || !cands || !meas || !st) s->fatal = hwt_status_out_of_memory;
+  for (size_t i = 0; i < n && s->fatal == hwt_status_ok; i++) {
+    ok[i] = false;
+    idx[i] = add(s, &c[i]);
+    if (idx[i] == SIZE_MAX || s->out->all[idx[i]].unsupported) continue;
+    bool dup = false;
+    for (size_t j = 0; j < m; j++) dup |= todo[j] == idx[i];
+    if (!dup) {
+      todo[m] = idx[i];
+      cands[m++] = s->out->all[idx[i]].cand;
+    }
+  }
+  unsigned id = ++s->race_id;
+  bool sequential = s->mm->race == NULL || m == 1;
+  if (s->fatal == hwt_status_ok && m > 0 && !sequential) {
+    double max_s;
+    if (budget_for(s, level_max_s[level] * s->scale * (double)m, &max_s)) {
+      if (s->mm->progress) s->mm->progress(s->mm->ctx, s->p, &cands[0], level);
+      char err[256] = "";
+      hwt_status rs = s->mm->race(s->mm->ctx, s->p, cands, m, level, max_s, meas, st, err, sizeof err);
+      s->out->measurements += m;
+      if (rs == hwt_status_ok) {
+        for (size_t j = 0; j < m; j++) {
+          if (st[j] == hwt_status_ok) record(s, todo[j], &meas[j], level, id);
+          else if (st[j] == hwt_status_unsupported) s->out->all[todo[j]].unsupported = true;
+          else fail(s, st[j], err);
+        }
+      } else if (rs == hwt_status_unsupported) {
+        sequential = true;  /* cannot run side by side (memory): one by one */
+      } else {
+        fail(s, rs, err);
+      }
+    }
+  }
+  if (s->fatal == hwt_status_ok && sequential)
+    for (size_t j = 0; j < m && !s->out->budget_exhausted; j++) measure_one(s, todo[j], level, id);
+  for (size_t i = 0; i < n && s->fatal == hwt_status_ok; i++) {
+    const hwt_tune_scored *e = &s->out->all[idx[i]];
+    ok[i] = e->measured && e->race == id;
+  }
+  for (size_t j = 0; j < m; j++) done += s->out->all[todo[j]].measured && s->out->all[todo[j]].race == id;
+  if (done) s->last_race = id;
+  free(todo);
+  free(cands);
+  free(meas);
+  free(st);
+  return done;
+}
+
+/* The decision: among the entries of the final race (else the last race that measured anything). */
+static hwt_status finish(search *s) {
   hwt_tune_outcome *o = s->out;
   if (s->fatal != hwt_status_ok) return s->fatal;
-  /* The decision pool: candidates measured at the final level reached (mixing precisions would be unfair). */
-  int top = -1;
-  for (size_t i = 0; i < o->nall; i++)
-    if (o->all[i].measured && o->all[i].precision > top) top = o->all[i].precision;
-  (void)level;
-  if (top < 0) {
-    o->ok = false;
-    return hwt_status_ok;
-  }
-  hwt_tune_scored *pool = malloc(o->nall * sizeof *pool);
+  unsigned race = s->final_race ? s->final_race : s->last_race;
+  hwt_tune_scored *pool = malloc((o->nall ? o->nall : 1) * sizeof *pool);
   if (!pool) return hwt_status_out_of_memory;
   size_t n = 0;
   for (size_t i = 0; i < o->nall; i++)
-    if (o->all[i].measured && o->all[i].precision == top) pool[n++] = o->all[i];
+    if (o->all[i].measured && o->all[i].race == race) pool[n++] = o->all[i];
   size_t ru;
-  size_t c = hwt_tune_choose(pool, n, &ru);
+  size_t c = race ? hwt_tune_choose(pool, n, &ru) : SIZE_MAX;
   o->ok = c != SIZE_MAX;
   if (o->ok) {
     o->choice = pool[c];
     o->has_runner_up = ru != SIZE_MAX;
-    if (o->has_runner_up) {
-      o->runner_up = pool[ru];
-    } else {
-      /* Everything else dropped out at a rougher precision: report the best of those. */
-      for (size_t i = 0; i < o->nall; i++) {
-        if (!o->all[i].measured || hwt_tune_same(&o->all[i].cand, &pool[c].cand)) continue;
-        if (!o->has_runner_up || o->all[i].meas.median_ns < o->runner_up.meas.median_ns) o->runner_up = o->all[i];
-        o->has_runner_up = true;
-      }
-    }
+    if (o->has_runner_up) o->runner_up = pool[ru];
     if (o->has_runner_up)
       o->margin = (o->runner_up.meas.median_ns - pool[c].meas.median_ns) / pool[c].meas.median_ns;
   }
@@ -179,13 +231,42 @@ static void init(search *s, const hwt_tune_problem *p, const hwt_tune_machine *m
   s->p = p;
   s->mm = mm;
   s->out = out;
-  s->scale = 1.0;
+  s->scale = mm->scale > 0 ? mm->scale : 1.0;
   s->err = err;
   s->errlen = errlen;
   s->fatal = hwt_status_ok;
   hwt_tune_candidate *space = NULL;
   if (hwt_tune_space(p, m, &space, &out->space_size) == hwt_status_ok) free(space);
 }
+
+/* Appends c to v unless it is there; returns the new count. */
+static size_t put_unique(hwt_tune_candidate *v, size_t n, size_t cap, const hwt_tune_candidate *c) {
+  for (size_t i = 0; i < n; i++)
+    if (hwt_tune_same(&v[i], c)) return n;
+  if (n < cap) v[n++] = *c;
+  return n;
+}
+
+/* Indices of the measured entries of race `race`, fastest first (at most cap). */
+static size_t fastest_of_race(const search *s, unsigned race, size_t *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < s->out->nall; i++) {
+    const hwt_tune_scored *e = &s->out->all[i];
+    if (!e->measured || e->race != race) continue;
+    /* insertion into the sorted prefix */
+    size_t at = n < cap ? n : cap;
+    while (at > 0 && s->out->all[out[at - 1]].meas.median_ns > e->meas.median_ns) at--;
+    if (at >= cap) continue;
+    size_t end = n < cap ? n : cap - 1;
+    for (size_t j = end; j > at; j--) out[j] = out[j - 1];
+    out[at] = i;
+    if (n < cap) n++;
+  }
+  return n;
+}
+
+#define EXHAUSTIVE_GROUP 16
+#define FINALISTS 9
 
 hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                                hwt_tune_outcome *out, char *err, size_t errlen) {
@@ -196,11 +277,50 @@ hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine
   hwt_status st = hwt_tune_space(p, m, &space, &n);
   if (st != hwt_status_ok) return st;
   out->space_size = n;
-  s.scale = mm->scale > 0 ? mm->scale : 1.0;
-  for (size_t i = 0; i < n && s.fatal == hwt_status_ok && !out->budget_exhausted; i++)
-    measure(&s, &space[i], 2, NULL);
+  /* Each group races with the same anchor (XNNPACK, 1 thread): speeds relative to it compare across groups, which
+   * each had their own moment of the machine. rel[entry] = median / the anchor's median in its group. */
+  const hwt_tune_candidate anchor = {.impl = hwt_bench_xnnpack, .threads = 1, .default_blocking = true};
+  double *rel = malloc((n + 1) * sizeof *rel);
+  hwt_tune_candidate group[EXHAUSTIVE_GROUP + 1];
+  size_t idx[EXHAUSTIVE_GROUP + 1];
+  bool ok[EXHAUSTIVE_GROUP + 1];
+  if (!rel) {
+    free(space);
+    return hwt_status_out_of_memory;
+  }
+  for (size_t i = 0; i < n && s.fatal == hwt_status_ok && !out->budget_exhausted; i += EXHAUSTIVE_GROUP) {
+    size_t k = n - i < EXHAUSTIVE_GROUP ? n - i : EXHAUSTIVE_GROUP;
+    memcpy(group, &space[i], k * sizeof *group);
+    group[k++] = anchor;
+    race_set(&s, group, k, 2, idx, ok);
+    double a = ok[k - 1] ? out->all[idx[k - 1]].meas.median_ns : 0;
+    for (size_t j = 0; j < k; j++)
+      if (ok[j] && idx[j] <= n) rel[idx[j]] = a > 0 ? out->all[idx[j]].meas.median_ns / a : out->all[idx[j]].meas.median_ns;
+  }
+  /* The eight fastest relative to the anchor, and the simplest, side by side. */
+  if (s.fatal == hwt_status_ok && !out->budget_exhausted) {
+    size_t order[FINALISTS];
+    size_t no = 0;
+    for (size_t i = 0; i < out->nall && i <= n; i++) {
+      if (!out->all[i].measured) continue;
+      size_t at = no < FINALISTS - 1 ? no : FINALISTS - 1;
+      while (at > 0 && rel[order[at - 1]] > rel[i]) at--;
+      if (at >= FINALISTS - 1) continue;
+      size_t end = no < FINALISTS - 1 ? no : FINALISTS - 2;
+      for (size_t j = end; j > at; j--) order[j] = order[j - 1];
+      order[at] = i;
+      if (no < FINALISTS - 1) no++;
+    }
+    hwt_tune_candidate fin[FINALISTS];
+    size_t nf = 0;
+    for (size_t i = 0; i < no; i++) nf = put_unique(fin, nf, FINALISTS, &out->all[order[i]].cand);
+    nf = put_unique(fin, nf, FINALISTS, &anchor);
+    unsigned before = s.race_id;
+    if (race_set(&s, fin, nf, 2, idx, ok) > 0) s.final_race = before + 1;
+  }
+  free(rel);
   free(space);
-  return finish(&s, 2);
+  return finish(&s);
 }
 
 static hwt_gemm_family family_of(hwt_bench_op op) { return op == hwt_bench_gemm_qs8 ? hwt_gemm_qs8 : hwt_gemm_f32; }
@@ -238,7 +358,29 @@ double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m) 
   hwt_tune_candidate start[MAX_START];
   size_t n = start_set(p, m, start);
   bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
-  return (double)n * (level_max_s[0] + level_max_s[1] + level_max_s[2]) + (gemm ? 7.0 * level_max_s[2] : 0.0);
+  double finalists = (double)(n < 6 ? n : 6);
+  /* start rounds + refinement (about 7 races of 2-3) + the final race */
+  return (double)n * (level_max_s[0] + level_max_s[1]) + (gemm ? 7.0 * 2.5 * level_max_s[1] : 0.0) +
+         finalists * level_max_s[2];
+}
+
+/* The step of one blocking parameter from factor f in direction `step` (x2 or x0.5), walking through steps the
+ * problem clamps away; false at the grid's edge (x4 or /4 of the analytical value). */
+static bool next_blocking(const search *s, hwt_bench_op op, const hwt_tune_candidate *cur, hwt_gemm_blocking a,
+                          const double *fx, int param, double step, hwt_tune_candidate *c, double *f_out) {
+  double f[3] = {fx[0], fx[1], fx[2]};
+  for (;;) {
+    f[param] *= step;
+    if (f[param] > 4.0 || f[param] < 0.25) return false;
+    hwt_gemm_blocking b = {(size_t)((double)a.mc * f[1]), (size_t)((double)a.kc * f[0]), (size_t)((double)a.nc * f[2])};
+    *c = *cur;
+    c->blocking = hwt_tune_clamp_blocking(s->p, op, cur->isa, b);
+    c->default_blocking = false;
+    if (!hwt_tune_same(c, cur)) {
+      *f_out = f[param];
+      return true;
+    }
+  }
 }
 
 hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
@@ -247,111 +389,119 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
   init(&s, p, m, mm, out, err, errlen);
   bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
   hwt_gemm_family fam = family_of(p->op);
-  hwt_tune_candidate start[MAX_START];
+  hwt_tune_candidate start[MAX_START], cands[MAX_START];
   size_t nstart = start_set(p, m, start);
-  s.scale = mm->scale > 0 ? mm->scale : 1.0;
-
-  bool alive[MAX_START];
-  size_t idx[MAX_START];
+  bool alive[MAX_START], ok[MAX_START];
+  size_t idx[MAX_START], map[MAX_START], sidx[MAX_START];
   for (size_t i = 0; i < nstart; i++) alive[i] = true;
-  int level = 0;
-  for (level = 0; level < 3; level++) {
-    size_t nalive = 0;
-    for (size_t i = 0; i < nstart; i++) {
-      if (!alive[i]) continue;
-      if (!measure(&s, &start[i], level, &idx[i])) alive[i] = false;
-      else nalive++;
-    }
-    if (s.fatal != hwt_status_ok) return s.fatal;
-    if (nalive == 0 || out->budget_exhausted) break;
-    /* Drop every candidate whose CI shows it cannot win: its ci_low is above the best one's ci_high, widened by
-     * the drift between separate measurements that a short round's CI does not see (10%, then 5%: measured on
-     * memory-bound shapes, whose medians move that much from one measurement to the next). */
-    size_t best = SIZE_MAX;
+
+  /* ---- the start set races in two rounds; what cannot win drops out ---- */
+  unsigned start_race = 0;
+  for (int level = 0; level < 2; level++) {
+    size_t k = 0;
     for (size_t i = 0; i < nstart; i++)
-      if (alive[i] && (best == SIZE_MAX || out->all[idx[i]].meas.median_ns < out->all[idx[best]].meas.median_ns))
+      if (alive[i]) {
+        map[k] = i;
+        cands[k++] = start[i];
+      }
+    unsigned before = s.race_id;
+    size_t done = race_set(&s, cands, k, level, idx, ok);
+    if (s.fatal != hwt_status_ok) return s.fatal;
+    if (done) start_race = before + 1;
+    for (size_t j = 0; j < k; j++) {
+      sidx[map[j]] = idx[j];
+      if (!ok[j]) alive[map[j]] = false;
+    }
+    if (out->budget_exhausted || done == 0) break;
+    size_t best = SIZE_MAX, nalive = 0;
+    for (size_t i = 0; i < nstart; i++)
+      if (alive[i] && (best == SIZE_MAX || out->all[sidx[i]].meas.median_ns < out->all[sidx[best]].meas.median_ns))
         best = i;
-    nalive = 0;
     for (size_t i = 0; i < nstart; i++) {
       if (!alive[i]) continue;
-      if (out->all[idx[i]].meas.ci_low_ns > out->all[idx[best]].meas.ci_high_ns * (1.0 + level_drift[level]))
+      if (out->all[sidx[i]].meas.ci_low_ns > out->all[sidx[best]].meas.ci_high_ns * (1.0 + level_margin[level]))
         alive[i] = false;
       else nalive++;
     }
-    if (nalive == 1 && level >= 1) break;
+    if (nalive == 1) break;
   }
 
-  /* ---- blocking refinement of the best own configuration still in the race ---- */
+  /* ---- blocking refinement of the best own configuration still in the race, each step raced ---- */
+  size_t cur_idx = SIZE_MAX;
   if (gemm && !out->budget_exhausted) {
-    size_t best = SIZE_MAX;
     for (size_t i = 0; i < nstart; i++)
       if (alive[i] && start[i].impl == hwt_bench_own &&
-          (best == SIZE_MAX || out->all[idx[i]].meas.median_ns < out->all[idx[best]].meas.median_ns))
-        best = i;
-    if (best != SIZE_MAX) {
-      hwt_tune_candidate cur = start[best];
-      size_t cur_idx;
-      if (measure(&s, &cur, 2, &cur_idx)) {
-        hwt_gemm_blocking a = hwt_gemm_default_blocking(fam, cur.isa, &m->cache);
-        double fx[3] = {1.0, 1.0, 1.0};   /* current factor of kc, mc, nc relative to the analytical value */
-        for (int param = 0; param < 3 && !out->budget_exhausted; param++) {
-          static const double steps[2] = {2.0, 0.5};
-          for (int d = 0; d < 2; d++) {
-            bool moved = false;
-            /* Walk one direction while it improves, up to the grid's edge (x4 or /4 of the analytical value);
-             * steps the problem's size clamps away change nothing and are walked through without measuring. */
-            double fcur = fx[param];
-            for (;;) {
-              double f[3] = {fx[0], fx[1], fx[2]};
-              f[param] = fcur * steps[d];
-              if (f[param] > 4.0 || f[param] < 0.25) break;
-              fcur = f[param];
-              hwt_gemm_blocking b = {(size_t)((double)a.mc * f[1]), (size_t)((double)a.kc * f[0]),
-                                     (size_t)((double)a.nc * f[2])};
-              hwt_tune_candidate c = cur;
-              c.blocking = hwt_tune_clamp_blocking(p, p->op, cur.isa, b);
-              c.default_blocking = false;
-              if (hwt_tune_same(&c, &cur)) continue;
-              size_t ci;
-              if (!measure(&s, &c, 2, &ci)) break;
-              if (!(out->all[ci].meas.median_ns < out->all[cur_idx].meas.median_ns)) break;
-              cur = out->all[ci].cand;
-              cur_idx = ci;
-              fx[param] = f[param];
-              moved = true;
-            }
-            if (moved) break;  /* no need to try the other direction */
-          }
+          (cur_idx == SIZE_MAX || out->all[sidx[i]].meas.median_ns < out->all[cur_idx].meas.median_ns))
+        cur_idx = sidx[i];
+    if (cur_idx != SIZE_MAX) {
+      hwt_tune_candidate cur = out->all[cur_idx].cand;
+      hwt_gemm_blocking a = hwt_gemm_default_blocking(fam, cur.isa, &m->cache);
+      double fx[3] = {1.0, 1.0, 1.0};   /* current factor of kc, mc, nc relative to the analytical value */
+      for (int param = 0; param < 3 && !out->budget_exhausted && s.fatal == hwt_status_ok; param++) {
+        hwt_tune_candidate c[3];
+        double fnew[3] = {0, 0, 0};
+        size_t k = 0;
+        c[k++] = cur;
+        double f;
+        if (next_blocking(&s, p->op, &cur, a, fx, param, 2.0, &c[k], &f)) fnew[k++] = f;
+        if (next_blocking(&s, p->op, &cur, a, fx, param, 0.5, &c[k], &f)) fnew[k++] = f;
+        if (k == 1) continue;
+        if (race_set(&s, c, k, 1, idx, ok) == 0) break;
+        size_t best = 0;
+        for (size_t j = 1; j < k; j++)
+          if (ok[j] && (!ok[best] || out->all[idx[j]].meas.median_ns < out->all[idx[best]].meas.median_ns)) best = j;
+        if (best == 0 || !ok[0]) continue;
+        double step = fnew[best] > fx[param] ? 2.0 : 0.5;
+        cur = c[best];
+        cur_idx = idx[best];
+        fx[param] = fnew[best];
+        /* Keep walking that way while each step beats the current one side by side. */
+        for (;;) {
+          hwt_tune_candidate pair[2] = {cur};
+          if (!next_blocking(&s, p->op, &cur, a, fx, param, step, &pair[1], &f)) break;
+          if (race_set(&s, pair, 2, 1, idx, ok) < 2) break;
+          if (!(out->all[idx[1]].meas.median_ns < out->all[idx[0]].meas.median_ns)) break;
+          cur = pair[1];
+          cur_idx = idx[1];
+          fx[param] = f;
         }
       }
     }
     if (s.fatal != hwt_status_ok) return s.fatal;
   }
 
-  /* ---- the simpler choice gets a fair chance: the refined configuration on fewer threads ---- */
-  if (gemm && !out->budget_exhausted) {
-    size_t best = SIZE_MAX;
-    for (size_t i = 0; i < out->nall; i++)
-      if (out->all[i].measured && out->all[i].precision == 2 && out->all[i].cand.impl == hwt_bench_own &&
-          (best == SIZE_MAX || out->all[i].meas.median_ns < out->all[best].meas.median_ns))
-        best = i;
-    if (best != SIZE_MAX && out->all[best].cand.threads > 1) {
-      hwt_tune_candidate c = out->all[best].cand;
-      for (size_t t = 0; t < nstart; t++) {
-        if (start[t].impl != hwt_bench_xnnpack || start[t].threads >= c.threads) continue;
-        c.threads = start[t].threads;   /* the start set's smaller thread counts (1, analytical) */
-        measure(&s, &c, 2, NULL);
-      }
+  /* ---- the final race: every finalist measured side by side at the final precision; the rule picks ---- */
+  if (!out->budget_exhausted) {
+    hwt_tune_candidate fin[FINALISTS];
+    size_t nf = 0;
+    hwt_tune_candidate simplest = start[0];   /* XNNPACK, 1 thread */
+    if (cur_idx != SIZE_MAX) {
+      hwt_tune_candidate c = out->all[cur_idx].cand;
+      nf = put_unique(fin, nf, FINALISTS, &c);
+      /* the refined configuration on the start set's smaller thread counts: the simpler choice gets its chance */
+      for (size_t t = 0; t < nstart; t++)
+        if (start[t].impl == hwt_bench_xnnpack && start[t].threads < c.threads) {
+          hwt_tune_candidate fewer = c;
+          fewer.threads = start[t].threads;
+          nf = put_unique(fin, nf, FINALISTS, &fewer);
+        }
     }
+    /* the two fastest of the last start round, and the fastest XNNPACK of it */
+    size_t top[2];
+    size_t ntop = start_race ? fastest_of_race(&s, start_race, top, 2) : 0;
+    for (size_t i = 0; i < ntop; i++) nf = put_unique(fin, nf, FINALISTS, &out->all[top[i]].cand);
+    size_t bx = SIZE_MAX;
+    for (size_t i = 0; i < out->nall; i++)
+      if (out->all[i].measured && out->all[i].race == start_race && out->all[i].cand.impl == hwt_bench_xnnpack &&
+          (bx == SIZE_MAX || out->all[i].meas.median_ns < out->all[bx].meas.median_ns))
+        bx = i;
+    if (bx != SIZE_MAX) nf = put_unique(fin, nf, FINALISTS, &out->all[bx].cand);
+    nf = put_unique(fin, nf, FINALISTS, &simplest);
+    size_t fidx[FINALISTS];
+    bool fok[FINALISTS];
+    unsigned before = s.race_id;
+    if (race_set(&s, fin, nf, 2, fidx, fok) > 0) s.final_race = before + 1;
     if (s.fatal != hwt_status_ok) return s.fatal;
   }
-
-  /* ---- the simplest choice (XNNPACK, 1 thread) is always in the final comparison, at the final precision:
-   * a noisy early round must not have dropped it for good ---- */
-  int top = -1;
-  for (size_t i = 0; i < out->nall; i++)
-    if (out->all[i].measured && out->all[i].precision > top) top = out->all[i].precision;
-  if (top >= 0 && !out->budget_exhausted) measure(&s, &start[0], top, NULL);
-  if (s.fatal != hwt_status_ok) return s.fatal;
-  return finish(&s, level);
+  return finish(&s);
 }

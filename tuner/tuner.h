@@ -86,6 +86,7 @@ typedef struct hwt_tune_scored {
   bool measured;                /* meas is valid */
   bool unsupported;             /* the backend cannot run it here */
   int precision;                /* of meas: 0 rough .. 2 final */
+  unsigned race;                /* the race (interleaved measurement) meas comes from; 0 = measured alone */
 } hwt_tune_scored;
 
 /* The rule: walk the measured candidates from simplest to most complex; a candidate replaces the current
@@ -101,8 +102,16 @@ size_t hwt_tune_choose(const hwt_tune_scored *v, size_t n, size_t *runner_up);
 typedef hwt_status (*hwt_tune_measure_fn)(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c,
                                           int precision, double max_s, hwt_tune_measurement *out, char *err,
                                           size_t errlen);
+/* Measures n candidates interleaved (hwt_bench_race: turns of short bursts, so drift of the machine hits them
+ * alike) at one precision, within max_s for all of them together. st[i] per candidate: ok (out[i] valid),
+ * hwt_status_unsupported (cannot run here). The return value is ok, or a failure that ends the search;
+ * hwt_status_unsupported = these cannot be raced side by side (memory): the search measures them one by one. */
+typedef hwt_status (*hwt_tune_race_fn)(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, size_t n,
+                                       int precision, double max_s, hwt_tune_measurement *out, hwt_status *st,
+                                       char *err, size_t errlen);
 typedef struct hwt_tune_measurer {
   hwt_tune_measure_fn measure;
+  hwt_tune_race_fn race;        /* optional; NULL = measure one after the other */
   void *ctx;
   /* Seconds left of the whole budget (hard bound); NULL = unlimited. The search stops measuring at 0. */
   double (*remaining_s)(void *ctx);
@@ -130,20 +139,43 @@ typedef struct hwt_tune_outcome {
 void hwt_tune_outcome_free(hwt_tune_outcome *o);
 
 /* Racing: the analytical start point and its structural neighbours (xnnpack, each runnable own ISA; 1 thread and
- * the analytical/maximum thread count) race in rounds of rising precision, candidates whose CI shows they cannot
- * win (ci_low > best ci_high, widened by 10% / 5% after the two rough rounds for drift between measurements)
- * dropping out after each round; then the best own configuration's blocking is refined
- * by coordinate descent (KC, MC, NC in turn halved or doubled, repeatedly while the median improves, within the
- * grid of hwt_tune_space); the rule above picks. */
+ * the analytical/maximum thread count) are measured together, interleaved (the measurer's race), in two rounds
+ * of rising precision; candidates whose CI shows they cannot win (ci_low > best ci_high, with a 3% / 1% margin)
+ * drop out after each. The best own configuration's blocking is then refined by coordinate descent (KC, MC, NC
+ * in turn halved or doubled, each step raced against the current one, while the median improves, within the grid
+ * of hwt_tune_space). A final race at the final precision holds the finalists: the refined configuration and its
+ * versions on fewer threads, the best of the start set, the best XNNPACK and XNNPACK on 1 thread; the rule above
+ * picks among them (every finalist measured under the same conditions). */
 hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                            hwt_tune_outcome *out, char *err, size_t errlen);
 
 /* Seconds hwt_tune_search plans to spend on a problem at scale 1 (for budget sharing). */
 double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m);
 
-/* Measures the whole space at final precision and picks by the same rule. */
+/* Measures the whole space at the final precision (raced in groups of up to 16 configurations), then races the
+ * eight fastest and XNNPACK on 1 thread side by side and picks among them by the same rule. */
 hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                                hwt_tune_outcome *out, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- quality check */
+
+/* One (op, shape, batch) of a tuned profile and a reference profile (an --exhaustive run on the same machine). */
+typedef struct hwt_tune_check_row {
+  char op[16], shape[64];
+  size_t batch;
+  hwt_tune_candidate tuned;     /* the tuned profile's choice */
+  hwt_tune_candidate best;      /* the faster of the reference's choice and runner-up, in this race */
+  double tuned_ns, best_ns;     /* medians measured side by side now */
+  double ratio, ratio_lo, ratio_hi;   /* tuned / best, with the range the two 95% CIs allow */
+  size_t measured, space;       /* configurations the tuner measured; the space (the reference's count) */
+} hwt_tune_check_row;
+
+/* For every (op, shape, batch) in both profiles: races the tuned choice, the reference's choice and the
+ * reference's runner-up side by side (`seconds` each, through mm->race, else one by one), so the ratio does
+ * not carry the drift between the two runs that made the profiles. Errors name the file and entry.
+ * *rows is malloc'ed. */
+hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hwt_tune_measurer *mm, double seconds,
+                          hwt_tune_check_row **rows, size_t *nrows, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- profile */
 

@@ -101,3 +101,33 @@ Test(verify, measure_returns_a_full_record) {
   cr_assert(r.cold_copies > 1);
   hwt_bench_result_free(&r);
 }
+
+/* Racing: configurations side by side, the inactive one untouched, an impossible one marked unsupported, the
+ * statistics consistent; two thread counts at once (each its own pool). */
+Test(verify, race_measures_side_by_side) {
+  hwt_bench_config c[4];
+  c[0] = cfg_for(hwt_bench_gemm_f32, hwt_bench_xnnpack, "64x64", 4);
+  c[1] = cfg_for(hwt_bench_gemm_f32, hwt_bench_own, "64x64", 4);
+  c[1].threads = 2;
+  c[2] = cfg_for(hwt_bench_gemm_f32, hwt_bench_reference, "64x64", 4);
+  c[3] = cfg_for(hwt_bench_conv_f32, hwt_bench_own, "8x8x8:8:k3s1p1", 1);  /* own kernels: gemm only */
+  hwt_bench_race *r = NULL;
+  char err[256] = "";
+  cr_assert_eq(hwt_bench_race_create(session, c, 4, &r, err, sizeof(err)), hwt_status_ok, "%s", err);
+  bool active[4] = {true, true, false, true};
+  hwt_bench_race_params p = {.max_s = 0.1, .burst_s = 0.002, .target_ci = 0.01, .min_rounds = 6, .active = active};
+  cr_assert_eq(hwt_bench_race_run(r, &p, err, sizeof(err)), hwt_status_ok, "%s", err);
+  hwt_stats_summary m;
+  const char *why;
+  for (size_t i = 0; i < 2; i++) {
+    cr_assert_eq(hwt_bench_race_entry(r, i, &m, &why), hwt_status_ok, "%s", why);
+    cr_assert(m.n >= 6, "entry %zu: %zu samples over at least 6 turns", i, m.n);
+    cr_assert(m.ci_low <= m.median && m.median <= m.ci_high && m.min <= m.median);
+    cr_assert(m.median > 0);
+  }
+  cr_assert_eq(hwt_bench_race_entry(r, 2, &m, &why), hwt_status_ok);
+  cr_assert_eq(m.n, 0, "inactive: never run");
+  cr_assert_eq(hwt_bench_race_entry(r, 3, &m, &why), hwt_status_unsupported);
+  cr_assert(why[0], "the reason is given");
+  hwt_bench_race_destroy(r);
+}

@@ -84,6 +84,9 @@ typedef struct model {
   double half_ci;             /* relative half-width of the reported CI */
   size_t calls, max_calls;    /* budget: remaining_s() = 0 after max_calls (0 = unlimited) */
   bool saw_two_threads;
+  double drift;               /* the machine slows by this factor per measurement call (0 = none) */
+  double slowdown;            /* current factor */
+  size_t races;               /* race calls */
 } model;
 
 static double truth(const model *md, const hwt_tune_candidate *c) {
@@ -109,9 +112,31 @@ static hwt_status model_measure(void *ctx, const hwt_tune_problem *p, const hwt_
   md->calls++;
   if (c->threads >= 2) md->saw_two_threads = true;
   double t = truth(md, c);
+  if (md->drift > 0) t *= (md->slowdown = md->slowdown > 0 ? md->slowdown * md->drift : 1.0);
   double h = md->half_ci * (level == 0 ? 4 : level == 1 ? 2 : 1);
   *out = (hwt_tune_measurement){.median_ns = t, .ci_low_ns = t * (1 - h), .ci_high_ns = t * (1 + h),
                                 .p99_ns = t * 1.1, .samples = 10, .elapsed_s = 0.01};
+  return hwt_status_ok;
+}
+
+/* Side by side: one moment of the machine for all of them. */
+static hwt_status model_race(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, size_t n, int level,
+                             double max_s, hwt_tune_measurement *out, hwt_status *st, char *err, size_t errlen) {
+  (void)p;
+  (void)max_s;
+  (void)err;
+  (void)errlen;
+  model *md = ctx;
+  md->races++;
+  if (md->drift > 0) md->slowdown = md->slowdown > 0 ? md->slowdown * md->drift : 1.0;
+  for (size_t i = 0; i < n; i++) {
+    if (c[i].threads >= 2) md->saw_two_threads = true;
+    double t = truth(md, &c[i]) * (md->drift > 0 ? md->slowdown : 1.0);
+    double h = md->half_ci * (level == 0 ? 4 : level == 1 ? 2 : 1);
+    out[i] = (hwt_tune_measurement){.median_ns = t, .ci_low_ns = t * (1 - h), .ci_high_ns = t * (1 + h),
+                                    .p99_ns = t * 1.1, .samples = 10, .elapsed_s = 0.01};
+    st[i] = hwt_status_ok;
+  }
   return hwt_status_ok;
 }
 
@@ -237,7 +262,7 @@ Test(tune_search, budget_is_a_hard_bound) {
   hwt_tune_outcome_free(&o);
 }
 
-Test(tune_search, exhaustive_measures_everything_once) {
+Test(tune_search, exhaustive_measures_everything) {
   hwt_tune_machine m;
   machine(&m, 2);
   hwt_tune_problem p;
@@ -247,9 +272,108 @@ Test(tune_search, exhaustive_measures_everything_once) {
   hwt_tune_outcome o;
   cr_assert_eq(hwt_tune_exhaustive(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
   cr_assert_eq(o.configs_measured, o.space_size);
-  cr_assert_eq(md.calls, o.space_size);
+  /* every configuration once in groups of 16 with the anchor (XNNPACK, 1 thread) in each, then at most nine
+   * finalists again side by side */
+  size_t groups = (o.space_size + 15) / 16;
+  cr_assert(md.calls > o.space_size && md.calls <= o.space_size + groups + 9, "%zu calls for %zu configurations",
+            md.calls, o.space_size);
   cr_assert(truth(&md, &o.choice.cand) <= space_best(&md, &p, &m) * 1.01);
   hwt_tune_outcome_free(&o);
+}
+
+/* A machine that slows down by 15% at every measurement (a neighbour starting up, a clock winding down). Measured
+ * one after the other, whatever comes first looks fastest; raced side by side, every candidate sees the same
+ * moment and the truth shows. */
+Test(tune_search, racing_cancels_drift) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "2048x2048", 512);
+  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  md.drift = 1.15;
+  hwt_tune_measurer seq = {.measure = model_measure, .ctx = &md};
+  hwt_tune_outcome o;
+  cr_assert_eq(hwt_tune_search(&p, &m, &seq, &o, NULL, 0), hwt_status_ok);
+  double best = space_best(&md, &p, &m);
+  cr_assert(truth(&md, &o.choice.cand) > best * 1.03, "one after the other, drift misleads (the test's premise)");
+  hwt_tune_outcome_free(&o);
+
+  md.slowdown = 0;
+  md.calls = 0;
+  hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = &md};
+  cr_assert_eq(hwt_tune_search(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
+  cr_assert(truth(&md, &o.choice.cand) <= best * 1.03, "raced: %.0f ns vs best %.0f ns",
+            truth(&md, &o.choice.cand), best);
+  cr_assert_eq(md.calls, 0, "every comparison was a race");
+  cr_assert(md.races >= 4);
+  hwt_tune_outcome_free(&o);
+
+  /* exhaustive, raced: the same */
+  md.slowdown = 0;
+  cr_assert_eq(hwt_tune_exhaustive(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
+  cr_assert(truth(&md, &o.choice.cand) <= best * 1.01);
+  hwt_tune_outcome_free(&o);
+}
+
+/* ---------------------------------------------------------------- the quality check */
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+#define PROFILE_HEAD(fp) "{\"schema\": \"hwtune.profile/1\", \"machine\": {\"fingerprint\": \"" fp "\"}, \"entries\": ["
+
+Test(tune_check, races_the_choices_and_reports_the_ratio) {
+  char dir[] = "/tmp/hwtune-check-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char tuned[256], ref[256], other[256], bad[256];
+  snprintf(tuned, sizeof tuned, "%s/t.json", dir);
+  snprintf(ref, sizeof ref, "%s/r.json", dir);
+  snprintf(other, sizeof other, "%s/o.json", dir);
+  snprintf(bad, sizeof bad, "%s/b.json", dir);
+  /* tuned: XNNPACK on 1 thread (the model's 100 us); reference: own avx2 on 2 threads (80 us / 1.9) */
+  write_file(tuned, PROFILE_HEAD("fp") "{\"op\": \"gemm_f32\", \"shape\": \"2048x2048\", \"batch\": 64, \"choice\": "
+                    "{\"impl\": \"xnnpack\", \"isa\": \"auto\", \"threads\": 1}, \"configs_measured\": 10},\n"
+                    "{\"op\": \"gemm_f32\", \"shape\": \"64x64\", \"batch\": 1, \"choice\": {\"impl\": \"xnnpack\", "
+                    "\"isa\": \"auto\", \"threads\": 1}, \"configs_measured\": 3}]}\n");
+  write_file(ref, PROFILE_HEAD("fp") "{\"op\": \"gemm_f32\", \"shape\": \"2048x2048\", \"batch\": 64, \"choice\": "
+                  "{\"impl\": \"own\", \"isa\": \"avx2\", \"threads\": 2, \"mc\": 96, \"kc\": 256, \"nc\": 512}, "
+                  "\"runner_up\": {\"impl\": \"xnnpack\", \"isa\": \"auto\", \"threads\": 2}, \"space_size\": 60}]}\n");
+  write_file(other, PROFILE_HEAD("fp2") "]}\n");
+  write_file(bad, "{\"schema\": \"hwtune.profile/1\",\n \"entries\": [}\n");
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "2048x2048", 64);
+  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  md.analytical = (hwt_gemm_blocking){96, 256, 512};
+  md.kc_opt_factor = 1.0;
+  hwt_tune_measurer mm = {.measure = model_measure, .race = model_race, .ctx = &md};
+  hwt_tune_check_row *rows = NULL;
+  size_t n = 0;
+  char err[512];
+  cr_assert_eq(hwt_tune_check(tuned, ref, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(n, 1, "only the (op, shape, batch) both profiles hold");
+  cr_assert_eq(md.races, 1, "one race of the three configurations");
+  cr_assert_eq(rows[0].tuned.impl, hwt_bench_xnnpack);
+  cr_assert_eq(rows[0].best.impl, hwt_bench_own, "the faster of the reference's choice and runner-up");
+  cr_assert_float_eq(rows[0].ratio, 100000.0 / (80000.0 / 1.9), 1e-6);
+  cr_assert_eq(rows[0].measured, 10);
+  cr_assert_eq(rows[0].space, 60);
+  free(rows);
+
+  cr_assert_eq(hwt_tune_check(tuned, other, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_invalid_argument);
+  cr_assert(strstr(err, "different machines"), "%s", err);
+  cr_assert_eq(hwt_tune_check(tuned, bad, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_invalid_argument);
+  cr_assert(strstr(err, bad) && strstr(err, ":2:"), "names the file and line: %s", err);
+  unlink(tuned);
+  unlink(ref);
+  unlink(other);
+  unlink(bad);
+  rmdir(dir);
 }
 
 /* ---------------------------------------------------------------- the space */
@@ -401,6 +525,8 @@ Test(tune_cli, usage_errors_exit_2) {
   cr_assert_eq(run(HWTUNE_BINARY " tune --budget -1 2>/dev/null"), 2);
   cr_assert_eq(run(HWTUNE_BINARY " tune --op gemm_f64 2>/dev/null"), 2);
   cr_assert_eq(run(HWTUNE_BINARY " tune --help >/dev/null"), 0);
+  cr_assert_eq(run(HWTUNE_BINARY " tune --check a.json 2>/dev/null"), 2, "--check needs --against");
+  cr_assert_eq(run(HWTUNE_BINARY " tune --check /nonexistent/t.json --against /nonexistent/r.json 2>/dev/null"), 2);
 }
 
 Test(tune_cli, small_run_writes_a_loadable_profile) {
@@ -421,6 +547,21 @@ Test(tune_cli, small_run_writes_a_loadable_profile) {
   cr_assert_eq(hwt_profile_lookup(p, &q, &c), hwt_profile_match_exact);
   cr_assert(c.threads >= 1);
   hwt_profile_free(p);
+  /* the quality check runs end to end (a profile against itself: every choice raced against itself and its
+   * runner-up); 0 or 1 is its verdict, a table row per shape its output */
+  char out[256];
+  snprintf(out, sizeof out, "%s/check.txt", dir);
+  snprintf(cmd, sizeof cmd, HWTUNE_BINARY " tune --check %s --against %s -q >%s", path, path, out);
+  int rc = run(cmd);
+  cr_assert(rc == 0 || rc == 1, "exit %d", rc);
+  FILE *f = fopen(out, "r");
+  cr_assert_not_null(f);
+  char line[512];
+  int rows = 0;
+  while (fgets(line, sizeof line, f)) rows += strstr(line, "gemm_f32 ") == line;
+  fclose(f);
+  cr_assert_eq(rows, 2, "a row per shape");
+  unlink(out);
   unlink(path);
   rmdir(dir);
 }
