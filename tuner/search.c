@@ -18,13 +18,17 @@ size_t hwt_tune_choose(const hwt_tune_scored *v, size_t n, size_t *runner_up) {
   bool *seen = calloc(n ? n : 1, sizeof *seen);
   if (!seen) return SIZE_MAX;
   for (size_t step = 0; step < n; step++) {
+    /* The next class (same simplicity), represented by its fastest median: ISA and blocking are not simpler one
+     * than another, so among equals the measurement decides. */
     size_t next = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
       if (seen[i] || !v[i].measured) continue;
-      if (next == SIZE_MAX || hwt_tune_simpler(&v[i].cand, &v[next].cand) < 0) next = i;
+      int c = next == SIZE_MAX ? -1 : hwt_tune_simpler(&v[i].cand, &v[next].cand);
+      if (c < 0 || (c == 0 && v[i].meas.median_ns < v[next].meas.median_ns)) next = i;
     }
     if (next == SIZE_MAX) break;
-    seen[next] = true;
+    for (size_t i = 0; i < n; i++)
+      if (v[i].measured && hwt_tune_simpler(&v[i].cand, &v[next].cand) == 0) seen[i] = true;
     if (choice == SIZE_MAX || v[next].meas.ci_high_ns < v[choice].meas.ci_low_ns) choice = next;
   }
   free(seen);

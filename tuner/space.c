@@ -78,9 +78,7 @@ bool hwt_tune_same(const hwt_tune_candidate *a, const hwt_tune_candidate *b) {
 int hwt_tune_simpler(const hwt_tune_candidate *a, const hwt_tune_candidate *b) {
   if (a->threads != b->threads) return a->threads < b->threads ? -1 : 1;
   int ia = a->impl == hwt_bench_xnnpack ? 0 : 1, ib = b->impl == hwt_bench_xnnpack ? 0 : 1;
-  if (ia != ib) return ia - ib;
-  int da = a->default_blocking ? 0 : 1, db = b->default_blocking ? 0 : 1;
-  return da - db;
+  return ia - ib;
 }
 
 typedef struct cand_vec {

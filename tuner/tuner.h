@@ -71,8 +71,8 @@ hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_o
 hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate **out,
                           size_t *count);
 
-/* "Simpler" order: fewer threads first, then xnnpack before own, then analytical blocking before tuned.
- * Negative when a is simpler than b. */
+/* "Simpler" order: fewer threads first, then xnnpack before own. Negative when a is simpler than b, 0 when they
+ * are equally simple (ISA and blocking do not make a configuration simpler). */
 int hwt_tune_simpler(const hwt_tune_candidate *a, const hwt_tune_candidate *b);
 
 /* Same configuration (impl, isa, threads, effective blocking). */
@@ -89,8 +89,9 @@ typedef struct hwt_tune_scored {
   unsigned race;                /* the race (interleaved measurement) meas comes from; 0 = measured alone */
 } hwt_tune_scored;
 
-/* The rule: walk the measured candidates from simplest to most complex; a candidate replaces the current
- * choice only when it beats it by more than the confidence intervals (its ci_high < the current's ci_low).
+/* The rule: walk the measured candidates from simplest to most complex, each class of equally simple ones
+ * represented by its fastest median; a class replaces the current choice only when it beats it by more than the
+ * confidence intervals (its ci_high < the current's ci_low).
  * Returns the index of the choice in v (SIZE_MAX when none is measured); *runner_up = the fastest other
  * measured candidate by median (SIZE_MAX if none). */
 size_t hwt_tune_choose(const hwt_tune_scored *v, size_t n, size_t *runner_up);

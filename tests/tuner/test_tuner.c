@@ -57,11 +57,17 @@ Test(tune_rule, each_step_must_beat_the_current_choice) {
   cr_assert_eq(hwt_tune_choose(v, 3, &ru), 0);
 }
 
-Test(tune_rule, tuned_blocking_must_beat_analytical) {
-  hwt_tune_scored v[2] = {scored(hwt_bench_own, 1, false, 97, 2), scored(hwt_bench_own, 1, true, 100, 2)};
-  cr_assert_eq(hwt_tune_choose(v, 2, NULL), 1);
-  v[0] = scored(hwt_bench_own, 1, false, 90, 2);
-  cr_assert_eq(hwt_tune_choose(v, 2, NULL), 0);
+Test(tune_rule, equally_simple_the_faster_median_wins) {
+  /* Same impl and threads: tuned blocking (or another ISA) is no more complex than the analytical one. */
+  hwt_tune_scored v[3] = {scored(hwt_bench_own, 1, false, 97, 2), scored(hwt_bench_own, 1, true, 100, 2),
+                          scored(hwt_bench_xnnpack, 1, true, 110, 2)};
+  size_t ru;
+  cr_assert_eq(hwt_tune_choose(v, 3, &ru), 0);
+  cr_assert_eq(ru, 1);
+  /* ...but the class still has to beat the simpler class beyond the CIs: XNNPACK at 98 +- 2 stays. */
+  v[2] = scored(hwt_bench_xnnpack, 1, true, 98, 2);
+  cr_assert_eq(hwt_tune_choose(v, 3, &ru), 2);
+  cr_assert_eq(ru, 0);
 }
 
 Test(tune_rule, unmeasured_are_ignored) {
