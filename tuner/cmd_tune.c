@@ -112,6 +112,19 @@ static void runner_progress(void *ctx, const hwt_tune_problem *p, const hwt_tune
   fflush(stderr);
 }
 
+/* One line of --measurements: the problem, the candidate, its race (0 = measured alone) and its statistics. */
+static void log_measurement(runner *r, const hwt_tune_problem *p, const hwt_tune_candidate *c, int level,
+                            unsigned race, size_t raced_with, const hwt_tune_measurement *m, double max_s) {
+  if (!r->log) return;
+  fprintf(r->log,
+          "{\"op\": \"%s\", \"shape\": \"%s\", \"batch\": %zu, \"impl\": \"%s\", \"isa\": \"%s\", \"threads\": %u, "
+          "\"mc\": %zu, \"kc\": %zu, \"nc\": %zu, \"pass\": %d, \"race\": %u, \"raced_with\": %zu, "
+          "\"median_ns\": %.1f, \"ci_low_ns\": %.1f, \"ci_high_ns\": %.1f, \"samples\": %zu, \"max_s\": %.3f}\n",
+          hwt_bench_op_name(p->op), p->shape.text, p->batch, hwt_bench_impl_name(c->impl),
+          c->impl == hwt_bench_own ? hwt_isa_name(c->isa) : "auto", c->threads, c->blocking.mc, c->blocking.kc,
+          c->blocking.nc, level, race, raced_with, m->median_ns, m->ci_low_ns, m->ci_high_ns, m->samples, max_s);
+}
+
 static void fill_config(const hwt_tune_problem *p, const hwt_tune_candidate *c, int level, hwt_bench_config *cfg) {
   hwt_bench_config_init(cfg);
   cfg->op = p->op;
@@ -161,17 +174,7 @@ static hwt_status runner_race(void *ctx, const hwt_tune_problem *p, const hwt_tu
     if (st[i] != hwt_status_ok) continue;
     out[i] = (hwt_tune_measurement){.median_ns = sum.median, .ci_low_ns = sum.ci_low, .ci_high_ns = sum.ci_high,
                                     .p99_ns = sum.p99, .samples = sum.n, .elapsed_s = 0};
-    if (r->log) {
-      char label[96];
-      cand_label(&c[i], label, sizeof label);
-      fprintf(r->log,
-              "{\"op\": \"%s\", \"shape\": \"%s\", \"batch\": %zu, \"impl\": \"%s\", \"isa\": \"%s\", \"threads\": %u, "
-              "\"mc\": %zu, \"kc\": %zu, \"nc\": %zu, \"pass\": %d, \"race\": %u, \"raced_with\": %zu, "
-              "\"median_ns\": %.1f, \"ci_low_ns\": %.1f, \"ci_high_ns\": %.1f, \"samples\": %zu, \"max_s\": %.3f}\n",
-              hwt_bench_op_name(p->op), p->shape.text, p->batch, hwt_bench_impl_name(c[i].impl),
-              c[i].impl == hwt_bench_own ? hwt_isa_name(c[i].isa) : "auto", c[i].threads, c[i].blocking.mc,
-              c[i].blocking.kc, c[i].blocking.nc, level, id, n, sum.median, sum.ci_low, sum.ci_high, sum.n, max_s);
-    }
+    log_measurement(r, p, &c[i], level, id, n, &out[i], max_s);
   }
   hwt_bench_race_destroy(race);
   free(cfgs);
@@ -195,17 +198,7 @@ static hwt_status runner_measure(void *ctx, const hwt_tune_problem *p, const hwt
   if (st != hwt_status_ok) return st;
   *out = (hwt_tune_measurement){.median_ns = res.median_ns, .ci_low_ns = res.ci_low_ns, .ci_high_ns = res.ci_high_ns,
                                 .p99_ns = res.p99_ns, .samples = res.samples, .elapsed_s = res.elapsed_s};
-  if (r->log) {
-    char label[96];
-    cand_label(c, label, sizeof label);
-    fprintf(r->log,
-            "{\"op\": \"%s\", \"shape\": \"%s\", \"batch\": %zu, \"impl\": \"%s\", \"isa\": \"%s\", \"threads\": %u, "
-            "\"mc\": %zu, \"kc\": %zu, \"nc\": %zu, \"pass\": %d, \"median_ns\": %.1f, \"ci_low_ns\": %.1f, "
-            "\"ci_high_ns\": %.1f, \"samples\": %zu, \"max_s\": %.3f, \"wall_s\": %.3f}\n",
-            hwt_bench_op_name(p->op), p->shape.text, p->batch, hwt_bench_impl_name(c->impl),
-            c->impl == hwt_bench_own ? hwt_isa_name(c->isa) : "auto", c->threads, c->blocking.mc, c->blocking.kc,
-            c->blocking.nc, level, res.median_ns, res.ci_low_ns, res.ci_high_ns, res.samples, max_s, overrun + max_s);
-  }
+  log_measurement(r, p, c, level, 0, 1, out, max_s);
   hwt_bench_result_free(&res);
   return hwt_status_ok;
 }

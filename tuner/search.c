@@ -148,7 +148,7 @@ static bool measure_one(search *s, size_t idx, int level, unsigned race) {
 }
 
 /* Measures c[0..n) side by side at `level` (the measurer's race, else one after the other). idx[i] = entry of c[i],
- * ok[i] = measured in this race. Returns how many were. */
+ * ok[i] = measured in this race. Returns how many were; when any, s->last_race is this race's id. */
 static size_t race_set(search *s, const hwt_tune_candidate *c, size_t n, int level, size_t *idx, bool *ok) {
   size_t *todo = malloc((n ? n : 1) * sizeof *todo);
   hwt_tune_candidate *cands = malloc((n ? n : 1) * sizeof *cands);
@@ -319,8 +319,7 @@ hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine
     size_t nf = 0;
     for (size_t i = 0; i < no; i++) nf = put_unique(fin, nf, FINALISTS, &out->all[order[i]].cand);
     nf = put_unique(fin, nf, FINALISTS, &anchor);
-    unsigned before = s.race_id;
-    if (race_set(&s, fin, nf, 2, idx, ok) > 0) s.final_race = before + 1;
+    if (race_set(&s, fin, nf, 2, idx, ok) > 0) s.final_race = s.last_race;
   }
   free(rel);
   free(space);
@@ -408,10 +407,9 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
         map[k] = i;
         cands[k++] = start[i];
       }
-    unsigned before = s.race_id;
     size_t done = race_set(&s, cands, k, level, idx, ok);
     if (s.fatal != hwt_status_ok) return s.fatal;
-    if (done) start_race = before + 1;
+    if (done) start_race = s.last_race;
     for (size_t j = 0; j < k; j++) {
       sidx[map[j]] = idx[j];
       if (!ok[j]) alive[map[j]] = false;
@@ -503,8 +501,7 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
     nf = put_unique(fin, nf, FINALISTS, &simplest);
     size_t fidx[FINALISTS];
     bool fok[FINALISTS];
-    unsigned before = s.race_id;
-    if (race_set(&s, fin, nf, 2, fidx, fok) > 0) s.final_race = before + 1;
+    if (race_set(&s, fin, nf, 2, fidx, fok) > 0) s.final_race = s.last_race;
     if (s.fatal != hwt_status_ok) return s.fatal;
   }
   return finish(&s);
