@@ -242,9 +242,8 @@ static void choose_tiles(const hwt_gemm_f32_plan *plan, size_t m, size_t threads
   const size_t rows = min_size(plan->blocking.mc, round_up(m, mr));
   size_t nc = plan->c_l2_floats / rows;
   nc = nc < nr ? nr : nc - nc % nr;
-  /* NC keeps a W block in L3 for the next M tile; with a single M tile nothing reuses it (the GEMV then streams
-   * each K slab's columns in one run). */
-  if (m_tiles > 1) nc = min_size(nc, plan->blocking.nc);
+  /* NC keeps a W block in L3 for the next M tile; with a single M tile (the GEMV) it is the task size. */
+  nc = min_size(nc, plan->blocking.nc);
   size_t n_tiles = (n + nc - 1) / nc;
   if (threads > 1) {
     /* Few tiles in a count that leaves a thread idle at the end: more N tiles, up to a multiple of threads. */

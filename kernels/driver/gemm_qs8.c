@@ -65,6 +65,7 @@ struct hwt_gemm_qs8_plan {
   hwt_qs8_a_format a_format;
   hwt_gemm_qs8_ukernel_fn by_rows[HWT_QS8_MAX_MR + 1]; /* kernel for a row tile of r rows */
   hwt_gemm_blocking blk;                               /* effective: kc multiple of kr, <= kpad */
+  bool nc_given;                                       /* the caller chose NC: honoured at every M */
   int8_t *w;                                           /* packed weights, hwt_gemm_qs8_packed_w_bytes() */
   int32_t *bias;                                       /* npad folded biases */
   float *scale;                                        /* npad requantization scales */
@@ -255,6 +256,7 @@ hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_
     blk.nc = min_size(blk.nc, cap - cap % plan->nr);
   }
   plan->blk = blk;
+  plan->nc_given = blocking != NULL && blocking->nc != 0;
 
   const hwt_qs8_a_format fmt = plan->a_format;
   plan->a_row_bytes = plan->kpad * hwt_qs8_a_bytes(fmt);
@@ -339,9 +341,9 @@ void hwt_gemm_qs8_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, 
   /* N tile: at most NC (create() bounded it by L2 and by the stack accumulators), split finer when threads would
    * otherwise idle (aim for >= 4 tasks per thread). */
   size_t nt = min_size(plan->blk.nc, plan->npad); /* a multiple of NR, or all of N */
-  if (m <= mr) {
-    /* One row tile: no weight reuse to keep in L2, so stream longer contiguous runs of the packed weights
-     * (bounded only by the stack accumulators when K is blocked). */
+  if (m <= mr && !plan->nc_given) {
+    /* One row tile: no weight reuse to keep in L2, so by default stream longer contiguous runs of the packed
+     * weights (bounded only by the stack accumulators when K is blocked). A chosen NC is the task size. */
     const size_t cap = HWT_QS8_ACC_CAP / mr;
     nt = plan->blk.kc < plan->kpad ? min_size(plan->npad, cap - cap % nr) : plan->npad;
   }
