@@ -842,12 +842,13 @@ static void race_body(void *ctx, uint64_t iterations) {
   for (uint64_t i = 0; i < iterations; i++) e->o.be->run(e->o.inst[e->cur], e->o.pool);
 }
 
-/* Instances per configuration: the speed of one set-up depends on where its buffers and packed weights landed
- * (cache sets, pages): the same 256x784 configuration ran 4.0 or 5.5 us from one set-up to the next in one
- * process. Turns cycle through several set-ups so that luck averages out, where set-up is cheap. */
+/* Instances per configuration: the speed of one set-up depends on where its buffers and packed weights landed,
+ * and that lasts as long as the set-up. Eight set-ups of one 256x784 own/avx512f configuration in one process ran
+ * 3.8 to 5.7 us each, every one of them steadily, also with its packed weights on a 2 MiB huge page (the VM's host
+ * places the memory). Turns cycle through many set-ups so that the luck averages out, where set-up is cheap. */
 static unsigned race_instances(const hwt_bench_problem *p) {
   double bytes = copy_bytes(p);
-  return bytes <= 4.0 * 1048576 ? 8 : bytes <= 32.0 * 1048576 ? 2 : 1;
+  return bytes <= 1.0 * 1048576 ? 32 : bytes <= 4.0 * 1048576 ? 16 : bytes <= 32.0 * 1048576 ? 2 : 1;
 }
 
 static pthreadpool_t race_pool(hwt_bench_race *r, unsigned threads, unsigned max_threads, char *err, size_t errlen,

@@ -156,13 +156,16 @@ static hwt_status runner_race(void *ctx, const hwt_tune_problem *p, const hwt_tu
     free(cfgs);
     return rs;
   }
+  /* Many short turns: each turn runs another set-up (bench's race_instances), and drift is cancelled turn by turn. */
   static const unsigned rounds[3] = {3, 5, 8};
-  double burst = max_s / ((double)n * rounds[level]);
-  if (burst < 0.002) burst = 0.002;
+  double burst = max_s / ((double)n * rounds[level] * 4.0);
+  if (burst < 0.00025) burst = 0.00025;
   if (burst > 0.02) burst = 0.02;
   /* Set-up (packing, for large weights a good part of a second) is not taken from the sampling time: the overrun
    * it causes is kept back from the budget by runner_remaining (overhead_s). */
-  hwt_bench_race_params rp = {.max_s = max_s, .burst_s = burst, .target_ci = cfgs[0].target_ci,
+  /* The final precision runs its whole time: a CI of +-1% from the turns of one race is reached early, but two
+   * races of the same configurations differ by more than that (set-ups, moments). */
+  hwt_bench_race_params rp = {.max_s = max_s, .burst_s = burst, .target_ci = level == 2 ? 0.0 : cfgs[0].target_ci,
                               .min_samples = cfgs[0].min_samples, .min_rounds = rounds[level]};
   rs = hwt_bench_race_run(race, &rp, err, errlen);
   unsigned id = ++g_race_log_id;
@@ -287,7 +290,7 @@ static int run_check(const char *tuned, const char *ref, bool quiet) {
   if (!quiet) fprintf(stderr, "hwtune tune: racing the choices of %s against %s...\n", tuned, ref);
   hwt_tune_check_row *rows = NULL;
   size_t n = 0;
-  hwt_status st = hwt_tune_check(tuned, ref, &mm, 1.5, &rows, &n, err, sizeof err);
+  hwt_status st = hwt_tune_check(tuned, ref, &mm, 2.4, &rows, &n, err, sizeof err);
   hwt_bench_session_destroy(session);
   if (st != hwt_status_ok) {
     fprintf(stderr, "hwtune tune: --check: %s\n", err);
@@ -295,7 +298,7 @@ static int run_check(const char *tuned, const char *ref, bool quiet) {
   }
   printf("%-10s %-14s %5s  %-30s %-30s %9s %9s  %-21s %s\n", "op", "shape", "batch", "tuned choice",
          "reference best (raced now)", "tuned", "best", "ratio [95% range]", "measured");
-  size_t measured = 0, space = 0, worse = 0;
+  size_t measured = 0, space = 0, worse = 0, noise = 0;
   for (size_t i = 0; i < n; i++) {
     char a[96], b[96], range[48];
     cand_label(&rows[i].tuned, a, sizeof a);
@@ -303,15 +306,21 @@ static int run_check(const char *tuned, const char *ref, bool quiet) {
     snprintf(range, sizeof range, "%.3f [%.3f, %.3f]", rows[i].ratio, rows[i].ratio_lo, rows[i].ratio_hi);
     printf("%-10s %-14s %5zu  %-30s %-30s %7.1fus %7.1fus  %-21s %zu/%zu%s\n", rows[i].op, rows[i].shape,
            rows[i].batch, a, b, rows[i].tuned_ns / 1e3, rows[i].best_ns / 1e3, range, rows[i].measured, rows[i].space,
-           rows[i].ratio > 1.03 ? "  > 3%" : "");
+           rows[i].ratio <= 1.03 ? "" : rows[i].ratio_lo <= 1.03 ? "  > 3% (in the noise)" : "  > 3%");
     measured += rows[i].measured;
     space += rows[i].space;
     worse += rows[i].ratio > 1.03;
+    noise += rows[i].ratio > 1.03 && rows[i].ratio_lo <= 1.03;
   }
   double share = space ? (double)measured / (double)space : 0;
   printf("\n%zu of %zu choices within 3%% of the reference's best; the tuner measured %zu of %zu configurations "
-         "(%.1f%%, bar 20%%)\n%s\n", n - worse, n, measured, space, 100 * share,
-         worse == 0 && share <= 0.20 ? "PASS" : "FAIL");
+         "(%.1f%%, bar 20%%)\n", n - worse, n, measured, space, 100 * share);
+  /* A miss whose 95% range reaches 1.03 is not told apart from a tie by this race (identical configurations
+   * differ by that much here); the verdict still counts it. */
+  if (noise)
+    printf("%zu of the %zu above 3%% %s a 95%% range reaching 1.03: this race cannot tell %s from within 3%%\n", noise,
+           worse, noise == 1 ? "has" : "have", noise == 1 ? "it" : "them");
+  printf("%s\n", worse == 0 && share <= 0.20 ? "PASS" : "FAIL");
   free(rows);
   return worse == 0 && share <= 0.20 ? 0 : 1;
 }
@@ -585,7 +594,10 @@ int hwt_cmd_tune(int argc, char **argv) {
       double share = left / (double)(nproblems - (i + g));
       double slowdown = planned_done > 0 ? spent_done / planned_done : 1.0;
       if (slowdown < 1.0) slowdown = 1.0;
-      mm.scale = planned > 0 && share < planned * slowdown ? share / (planned * slowdown) : 1.0;
+      /* Shrunk to fit the share; with time to spare the search measures longer (up to 2.5x), which its decisions
+       * need more than the budget does. The exhaustive mode keeps its plan. */
+      mm.scale = planned > 0 ? share / (planned * slowdown) : 1.0;
+      if (mm.scale > (exhaustive ? 1.0 : 2.5)) mm.scale = exhaustive ? 1.0 : 2.5;
       double problem_start = now_s();
       r.problem_deadline_s = problem_start + 2.0 * share + r.overhead_s;
       hwt_tune_outcome o;
