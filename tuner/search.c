@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The tuner's search: racing with CI-based elimination, blocking refinement, exhaustive mode, decision rule. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,30 +329,34 @@ hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine
 
 static hwt_gemm_family family_of(hwt_bench_op op) { return op == hwt_bench_gemm_qs8 ? hwt_gemm_qs8 : hwt_gemm_f32; }
 
-/* The structural candidates: impl x ISA x {1, analytical, all} threads, analytical blocking. */
-static size_t start_set(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate *start) {
+/* The structural candidates: at the analytical thread count XNNPACK and each own ISA (analytical blocking); at the
+ * other thread counts of {1, analytical, all} XNNPACK alone, as the probe of whether that count pays (the best own
+ * ISA joins it at more threads when it does; the refined choice runs at fewer threads in the final race). */
+static size_t start_set(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate *start,
+                        unsigned *ta_out) {
   unsigned usable = m->usable_cpus ? m->usable_cpus : 1;
   bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
   hwt_gemm_family fam = family_of(p->op);
+  unsigned ta = hwt_tune_analytical_threads(p, usable);
   unsigned threads[3];
   size_t nthreads = 0;
-  unsigned ta = hwt_tune_analytical_threads(p, usable);
-  threads[nthreads++] = 1;
-  if (ta > 1) threads[nthreads++] = ta;
-  if (usable > 1 && usable != ta) threads[nthreads++] = usable;
+  threads[nthreads++] = ta;
+  if (ta > 1) threads[nthreads++] = 1;
+  if (usable > 1 && usable != ta && hwt_tune_threads_may_pay(p)) threads[nthreads++] = usable;
   size_t nstart = 0;
   bool simd = false;
   for (int i = 1; gemm && i < hwt_isa_count; i++) simd = simd || m->own_isa[fam][i];
   for (size_t t = 0; t < nthreads; t++) {
     start[nstart++] = (hwt_tune_candidate){.impl = hwt_bench_xnnpack, .threads = threads[t], .default_blocking = true};
-    for (int i = 0; gemm && i < hwt_isa_count; i++) {
+    for (int i = 0; gemm && t == 0 && i < hwt_isa_count; i++) {
       if (!m->own_isa[fam][i] || (i == hwt_isa_scalar && simd)) continue;
-      hwt_gemm_blocking a = hwt_gemm_default_blocking(fam, (hwt_isa)i, &m->cache);
+      hwt_gemm_blocking a = hwt_tune_analytical_blocking(p, fam, (hwt_isa)i, &m->cache);
       start[nstart++] = (hwt_tune_candidate){.impl = hwt_bench_own, .isa = (hwt_isa)i, .threads = threads[t],
                                              .blocking = hwt_tune_clamp_blocking(p, p->op, (hwt_isa)i, a),
                                              .default_blocking = true};
     }
   }
+  if (ta_out) *ta_out = ta;
   return nstart;
 }
 
@@ -359,12 +364,12 @@ static size_t start_set(const hwt_tune_problem *p, const hwt_tune_machine *m, hw
 
 double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m) {
   hwt_tune_candidate start[MAX_START];
-  size_t n = start_set(p, m, start);
+  size_t n = start_set(p, m, start, NULL);
   bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
-  double finalists = (double)(n < 6 ? n : 6);
-  /* start rounds + refinement (about 7 races of 2-3) + the final race */
-  return (double)n * (level_max_s[0] + level_max_s[1]) + (gemm ? 7.0 * 2.5 * level_max_s[1] : 0.0) +
-         finalists * level_max_s[2];
+  double finalists = (double)(n + 1 < 7 ? n + 1 : 7);
+  /* start rounds + refinement (about 5 races of 2-3) + the final race, twice */
+  return (double)(n + 1) * (level_max_s[0] + level_max_s[1]) + (gemm ? 5.0 * 2.5 * level_max_s[1] : 0.0) +
+         2.0 * finalists * level_max_s[2];
 }
 
 /* The step of one blocking parameter from factor f in direction `step` (x2 or x0.5), walking through steps the
@@ -386,6 +391,92 @@ static bool next_blocking(const search *s, hwt_bench_op op, const hwt_tune_candi
   }
 }
 
+/* The fastest start-set measurement of an own ISA (its index in *at when not NULL); 0 when it has none. */
+static double start_median_of_isa(const search *s, const hwt_tune_candidate *start, size_t nstart, const size_t *sidx,
+                                  hwt_isa isa, size_t *at) {
+  size_t b = SIZE_MAX;
+  for (size_t i = 0; i < nstart; i++)
+    if (start[i].impl == hwt_bench_own && start[i].isa == isa && sidx[i] != SIZE_MAX &&
+        s->out->all[sidx[i]].measured &&
+        (b == SIZE_MAX || s->out->all[sidx[i]].meas.median_ns < s->out->all[b].meas.median_ns))
+      b = sidx[i];
+  if (at) *at = b;
+  return b == SIZE_MAX ? 0 : s->out->all[b].meas.median_ns;
+}
+
+/* The final race, run twice when the budget allows, with fresh set-ups. A shared machine has moments (a neighbour
+ * on the other core's host thread, its memory traffic) in which everything on 2 threads runs up to 2x slower and
+ * the ranking shifts: measured on 4096x4096, ours and XNNPACK tied at ~1 ms in such a moment and ran 550 and 800 us
+ * outside it. The decision is taken from the quieter of the two races (the lower geometric mean of the medians),
+ * which is the state the machine is in most of the time and the one a re-measurement sees most often. */
+static void final_races(search *s, const hwt_tune_candidate *fin, size_t nf) {
+  size_t idx[FINALISTS];
+  bool ok[FINALISTS];
+  hwt_tune_measurement first[FINALISTS];
+  if (race_set(s, fin, nf, 2, idx, ok) == 0) return;
+  s->final_race = s->last_race;
+  unsigned first_id = s->last_race;
+  for (size_t i = 0; i < nf; i++)
+    if (ok[i]) first[i] = s->out->all[idx[i]].meas;
+  if (s->out->budget_exhausted || s->fatal != hwt_status_ok) return;
+  bool ok2[FINALISTS];
+  if (race_set(s, fin, nf, 2, idx, ok2) == 0) {
+    /* nothing measured a second time: the first race's figures stand (entries measured in neither keep theirs) */
+    for (size_t i = 0; i < nf; i++)
+      if (ok[i]) {
+        s->out->all[idx[i]].meas = first[i];
+        s->out->all[idx[i]].race = first_id;
+      }
+    return;
+  }
+  double log1 = 0, log2 = 0;
+  size_t both = 0;
+  for (size_t i = 0; i < nf; i++)
+    if (ok[i] && ok2[i] && first[i].median_ns > 0 && s->out->all[idx[i]].meas.median_ns > 0) {
+      log1 += log(first[i].median_ns);
+      log2 += log(s->out->all[idx[i]].meas.median_ns);
+      both++;
+    }
+  if (both > 0 && log1 < log2) {
+    for (size_t i = 0; i < nf; i++)
+      if (ok[i]) {
+        s->out->all[idx[i]].meas = first[i];
+        s->out->all[idx[i]].race = first_id;
+      }
+    s->final_race = first_id;
+  } else {
+    s->final_race = s->last_race;
+  }
+}
+
+/* After the first start round: at each thread count above the analytical one where XNNPACK ran at least 3% faster
+ * than at the analytical count (more threads pay), the fastest own start configuration joins the start set on
+ * that count. Returns how many joined. */
+static size_t add_probed_threads(search *s, hwt_tune_candidate *start, size_t *nstart, bool *alive, size_t *sidx,
+                                 unsigned ta) {
+  const hwt_tune_scored *all = s->out->all;
+  size_t xa = SIZE_MAX, own = SIZE_MAX, n0 = *nstart, added = 0;
+  for (size_t i = 0; i < n0; i++) {
+    if (sidx[i] == SIZE_MAX || !all[sidx[i]].measured || start[i].threads != ta) continue;
+    if (start[i].impl == hwt_bench_xnnpack) xa = i;
+    else if (own == SIZE_MAX || all[sidx[i]].meas.median_ns < all[sidx[own]].meas.median_ns) own = i;
+  }
+  if (xa == SIZE_MAX || own == SIZE_MAX) return 0;
+  for (size_t i = 0; i < n0 && *nstart < MAX_START; i++) {
+    if (start[i].impl != hwt_bench_xnnpack || start[i].threads <= ta || sidx[i] == SIZE_MAX ||
+        !all[sidx[i]].measured || all[sidx[i]].meas.median_ns > all[sidx[xa]].meas.median_ns * 0.97)
+      continue;
+    hwt_tune_candidate c = start[own];
+    c.threads = start[i].threads;
+    start[*nstart] = c;
+    alive[*nstart] = true;
+    sidx[*nstart] = SIZE_MAX;
+    (*nstart)++;
+    added++;
+  }
+  return added;
+}
+
 hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                            hwt_tune_outcome *out, char *err, size_t errlen) {
   search s;
@@ -393,10 +484,14 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
   bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
   hwt_gemm_family fam = family_of(p->op);
   hwt_tune_candidate start[MAX_START], cands[MAX_START];
-  size_t nstart = start_set(p, m, start);
+  unsigned ta = 1;
+  size_t nstart = start_set(p, m, start, &ta);
   bool alive[MAX_START], ok[MAX_START];
   size_t idx[MAX_START], map[MAX_START], sidx[MAX_START];
-  for (size_t i = 0; i < nstart; i++) alive[i] = true;
+  for (size_t i = 0; i < nstart; i++) {
+    alive[i] = true;
+    sidx[i] = SIZE_MAX;
+  }
 
   /* ---- the start set races in two rounds; what cannot win drops out ---- */
   unsigned start_race = 0;
@@ -425,6 +520,7 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
         alive[i] = false;
       else nalive++;
     }
+    if (level == 0) nalive += add_probed_threads(&s, start, &nstart, alive, sidx, ta);
     if (nalive == 1) break;
   }
 
@@ -432,12 +528,12 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
   size_t cur_idx = SIZE_MAX;
   if (gemm && !out->budget_exhausted) {
     for (size_t i = 0; i < nstart; i++)
-      if (alive[i] && start[i].impl == hwt_bench_own &&
+      if (alive[i] && start[i].impl == hwt_bench_own && sidx[i] != SIZE_MAX &&
           (cur_idx == SIZE_MAX || out->all[sidx[i]].meas.median_ns < out->all[cur_idx].meas.median_ns))
         cur_idx = sidx[i];
     if (cur_idx != SIZE_MAX) {
       hwt_tune_candidate cur = out->all[cur_idx].cand;
-      hwt_gemm_blocking a = hwt_gemm_default_blocking(fam, cur.isa, &m->cache);
+      hwt_gemm_blocking a = hwt_tune_analytical_blocking(p, fam, cur.isa, &m->cache);
       double fx[3] = {1.0, 1.0, 1.0};   /* current factor of kc, mc, nc relative to the analytical value */
       for (int param = 0; param < 3 && !out->budget_exhausted && s.fatal == hwt_status_ok; param++) {
         hwt_tune_candidate c[3];
@@ -476,17 +572,38 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
   if (!out->budget_exhausted) {
     hwt_tune_candidate fin[FINALISTS];
     size_t nf = 0;
-    hwt_tune_candidate simplest = start[0];   /* XNNPACK, 1 thread */
+    hwt_tune_candidate simplest = {.impl = hwt_bench_xnnpack, .threads = 1, .default_blocking = true};
     if (cur_idx != SIZE_MAX) {
       hwt_tune_candidate c = out->all[cur_idx].cand;
       nf = put_unique(fin, nf, FINALISTS, &c);
-      /* the refined configuration on the start set's smaller thread counts: the simpler choice gets its chance */
+      /* the refined configuration on the start set's smaller thread counts: the simpler choice gets its chance,
+       * unless XNNPACK ran 1.3x slower on that count than on the refined one's (threads plainly pay) */
+      size_t xc = SIZE_MAX;
       for (size_t t = 0; t < nstart; t++)
-        if (start[t].impl == hwt_bench_xnnpack && start[t].threads < c.threads) {
-          hwt_tune_candidate fewer = c;
-          fewer.threads = start[t].threads;
-          nf = put_unique(fin, nf, FINALISTS, &fewer);
-        }
+        if (start[t].impl == hwt_bench_xnnpack && start[t].threads == c.threads && sidx[t] != SIZE_MAX &&
+            out->all[sidx[t]].measured)
+          xc = sidx[t];
+      for (size_t t = 0; t < nstart; t++) {
+        if (start[t].impl != hwt_bench_xnnpack || start[t].threads >= c.threads) continue;
+        if (xc != SIZE_MAX && sidx[t] != SIZE_MAX && out->all[sidx[t]].measured &&
+            out->all[sidx[t]].meas.median_ns > 1.3 * out->all[xc].meas.median_ns)
+          continue;
+        hwt_tune_candidate fewer = c;
+        fewer.threads = start[t].threads;
+        nf = put_unique(fin, nf, FINALISTS, &fewer);
+      }
+    }
+    /* every other own ISA by its fastest start-set configuration, if within 15% of the refined one's start
+     * figure: a rough start round may have misjudged which ISA to refine, and the final race, at full precision,
+     * gets to correct that */
+    double own_start = cur_idx != SIZE_MAX ? start_median_of_isa(&s, start, nstart, sidx, out->all[cur_idx].cand.isa,
+                                                                 NULL)
+                                           : 0;
+    for (int isa = 0; gemm && cur_idx != SIZE_MAX && isa < hwt_isa_count; isa++) {
+      if (out->all[cur_idx].cand.isa == (hwt_isa)isa) continue;
+      size_t b = SIZE_MAX;
+      double med = start_median_of_isa(&s, start, nstart, sidx, (hwt_isa)isa, &b);
+      if (b != SIZE_MAX && med <= 1.15 * own_start) nf = put_unique(fin, nf, FINALISTS, &out->all[b].cand);
     }
     /* the two fastest of the last start round, and the fastest XNNPACK of it */
     size_t top[2];
@@ -499,9 +616,7 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
         bx = i;
     if (bx != SIZE_MAX) nf = put_unique(fin, nf, FINALISTS, &out->all[bx].cand);
     nf = put_unique(fin, nf, FINALISTS, &simplest);
-    size_t fidx[FINALISTS];
-    bool fok[FINALISTS];
-    if (race_set(&s, fin, nf, 2, fidx, fok) > 0) s.final_race = s.last_race;
+    final_races(&s, fin, nf);
     if (s.fatal != hwt_status_ok) return s.fatal;
   }
   return finish(&s);

@@ -43,14 +43,39 @@ void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m) {
     for (int i = 0; i < hwt_isa_count; i++) m->own_isa[f][i] = hwt_gemm_isa_supported((hwt_gemm_family)f, (hwt_isa)i);
 }
 
+/* A thread pays for its wake-up and its share of the tail with about 0.15 MFLOP of fp32 work (2-3 us of one core
+ * here): 256x784 at batch 1 (0.4 MFLOP) ran 3-10% faster on 2 threads with a large KC, 128x256 (0.07 MFLOP) twice as
+ * slow. int8 multiply-adds go about 4x faster (VNNI), so they count a quarter: 256x784 qs8 ran 2.0 us on 1 thread,
+ * 2.4-2.7 us on 2. */
+static const double thread_flops = 1.5e5;
+
+static double flops_of(const hwt_tune_problem *p) {
+  double f = 2.0 * (double)p->rows * (double)p->n * (double)p->k;
+  return p->op == hwt_bench_gemm_qs8 || p->op == hwt_bench_conv_qs8 || p->op == hwt_bench_dwconv_qs8 ? f / 4 : f;
+}
+
 unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_cpus) {
-  double flops = 2.0 * (double)p->rows * (double)p->n * (double)p->k;
-  if (usable_cpus <= 1 || flops < 1e6) return 1;
-  double t = flops / 5e5;
+  double flops = flops_of(p);
+  if (usable_cpus <= 1 || flops < 2 * thread_flops) return 1;
+  double t = flops / thread_flops;
   return t >= usable_cpus ? usable_cpus : (unsigned)t;
 }
 
+bool hwt_tune_threads_may_pay(const hwt_tune_problem *p) { return flops_of(p) >= thread_flops / 2; }
+
 static size_t round_up(size_t v, size_t m) { return m ? (v + m - 1) / m * m : v; }
+
+hwt_gemm_blocking hwt_tune_analytical_blocking(const hwt_tune_problem *p, hwt_gemm_family f, hwt_isa isa,
+                                               const hwt_cache_budget *cache) {
+  hwt_gemm_blocking a = hwt_gemm_default_blocking(f, isa, cache);
+  size_t mr = 1, nr = 1;
+  hwt_gemm_tile(f, isa, &mr, &nr);
+  /* One row group (a GEMV): KC keeps a KC x NR weight panel in L1 for the next rows, and there are none. Blocking
+   * K then only adds passes over C: measured at batch 1 on this kind of machine, KC = K ran as fast as or faster
+   * than the L1 value (256x784 avx512f on 2 threads: 4.8 us at KC 784, 6.0 us at KC 160). */
+  if (p->rows <= (mr ? mr : 1) && p->k > 0) a.kc = p->k;
+  return a;
+}
 
 hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_op op, hwt_isa isa,
                                           hwt_gemm_blocking b) {
@@ -118,7 +143,7 @@ hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, 
     for (int i = 1; i < hwt_isa_count; i++) simd = simd || m->own_isa[f][i];
     for (int i = 0; i < hwt_isa_count; i++) {
       if (!m->own_isa[f][i] || (i == hwt_isa_scalar && simd)) continue;
-      hwt_gemm_blocking a = hwt_gemm_default_blocking(f, (hwt_isa)i, &m->cache);
+      hwt_gemm_blocking a = hwt_tune_analytical_blocking(p, f, (hwt_isa)i, &m->cache);
       static const double scale[5] = {0.25, 0.5, 1.0, 2.0, 4.0};
       for (unsigned t = 1; t <= usable; t++) {
         for (int x = 0; x < 5; x++) {

@@ -58,16 +58,23 @@ typedef struct hwt_tune_machine {
 /* Fills *m from detect's description (usable CPUs, plausible caches) and the kernels' supported ISAs. */
 void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m);
 
-/* Analytical start: threads from the op's work size (1 below ~1 MFLOP per call, else every usable CPU up to one
- * per ~0.5 MFLOP), the best own ISA, blocking from the cache budget (hwt_gemm_default_blocking). */
+/* Analytical start: threads from the op's work size (1 below 0.3 MFLOP per call, else every usable CPU up to one
+ * per 0.15 MFLOP; int8 work counts a quarter), the best own ISA, blocking from the cache budget. */
 unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_cpus);
+/* Whether more than one thread is worth measuring at all: false below half of one thread's work (0.075 MFLOP per
+ * call, as counted above), where waking a second thread costs more than the whole call. */
+bool hwt_tune_threads_may_pay(const hwt_tune_problem *p);
+/* The analytical blocking for this problem: hwt_gemm_default_blocking, with KC = K when the problem is one row group
+ * (a GEMV: no weight panel to keep in L1 for further rows). Not clamped (hwt_tune_clamp_blocking). */
+hwt_gemm_blocking hwt_tune_analytical_blocking(const hwt_tune_problem *p, hwt_gemm_family f, hwt_isa isa,
+                                               const hwt_cache_budget *cache);
 /* Blocking clamped to the problem: mc <= rows, kc <= k, nc <= n, each rounded up to the tile (MR, 1, NR). */
 hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_op op, hwt_isa isa,
                                           hwt_gemm_blocking b);
 
 /* The whole space (what --exhaustive measures): xnnpack x threads; own x runnable SIMD ISAs (scalar only when
- * there is none) x threads x blocking grid {1/4, 1/2, 1, 2, 4} x analytical for each of MC, KC, NC, after clamping and
- * de-duplication. Own kernels only for gemm ops. *out is malloc'ed. */
+ * there is none) x threads x blocking grid {1/4, 1/2, 1, 2, 4} x analytical (hwt_tune_analytical_blocking) for each
+ * of MC, KC, NC, after clamping and de-duplication. Own kernels only for gemm ops. *out is malloc'ed. */
 hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate **out,
                           size_t *count);
 
@@ -139,14 +146,17 @@ typedef struct hwt_tune_outcome {
 
 void hwt_tune_outcome_free(hwt_tune_outcome *o);
 
-/* Racing: the analytical start point and its structural neighbours (xnnpack, each runnable own ISA; 1 thread and
- * the analytical/maximum thread count) are measured together, interleaved (the measurer's race), in two rounds
- * of rising precision; candidates whose CI shows they cannot win (ci_low > best ci_high, with a 3% / 1% margin)
- * drop out after each. The best own configuration's blocking is then refined by coordinate descent (KC, MC, NC
- * in turn halved or doubled, each step raced against the current one, while the median improves, within the grid
- * of hwt_tune_space). A final race at the final precision holds the finalists: the refined configuration and its
- * versions on fewer threads, the best of the start set, the best XNNPACK and XNNPACK on 1 thread; the rule above
- * picks among them (every finalist measured under the same conditions). */
+/* Racing: the analytical start point and its structural neighbours are measured together, interleaved (the
+ * measurer's race), in two rounds of rising precision: XNNPACK and each runnable own ISA at the analytical thread
+ * count, XNNPACK alone at the other counts of {1, analytical, all}; after the first round the fastest own
+ * configuration joins every larger count where XNNPACK ran at least 3% faster. Candidates whose CI shows they
+ * cannot win (ci_low > best ci_high, with a 3% / 1% margin) drop out after each round. The best own configuration's
+ * blocking is then refined by coordinate descent (KC, MC, NC in turn halved or doubled, each step raced against the
+ * current one, while the median improves, within the grid of hwt_tune_space). A final race at the
+ * final precision holds the finalists: the refined configuration and its versions on fewer threads, every other own
+ * ISA's fastest start configuration (a rough start round may have picked the wrong ISA to refine), the two fastest
+ * of the last start round, the best XNNPACK and XNNPACK on 1 thread; the rule above picks among them (every
+ * finalist measured under the same conditions). */
 hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                            hwt_tune_outcome *out, char *err, size_t errlen);
 
@@ -173,7 +183,8 @@ typedef struct hwt_tune_check_row {
 
 /* For every (op, shape, batch) in both profiles: races the tuned choice, the reference's choice and the
  * reference's runner-up side by side (`seconds` each, through mm->race, else one by one), so the ratio does
- * not carry the drift between the two runs that made the profiles. Errors name the file and entry.
+ * not carry the drift between the two runs that made the profiles. The time is split over three races with
+ * fresh set-ups; the ratio is the median of theirs, its range spans their CIs. Errors name the file and entry.
  * *rows is malloc'ed. */
 hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hwt_tune_measurer *mm, double seconds,
                           hwt_tune_check_row **rows, size_t *nrows, char *err, size_t errlen);
