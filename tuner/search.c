@@ -218,6 +218,9 @@ static hwt_status finish(search *s) {
   size_t ru;
   size_t c = race ? hwt_tune_choose(pool, n, &ru) : SIZE_MAX;
   o->ok = c != SIZE_MAX;
+  o->final_race = race;
+  o->has_runner_up = false;
+  o->margin = 0;
   if (o->ok) {
     o->choice = pool[c];
     o->has_runner_up = ru != SIZE_MAX;
@@ -270,8 +273,53 @@ static size_t fastest_of_race(const search *s, unsigned race, size_t *out, size_
   return n;
 }
 
-#define EXHAUSTIVE_GROUP 16
 #define FINALISTS 9
+
+/* Races `fin` once more (fresh set-ups) and keeps the quieter of that race and race `prev` (the lower geometric mean
+ * of the medians of the entries measured in both); returns the kept race's id. A shared machine has moments (a
+ * neighbour on the other core's host thread, its memory traffic) in which everything on 2 threads runs up to 2x
+ * slower and the ranking shifts: on 4096x4096, ours and XNNPACK tied at ~1 ms in such a moment and ran 550 and
+ * 800 us outside it. The quieter race is the state the machine is in most of the time, the one a re-measurement
+ * sees most often, and ours is never slower in the other. */
+static unsigned race_again_keep_quieter(search *s, const hwt_tune_candidate *fin, size_t nf, unsigned prev) {
+  size_t idx[FINALISTS];
+  bool ok[FINALISTS], had[FINALISTS];
+  hwt_tune_measurement first[FINALISTS];
+  for (size_t i = 0; i < nf; i++) {
+    const hwt_tune_scored *e = find(s, &fin[i]);
+    had[i] = e && e->measured && e->race == prev;
+    if (had[i]) first[i] = e->meas;
+  }
+  if (race_set(s, fin, nf, 2, idx, ok) == 0) return prev;
+  unsigned next = s->last_race;
+  double log1 = 0, log2 = 0;
+  size_t both = 0;
+  for (size_t i = 0; i < nf; i++)
+    if (had[i] && ok[i] && first[i].median_ns > 0 && s->out->all[idx[i]].meas.median_ns > 0) {
+      log1 += log(first[i].median_ns);
+      log2 += log(s->out->all[idx[i]].meas.median_ns);
+      both++;
+    }
+  if (both == 0 || log2 <= log1) return next;
+  for (size_t i = 0; i < nf; i++)
+    if (had[i]) {
+      s->out->all[idx[i]].meas = first[i];
+      s->out->all[idx[i]].race = prev;
+    }
+  return prev;
+}
+
+/* The final race, twice when the budget allows: the decision comes from the quieter (see above). */
+static void final_races(search *s, const hwt_tune_candidate *fin, size_t nf) {
+  size_t idx[FINALISTS];
+  bool ok[FINALISTS];
+  if (race_set(s, fin, nf, 2, idx, ok) == 0) return;
+  s->final_race = s->last_race;
+  if (s->out->budget_exhausted || s->fatal != hwt_status_ok) return;
+  s->final_race = race_again_keep_quieter(s, fin, nf, s->final_race);
+}
+
+#define EXHAUSTIVE_GROUP 16
 
 hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                                hwt_tune_outcome *out, char *err, size_t errlen) {
@@ -320,7 +368,7 @@ hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine
     size_t nf = 0;
     for (size_t i = 0; i < no; i++) nf = put_unique(fin, nf, FINALISTS, &out->all[order[i]].cand);
     nf = put_unique(fin, nf, FINALISTS, &anchor);
-    if (race_set(&s, fin, nf, 2, idx, ok) > 0) s.final_race = s.last_race;
+    final_races(&s, fin, nf);
   }
   free(rel);
   free(space);
@@ -402,51 +450,6 @@ static double start_median_of_isa(const search *s, const hwt_tune_candidate *sta
       b = sidx[i];
   if (at) *at = b;
   return b == SIZE_MAX ? 0 : s->out->all[b].meas.median_ns;
-}
-
-/* The final race, run twice when the budget allows, with fresh set-ups. A shared machine has moments (a neighbour
- * on the other core's host thread, its memory traffic) in which everything on 2 threads runs up to 2x slower and
- * the ranking shifts: measured on 4096x4096, ours and XNNPACK tied at ~1 ms in such a moment and ran 550 and 800 us
- * outside it. The decision is taken from the quieter of the two races (the lower geometric mean of the medians),
- * which is the state the machine is in most of the time and the one a re-measurement sees most often. */
-static void final_races(search *s, const hwt_tune_candidate *fin, size_t nf) {
-  size_t idx[FINALISTS];
-  bool ok[FINALISTS];
-  hwt_tune_measurement first[FINALISTS];
-  if (race_set(s, fin, nf, 2, idx, ok) == 0) return;
-  s->final_race = s->last_race;
-  unsigned first_id = s->last_race;
-  for (size_t i = 0; i < nf; i++)
-    if (ok[i]) first[i] = s->out->all[idx[i]].meas;
-  if (s->out->budget_exhausted || s->fatal != hwt_status_ok) return;
-  bool ok2[FINALISTS];
-  if (race_set(s, fin, nf, 2, idx, ok2) == 0) {
-    /* nothing measured a second time: the first race's figures stand (entries measured in neither keep theirs) */
-    for (size_t i = 0; i < nf; i++)
-      if (ok[i]) {
-        s->out->all[idx[i]].meas = first[i];
-        s->out->all[idx[i]].race = first_id;
-      }
-    return;
-  }
-  double log1 = 0, log2 = 0;
-  size_t both = 0;
-  for (size_t i = 0; i < nf; i++)
-    if (ok[i] && ok2[i] && first[i].median_ns > 0 && s->out->all[idx[i]].meas.median_ns > 0) {
-      log1 += log(first[i].median_ns);
-      log2 += log(s->out->all[idx[i]].meas.median_ns);
-      both++;
-    }
-  if (both > 0 && log1 < log2) {
-    for (size_t i = 0; i < nf; i++)
-      if (ok[i]) {
-        s->out->all[idx[i]].meas = first[i];
-        s->out->all[idx[i]].race = first_id;
-      }
-    s->final_race = first_id;
-  } else {
-    s->final_race = s->last_race;
-  }
 }
 
 /* After the first start round: at each thread count above the analytical one where XNNPACK ran at least 3% faster
@@ -619,5 +622,33 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
     final_races(&s, fin, nf);
     if (s.fatal != hwt_status_ok) return s.fatal;
   }
+  return finish(&s);
+}
+
+hwt_status hwt_tune_confirm(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
+                            hwt_tune_outcome *o, char *err, size_t errlen) {
+  (void)m;
+  if (!o->ok || o->final_race == 0) return hwt_status_ok;
+  search s;
+  memset(&s, 0, sizeof s);
+  s.p = p;
+  s.mm = mm;
+  s.out = o;
+  s.cap = o->nall;
+  s.scale = mm->scale > 0 ? mm->scale : 1.0;
+  s.err = err;
+  s.errlen = errlen;
+  s.fatal = hwt_status_ok;
+  for (size_t i = 0; i < o->nall; i++)
+    if (o->all[i].race > s.race_id) s.race_id = o->all[i].race;
+  hwt_tune_candidate fin[FINALISTS];
+  size_t nf = 0;
+  for (size_t i = 0; i < o->nall && nf < FINALISTS; i++)
+    if (o->all[i].measured && o->all[i].race == o->final_race) fin[nf++] = o->all[i].cand;
+  bool exhausted = o->budget_exhausted;
+  o->budget_exhausted = false;
+  s.final_race = race_again_keep_quieter(&s, fin, nf, o->final_race);
+  o->budget_exhausted = exhausted || o->budget_exhausted;
+  if (s.fatal != hwt_status_ok) return s.fatal;
   return finish(&s);
 }

@@ -142,6 +142,7 @@ typedef struct hwt_tune_outcome {
   bool budget_exhausted;
   hwt_tune_scored *all;         /* every distinct configuration measured, at its last precision (malloc'ed) */
   size_t nall;
+  unsigned final_race;          /* the race the choice was made from (all[].race; 0 = none) */
 } hwt_tune_outcome;
 
 void hwt_tune_outcome_free(hwt_tune_outcome *o);
@@ -159,6 +160,12 @@ void hwt_tune_outcome_free(hwt_tune_outcome *o);
  * finalist measured under the same conditions). */
 hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                            hwt_tune_outcome *out, char *err, size_t errlen);
+
+/* Races the finalists of a finished search (the entries of o->final_race) once more, later (the caller runs it
+ * after the other problems, so a slow moment of the machine has likely passed), and re-decides from the quieter
+ * of the two races. Nothing changes when the budget is spent or o has no choice. */
+hwt_status hwt_tune_confirm(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
+                            hwt_tune_outcome *o, char *err, size_t errlen);
 
 /* Seconds hwt_tune_search plans to spend on a problem at scale 1 (for budget sharing). */
 double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m);
