@@ -195,6 +195,22 @@ static double space_best(const model *md, const hwt_tune_problem *p, const hwt_t
   return best;
 }
 
+/* The search, raced, on the model; asserts it succeeds. */
+static hwt_tune_outcome raced_search(model *md, const hwt_tune_problem *p, const hwt_tune_machine *m) {
+  hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = md};
+  hwt_tune_outcome o;
+  cr_assert_eq(hwt_tune_search(p, m, &raced, &o, NULL, 0), hwt_status_ok);
+  return o;
+}
+
+/* Our configurations measured on `threads` threads. */
+static size_t own_measured_at(const hwt_tune_outcome *o, unsigned threads) {
+  size_t n = 0;
+  for (size_t i = 0; i < o->nall; i++)
+    n += o->all[i].measured && o->all[i].cand.impl == hwt_bench_own && o->all[i].cand.threads == threads;
+  return n;
+}
+
 Test(tune_search, finds_the_best_measuring_a_fifth_of_the_space) {
   hwt_tune_machine m;
   machine(&m, 2);
@@ -345,12 +361,8 @@ Test(tune_search, more_threads_probed_by_xnnpack_first) {
   for (int helps = 0; helps < 2; helps++) {
     model md = make_model(&m, &p, 1200, 1000, helps ? 1.9 : 0.5);
     md.kc_opt_factor = 1.0;
-    hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = &md};
-    hwt_tune_outcome o;
-    cr_assert_eq(hwt_tune_search(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
-    size_t own2 = 0;
-    for (size_t i = 0; i < o.nall; i++)
-      own2 += o.all[i].measured && o.all[i].cand.impl == hwt_bench_own && o.all[i].cand.threads == 2;
+    hwt_tune_outcome o = raced_search(&md, &p, &m);
+    size_t own2 = own_measured_at(&o, 2);
     if (helps) {
       cr_assert(own2 > 0, "threads pay: our kernels were tried on 2 threads");
       cr_assert_eq(o.choice.cand.impl, hwt_bench_own);
@@ -364,9 +376,7 @@ Test(tune_search, more_threads_probed_by_xnnpack_first) {
   problem(&p, "64x64", 1);
   cr_assert(!hwt_tune_threads_may_pay(&p));
   model md = make_model(&m, &p, 1200, 1000, 1.9);
-  hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = &md};
-  hwt_tune_outcome o;
-  cr_assert_eq(hwt_tune_search(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
+  hwt_tune_outcome o = raced_search(&md, &p, &m);
   cr_assert(!md.saw_two_threads, "8 KFLOP per call: 2 threads not measured");
   cr_assert_eq(o.choice.cand.threads, 1);
   hwt_tune_outcome_free(&o);
@@ -383,12 +393,8 @@ Test(tune_search, fewer_threads_finalist_unless_threads_plainly_pay) {
   for (int pays = 0; pays < 2; pays++) {
     model md = make_model(&m, &p, 300000, 200000, pays ? 1.9 : 1.1);
     md.kc_opt_factor = 1.0;
-    hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = &md};
-    hwt_tune_outcome o;
-    cr_assert_eq(hwt_tune_search(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
-    size_t own1 = 0;
-    for (size_t i = 0; i < o.nall; i++)
-      own1 += o.all[i].measured && o.all[i].cand.impl == hwt_bench_own && o.all[i].cand.threads == 1;
+    hwt_tune_outcome o = raced_search(&md, &p, &m);
+    size_t own1 = own_measured_at(&o, 1);
     cr_assert_eq(own1, pays ? 0u : 1u, "speed-up %s: %zu own 1-thread configurations", pays ? "1.9" : "1.1", own1);
     cr_assert_eq(o.choice.cand.threads, 2);
     hwt_tune_outcome_free(&o);
@@ -407,9 +413,7 @@ Test(tune_search, the_final_race_decides_in_the_quieter_moment) {
     model md = make_model(&m, &p, 1500000, 1000000, 1.9);
     md.kc_opt_factor = 1.0;
     md.slow_finals = 1u << (slow - 1);
-    hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = &md};
-    hwt_tune_outcome o;
-    cr_assert_eq(hwt_tune_search(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
+    hwt_tune_outcome o = raced_search(&md, &p, &m);
     cr_assert_eq(md.finals, 2, "the final race ran twice");
     cr_assert_eq(o.choice.cand.impl, hwt_bench_own, "slow moment in final race %u: chose XNNPACK", slow);
     cr_assert_eq(o.choice.cand.threads, 2);
@@ -420,9 +424,8 @@ Test(tune_search, the_final_race_decides_in_the_quieter_moment) {
     model md = make_model(&m, &p, 1500000, 1000000, 1.9);
     md.kc_opt_factor = 1.0;
     md.slow_finals = confirm_quiet ? 3u : 7u;
+    hwt_tune_outcome o = raced_search(&md, &p, &m);
     hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = &md};
-    hwt_tune_outcome o;
-    cr_assert_eq(hwt_tune_search(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
     cr_assert_eq(o.choice.cand.impl, hwt_bench_xnnpack, "both finals slow: XNNPACK ties ours, the simpler wins");
     unsigned before = o.final_race;
     cr_assert_eq(hwt_tune_confirm(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
@@ -452,9 +455,7 @@ Test(tune_search, a_misjudged_isa_is_corrected_in_the_final_race) {
   md.isa_factor[hwt_isa_avx512f] = 1.05;
   md.rough_slows = hwt_isa_avx2;
   md.rough_loss = 0.2;
-  hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = &md};
-  hwt_tune_outcome o;
-  cr_assert_eq(hwt_tune_search(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
+  hwt_tune_outcome o = raced_search(&md, &p, &m);
   cr_assert(o.ok);
   double best = space_best(&md, &p, &m);
   cr_assert_eq(o.choice.cand.impl, hwt_bench_own);
