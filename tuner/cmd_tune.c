@@ -300,7 +300,7 @@ static int run_check(const char *tuned, const char *ref, bool quiet) {
   if (!quiet) fprintf(stderr, "hwtune tune: racing the choices of %s against %s...\n", tuned, ref);
   hwt_tune_check_row *rows = NULL;
   size_t n = 0;
-  hwt_status st = hwt_tune_check(tuned, ref, &mm, 2.4, &rows, &n, err, sizeof err);
+  hwt_status st = hwt_tune_check(tuned, ref, &mm, 4.0, &rows, &n, err, sizeof err);
   hwt_bench_session_destroy(session);
   if (st != hwt_status_ok) {
     fprintf(stderr, "hwtune tune: --check: %s\n", err);

@@ -190,7 +190,7 @@ typedef struct hwt_tune_check_row {
 
 /* For every (op, shape, batch) in both profiles: races the tuned choice, the reference's choice and the
  * reference's runner-up side by side (`seconds` each, through mm->race, else one by one), so the ratio does
- * not carry the drift between the two runs that made the profiles. The time is split over three races with
+ * not carry the drift between the two runs that made the profiles. The time is split over five races with
  * fresh set-ups; the ratio is the median of theirs, its range spans their CIs. Errors name the file and entry.
  * *rows is malloc'ed. */
 hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hwt_tune_measurer *mm, double seconds,
