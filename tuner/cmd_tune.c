@@ -608,10 +608,10 @@ int hwt_cmd_tune(int argc, char **argv) {
       double share = left / (double)(nproblems - (i + g));
       double slowdown = planned_done > 0 ? spent_done / planned_done : 1.0;
       if (slowdown < 1.0) slowdown = 1.0;
-      /* Shrunk to fit the share; with time to spare the search measures longer (up to 2.5x), which its decisions
+      /* Shrunk to fit the share; with time to spare the search measures longer (up to 2x), which its decisions
        * need more than the budget does. The exhaustive mode keeps its plan. */
       mm.scale = planned > 0 ? share / (planned * slowdown) : 1.0;
-      if (mm.scale > (exhaustive ? 1.0 : 2.5)) mm.scale = exhaustive ? 1.0 : 2.5;
+      if (mm.scale > (exhaustive ? 1.0 : 2.0)) mm.scale = exhaustive ? 1.0 : 2.0;
       double problem_start = now_s();
       r.problem_deadline_s = problem_start + 2.0 * share + r.overhead_s;
       hwt_tune_outcome o;
