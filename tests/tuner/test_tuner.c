@@ -95,6 +95,8 @@ typedef struct model {
   size_t races;               /* race calls */
   double isa_factor[hwt_isa_count];  /* own time of that ISA relative to own_1t (0 = 1) */
   unsigned slow_finals;       /* bit i: final-precision race i+1 is a slow moment for 2 threads */
+  hwt_isa luck_isa;           /* set-up luck: this ISA's configurations run ... */
+  double luck[2];             /* ... this factor in final-precision races 1 and 2 (0 = none) */
   unsigned finals;            /* final-precision races so far */
   hwt_isa rough_slows;        /* rough measurements (levels 0 and 1) see this ISA slower than it is ... */
   double rough_loss;          /* ... by this fraction (0 = none) */
@@ -149,6 +151,9 @@ static hwt_status model_race(void *ctx, const hwt_tune_problem *p, const hwt_tun
     if (level < 2 && c[i].impl == hwt_bench_own && c[i].isa == md->rough_slows) t *= 1.0 + md->rough_loss;
     /* the slow moment: ours on 2 threads 1.8x slower, XNNPACK's 1.2x (measured on 4096x4096, batch 1) */
     if (slow && c[i].threads >= 2) t *= c[i].impl == hwt_bench_own ? 1.8 : 1.2;
+    if (level == 2 && md->finals >= 1 && md->finals <= 2 && md->luck[md->finals - 1] > 0 &&
+        c[i].impl == hwt_bench_own && c[i].isa == md->luck_isa)
+      t *= md->luck[md->finals - 1];
     double h = md->half_ci * (level == 0 ? 4 : level == 1 ? 2 : 1);
     out[i] = (hwt_tune_measurement){.median_ns = t, .ci_low_ns = t * (1 - h), .ci_high_ns = t * (1 + h),
                                     .p99_ns = t * 1.1, .samples = 10, .elapsed_s = 0.01};
@@ -438,6 +443,27 @@ Test(tune_search, the_final_race_decides_in_the_quieter_moment) {
     }
     hwt_tune_outcome_free(&o);
   }
+}
+
+/* Set-up luck in the two final races of one moment: avx512f (truly 2% slower) ran 5% fast in the first, 10% slow in
+ * the second. Pooled, the two races rank the ISAs right; either race alone (the first is the quieter) would not. */
+Test(tune_search, final_races_of_one_moment_are_pooled) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  m.own_isa[hwt_gemm_f32][hwt_isa_avx512f] = true;
+  hwt_tune_problem p;
+  problem(&p, "1024x4096", 1);
+  model md = make_model(&m, &p, 300000, 200000, 1.9);
+  md.kc_opt_factor = 1.0;
+  md.isa_factor[hwt_isa_avx512f] = 1.02;
+  md.luck_isa = hwt_isa_avx512f;
+  md.luck[0] = 0.95;
+  md.luck[1] = 1.10;
+  hwt_tune_outcome o = raced_search(&md, &p, &m);
+  cr_assert_eq(md.finals, 2);
+  cr_assert_eq(o.choice.cand.impl, hwt_bench_own);
+  cr_assert_eq(o.choice.cand.isa, hwt_isa_avx2, "chose %s", hwt_isa_name(o.choice.cand.isa));
+  hwt_tune_outcome_free(&o);
 }
 
 /* The rough start round sees the best ISA 20% slower than it is (unlucky set-ups): it drops out, the two fastest of
