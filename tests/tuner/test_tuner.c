@@ -445,17 +445,25 @@ Test(tune_search, the_final_race_decides_in_the_quieter_moment) {
   }
 }
 
+/* 2 CPUs, own avx2 and avx512f (avx512f `avx512_factor` x avx2's time, avx2 200 us at 1 thread), a GEMV of `shape`
+ * whose analytical blocking is optimal; XNNPACK `xnn` ns at 1 thread; 2 threads 1.9x faster. */
+static model two_isa_model(hwt_tune_machine *m, hwt_tune_problem *p, const char *shape, double xnn,
+                           double avx512_factor) {
+  machine(m, 2);
+  m->own_isa[hwt_gemm_f32][hwt_isa_avx512f] = true;
+  problem(p, shape, 1);
+  model md = make_model(m, p, xnn, 200000, 1.9);
+  md.kc_opt_factor = 1.0;
+  md.isa_factor[hwt_isa_avx512f] = avx512_factor;
+  return md;
+}
+
 /* Set-up luck in the two final races of one moment: avx512f (truly 2% slower) ran 5% fast in the first, 10% slow in
  * the second. Pooled, the two races rank the ISAs right; either race alone (the first is the quieter) would not. */
 Test(tune_search, final_races_of_one_moment_are_pooled) {
   hwt_tune_machine m;
-  machine(&m, 2);
-  m.own_isa[hwt_gemm_f32][hwt_isa_avx512f] = true;
   hwt_tune_problem p;
-  problem(&p, "1024x4096", 1);
-  model md = make_model(&m, &p, 300000, 200000, 1.9);
-  md.kc_opt_factor = 1.0;
-  md.isa_factor[hwt_isa_avx512f] = 1.02;
+  model md = two_isa_model(&m, &p, "1024x4096", 300000, 1.02);
   md.luck_isa = hwt_isa_avx512f;
   md.luck[0] = 0.95;
   md.luck[1] = 1.10;
@@ -472,13 +480,8 @@ Test(tune_search, final_races_of_one_moment_are_pooled) {
  * faster ISA is chosen. */
 Test(tune_search, a_misjudged_isa_is_corrected_in_the_final_race) {
   hwt_tune_machine m;
-  machine(&m, 2);
-  m.own_isa[hwt_gemm_f32][hwt_isa_avx512f] = true;
   hwt_tune_problem p;
-  problem(&p, "4096x1024", 1);
-  model md = make_model(&m, &p, 230000, 200000, 1.9);
-  md.kc_opt_factor = 1.0;
-  md.isa_factor[hwt_isa_avx512f] = 1.05;
+  model md = two_isa_model(&m, &p, "4096x1024", 230000, 1.05);
   md.rough_slows = hwt_isa_avx2;
   md.rough_loss = 0.2;
   hwt_tune_outcome o = raced_search(&md, &p, &m);
