@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hwt_common.h"
+#include "hwt_stats.h"
 #include "tuner.h"
 
 /* A profile document's entries; err names the file (and line:column for JSON errors). */
@@ -60,17 +61,6 @@ static bool same_key(const json_t *a, const json_t *b) {
 }
 
 #define CHECK_RACES 5
-
-/* The median of the CHECK_RACES values (a copy is sorted). */
-static double median_of_races(const double *v) {
-  double x[CHECK_RACES];
-  for (int i = 0; i < CHECK_RACES; i++) {
-    int j = i;
-    for (; j > 0 && x[j - 1] > v[i]; j--) x[j] = x[j - 1];
-    x[j] = v[i];
-  }
-  return x[CHECK_RACES / 2];
-}
 
 hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hwt_tune_measurer *mm, double seconds,
                           hwt_tune_check_row **rows_out, size_t *nrows_out, char *err, size_t errlen) {
@@ -176,7 +166,7 @@ hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hw
       }
     }
     double mid[3];
-    for (size_t k = 0; k < n; k++) mid[k] = median_of_races(med[k]);
+    for (size_t k = 0; k < n; k++) mid[k] = hwt_stats_median(med[k], CHECK_RACES);
     row->tuned = c[0];
     row->tuned_ns = mid[0];
     size_t best = SIZE_MAX;
@@ -196,7 +186,7 @@ hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hw
       if (lo < row->ratio_lo) row->ratio_lo = lo;
       if (hi > row->ratio_hi) row->ratio_hi = hi;
     }
-    row->ratio = median_of_races(ratio);
+    row->ratio = hwt_stats_median(ratio, CHECK_RACES);
     nrows++;
   }
   if (nrows == 0) {

@@ -668,7 +668,7 @@ int hwt_cmd_tune(int argc, char **argv) {
     if (left <= 0.1) break;
     r.problem_deadline_s = now_s() + left / (double)(nkept - j);
     mm.scale = 1.0;
-    hwt_status st = hwt_tune_confirm(&kept[j].searched, &machine, &mm, &kept[j].o, err, sizeof err);
+    hwt_status st = hwt_tune_confirm(&kept[j].searched, &mm, &kept[j].o, err, sizeof err);
     if (st != hwt_status_ok) fatal = st;
   }
   for (size_t j = 0; j < nkept; j++) {

@@ -232,17 +232,26 @@ static hwt_status finish(search *s) {
   return hwt_status_ok;
 }
 
-static void init(search *s, const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
-                 hwt_tune_outcome *out, char *err, size_t errlen) {
-  memset(out, 0, sizeof *out);
+/* A search over `out` as it is (hwt_tune_confirm continues a finished one). */
+static void search_bind(search *s, const hwt_tune_problem *p, const hwt_tune_measurer *mm, hwt_tune_outcome *out,
+                        char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   s->p = p;
   s->mm = mm;
   s->out = out;
+  s->cap = out->nall;
   s->scale = mm->scale > 0 ? mm->scale : 1.0;
   s->err = err;
   s->errlen = errlen;
   s->fatal = hwt_status_ok;
+  for (size_t i = 0; i < out->nall; i++)
+    if (out->all[i].race > s->race_id) s->race_id = out->all[i].race;
+}
+
+static void init(search *s, const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
+                 hwt_tune_outcome *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  search_bind(s, p, mm, out, err, errlen);
   hwt_tune_candidate *space = NULL;
   if (hwt_tune_space(p, m, &space, &out->space_size) == hwt_status_ok) free(space);
 }
@@ -473,23 +482,33 @@ static double start_median_of_isa(const search *s, const hwt_tune_candidate *sta
   return b == SIZE_MAX ? 0 : s->out->all[b].meas.median_ns;
 }
 
+/* The measured start-set XNNPACK entry on `threads` threads (its index in out->all), SIZE_MAX when none. */
+static size_t xnn_start(const search *s, const hwt_tune_candidate *start, size_t nstart, const size_t *sidx,
+                        unsigned threads) {
+  for (size_t i = 0; i < nstart; i++)
+    if (start[i].impl == hwt_bench_xnnpack && start[i].threads == threads && sidx[i] != SIZE_MAX &&
+        s->out->all[sidx[i]].measured)
+      return sidx[i];
+  return SIZE_MAX;
+}
+
 /* After the first start round: at each thread count above the analytical one where XNNPACK ran at least 3% faster
  * than at the analytical count (more threads pay), the fastest own start configuration joins the start set on
  * that count. Returns how many joined. */
 static size_t add_probed_threads(search *s, hwt_tune_candidate *start, size_t *nstart, bool *alive, size_t *sidx,
                                  unsigned ta) {
   const hwt_tune_scored *all = s->out->all;
-  size_t xa = SIZE_MAX, own = SIZE_MAX, n0 = *nstart, added = 0;
-  for (size_t i = 0; i < n0; i++) {
-    if (sidx[i] == SIZE_MAX || !all[sidx[i]].measured || start[i].threads != ta) continue;
-    if (start[i].impl == hwt_bench_xnnpack) xa = i;
-    else if (own == SIZE_MAX || all[sidx[i]].meas.median_ns < all[sidx[own]].meas.median_ns) own = i;
-  }
+  size_t own = SIZE_MAX, n0 = *nstart, added = 0;
+  for (size_t i = 0; i < n0; i++)
+    if (start[i].impl == hwt_bench_own && start[i].threads == ta && sidx[i] != SIZE_MAX && all[sidx[i]].measured &&
+        (own == SIZE_MAX || all[sidx[i]].meas.median_ns < all[sidx[own]].meas.median_ns))
+      own = i;
+  size_t xa = xnn_start(s, start, n0, sidx, ta);
   if (xa == SIZE_MAX || own == SIZE_MAX) return 0;
   for (size_t i = 0; i < n0 && *nstart < MAX_START; i++) {
-    if (start[i].impl != hwt_bench_xnnpack || start[i].threads <= ta || sidx[i] == SIZE_MAX ||
-        !all[sidx[i]].measured || all[sidx[i]].meas.median_ns > all[sidx[xa]].meas.median_ns * 0.97)
-      continue;
+    if (start[i].impl != hwt_bench_xnnpack || start[i].threads <= ta) continue;
+    size_t xt = xnn_start(s, start, n0, sidx, start[i].threads);
+    if (xt == SIZE_MAX || all[xt].meas.median_ns > all[xa].meas.median_ns * 0.97) continue;
     hwt_tune_candidate c = start[own];
     c.threads = start[i].threads;
     start[*nstart] = c;
@@ -602,15 +621,11 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
       nf = put_unique(fin, nf, FINALISTS, &c);
       /* the refined configuration on the start set's smaller thread counts: the simpler choice gets its chance,
        * unless XNNPACK ran 1.3x slower on that count than on the refined one's (threads plainly pay) */
-      size_t xc = SIZE_MAX;
-      for (size_t t = 0; t < nstart; t++)
-        if (start[t].impl == hwt_bench_xnnpack && start[t].threads == c.threads && sidx[t] != SIZE_MAX &&
-            out->all[sidx[t]].measured)
-          xc = sidx[t];
+      size_t xc = xnn_start(&s, start, nstart, sidx, c.threads);
       for (size_t t = 0; t < nstart; t++) {
         if (start[t].impl != hwt_bench_xnnpack || start[t].threads >= c.threads) continue;
-        if (xc != SIZE_MAX && sidx[t] != SIZE_MAX && out->all[sidx[t]].measured &&
-            out->all[sidx[t]].meas.median_ns > 1.3 * out->all[xc].meas.median_ns)
+        size_t xt = xnn_start(&s, start, nstart, sidx, start[t].threads);
+        if (xc != SIZE_MAX && xt != SIZE_MAX && out->all[xt].meas.median_ns > 1.3 * out->all[xc].meas.median_ns)
           continue;
         hwt_tune_candidate fewer = c;
         fewer.threads = start[t].threads;
@@ -646,22 +661,11 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
   return finish(&s);
 }
 
-hwt_status hwt_tune_confirm(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
-                            hwt_tune_outcome *o, char *err, size_t errlen) {
-  (void)m;
+hwt_status hwt_tune_confirm(const hwt_tune_problem *p, const hwt_tune_measurer *mm, hwt_tune_outcome *o, char *err,
+                            size_t errlen) {
   if (!o->ok || o->final_race == 0) return hwt_status_ok;
   search s;
-  memset(&s, 0, sizeof s);
-  s.p = p;
-  s.mm = mm;
-  s.out = o;
-  s.cap = o->nall;
-  s.scale = mm->scale > 0 ? mm->scale : 1.0;
-  s.err = err;
-  s.errlen = errlen;
-  s.fatal = hwt_status_ok;
-  for (size_t i = 0; i < o->nall; i++)
-    if (o->all[i].race > s.race_id) s.race_id = o->all[i].race;
+  search_bind(&s, p, mm, o, err, errlen);
   hwt_tune_candidate fin[FINALISTS];
   size_t nf = 0;
   for (size_t i = 0; i < o->nall && nf < FINALISTS; i++)

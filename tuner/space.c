@@ -51,7 +51,7 @@ static const double thread_flops = 1.5e5;
 
 static double flops_of(const hwt_tune_problem *p) {
   double f = 2.0 * (double)p->rows * (double)p->n * (double)p->k;
-  return p->op == hwt_bench_gemm_qs8 || p->op == hwt_bench_conv_qs8 || p->op == hwt_bench_dwconv_qs8 ? f / 4 : f;
+  return hwt_bench_op_is_qs8(p->op) ? f / 4 : f;
 }
 
 unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_cpus) {

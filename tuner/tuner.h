@@ -164,8 +164,8 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
 /* Races the finalists of a finished search (the entries of o->final_race) once more, later (the caller runs it
  * after the other problems, so a slow moment of the machine has likely passed), and re-decides from the quieter
  * of the two races. Nothing changes when the budget is spent or o has no choice. */
-hwt_status hwt_tune_confirm(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
-                            hwt_tune_outcome *o, char *err, size_t errlen);
+hwt_status hwt_tune_confirm(const hwt_tune_problem *p, const hwt_tune_measurer *mm, hwt_tune_outcome *o, char *err,
+                            size_t errlen);
 
 /* Seconds hwt_tune_search plans to spend on a problem at scale 1 (for budget sharing). */
 double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m);

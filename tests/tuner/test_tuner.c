@@ -433,7 +433,7 @@ Test(tune_search, the_final_race_decides_in_the_quieter_moment) {
     hwt_tune_measurer raced = {.measure = model_measure, .race = model_race, .ctx = &md};
     cr_assert_eq(o.choice.cand.impl, hwt_bench_xnnpack, "both finals slow: XNNPACK ties ours, the simpler wins");
     unsigned before = o.final_race;
-    cr_assert_eq(hwt_tune_confirm(&p, &m, &raced, &o, NULL, 0), hwt_status_ok);
+    cr_assert_eq(hwt_tune_confirm(&p, &raced, &o, NULL, 0), hwt_status_ok);
     cr_assert_eq(md.finals, 3);
     if (confirm_quiet) {
       cr_assert_eq(o.choice.cand.impl, hwt_bench_own, "the quiet confirmation race decides");
