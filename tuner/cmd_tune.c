@@ -87,7 +87,7 @@ typedef struct runner {
   FILE *log;
   size_t problem_index, problem_count;
   double overhead_s;        /* the most a measurement overran its max_s (operator setup, packing, calibration) */
-  double problem_deadline_s;/* a problem may use up to twice its share of what is left, so later ones get time */
+  double problem_deadline_s;/* a problem may use up to twice its share of what is left (each later one keeps half) */
   double reserve_s;         /* held back from the searches for the confirmation pass */
 } runner;
 
@@ -613,7 +613,10 @@ int hwt_cmd_tune(int argc, char **argv) {
       mm.scale = planned > 0 ? share / (planned * slowdown) : 1.0;
       if (mm.scale > (exhaustive ? 1.0 : 2.0)) mm.scale = exhaustive ? 1.0 : 2.0;
       double problem_start = now_s();
-      r.problem_deadline_s = problem_start + 2.0 * share + r.overhead_s;
+      /* At most twice the share, and never so much that a problem after it gets less than half a share. */
+      double may = 2.0 * share, keep = 0.5 * share * (double)(nproblems - (i + g) - 1);
+      if (left - keep < may) may = left - keep;
+      r.problem_deadline_s = problem_start + may + r.overhead_s;
       hwt_tune_outcome o;
       hwt_status st = exhaustive ? hwt_tune_exhaustive(p, &machine, &mm, &o, err, sizeof err)
                                  : hwt_tune_search(p, &machine, &mm, &o, err, sizeof err);
