@@ -87,6 +87,8 @@ bool hwt_tune_same(const hwt_tune_candidate *a, const hwt_tune_candidate *b);
 
 /* ---------------------------------------------------------------- decision rule */
 
+#define HWT_TUNE_FINALS 4
+
 typedef struct hwt_tune_scored {
   hwt_tune_candidate cand;
   hwt_tune_measurement meas;
@@ -94,6 +96,10 @@ typedef struct hwt_tune_scored {
   bool unsupported;             /* the backend cannot run it here */
   int precision;                /* of meas: 0 rough .. 2 final */
   unsigned race;                /* the race (interleaved measurement) meas comes from; 0 = measured alone */
+  /* Its final races (the last HWT_TUNE_FINALS): meas of a finalist is their combination (see hwt_tune_search). */
+  unsigned nfinals;
+  unsigned final_ids[HWT_TUNE_FINALS];
+  hwt_tune_measurement finals[HWT_TUNE_FINALS];
 } hwt_tune_scored;
 
 /* The rule: walk the measured candidates from simplest to most complex, each class of equally simple ones
@@ -153,17 +159,20 @@ void hwt_tune_outcome_free(hwt_tune_outcome *o);
  * configuration joins every larger count where XNNPACK ran at least 3% faster. Candidates whose CI shows they
  * cannot win (ci_low > best ci_high, with a 3% / 1% margin) drop out after each round. The best own configuration's
  * blocking is then refined by coordinate descent (KC, MC, NC in turn halved or doubled, each step raced against the
- * current one, while the median improves, within the grid of hwt_tune_space). A final race at the
- * final precision holds the finalists: the refined configuration and its versions on fewer threads, every other own
- * ISA's fastest start configuration (a rough start round may have picked the wrong ISA to refine), the two fastest
- * of the last start round, the best XNNPACK and XNNPACK on 1 thread; the rule above picks among them (every
- * finalist measured under the same conditions). */
+ * current one, while the median improves, within the grid of hwt_tune_space); a second own ISA within 5% of it in the
+ * last start round gets its KC refined the same way. A final race at the final precision holds the finalists:
+ * XNNPACK on 1 thread and the start round's fastest XNNPACK, the refined configurations, the first one's versions
+ * on fewer threads, the refinement's steps that lost by less than 3%, every other own ISA's fastest start
+ * configuration within 15% (a rough start round may have picked the wrong ISA to refine) and the two fastest of the
+ * last start round. It runs twice; each finalist's figure is its median over the final races that were not a slow
+ * moment of the machine (median entry more than 8% slower than in the quietest race; two races: their geometric
+ * mean), and the rule above picks among them. */
 hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                            hwt_tune_outcome *out, char *err, size_t errlen);
 
 /* Races the finalists of a finished search (the entries of o->final_race) once more, later (the caller runs it
- * after the other problems, so a slow moment of the machine has likely passed), and re-decides from the quieter
- * of the two races. Nothing changes when the budget is spent or o has no choice. */
+ * after the other problems, so a slow moment of the machine has likely passed), and re-decides from all their final
+ * races as hwt_tune_search does. Nothing changes when the budget is spent or o has no choice. */
 hwt_status hwt_tune_confirm(const hwt_tune_problem *p, const hwt_tune_measurer *mm, hwt_tune_outcome *o, char *err,
                             size_t errlen);
 
