@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hwt_stats.h"
 #include "tuner.h"
 
 /* Per precision level: the longest a measurement may take (before the budget scale) and the CI it aims at. */
@@ -50,7 +51,6 @@ void hwt_tune_outcome_free(hwt_tune_outcome *o) {
   o->nall = 0;
 }
 
-#define NEAR_MISSES 1
 #define NEAR_MISS 1.03
 
 typedef struct search {
@@ -65,11 +65,10 @@ typedef struct search {
   unsigned race_id;         /* the last race started */
   unsigned last_race;       /* the last race that measured something */
   unsigned final_race;      /* the final race (0 = not reached) */
-  /* The refinement's closest near misses: steps that lost their race by less than NEAR_MISS (entry, ratio to the
-   * winner), closest first. */
-  size_t near[NEAR_MISSES];
-  double near_ratio[NEAR_MISSES];
-  size_t nnear;
+  /* The refinement's closest near miss: the step that lost its race by the least, if by less than NEAR_MISS (its
+   * entry, and its ratio to the winner; 0 = none). */
+  size_t near_miss;
+  double near_ratio;
 } search;
 
 static hwt_tune_scored *find(search *s, const hwt_tune_candidate *c) {
@@ -307,17 +306,6 @@ static void note_final(search *s, unsigned race) {
   }
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* The median of v[0..n) (sorts v; n >= 1). */
-static double median_of(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 #define MAX_FINAL_RACES (FINALISTS * HWT_TUNE_FINALS)
 
 /* The decision figures of the finalists `fin` after final race `newest`, from every final race each ran in.
@@ -339,16 +327,11 @@ static void decide_finals(search *s, const hwt_tune_candidate *fin, size_t nf, u
   double center[FINALISTS];
   size_t ne = 0;
   for (size_t i = 0; i < nf; i++) {
-    hwt_tune_scored *e = find(s, &fin[i]);
-    if (!e || !e->measured) continue;
-    bool in_newest = e->nfinals > 0 && e->final_ids[e->nfinals - 1] == newest && e->race == newest;
-    if (!in_newest) {
-      if (e->race == newest) e->race = 0;
-      continue;
-    }
+    const hwt_tune_scored *e = find(s, &fin[i]);
+    if (!e || !e->measured || e->race != newest) continue;  /* note_final put race `newest` in its history */
     double lv[HWT_TUNE_FINALS];
     for (unsigned k = 0; k < e->nfinals; k++) lv[k] = log(e->finals[k].median_ns);
-    center[ne] = median_of(lv, e->nfinals);
+    center[ne] = hwt_stats_median(lv, e->nfinals);
     ent[ne++] = (size_t)(e - s->out->all);
   }
   unsigned ids[MAX_FINAL_RACES];
@@ -371,7 +354,7 @@ static void decide_finals(search *s, const hwt_tune_candidate *fin, size_t nf, u
       for (unsigned k = 0; k < e->nfinals; k++)
         if (e->final_ids[k] == ids[r]) d[nd++] = log(e->finals[k].median_ns) - center[j];
     }
-    level[r] = nd ? median_of(d, nd) : INFINITY;
+    level[r] = nd ? hwt_stats_median(d, nd) : INFINITY;
     if (level[r] < lowest) lowest = level[r];
   }
   for (size_t j = 0; j < ne; j++) {
@@ -554,20 +537,10 @@ static bool next_blocking(const search *s, hwt_bench_op op, const hwt_tune_candi
 /* Entry `lost` lost a refinement race to `won`: kept as a near miss when within NEAR_MISS of it. */
 static void note_near_miss(search *s, size_t lost, size_t won) {
   double r = s->out->all[lost].meas.median_ns / s->out->all[won].meas.median_ns;
-  if (!(r < NEAR_MISS)) return;
-  for (size_t i = 0; i < s->nnear; i++)
-    if (s->near[i] == lost) return;
-  size_t at = s->nnear < NEAR_MISSES ? s->nnear : NEAR_MISSES;
-  while (at > 0 && s->near_ratio[at - 1] > r) at--;
-  if (at >= NEAR_MISSES) return;
-  size_t end = s->nnear < NEAR_MISSES ? s->nnear : NEAR_MISSES - 1;
-  for (size_t j = end; j > at; j--) {
-    s->near[j] = s->near[j - 1];
-    s->near_ratio[j] = s->near_ratio[j - 1];
+  if (r < NEAR_MISS && (s->near_ratio == 0 || r < s->near_ratio)) {
+    s->near_miss = lost;
+    s->near_ratio = r;
   }
-  s->near[at] = lost;
-  s->near_ratio[at] = r;
-  if (s->nnear < NEAR_MISSES) s->nnear++;
 }
 
 /* Coordinate descent over the blocking of entry `idx` (KC, then MC, then NC; the first `nparams` of them), each step
@@ -729,7 +702,7 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
     /* Only where the weights stream from beyond L2: in L2 the ISAs' compute rates decide (10x128: both within 5%
      * at 0.1 us, where KC changes nothing). The CI of a start round does not see set-up luck, so a second ISA the
      * elimination dropped still counts. */
-    double weight_bytes = (double)p->n * (double)p->k * (p->op == hwt_bench_gemm_qs8 ? 1.0 : 4.0);
+    double weight_bytes = (double)p->n * (double)p->k * (hwt_bench_op_is_qs8(p->op) ? 1.0 : 4.0);
     if (cur_idx != SIZE_MAX && weight_bytes > (double)m->cache.l2) {
       for (size_t i = 0; i < nstart; i++)
         if (start[i].impl == hwt_bench_own && sidx[i] != SIZE_MAX && out->all[sidx[i]].measured &&
@@ -784,7 +757,7 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
     /* the refinement's closest near miss: a step that lost by less than 3% at level 1 (+-3% per race at 16 MiB here)
      * gets its final race; 4096x1024 avx2: KC 512 is 3% faster than KC 1024 over eight races, and lost the step
      * 1.011 to 1 in one */
-    for (size_t i = 0; i < s.nnear; i++) nf = put_unique(fin, nf, FINALISTS, &out->all[s.near[i]].cand);
+    if (s.near_ratio > 0) nf = put_unique(fin, nf, FINALISTS, &out->all[s.near_miss].cand);
     for (int isa = 0; gemm && cur_idx != SIZE_MAX && isa < hwt_isa_count; isa++) {
       if (out->all[cur_idx].cand.isa == (hwt_isa)isa) continue;
       if (second_idx != SIZE_MAX && out->all[second_idx].cand.isa == (hwt_isa)isa) continue;
