@@ -195,6 +195,14 @@ static model make_model(const hwt_tune_machine *m, const hwt_tune_problem *p, do
   return md;
 }
 
+/* `cpus` CPUs, a problem of `shape` at `batch`, and the model on them (see make_model). */
+static model setup(hwt_tune_machine *m, unsigned cpus, hwt_tune_problem *p, const char *shape, size_t batch,
+                   double xnn, double own, double sp) {
+  machine(m, cpus);
+  problem(p, shape, batch);
+  return make_model(m, p, xnn, own, sp);
+}
+
 /* The best true time over the whole space. */
 static double space_best(const model *md, const hwt_tune_problem *p, const hwt_tune_machine *m) {
   hwt_tune_candidate *v;
@@ -224,10 +232,8 @@ static size_t own_measured_at(const hwt_tune_outcome *o, unsigned threads) {
 
 Test(tune_search, finds_the_best_measuring_a_fifth_of_the_space) {
   hwt_tune_machine m;
-  machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "2048x2048", 512);
-  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  model md = setup(&m, 2, &p, "2048x2048", 512, 100000, 80000, 1.9);
   hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md, .remaining_s = model_remaining};
   hwt_tune_outcome o;
   char err[256];
@@ -248,10 +254,8 @@ Test(tune_search, finds_the_best_measuring_a_fifth_of_the_space) {
 
 Test(tune_search, one_cpu_never_gets_two_threads) {
   hwt_tune_machine m;
-  machine(&m, 1);
   hwt_tune_problem p;
-  problem(&p, "2048x2048", 64);
-  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  model md = setup(&m, 1, &p, "2048x2048", 64, 100000, 80000, 1.9);
   hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md};
   hwt_tune_outcome o;
   cr_assert_eq(hwt_tune_search(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
@@ -262,11 +266,9 @@ Test(tune_search, one_cpu_never_gets_two_threads) {
 
 Test(tune_search, threads_kept_only_where_they_help) {
   hwt_tune_machine m;
-  machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "2048x2048", 64);
   /* Two threads within the CI of one thread: the simpler (1 thread) is kept. */
-  model md = make_model(&m, &p, 100000, 80000, 1.004);
+  model md = setup(&m, 2, &p, "2048x2048", 64, 100000, 80000, 1.004);
   hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md};
   hwt_tune_outcome o;
   cr_assert_eq(hwt_tune_search(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
@@ -276,11 +278,10 @@ Test(tune_search, threads_kept_only_where_they_help) {
 
 Test(tune_search, ties_with_xnnpack_keep_xnnpack) {
   hwt_tune_machine m;
-  machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "64x64", 1);  /* tiny: the analytical thread count is 1 */
+  /* tiny (the analytical thread count is 1); own as fast as xnnpack; 2 threads slower */
+  model md = setup(&m, 2, &p, "64x64", 1, 1000, 1000, 0.5);
   cr_assert_eq(hwt_tune_analytical_threads(&p, 2), 1);
-  model md = make_model(&m, &p, 1000, 1000, 0.5);  /* own as fast as xnnpack; 2 threads slower */
   md.kc_opt_factor = 1.0;
   hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md};
   hwt_tune_outcome o;
@@ -292,10 +293,8 @@ Test(tune_search, ties_with_xnnpack_keep_xnnpack) {
 
 Test(tune_search, budget_is_a_hard_bound) {
   hwt_tune_machine m;
-  machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "2048x2048", 64);
-  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  model md = setup(&m, 2, &p, "2048x2048", 64, 100000, 80000, 1.9);
   md.max_calls = 3;
   hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md, .remaining_s = model_remaining};
   hwt_tune_outcome o;
@@ -308,10 +307,8 @@ Test(tune_search, budget_is_a_hard_bound) {
 
 Test(tune_search, exhaustive_measures_everything) {
   hwt_tune_machine m;
-  machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "1024x1024", 16);
-  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  model md = setup(&m, 2, &p, "1024x1024", 16, 100000, 80000, 1.9);
   hwt_tune_measurer mm = {.measure = model_measure, .ctx = &md};
   hwt_tune_outcome o;
   cr_assert_eq(hwt_tune_exhaustive(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
@@ -330,10 +327,8 @@ Test(tune_search, exhaustive_measures_everything) {
  * moment and the truth shows. */
 Test(tune_search, racing_cancels_drift) {
   hwt_tune_machine m;
-  machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "2048x2048", 512);
-  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  model md = setup(&m, 2, &p, "2048x2048", 512, 100000, 80000, 1.9);
   md.drift = 1.15;
   hwt_tune_measurer seq = {.measure = model_measure, .ctx = &md};
   hwt_tune_outcome o;
@@ -455,10 +450,8 @@ Test(tune_search, the_final_race_decides_in_the_quieter_moment) {
  * whose analytical blocking is optimal; XNNPACK `xnn` ns at 1 thread; 2 threads 1.9x faster. */
 static model two_isa_model(hwt_tune_machine *m, hwt_tune_problem *p, const char *shape, double xnn,
                            double avx512_factor) {
-  machine(m, 2);
+  model md = setup(m, 2, p, shape, 1, xnn, 200000, 1.9);
   m->own_isa[hwt_gemm_f32][hwt_isa_avx512f] = true;
-  problem(p, shape, 1);
-  model md = make_model(m, p, xnn, 200000, 1.9);
   md.kc_opt_factor = 1.0;
   md.isa_factor[hwt_isa_avx512f] = avx512_factor;
   md.nc_opt[hwt_isa_avx512f] =
@@ -498,10 +491,8 @@ Test(tune_search, final_races_of_one_moment_are_pooled) {
  * it 9% slower than it is): a near miss, it runs in the final race, and wins there. */
 Test(tune_search, a_near_miss_of_the_refinement_gets_its_final_race) {
   hwt_tune_machine m;
-  machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "4096x1024", 1);
-  model md = make_model(&m, &p, 230000, 200000, 1.9);
+  model md = setup(&m, 2, &p, "4096x1024", 1, 230000, 200000, 1.9);
   md.kc_opt_factor = 0.5;
   md.rough_moved_loss = 0.09;
   hwt_tune_outcome o = raced_search(&md, &p, &m);
@@ -613,10 +604,8 @@ Test(tune_check, races_the_choices_and_reports_the_ratio) {
   write_file(other, PROFILE_HEAD("fp2") "]}\n");
   write_file(bad, "{\"schema\": \"hwtune.profile/1\",\n \"entries\": [}\n");
   hwt_tune_machine m;
-  machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "2048x2048", 64);
-  model md = make_model(&m, &p, 100000, 80000, 1.9);
+  model md = setup(&m, 2, &p, "2048x2048", 64, 100000, 80000, 1.9);
   md.analytical = (hwt_gemm_blocking){96, 256, 512};
   md.kc_opt_factor = 1.0;
   hwt_tune_measurer mm = {.measure = model_measure, .race = model_race, .ctx = &md};
