@@ -159,14 +159,14 @@ void hwt_tune_outcome_free(hwt_tune_outcome *o);
  * configuration joins every larger count where XNNPACK ran at least 3% faster. Candidates whose CI shows they
  * cannot win (ci_low > best ci_high, with a 3% / 1% margin) drop out after each round. The best own configuration's
  * blocking is then refined by coordinate descent (KC, MC, NC in turn halved or doubled, each step raced against the
- * current one, while the median improves, within the grid of hwt_tune_space); a second own ISA within 5% of it in the
- * last start round gets its KC refined the same way. A final race at the final precision holds the finalists:
- * XNNPACK on 1 thread and the start round's fastest XNNPACK, the refined configurations, the first one's versions
- * on fewer threads, the refinement's steps that lost by less than 3%, every other own ISA's fastest start
- * configuration within 15% (a rough start round may have picked the wrong ISA to refine) and the two fastest of the
- * last start round. It runs twice; each finalist's figure is its median over the final races that were not a slow
- * moment of the machine (median entry more than 8% slower than in the quietest race; two races: their geometric
- * mean), and the rule above picks among them. */
+ * current one, while the median improves, within the grid of hwt_tune_space); where the weights exceed L2, a
+ * second own ISA within 5% of it in the last start round gets its KC refined the same way. A final race at the
+ * final precision holds the finalists: XNNPACK on 1 thread and the start round's fastest XNNPACK, the refined
+ * configurations, the first one's versions on fewer threads, the refinement's closest near miss (a step that lost
+ * by less than 3%), every other own ISA's fastest start configuration within 15% (a rough start round may have
+ * picked the wrong ISA to refine) and the two fastest of the last start round. It runs twice; each finalist's
+ * figure is its median over the final races that were not a slow moment of the machine (median entry more than 8%
+ * slower than in the quietest race; two races: their geometric mean), and the rule above picks among them. */
 hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m, const hwt_tune_measurer *mm,
                            hwt_tune_outcome *out, char *err, size_t errlen);
 
