@@ -663,7 +663,7 @@ int hwt_cmd_tune(int argc, char **argv) {
     k->best_tp = best_tp;
   }
   /* ---- confirmation: each latency choice's final race once more, now that the other problems ran (a slow
-   * moment of the machine has likely passed); the quieter race decides */
+   * moment of the machine has likely passed); each is re-decided from all its final races (hwt_tune_confirm) */
   r.reserve_s = 0;
   for (size_t j = 0; confirm && fatal == hwt_status_ok && j < nkept; j++) {
     r.problem_deadline_s = 0;

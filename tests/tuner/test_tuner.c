@@ -314,7 +314,7 @@ Test(tune_search, exhaustive_measures_everything) {
   cr_assert_eq(hwt_tune_exhaustive(&p, &m, &mm, &o, NULL, 0), hwt_status_ok);
   cr_assert_eq(o.configs_measured, o.space_size);
   /* every configuration once in groups of 16 with the anchor (XNNPACK, 1 thread) in each, then at most nine
-   * finalists again side by side, twice (the quieter decides) */
+   * finalists again side by side, twice (a slow race drops out, the others are pooled) */
   size_t groups = (o.space_size + 15) / 16;
   cr_assert(md.calls > o.space_size && md.calls <= o.space_size + groups + 18, "%zu calls for %zu configurations",
             md.calls, o.space_size);
@@ -407,9 +407,9 @@ Test(tune_search, fewer_threads_finalist_unless_threads_plainly_pay) {
   }
 }
 
-/* One of the two final races falls in a slow moment for 2 threads, in which XNNPACK ties ours; the decision comes
- * from the quieter race, whichever of the two it is. When both fall in it, the later confirmation race (run after
- * the other problems) is quieter and decides; when it is not, nothing changes. */
+/* One of the two final races falls in a slow moment for 2 threads, in which XNNPACK ties ours; that race drops
+ * out and the decision comes from the quieter one, whichever of the two it is. When both fall in it, the later
+ * confirmation race (run after the other problems) is quieter and decides; when it is not, nothing changes. */
 Test(tune_search, the_final_race_decides_in_the_quieter_moment) {
   hwt_tune_machine m;
   machine(&m, 2);
