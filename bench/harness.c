@@ -286,10 +286,9 @@ static void op_set_free(op_set *o) {
 /* Every buffer on a 64-byte boundary (a cache line, an AVX-512 vector): with malloc's 16-byte alignment the
  * same configuration measured 4.0 or 5.5 us (256x784, batch 1) depending on where its output happened to land,
  * from one set-up to the next (rows split over two cache lines). Runtimes align their tensors; so do we. */
-static void *alloc64(size_t bytes) {
-  void *p = NULL;
-  return posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : NULL;
-}
+/* 64-byte aligned; weights and large buffers on huge pages (hwt_alloc_big): set-up time of large problems is
+ * mostly first-touch page faults otherwise. */
+static void *alloc64(size_t bytes) { return hwt_alloc_big(bytes); }
 
 static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_backend *be, unsigned copies,
                                 pthreadpool_t pool, op_set *o, char *err, size_t errlen) {

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "hwt_common.h"
 
@@ -94,4 +97,20 @@ uint64_t hwt_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void *hwt_alloc_big(size_t bytes) {
+  const size_t huge = (size_t)2 << 20;
+  size_t align = 64;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes >= 2 * huge) align = huge;
+#endif
+  if (bytes == 0) bytes = 1;
+  bytes = (bytes + align - 1) / align * align;
+  void *p = NULL;
+  if (posix_memalign(&p, align, bytes) != 0) return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (align == huge) (void)madvise(p, bytes, MADV_HUGEPAGE);  /* advice only: refused, the memory still works */
+#endif
+  return p;
 }

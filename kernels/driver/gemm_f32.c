@@ -77,10 +77,8 @@ struct hwt_gemm_f32_plan {
   size_t bytes;
 };
 
-static void *alloc_aligned(size_t bytes) {
-  /* 64-byte lines; aligned_alloc wants a multiple of the alignment. */
-  return aligned_alloc(64, round_up(bytes ? bytes : 1, 64));
-}
+/* 64-byte lines; large packed weights on huge pages (hwt_alloc_big). */
+static void *alloc_aligned(size_t bytes) { return hwt_alloc_big(bytes); }
 
 hwt_status hwt_gemm_f32_create(size_t n, size_t k, const float *w, const float *bias, float min, float max,
                                hwt_isa isa, const hwt_gemm_blocking *blocking, hwt_gemm_f32_plan **out) {

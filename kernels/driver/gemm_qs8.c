@@ -151,9 +151,8 @@ void hwt_gemm_qs8_pack_a(size_t m, size_t k, size_t kpad, hwt_qs8_a_format a_for
 static bool scale_ok(float s) { return isnormal(s) && s > 0.0f; }
 
 static void *aligned_bytes(size_t bytes) {
-  void *p = NULL;
-  if (posix_memalign(&p, HWT_QS8_ALIGN, bytes ? round_up(bytes, HWT_QS8_ALIGN) : HWT_QS8_ALIGN) != 0) return NULL;
-  return p;
+  /* hwt_alloc_big: HWT_QS8_ALIGN-aligned (64); large packed weights on huge pages. */
+  return hwt_alloc_big(bytes ? round_up(bytes, HWT_QS8_ALIGN) : HWT_QS8_ALIGN);
 }
 
 void hwt_gemm_qs8_destroy(hwt_gemm_qs8_plan *plan) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the shared helpers: atomic writes, list splitting, strict number parsing. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,4 +62,47 @@ Test(common, atomic_write_into_missing_dir_names_path) {
   char err[256] = "";
   cr_assert_eq(hwt_write_file_atomic("/nonexistent-hwt/dir/x.json", "x", 1, err, sizeof err), hwt_status_io_error);
   cr_assert(strstr(err, "/nonexistent-hwt/dir/x.json") != NULL, "message: %s", err);
+}
+
+/* The VmFlags line of the mapping holding p in /proc/self/smaps ("" when not found). */
+static void vm_flags_of(const void *p, char *flags, size_t len) {
+  flags[0] = '\0';
+  FILE *f = fopen("/proc/self/smaps", "r");
+  if (f == NULL) return;
+  char line[512];
+  bool inside = false;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+      inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+    } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+      snprintf(flags, len, "%.200s", line + 8);
+      break;
+    }
+  }
+  fclose(f);
+}
+
+Test(common, big_allocations_are_aligned_and_advised_as_huge_pages) {
+  void *small = hwt_alloc_big(100);
+  cr_assert_not_null(small);
+  cr_assert_eq((uintptr_t)small % 64, 0);
+  memset(small, 1, 100);
+  free(small);
+  const size_t big_bytes = (size_t)9 << 20;
+  char *big = hwt_alloc_big(big_bytes);
+  cr_assert_not_null(big);
+  cr_assert_eq((uintptr_t)big % 64, 0);
+  memset(big, 2, big_bytes);
+#if defined(__linux__) && defined(__x86_64__)
+  /* Native Linux (not under qemu-user, whose smaps is its own): 2 MiB aligned and advised "hg" where the kernel
+   * has transparent huge pages at all. */
+  cr_assert_eq((uintptr_t)big % ((size_t)2 << 20), 0, "%p", (void *)big);
+  if (access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK) == 0) {
+    char flags[256];
+    vm_flags_of(big + big_bytes / 2, flags, sizeof flags);
+    cr_assert(strstr(flags, " hg") != NULL, "VmFlags:%s", flags);
+  }
+#endif
+  free(big);
 }
