@@ -242,10 +242,15 @@ hwt_status hwt_bench_race_run(hwt_bench_race *r, const hwt_bench_race_params *p,
 /* Entry i: its status (ok, unsupported with *why, or the set-up error) and the statistics of its samples
  * (ns per call; out->n == 0 before any). Samples within one turn are not independent of each other: the 95% CI
  * of the median is widened to the CI of the turns' medians (ci_exact false until there are 6 turns). Where
- * set-up is cheap (working set <= 4 MiB: 8; <= 32 MiB: 2) each configuration is set up several times and the
- * turns cycle through them: the speed of one set-up depends on where its buffers landed (cache sets, pages). */
+ * set-up is cheap (working set <= 1 MiB: 32; <= 4 MiB: 16; <= 32 MiB: 2) each configuration is set up several times
+ * and the turns cycle through them: the speed of one set-up depends on where its buffers landed (cache sets,
+ * pages). */
 hwt_status hwt_bench_race_entry(const hwt_bench_race *r, size_t i, hwt_stats_summary *out, const char **why);
 void hwt_bench_race_destroy(hwt_bench_race *r);
+
+/* The bytes one race entry of this problem sets up: its instances times their working set (weights, input,
+ * output). What a race's set-up time grows with, for a caller planning its time. */
+double hwt_bench_race_setup_bytes(hwt_bench_op op, const hwt_bench_shape *shape, size_t batch);
 
 /* Runs the configuration once and compares its output with the reference (f32: double accumulation, relative
  * tolerance from K; qs8: exact). hwt_status_mismatch when it differs: err names the shape and the worst element. */

@@ -850,6 +850,12 @@ static unsigned race_instances(const hwt_bench_problem *p) {
   return bytes <= 1.0 * 1048576 ? 32 : bytes <= 4.0 * 1048576 ? 16 : bytes <= 32.0 * 1048576 ? 2 : 1;
 }
 
+double hwt_bench_race_setup_bytes(hwt_bench_op op, const hwt_bench_shape *shape, size_t batch) {
+  hwt_bench_problem p;
+  hwt_bench_problem_init(&p, op, shape, batch);
+  return copy_bytes(&p) * (double)race_instances(&p);
+}
+
 static pthreadpool_t race_pool(hwt_bench_race *r, unsigned threads, unsigned max_threads, char *err, size_t errlen,
                                bool *ok) {
   *ok = true;

@@ -42,7 +42,8 @@ static void usage(FILE *out) {
           "  --out PROFILE      default results/profiles/<fingerprint>.json; an existing profile of this machine is\n"
           "                     updated (same (op, shape, batch) replaced, others kept)\n"
           "  --no-default       do not copy the profile to the default path\n"
-          "  --measurements F   also write every measurement made (JSON lines: problem, candidate, median, CI)\n"
+          "  --measurements F   also write every measurement made (JSON lines: problem, candidate, median, CI) and\n"
+          "                     each problem's pace (\"pace\": share, time taken, set-up per race entry)\n"
           "  --check TUNED --against REFERENCE\n"
           "                     the tuner's quality check: for every (op, shape, batch) of both profiles, race the\n"
           "                     TUNED choice against REFERENCE's choice and runner-up side by side (REFERENCE: an\n"
@@ -89,6 +90,13 @@ typedef struct runner {
   double overhead_s;        /* the most a measurement overran its max_s (operator setup, packing, calibration) */
   double problem_deadline_s;/* a problem may use up to twice its share of what is left (each later one keeps half) */
   double reserve_s;         /* held back from the searches for the confirmation pass */
+  /* Pacing (hwt_tune_pace): the current problem's, while `pacing`; and every race's set-up so far, which predicts
+   * the set-up of the problems to come (seconds per byte set up). */
+  bool pacing;
+  hwt_tune_pace pace;
+  double pace_start_s, scale;  /* the problem's start; the scale last given */
+  double setup_total_s, setup_bytes_total;
+  double setup_bytes;          /* the current problem's bytes per race entry (hwt_bench_race_setup_bytes) */
 } runner;
 
 static double now_s(void) { return (double)hwt_now_ns() / 1e9; }
@@ -102,6 +110,22 @@ static double runner_remaining(void *ctx) {
   double left = r->budget_s - (now - r->start_s) - 0.3 - r->overhead_s - r->reserve_s;
   if (r->problem_deadline_s > 0 && r->problem_deadline_s - now < left) left = r->problem_deadline_s - now;
   return left > 0 ? left : 0.0;
+}
+
+/* The search asks before every measurement (hwt_tune_measurer.scale_now); 0 = not pacing (its own scale). */
+static double runner_scale_now(void *ctx) {
+  runner *r = ctx;
+  if (!r->pacing) return 0;
+  r->scale = hwt_tune_pace_scale(&r->pace, now_s() - r->pace_start_s);
+  return r->scale;
+}
+
+/* A race of `entries` set up in setup_s and sampled for up to max_s: into the pace and the set-up rate. */
+static void runner_note_setup(runner *r, size_t entries, double max_s, double setup_s) {
+  if (setup_s < 0) setup_s = 0;
+  r->setup_total_s += setup_s;
+  r->setup_bytes_total += (double)entries * r->setup_bytes;
+  if (r->pacing) hwt_tune_pace_note(&r->pace, entries, r->scale > 0 ? max_s / r->scale : max_s, setup_s);
 }
 
 static void cand_label(const hwt_tune_candidate *c, char *buf, size_t len) {
@@ -166,6 +190,7 @@ static hwt_status runner_race(void *ctx, const hwt_tune_problem *p, const hwt_tu
     free(cfgs);
     return rs;
   }
+  double t_created = now_s();
   /* Many short turns: each turn runs another set-up (bench's race_instances), and drift is cancelled turn by turn. */
   static const unsigned rounds[3] = {3, 5, 8};
   double burst = max_s / ((double)n * rounds[level] * 4.0);
@@ -189,9 +214,12 @@ static hwt_status runner_race(void *ctx, const hwt_tune_problem *p, const hwt_tu
                                     .p99_ns = sum.p99, .samples = sum.n, .elapsed_s = 0};
     log_measurement(r, p, &c[i], level, id, n, &out[i], max_s);
   }
+  double t_ran = now_s();
   hwt_bench_race_destroy(race);
   free(cfgs);
-  double overrun = now_s() - t0 - max_s;
+  double t_end = now_s();
+  runner_note_setup(r, n, max_s, (t_created - t0) + (t_end - t_ran));
+  double overrun = t_end - t0 - max_s;
   if (overrun > r->overhead_s) r->overhead_s = overrun;
   return rs;
 }
@@ -207,6 +235,7 @@ static hwt_status runner_measure(void *ctx, const hwt_tune_problem *p, const hwt
   double t0 = now_s();
   hwt_status st = hwt_bench_measure(r->session, &cfg, &res, err, errlen);
   double overrun = now_s() - t0 - max_s;
+  runner_note_setup(r, 1, max_s, overrun);  /* set-up, warm-up and calibration: what ran over the sampling */
   if (overrun > r->overhead_s) r->overhead_s = overrun;
   if (st != hwt_status_ok) return st;
   *out = (hwt_tune_measurement){.median_ns = res.median_ns, .ci_low_ns = res.ci_low_ns, .ci_high_ns = res.ci_high_ns,
@@ -570,7 +599,7 @@ int hwt_cmd_tune(int argc, char **argv) {
   runner r = {.session = session, .start_s = start, .budget_s = budget_s, .tty = isatty(2), .quiet = quiet,
               .log = log, .problem_count = nproblems};
   hwt_tune_measurer mm = {.measure = runner_measure, .race = runner_race, .ctx = &r, .remaining_s = runner_remaining,
-                          .progress = runner_progress};
+                          .progress = runner_progress, .scale_now = exhaustive ? NULL : runner_scale_now};
   if (!quiet)
     fprintf(stderr, "hwtune tune: %zu problems, %u usable CPUs, budget %.0f s, objective %s%s\n", nproblems,
             machine.usable_cpus, budget_s, throughput ? "throughput" : "latency", exhaustive ? ", exhaustive" : "");
@@ -583,9 +612,20 @@ int hwt_cmd_tune(int argc, char **argv) {
   bool confirm = !throughput;
   r.reserve_s = confirm ? 0.15 * budget_s : 0;
   double spent_done = 0, planned_done = 0;
+  /* Each problem's plan: sampling (at scale 1), race entries to set up, and the bytes one entry sets up. */
+  double *plan_sampling = calloc(nproblems ? nproblems : 1, sizeof(double));
+  double *plan_setups = calloc(nproblems ? nproblems : 1, sizeof(double));
+  double *plan_bytes = calloc(nproblems ? nproblems : 1, sizeof(double));
+  double *planned = calloc(nproblems ? nproblems : 1, sizeof(double));
+  for (size_t j = 0; j < nproblems && plan_sampling && plan_setups && plan_bytes; j++) {
+    plan_sampling[j] = hwt_tune_planned_s(&problems[j], &machine);
+    plan_setups[j] = hwt_tune_planned_setups(&problems[j], &machine);
+    plan_bytes[j] = hwt_bench_race_setup_bytes(problems[j].op, &problems[j].shape, problems[j].batch);
+  }
   hwt_status fatal = hwt_status_ok;
   /* Throughput: problems of one (op, shape) over the batch list are consecutive; pick per group. */
-  for (size_t i = 0; i < nproblems && entries && rows && kept; i += (throughput ? nbatches : 1)) {
+  for (size_t i = 0; i < nproblems && entries && rows && kept && plan_sampling && plan_setups && plan_bytes && planned;
+       i += (throughput ? nbatches : 1)) {
     size_t group = throughput ? nbatches : 1;
     double best_tp = -1;
     hwt_tune_outcome best_o;
@@ -596,26 +636,44 @@ int hwt_cmd_tune(int argc, char **argv) {
       r.problem_index = i + g;
       r.problem_deadline_s = 0;
       double left = runner_remaining(&r);
-      double planned = exhaustive ? 0.4 : hwt_tune_planned_s(p, &machine);
+      double share, may;
+      r.pacing = false;
+      r.setup_bytes = plan_bytes[i + g];
       if (exhaustive) {
+        double plan = 0.4;
         hwt_tune_candidate *space = NULL;
         size_t n = 0;
         if (hwt_tune_space(p, &machine, &space, &n) == hwt_status_ok) free(space);
-        planned *= (double)n + 9.0;  /* every configuration, then the final race of nine */
+        plan *= (double)n + 9.0;  /* every configuration, then the final race of nine */
+        /* An equal share; `slowdown` (actual / planned time of the problems done so far) corrects the plan for
+         * the set-up and calibration it does not see. It keeps its plan (scale at most 1). */
+        share = left / (double)(nproblems - (i + g));
+        double slowdown = planned_done > 0 ? spent_done / planned_done : 1.0;
+        if (slowdown < 1.0) slowdown = 1.0;
+        mm.scale = plan > 0 ? share / (plan * slowdown) : 1.0;
+        if (mm.scale > 1.0) mm.scale = 1.0;
+        planned_done += plan * mm.scale;
+        may = 2.0 * share;
+        double keep = 0.5 * share * (double)(nproblems - (i + g) - 1);
+        if (left - keep < may) may = left - keep;
+      } else {
+        /* Shares in proportion to the plans, set-ups included: one entry's set-up predicted from the seconds
+         * per byte of every race so far (a prior of 2 ns/B, worth 128 MB of races, until then; measured here:
+         * 0.2 ns/B for 1024x1024 on huge pages to 3.6 ns/B for 256x784's 32 small instances). */
+        double rate = (r.setup_total_s + 2e-9 * 1.28e8) / (r.setup_bytes_total + 1.28e8);
+        for (size_t j = i + g; j < nproblems; j++) planned[j] = plan_sampling[j] + plan_setups[j] * rate * plan_bytes[j];
+        share = hwt_tune_share_s(left, planned + i + g, nproblems - (i + g));
+        /* The search then keeps its pace: with time to spare it measures longer (up to 2x), which its decisions
+         * need more than the budget does; when set-ups cost more than predicted, shorter. */
+        hwt_tune_pace_begin(&r.pace, share, plan_sampling[i + g], plan_setups[i + g], rate * plan_bytes[i + g], 2.0);
+        r.pacing = true;
+        r.pace_start_s = now_s();
+        mm.scale = hwt_tune_pace_scale(&r.pace, 0);
+        /* At most twice the share, and never so much that the problems after it get less than half of theirs. */
+        may = 2.0 * share;
+        if (0.5 * (left + share) < may) may = 0.5 * (left + share);
       }
-      /* Budget share of this problem; `slowdown` (actual / planned time of the problems done so far) corrects
-       * the plan for setup and calibration costs the plan does not see. */
-      double share = left / (double)(nproblems - (i + g));
-      double slowdown = planned_done > 0 ? spent_done / planned_done : 1.0;
-      if (slowdown < 1.0) slowdown = 1.0;
-      /* Shrunk to fit the share; with time to spare the search measures longer (up to 2x), which its decisions
-       * need more than the budget does. The exhaustive mode keeps its plan. */
-      mm.scale = planned > 0 ? share / (planned * slowdown) : 1.0;
-      if (mm.scale > (exhaustive ? 1.0 : 2.0)) mm.scale = exhaustive ? 1.0 : 2.0;
       double problem_start = now_s();
-      /* At most twice the share, and never so much that a problem after it gets less than half a share. */
-      double may = 2.0 * share, keep = 0.5 * share * (double)(nproblems - (i + g) - 1);
-      if (left - keep < may) may = left - keep;
       r.problem_deadline_s = problem_start + may + r.overhead_s;
       hwt_tune_outcome o;
       hwt_status st = exhaustive ? hwt_tune_exhaustive(p, &machine, &mm, &o, err, sizeof err)
@@ -626,7 +684,16 @@ int hwt_cmd_tune(int argc, char **argv) {
         break;
       }
       spent_done += now_s() - problem_start;
-      planned_done += planned * mm.scale;
+      if (r.log && r.pacing)
+        fprintf(r.log,
+                "{\"pace\": {\"op\": \"%s\", \"shape\": \"%s\", \"batch\": %zu, \"share_s\": %.3f, "
+                "\"took_s\": %.3f, \"scale_first\": %.3f, \"scale_last\": %.3f, \"setup_s_predicted\": %.4f, "
+                "\"setup_s_measured\": %.4f, \"entries\": %.0f, \"entries_planned\": %.0f, "
+                "\"sampling_s_asked\": %.3f, \"sampling_s_planned\": %.3f}}\n",
+                hwt_bench_op_name(p->op), p->shape.text, p->batch, share, now_s() - problem_start, mm.scale, r.scale,
+                r.pace.setup_s, hwt_tune_pace_setup_s(&r.pace), r.pace.setups_done, r.pace.setups, r.pace.asked_s,
+                r.pace.sampling_s);
+      r.pacing = false;
       total_measured += o.configs_measured;
       total_space += o.space_size;
       if (!o.ok) {
@@ -665,6 +732,7 @@ int hwt_cmd_tune(int argc, char **argv) {
   /* ---- confirmation: each latency choice's final race once more, now that the other problems ran (a slow
    * moment of the machine has likely passed); each is re-decided from all its final races (hwt_tune_confirm) */
   r.reserve_s = 0;
+  r.pacing = false;
   for (size_t j = 0; confirm && fatal == hwt_status_ok && j < nkept; j++) {
     r.problem_deadline_s = 0;
     double left = runner_remaining(&r);
@@ -775,6 +843,10 @@ done_entries:
   json_decref(entries);
   free(rows);
   free(kept);
+  free(plan_sampling);
+  free(plan_setups);
+  free(plan_bytes);
+  free(planned);
   if (log) fclose(log);
 done_session:
   hwt_bench_session_destroy(session);

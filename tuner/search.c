@@ -102,6 +102,12 @@ static double remaining(search *s) {
   return s->mm->remaining_s ? s->mm->remaining_s(s->mm->ctx) : 1e30;
 }
 
+/* The time scale of the next measurement: the pace the measurer keeps, else the one given at the start. */
+static double scale_now(search *s) {
+  double v = s->mm->scale_now ? s->mm->scale_now(s->mm->ctx) : 0;
+  return v > 0 ? v : s->scale;
+}
+
 /* Hard budget: the time a measurement planned to take `want` s may take, shrunk to what is left (plus ~setup);
  * false (and budget_exhausted) when nothing useful is left. */
 static bool budget_for(search *s, double want, double *max_s) {
@@ -137,7 +143,7 @@ static bool measure_one(search *s, size_t idx, int level, unsigned race) {
   hwt_tune_scored *e = &s->out->all[idx];
   if (e->unsupported || s->fatal != hwt_status_ok) return false;
   double max_s;
-  if (!budget_for(s, level_max_s[level] * s->scale, &max_s)) return false;
+  if (!budget_for(s, level_max_s[level] * scale_now(s), &max_s)) return false;
   if (s->mm->progress) s->mm->progress(s->mm->ctx, s->p, &e->cand, level);
   hwt_tune_measurement m;
   char err[256] = "";
@@ -179,7 +185,7 @@ static size_t race_set(search *s, const hwt_tune_candidate *c, size_t n, int lev
   bool sequential = s->mm->race == NULL || m == 1;
   if (s->fatal == hwt_status_ok && m > 0 && !sequential) {
     double max_s;
-    if (budget_for(s, level_max_s[level] * s->scale * (double)m, &max_s)) {
+    if (budget_for(s, level_max_s[level] * scale_now(s) * (double)m, &max_s)) {
       if (s->mm->progress) s->mm->progress(s->mm->ctx, s->p, &cands[0], level);
       char err[256] = "";
       hwt_status rs = s->mm->race(s->mm->ctx, s->p, cands, m, level, max_s, meas, st, err, sizeof err);
@@ -505,14 +511,30 @@ static size_t start_set(const hwt_tune_problem *p, const hwt_tune_machine *m, hw
 
 #define MAX_START (3 * (1 + hwt_isa_count))
 
+/* The plan of a search over a start set of n, as counted in 60 s runs of the MLP shapes (n = 4): the first start
+ * round holds all n, the second the ~60% left; gemm refines in ~4 races of ~2.3 entries (a second ISA's KC adds
+ * one or two); the final race, run twice, holds the start set and one or two refined configurations. */
+#define PLAN_SECOND_ROUND 0.6
+#define PLAN_REFINE_RACES 4.0
+#define PLAN_REFINE_ENTRIES 2.3
+
+static double plan_finalists(size_t n) { return (double)(n + 1 < FINALISTS ? n + 1 : FINALISTS); }
+
+double hwt_tune_planned_setups(const hwt_tune_problem *p, const hwt_tune_machine *m) {
+  hwt_tune_candidate start[MAX_START];
+  size_t n = start_set(p, m, start, NULL);
+  bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
+  return (1.0 + PLAN_SECOND_ROUND) * (double)n + (gemm ? PLAN_REFINE_RACES * PLAN_REFINE_ENTRIES : 0.0) +
+         2.0 * plan_finalists(n);
+}
+
 double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m) {
   hwt_tune_candidate start[MAX_START];
   size_t n = start_set(p, m, start, NULL);
   bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
-  double finalists = (double)(n + 3 < FINALISTS ? n + 3 : FINALISTS);
-  /* start rounds + refinement (about 5 races of 2-3, and 1.5 of a second ISA's KC) + the final race, twice */
-  return (double)(n + 1) * (level_max_s[0] + level_max_s[1]) + (gemm ? 6.5 * 2.5 * level_max_s[1] : 0.0) +
-         2.0 * finalists * level_max_s[2];
+  return (double)n * (level_max_s[0] + PLAN_SECOND_ROUND * level_max_s[1]) +
+         (gemm ? PLAN_REFINE_RACES * PLAN_REFINE_ENTRIES * level_max_s[1] : 0.0) +
+         2.0 * plan_finalists(n) * level_max_s[2];
 }
 
 /* The step of one blocking parameter from factor f in direction `step` (x2 or x0.5), walking through steps the

@@ -129,9 +129,12 @@ typedef struct hwt_tune_measurer {
   void *ctx;
   /* Seconds left of the whole budget (hard bound); NULL = unlimited. The search stops measuring at 0. */
   double (*remaining_s)(void *ctx);
-  /* Time scale of the precision levels (0 = 1): the caller shrinks it when the budget share of a problem is
-   * below hwt_tune_planned_s(). */
+  /* Time scale of the precision levels (0 = 1): a problem's budget share over hwt_tune_planned_s(), when
+   * scale_now does not answer. */
   double scale;
+  /* Optional: the time scale now, asked before every measurement (NULL: `scale` throughout). A caller pacing its
+   * budget (hwt_tune_pace) answers what the problem's set-ups leave of its share. */
+  double (*scale_now)(void *ctx);
   /* Optional progress callback (what is being measured). */
   void (*progress)(void *ctx, const hwt_tune_problem *p, const hwt_tune_candidate *c, int precision);
 } hwt_tune_measurer;
@@ -176,8 +179,43 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
 hwt_status hwt_tune_confirm(const hwt_tune_problem *p, const hwt_tune_measurer *mm, hwt_tune_outcome *o, char *err,
                             size_t errlen);
 
-/* Seconds hwt_tune_search plans to spend on a problem at scale 1 (for budget sharing). */
+/* Seconds hwt_tune_search plans to spend sampling a problem at scale 1 (for budget sharing). */
 double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m);
+/* Race entries hwt_tune_search plans to set up for a problem: each is one configuration in one race, and costs
+ * its set-up (weights filled and packed, per instance) on top of the sampling. */
+double hwt_tune_planned_setups(const hwt_tune_problem *p, const hwt_tune_machine *m);
+
+/* ---------------------------------------------------------------- pacing the budget */
+
+/* The smallest time scale pacing gives a search: below it a race's few samples say little. */
+#define HWT_TUNE_MIN_SCALE 0.1
+
+/* One problem's pace. The sampling plan is known beforehand (hwt_tune_planned_s); the set-ups are not: they range
+ * from nothing (10x128) to most of the problem (4096x4096: XNNPACK packs 64 MiB per entry). The scale of the next
+ * measurement is what is left of the share, less the set-ups still to come at the cost seen so far in this
+ * problem (before its first race: the predicted cost), over the sampling still to come. */
+typedef struct hwt_tune_pace {
+  double share_s;               /* the time the problem should take */
+  double sampling_s;            /* hwt_tune_planned_s */
+  double setups;                /* hwt_tune_planned_setups */
+  double setup_s;               /* predicted set-up of one entry */
+  double max_scale;             /* the largest scale given (time to spare: longer measurements, up to this) */
+  double asked_s;               /* sampling asked so far, at scale 1 */
+  double setups_done;           /* entries set up so far */
+  double setup_spent_s;         /* and the time that took */
+} hwt_tune_pace;
+
+void hwt_tune_pace_begin(hwt_tune_pace *pc, double share_s, double sampling_s, double setups, double setup_s,
+                         double max_scale);
+/* The scale for the next measurement, elapsed_s into the problem: in [HWT_TUNE_MIN_SCALE, max_scale]. */
+double hwt_tune_pace_scale(const hwt_tune_pace *pc, double elapsed_s);
+/* One race (or lone measurement) done: its entries, the sampling it asked at scale 1 and its set-up time. */
+void hwt_tune_pace_note(hwt_tune_pace *pc, size_t entries, double asked_s, double setup_s);
+/* One entry's set-up: as measured in this problem, else the prediction. */
+double hwt_tune_pace_setup_s(const hwt_tune_pace *pc);
+/* The first problem's share of `left` seconds when problems 0..n-1 are still to run: in proportion to their
+ * planned times (sampling plus predicted set-ups), so problems whose set-ups are costly get the time for them. */
+double hwt_tune_share_s(double left, const double *planned, size_t n);
 
 /* Measures the whole space at the final precision (raced in groups of up to 16 configurations), then races the
  * eight fastest and XNNPACK on 1 thread side by side and picks among them by the same rule. */

@@ -103,6 +103,10 @@ typedef struct model {
   hwt_isa rough_slows;        /* rough measurements (levels 0 and 1) see this ISA slower than it is ... */
   double rough_loss;          /* ... by this fraction (0 = none) */
   double rough_moved_loss;    /* rough measurements see blockings off the analytical one this much slower */
+  double clock_s;             /* a race takes its max_s and the set-up of its entries on this clock */
+  double setup_s;             /* set-up of one race entry */
+  hwt_tune_pace *pace;        /* the pace a caller keeps (NULL = none), asked through model_scale_now */
+  double scale;               /* the scale it last gave */
 } model;
 
 static double truth(const model *md, const hwt_tune_candidate *c) {
@@ -147,6 +151,8 @@ static hwt_status model_race(void *ctx, const hwt_tune_problem *p, const hwt_tun
   (void)errlen;
   model *md = ctx;
   md->races++;
+  md->clock_s += max_s + (double)n * md->setup_s;
+  if (md->pace) hwt_tune_pace_note(md->pace, n, max_s / md->scale, (double)n * md->setup_s);
   if (level == 2) md->finals++;
   bool slow = level == 2 && md->finals <= 16 && (md->slow_finals >> (md->finals - 1) & 1u);
   if (md->drift > 0) md->slowdown = md->slowdown > 0 ? md->slowdown * md->drift : 1.0;
@@ -166,6 +172,11 @@ static hwt_status model_race(void *ctx, const hwt_tune_problem *p, const hwt_tun
     st[i] = hwt_status_ok;
   }
   return hwt_status_ok;
+}
+
+static double model_scale_now(void *ctx) {
+  model *md = ctx;
+  return md->scale = hwt_tune_pace_scale(md->pace, md->clock_s);
 }
 
 static double model_remaining(void *ctx) {
@@ -571,6 +582,71 @@ Test(tune_search, a_distant_second_isa_is_not_refined) {
     avx512 += o.all[i].measured && o.all[i].cand.impl == hwt_bench_own && o.all[i].cand.isa == hwt_isa_avx512f;
   cr_assert_eq(avx512, 1, "avx512f measured in %zu configurations", avx512);
   cr_assert_eq(o.choice.cand.isa, hwt_isa_avx2);
+  hwt_tune_outcome_free(&o);
+}
+
+/* ---------------------------------------------------------------- pacing */
+
+Test(tune_pace, with_free_set_ups_the_share_goes_to_sampling) {
+  hwt_tune_pace pc;
+  hwt_tune_pace_begin(&pc, 3.0, 3.0, 20, 0, 2.0);
+  cr_assert_float_eq(hwt_tune_pace_scale(&pc, 0), 1.0, 1e-9);
+  hwt_tune_pace_begin(&pc, 12.0, 3.0, 20, 0, 2.0);
+  cr_assert_float_eq(hwt_tune_pace_scale(&pc, 0), 2.0, 1e-9, "time to spare: up to max_scale");
+}
+
+Test(tune_pace, set_ups_are_taken_out_of_the_share) {
+  hwt_tune_pace pc;
+  hwt_tune_pace_begin(&pc, 6.0, 3.0, 20, 0.15, 2.0);
+  cr_assert_float_eq(hwt_tune_pace_scale(&pc, 0), 1.0, 1e-9, "(6 - 20 x 0.15) / 3");
+}
+
+Test(tune_pace, the_set_up_cost_seen_replaces_the_prediction) {
+  hwt_tune_pace pc;
+  hwt_tune_pace_begin(&pc, 6.0, 3.0, 20, 0.01, 2.0);
+  /* the first race: 4 entries, 0.2 s of sampling asked at scale 1, 0.8 s of set-up (0.2 s an entry) */
+  hwt_tune_pace_note(&pc, 4, 0.2, 0.8);
+  cr_assert_float_eq(hwt_tune_pace_setup_s(&pc), 0.2, 1e-9);
+  cr_assert_float_eq(hwt_tune_pace_scale(&pc, 1.0), (5.0 - 16 * 0.2) / 2.8, 1e-9);
+}
+
+Test(tune_pace, past_the_share_the_scale_is_the_floor) {
+  hwt_tune_pace pc;
+  hwt_tune_pace_begin(&pc, 6.0, 3.0, 20, 0.1, 2.0);
+  cr_assert_float_eq(hwt_tune_pace_scale(&pc, 7.0), HWT_TUNE_MIN_SCALE, 1e-9);
+}
+
+Test(tune_pace, shares_follow_the_plans) {
+  const double planned[3] = {1.0, 2.0, 3.0};
+  cr_assert_float_eq(hwt_tune_share_s(30.0, planned, 3), 5.0, 1e-9);
+  cr_assert_float_eq(hwt_tune_share_s(30.0, planned + 2, 1), 30.0, 1e-9);
+  cr_assert_float_eq(hwt_tune_share_s(0.0, planned, 3), 0.0, 1e-9);
+}
+
+/* Set-ups that cost 40% of a problem's share, predicted at a quarter of that: a search paced by what its races
+ * show ends near its share; one scaled from the sampling plan alone runs well over. */
+Test(tune_pace, a_paced_search_keeps_to_its_share_when_set_ups_are_costly) {
+  hwt_tune_machine m;
+  hwt_tune_problem p;
+  model md = setup(&m, 2, &p, "4096x1024", 1, 100, 90, 1.8);
+  const double share = 10.0, sampling = hwt_tune_planned_s(&p, &m), setups = hwt_tune_planned_setups(&p, &m);
+  md.setup_s = 0.4 * share / setups;
+  hwt_tune_pace pc;
+  hwt_tune_pace_begin(&pc, share, sampling, setups, md.setup_s / 4, 2.0);
+  md.pace = &pc;
+  hwt_tune_measurer paced = {.measure = model_measure, .race = model_race, .ctx = &md, .scale_now = model_scale_now};
+  hwt_tune_outcome o;
+  cr_assert_eq(hwt_tune_search(&p, &m, &paced, &o, NULL, 0), hwt_status_ok);
+  cr_assert(o.ok);
+  cr_assert(md.clock_s <= 1.15 * share, "paced: %.2f s of a %.0f s share", md.clock_s, share);
+  cr_assert(md.clock_s >= 0.7 * share, "paced: %.2f s of a %.0f s share (time left unused)", md.clock_s, share);
+  hwt_tune_outcome_free(&o);
+
+  model plain = setup(&m, 2, &p, "4096x1024", 1, 100, 90, 1.8);
+  plain.setup_s = md.setup_s;
+  hwt_tune_measurer fixed = {.measure = model_measure, .race = model_race, .ctx = &plain, .scale = share / sampling};
+  cr_assert_eq(hwt_tune_search(&p, &m, &fixed, &o, NULL, 0), hwt_status_ok);
+  cr_assert(plain.clock_s > 1.15 * share, "unpaced: %.2f s of a %.0f s share", plain.clock_s, share);
   hwt_tune_outcome_free(&o);
 }
 
