@@ -229,16 +229,18 @@ typedef struct hwt_tune_check_row {
   char op[16], shape[64];
   size_t batch;
   hwt_tune_candidate tuned;     /* the tuned profile's choice */
-  hwt_tune_candidate best;      /* the faster of the reference's choice and runner-up, in this race */
+  hwt_tune_candidate best;      /* the faster of the reference's choice and runner-up, over all five races */
   double tuned_ns, best_ns;     /* medians measured side by side now */
-  double ratio, ratio_lo, ratio_hi;   /* tuned / best, with the range the two 95% CIs allow */
+  double ratio, ratio_lo, ratio_hi;   /* tuned / best, with the range the two 95% CIs allow (each race's ratio is
+                                       * to the reference configuration faster in the other races) */
   size_t measured, space;       /* configurations the tuner measured; the space (the reference's count) */
 } hwt_tune_check_row;
 
 /* For every (op, shape, batch) in both profiles: races the tuned choice, the reference's choice and the
  * reference's runner-up side by side (`seconds` each, through mm->race, else one by one), so the ratio does
  * not carry the drift between the two runs that made the profiles. The time is split over five races with
- * fresh set-ups; the ratio is the median of theirs, its range spans their CIs. Errors name the file and entry.
+ * fresh set-ups; the ratio is the median of theirs, its range spans their CIs. A race's ratio is to the
+ * reference configuration that was faster in the other four races (picked on the race itself, luck would pick).  Errors name the file and entry.
  * *rows is malloc'ed. */
 hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hwt_tune_measurer *mm, double seconds,
                           hwt_tune_check_row **rows, size_t *nrows, char *err, size_t errlen);
