@@ -711,6 +711,12 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
     if (nalive == 1) break;
   }
 
+  /* The two fastest of the last start round, noted now: the refinement races them again, and an entry keeps
+   * only its last race (1024x4096: avx512f at KC = K, the exhaustive search's choice, lost its first refinement
+   * step by 2.7% and so dropped out of the final race). */
+  size_t top[2];
+  size_t ntop = start_race ? fastest_of_race(&s, start_race, top, 2) : 0;
+
   /* ---- blocking refinement of the best own configuration still in the race, each step raced. A second ISA
    * within 5% of it in the last start round gets its KC refined too: the best KC differs by ISA (4096x1024 here:
    * avx512f ran best at KC = K, and 8-14% slower than avx2 at KC = K/4, where avx2 ran best), while NC (the task
@@ -788,8 +794,6 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
       if (b != SIZE_MAX && med <= 1.15 * own_start) nf = put_unique(fin, nf, FINALISTS, &out->all[b].cand);
     }
     /* the two fastest of the last start round */
-    size_t top[2];
-    size_t ntop = start_race ? fastest_of_race(&s, start_race, top, 2) : 0;
     for (size_t i = 0; i < ntop; i++) nf = put_unique(fin, nf, FINALISTS, &out->all[top[i]].cand);
     final_races(&s, fin, nf);
     if (s.fatal != hwt_status_ok) return s.fatal;

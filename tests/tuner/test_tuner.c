@@ -519,6 +519,26 @@ Test(tune_search, a_near_miss_of_the_refinement_gets_its_final_race) {
   hwt_tune_outcome_free(&o);
 }
 
+/* Rough races see every blocking off the analytical one 5% faster than it is: the refinement walks away from the
+ * analytical start, which is truly the best, and races it again on the way. The final race still holds it (the
+ * start round's fastest are noted before the refinement re-races them). */
+Test(tune_search, the_start_rounds_best_races_in_the_final_after_the_refinement_left_it) {
+  hwt_tune_machine m;
+  hwt_tune_problem p;
+  model md = setup(&m, 2, &p, "1024x4096", 1, 230000, 200000, 1.9);
+  md.kc_opt_factor = 1.0;
+  md.rough_moved_loss = -0.05;
+  hwt_tune_outcome o = raced_search(&md, &p, &m);
+  cr_assert(o.ok);
+  cr_assert_eq(o.choice.cand.impl, hwt_bench_own);
+  cr_assert(hwt_tune_same(&o.choice.cand, &(hwt_tune_candidate){.impl = hwt_bench_own, .isa = hwt_isa_avx2,
+                                                                 .threads = 2, .blocking = md.analytical}),
+            "chose %zu,%zu,%zu on %u threads, not the analytical %zu,%zu,%zu", o.choice.cand.blocking.mc,
+            o.choice.cand.blocking.kc, o.choice.cand.blocking.nc, o.choice.cand.threads, md.analytical.mc,
+            md.analytical.kc, md.analytical.nc);
+  hwt_tune_outcome_free(&o);
+}
+
 /* A lucky set-up in the confirmation race: avx512f, truly 6% slower than avx2, runs 12% fast there (5% ahead of
  * avx2) after two final races that ranked it right. That race's level (the median entry) is the others', so it is
  * not a quieter moment; the median of the three races is each entry's figure, and avx2 stays. */
