@@ -64,6 +64,7 @@ Test(common, atomic_write_into_missing_dir_names_path) {
   cr_assert(strstr(err, "/nonexistent-hwt/dir/x.json") != NULL, "message: %s", err);
 }
 
+#if defined(__linux__) && defined(__x86_64__)
 /* The VmFlags line of the mapping holding p in /proc/self/smaps ("" when not found). */
 static void vm_flags_of(const void *p, char *flags, size_t len) {
   flags[0] = '\0';
@@ -82,6 +83,7 @@ static void vm_flags_of(const void *p, char *flags, size_t len) {
   }
   fclose(f);
 }
+#endif
 
 Test(common, big_allocations_are_aligned_and_advised_as_huge_pages) {
   void *small = hwt_alloc_big(100);
