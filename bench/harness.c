@@ -286,9 +286,6 @@ static void op_set_free(op_set *o) {
 /* Every buffer on a 64-byte boundary (a cache line, an AVX-512 vector): with malloc's 16-byte alignment the
  * same configuration measured 4.0 or 5.5 us (256x784, batch 1) depending on where its output happened to land,
  * from one set-up to the next (rows split over two cache lines). Runtimes align their tensors; so do we. */
-/* 64-byte aligned; weights and large buffers on huge pages (hwt_alloc_big): set-up time of large problems is
- * mostly first-touch page faults otherwise. */
-static void *alloc64(size_t bytes) { return hwt_alloc_big(bytes); }
 
 static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_backend *be, unsigned copies,
                                 pthreadpool_t pool, op_set *o, char *err, size_t errlen) {
@@ -297,8 +294,8 @@ static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_bac
   o->pool = pool;
   hwt_bench_problem_init(&o->p, cfg->op, &cfg->shape, cfg->batch);
   o->esz = o->p.qs8 ? 1 : sizeof(float);
-  o->weights = alloc64(o->p.w_elems * o->esz);
-  o->bias = alloc64(o->p.bias_elems * 4);
+  o->weights = hwt_alloc_big(o->p.w_elems * o->esz);
+  o->bias = hwt_alloc_big(o->p.bias_elems * 4);
   o->inst = calloc(copies, sizeof(void *));
   o->in = calloc(copies, sizeof(void *));
   o->out = calloc(copies, sizeof(void *));
@@ -314,8 +311,8 @@ static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_bac
   const hwt_gemm_blocking *blk =
       (cfg->blocking.mc || cfg->blocking.kc || cfg->blocking.nc) ? &cfg->blocking : NULL;
   for (unsigned i = 0; i < copies; i++) {
-    o->in[i] = alloc64(o->p.in_elems * o->esz + XNN_PAD_BYTES);
-    o->out[i] = alloc64(o->p.out_elems * o->esz + XNN_PAD_BYTES);
+    o->in[i] = hwt_alloc_big(o->p.in_elems * o->esz + XNN_PAD_BYTES);
+    o->out[i] = hwt_alloc_big(o->p.out_elems * o->esz + XNN_PAD_BYTES);
     if (!o->in[i] || !o->out[i]) goto oom;
     if (o->p.qs8)
       fill_i8(o->in[i], o->p.in_elems + XNN_PAD_BYTES, 3 + i);

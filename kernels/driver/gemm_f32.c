@@ -77,8 +77,6 @@ struct hwt_gemm_f32_plan {
   size_t bytes;
 };
 
-/* 64-byte lines; large packed weights on huge pages (hwt_alloc_big). */
-static void *alloc_aligned(size_t bytes) { return hwt_alloc_big(bytes); }
 
 hwt_status hwt_gemm_f32_create(size_t n, size_t k, const float *w, const float *bias, float min, float max,
                                hwt_isa isa, const hwt_gemm_blocking *blocking, hwt_gemm_f32_plan **out) {
@@ -154,8 +152,8 @@ hwt_status hwt_gemm_f32_create(size_t n, size_t k, const float *w, const float *
   plan->c_l2_floats = (size_t)(hwt_kernels_cache_budget().l2 / 2 / sizeof(float));
 
   const size_t packed_floats = hwt_gemm_f32_packed_floats(n, k, plan->nr);
-  plan->packed = alloc_aligned(packed_floats * sizeof(float));
-  plan->bias = alloc_aligned(plan->n_padded * sizeof(float));
+  plan->packed = hwt_alloc_big(packed_floats * sizeof(float));
+  plan->bias = hwt_alloc_big(plan->n_padded * sizeof(float));
   if (plan->packed == NULL || plan->bias == NULL) {
     status = hwt_status_out_of_memory;
     hwt_log_verbose("gemm_f32_create: cannot allocate %zu packed floats", packed_floats);

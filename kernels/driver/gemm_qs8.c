@@ -150,10 +150,7 @@ void hwt_gemm_qs8_pack_a(size_t m, size_t k, size_t kpad, hwt_qs8_a_format a_for
 
 static bool scale_ok(float s) { return isnormal(s) && s > 0.0f; }
 
-static void *aligned_bytes(size_t bytes) {
-  /* hwt_alloc_big: HWT_QS8_ALIGN-aligned (64); large packed weights on huge pages. */
-  return hwt_alloc_big(bytes ? round_up(bytes, HWT_QS8_ALIGN) : HWT_QS8_ALIGN);
-}
+_Static_assert(HWT_QS8_ALIGN <= 64, "hwt_alloc_big aligns to 64 bytes (2 MiB when large)");
 
 void hwt_gemm_qs8_destroy(hwt_gemm_qs8_plan *plan) {
   if (plan == NULL) return;
@@ -261,10 +258,10 @@ hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_
   plan->a_row_bytes = plan->kpad * hwt_qs8_a_bytes(fmt);
   const size_t w_bytes = hwt_gemm_qs8_packed_w_bytes(n, k, plan->nr, plan->kr);
   const size_t ws_bytes = blk.mc * plan->a_row_bytes;
-  plan->w = aligned_bytes(w_bytes);
-  plan->bias = aligned_bytes(plan->npad * sizeof(int32_t));
-  plan->scale = aligned_bytes(plan->npad * sizeof(float));
-  plan->a_ws = aligned_bytes(ws_bytes);
+  plan->w = hwt_alloc_big(w_bytes);
+  plan->bias = hwt_alloc_big(plan->npad * sizeof(int32_t));
+  plan->scale = hwt_alloc_big(plan->npad * sizeof(float));
+  plan->a_ws = hwt_alloc_big(ws_bytes);
   if (!plan->w || !plan->bias || !plan->scale || !plan->a_ws) {
     hwt_log("gemm_qs8_create: cannot allocate %zu bytes of packed weights + %zu of workspace", w_bytes, ws_bytes);
     status = hwt_status_out_of_memory;
