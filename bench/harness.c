@@ -821,6 +821,8 @@ typedef struct race_entry {
   size_t n, cap;
   double *turn;              /* each turn's median: samples within a turn are not independent, turns are */
   size_t nturns, turn_cap;
+  unsigned *turn_inst;       /* the instance each turn ran */
+  size_t inst_cap;
 } race_entry;
 
 struct hwt_bench_race {
@@ -841,10 +843,12 @@ static void race_body(void *ctx, uint64_t iterations) {
 /* Instances per configuration: the speed of one set-up depends on where its buffers and packed weights landed,
  * and that lasts as long as the set-up. Eight set-ups of one 256x784 own/avx512f configuration in one process ran
  * 3.8 to 5.7 us each, every one of them steadily, also with its packed weights on a 2 MiB huge page (the VM's host
- * places the memory). Turns cycle through many set-ups so that the luck averages out, where set-up is cheap. */
+ * places the memory). Turns cycle through many set-ups so that the luck averages out, where set-up is cheap. At
+ * 16 MiB (4096x1024 on 2 threads) two set-ups of one configuration ran 82.7 and 97.7 us in one race: 2 instances
+ * left the entry's figure to the luck of the pair, so there are 4 (set-up there is ~12 ms an instance). */
 static unsigned race_instances(const hwt_bench_problem *p) {
   double bytes = copy_bytes(p);
-  return bytes <= 1.0 * 1048576 ? 32 : bytes <= 4.0 * 1048576 ? 16 : bytes <= 32.0 * 1048576 ? 2 : 1;
+  return bytes <= 1.0 * 1048576 ? 32 : bytes <= 4.0 * 1048576 ? 16 : bytes <= 32.0 * 1048576 ? 4 : 1;
 }
 
 double hwt_bench_race_setup_bytes(hwt_bench_op op, const hwt_bench_shape *shape, size_t batch) {
@@ -989,19 +993,40 @@ static bool race_turn(hwt_bench_session *s, race_entry *e, uint64_t burst_ns) {
     if ((spent >= burst_ns && kept > 0) || spent >= 4 * burst_ns) break;
     if (s->stop && *s->stop) break;
   }
-  if (kept > 0 && !push(&e->turn, &e->nturns, &e->turn_cap, hwt_stats_median(e->x + first, kept))) return false;
-  return true;
+  if (kept == 0) return true;
+  if (e->inst_cap < e->nturns + 1) {
+    size_t c = e->inst_cap ? 2 * e->inst_cap : 64;
+    unsigned *ni = realloc(e->turn_inst, c * sizeof *ni);
+    if (ni == NULL) return false;
+    e->turn_inst = ni;
+    e->inst_cap = c;
+  }
+  e->turn_inst[e->nturns] = e->cur;
+  return push(&e->turn, &e->nturns, &e->turn_cap, hwt_stats_median(e->x + first, kept));
 }
 
-/* The entry's statistics: those of all its samples, with the 95% CI of the median widened to the CI of its turns'
- * medians once there are 6 turns (before that, the CI says nothing about the drift between turns: not exact). */
+/* The entry's statistics: those of all its samples, with the median replaced by the figure of the instances' turn
+ * medians (hwt_stats_grouped_figure) when there are several instances, and the 95% CI of the median widened to
+ * the figure and, once there are 6 turns, to the CI of its turns' medians (before that, the CI says nothing about
+ * the drift between turns: not exact). */
 static bool race_summary(const race_entry *e, hwt_stats_summary *out) {
   memset(out, 0, sizeof(*out));
   if (e->n == 0) return true;
-  size_t big = e->n > e->nturns ? e->n : e->nturns;
+  size_t big = e->n > e->nturns + e->o.copies ? e->n : e->nturns + e->o.copies;
   double *scratch = malloc(big * sizeof(double));
   if (scratch == NULL) return false;
   hwt_stats_summarize(e->x, e->n, scratch, out);
+  if (e->o.copies > 1 && e->nturns > 0) {
+    /* An instance's speed lasts as long as its set-up, so the median of all samples is the median of a mixture:
+     * on 4096x1024 with 2 instances, one ran ~105 us and the other ~118 us, and the entry's median was either,
+     * depending on which had slightly more samples. */
+    const double f = hwt_stats_grouped_figure(e->turn, e->turn_inst, e->nturns, e->o.copies, scratch);
+    if (f == f) {
+      out->median = f;
+      if (f < out->ci_low) out->ci_low = f;
+      if (f > out->ci_high) out->ci_high = f;
+    }
+  }
   double lo, hi;
   hwt_stats_sort_copy(e->turn, e->nturns, scratch);
   if (e->nturns >= 6 && hwt_stats_median_ci_sorted(scratch, e->nturns, 0.95, &lo, &hi, NULL, NULL)) {
@@ -1071,6 +1096,7 @@ void hwt_bench_race_destroy(hwt_bench_race *r) {
     if (r->e[i].ready) op_set_free(&r->e[i].o);
     free(r->e[i].x);
     free(r->e[i].turn);
+    free(r->e[i].turn_inst);
   }
   free(r->e);
   for (size_t i = r->npools; i-- > 0;) hwt_pool_destroy(&r->pools[i]);

@@ -17,6 +17,13 @@ double hwt_stats_quantile(const double *x, size_t n, double q);
 double hwt_stats_median(const double *x, size_t n);
 /* Median absolute deviation from the median (raw, not scaled by 1.4826). */
 double hwt_stats_mad(const double *x, size_t n);
+/* The figure of samples drawn from `ngroups` groups (group[i] < ngroups) whose level differs by group: each
+ * group's median, then the mean of those without the lowest and the highest quarter of the groups (floor(m / 4)
+ * each side, of the m groups that have samples). Where the plain median of a 50/50 mixture of two levels lands
+ * on either level as the shares move by one sample, this moves by a fraction of the gap. scratch: n + ngroups
+ * doubles. NaN when n == 0. */
+double hwt_stats_grouped_figure(const double *x, const unsigned *group, size_t n, unsigned ngroups,
+                                double *scratch);
 /* Sorts a copy into `out` (n entries). */
 void hwt_stats_sort_copy(const double *x, size_t n, double *out);
 

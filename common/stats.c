@@ -55,6 +55,24 @@ double hwt_stats_quantile(const double *x, size_t n, double q) {
 
 double hwt_stats_median(const double *x, size_t n) { return hwt_stats_quantile(x, n, 0.5); }
 
+double hwt_stats_grouped_figure(const double *x, const unsigned *group, size_t n, unsigned ngroups,
+                                double *scratch) {
+  double *val = scratch, *tmp = scratch + ngroups;
+  size_t m = 0;
+  for (unsigned g = 0; g < ngroups; g++) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+      if (group[i] == g) tmp[k++] = x[i];
+    if (k == 0) continue;
+    qsort(tmp, k, sizeof(double), cmp_double);
+    val[m++] = hwt_stats_quantile_sorted(tmp, k, 0.5);
+  }
+  if (m == 0) return NAN;
+  hwt_stats_sort_copy(val, m, tmp);
+  const size_t trim = m / 4;
+  return hwt_stats_mean(tmp + trim, m - 2 * trim);
+}
+
 double hwt_stats_mad(const double *x, size_t n) {
   if (n == 0) return NAN;
   double med = hwt_stats_median(x, n);

@@ -98,3 +98,35 @@ Test(stats, summarize) {
   cr_assert_float_eq(s.cv, sqrt(55.0 / 6.0) / 5.5, 1e-12);
   cr_assert(s.ci_exact);
 }
+
+/* Two set-ups at two levels (105 and 118): the plain median follows whichever has one more sample, the grouped
+ * figure stays between them; the quarter trim drops a group that strays; empty groups and no samples. */
+Test(stats, grouped_figure_averages_the_groups_levels) {
+  double x[9];
+  unsigned g[9];
+  double scratch[9 + 4];
+  for (int i = 0; i < 9; i++) {
+    g[i] = (unsigned)(i % 2);
+    x[i] = g[i] ? 118.0 + 0.1 * i : 105.0 + 0.1 * i;
+  }
+  /* 5 samples of group 0, 4 of group 1: the median is group 0's level */
+  cr_assert(hwt_stats_median(x, 9) < 106.0);
+  double f = hwt_stats_grouped_figure(x, g, 9, 2, scratch);
+  /* group 0: 105.0 105.2 105.4 105.6 105.8 -> 105.4; group 1: 118.1 118.3 118.5 118.7 -> 118.4 */
+  cr_assert_float_eq(f, (105.4 + 118.4) / 2, 1e-9);
+  /* one sample more for group 1 (10 samples would not fit; move one over): the median jumps, the figure barely */
+  g[8] = 1;
+  x[8] = 118.9;
+  cr_assert(hwt_stats_median(x, 9) > 117.0);
+  f = hwt_stats_grouped_figure(x, g, 9, 2, scratch);
+  cr_assert_float_eq(f, (105.3 + 118.5) / 2, 1e-9);
+
+  /* four groups, one of them slow: the trim (one each side) drops it, and the fastest */
+  const double y[8] = {10, 10.2, 11, 11.2, 12, 12.2, 40, 40};
+  const unsigned gy[8] = {0, 0, 1, 1, 2, 2, 3, 3};
+  cr_assert_float_eq(hwt_stats_grouped_figure(y, gy, 8, 4, scratch), (11.1 + 12.1) / 2, 1e-9);
+  /* a group with no samples does not count: groups 0 and 2 of 4 */
+  const unsigned gz[8] = {0, 0, 0, 0, 2, 2, 2, 2};
+  cr_assert_float_eq(hwt_stats_grouped_figure(y, gz, 8, 4, scratch), (10.6 + 26.1) / 2, 1e-9);
+  cr_assert(isnan(hwt_stats_grouped_figure(NULL, NULL, 0, 4, scratch)));
+}
