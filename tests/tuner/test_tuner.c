@@ -539,6 +539,30 @@ Test(tune_search, the_start_rounds_best_races_in_the_final_after_the_refinement_
   hwt_tune_outcome_free(&o);
 }
 
+/* Rough races see blockings off the analytical one 4.5% faster than they are; a step of NC (truly 3% slower) then
+ * looks 1.6% faster: within one race's noise, so the refinement does not take it, and no walk measures NC x 4 (it
+ * did before steps had to win by 2%). The step still runs in the final race, as a near miss, and loses there. */
+Test(tune_search, a_step_must_win_by_more_than_the_noise) {
+  hwt_tune_machine m;
+  hwt_tune_problem p;
+  model md = setup(&m, 2, &p, "4096x1024", 1, 230000, 200000, 1.9);
+  md.kc_opt_factor = 1.0;
+  md.rough_moved_loss = -0.045;
+  hwt_tune_outcome o = raced_search(&md, &p, &m);
+  cr_assert(o.ok);
+  size_t far = 0;
+  for (size_t i = 0; i < o.nall; i++) {
+    const hwt_tune_candidate *c = &o.all[i].cand;
+    if (o.all[i].measured && c->impl == hwt_bench_own &&
+        (c->blocking.nc > 3 * md.analytical.nc || 3 * c->blocking.nc < md.analytical.nc))
+      far++;
+  }
+  cr_assert_eq(far, 0, "%zu configurations with NC beyond x2 of the analytical %zu", far, md.analytical.nc);
+  cr_assert(hwt_tune_same(&o.choice.cand, &(hwt_tune_candidate){.impl = hwt_bench_own, .isa = hwt_isa_avx2,
+                                                                 .threads = 2, .blocking = md.analytical}));
+  hwt_tune_outcome_free(&o);
+}
+
 /* A lucky set-up in the confirmation race: avx512f, truly 6% slower than avx2, runs 12% fast there (5% ahead of
  * avx2) after two final races that ranked it right. That race's level (the median entry) is the others', so it is
  * not a quieter moment; the median of the three races is each entry's figure, and avx2 stays. */
@@ -590,7 +614,8 @@ Test(tune_search, a_close_second_isa_is_refined_too) {
 }
 
 /* The same machine, avx512f 8% slower than avx2 at the analytical blocking, with CIs wide enough (+-4% in the
- * second start round) that it stays in the race: not close enough to search its blocking. */
+ * second start round) that it stays in the race: not close enough to search its blocking; it runs only its start
+ * configuration and, in the final race, avx2's refined blocking. */
 Test(tune_search, a_distant_second_isa_is_not_refined) {
   hwt_tune_machine m;
   hwt_tune_problem p;
@@ -600,11 +625,33 @@ Test(tune_search, a_distant_second_isa_is_not_refined) {
   md.kc_opt_isa[hwt_isa_avx512f] = 1.0;
   hwt_tune_outcome o = raced_search(&md, &p, &m);
   cr_assert(o.ok);
-  size_t avx512 = 0;
-  for (size_t i = 0; i < o.nall; i++)
-    avx512 += o.all[i].measured && o.all[i].cand.impl == hwt_bench_own && o.all[i].cand.isa == hwt_isa_avx512f;
-  cr_assert_eq(avx512, 1, "avx512f measured in %zu configurations", avx512);
+  size_t avx512 = 0, transferred = 0;
+  const hwt_gemm_blocking want = hwt_tune_clamp_blocking(&p, p.op, hwt_isa_avx512f, o.choice.cand.blocking);
+  for (size_t i = 0; i < o.nall; i++) {
+    const hwt_tune_candidate *c = &o.all[i].cand;
+    if (!o.all[i].measured || c->impl != hwt_bench_own || c->isa != hwt_isa_avx512f) continue;
+    avx512++;
+    transferred += c->blocking.kc == want.kc && c->blocking.nc == want.nc;
+  }
+  cr_assert_eq(avx512, 2, "avx512f measured in %zu configurations", avx512);
+  cr_assert_eq(transferred, 1, "one of them with avx2's refined blocking");
   cr_assert_eq(o.choice.cand.isa, hwt_isa_avx2);
+  hwt_tune_outcome_free(&o);
+}
+
+/* The rough rounds see avx2 20% slower than it is, so avx512f (truly 6% slower) is refined alone, to KC / 2, where
+ * both ISAs run best; avx2's start configuration in the final race still has the analytical KC (8% off its best,
+ * and slower than avx512f's refined one). avx2 at avx512f's refined blocking, in the final race, is within 3% of
+ * the best of the space (this model's best NC differs by ISA by a factor of 1.7: 2.3%). */
+Test(tune_search, the_refined_blocking_is_tried_on_the_other_isa) {
+  hwt_tune_machine m;
+  hwt_tune_problem p;
+  model md = two_isa_model(&m, &p, "4096x1024", 230000, 1.06);
+  md.rough_slows = hwt_isa_avx2;
+  md.rough_loss = 0.2;
+  md.kc_opt_factor = 0.5;
+  hwt_tune_outcome o = raced_search(&md, &p, &m);
+  assert_chose_avx2_within(&md, &p, &m, &o, 1.03);
   hwt_tune_outcome_free(&o);
 }
 
