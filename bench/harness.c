@@ -287,8 +287,10 @@ static void op_set_free(op_set *o) {
  * same configuration measured 4.0 or 5.5 us (256x784, batch 1) depending on where its output happened to land,
  * from one set-up to the next (rows split over two cache lines). Runtimes align their tensors; so do we. */
 
-static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_backend *be, unsigned copies,
-                                pthreadpool_t pool, op_set *o, char *err, size_t errlen) {
+/* An op_set in two steps: op_set_begin allocates the shared source data and the slots, op_set_add sets up copy i
+ * (its own input, output and operator). On failure both free the whole set. */
+static hwt_status op_set_begin(const hwt_bench_config *cfg, const hwt_bench_backend *be, unsigned copies,
+                               pthreadpool_t pool, op_set *o, char *err, size_t errlen) {
   memset(o, 0, sizeof(*o));
   o->be = be;
   o->pool = pool;
@@ -300,7 +302,11 @@ static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_bac
   o->in = calloc(copies, sizeof(void *));
   o->out = calloc(copies, sizeof(void *));
   o->copies = copies;
-  if (!o->weights || !o->bias || !o->inst || !o->in || !o->out) goto oom;
+  if (!o->weights || !o->bias || !o->inst || !o->in || !o->out) {
+    hwt_errf(err, errlen, "out of memory allocating %u copies of shape %s", copies, cfg->shape.text);
+    op_set_free(o);
+    return hwt_status_out_of_memory;
+  }
   if (o->p.qs8) {
     fill_i8(o->weights, o->p.w_elems, 1);
     fill_i32(o->bias, o->p.bias_elems, 2);
@@ -308,40 +314,45 @@ static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_bac
     fill_f32(o->weights, o->p.w_elems, 1);
     fill_f32(o->bias, o->p.bias_elems, 2);
   }
+  return hwt_status_ok;
+}
+
+static hwt_status op_set_add(op_set *o, const hwt_bench_config *cfg, unsigned i, char *err, size_t errlen) {
   const hwt_gemm_blocking *blk =
       (cfg->blocking.mc || cfg->blocking.kc || cfg->blocking.nc) ? &cfg->blocking : NULL;
-  for (unsigned i = 0; i < copies; i++) {
-    o->in[i] = hwt_alloc_big(o->p.in_elems * o->esz + XNN_PAD_BYTES);
-    o->out[i] = hwt_alloc_big(o->p.out_elems * o->esz + XNN_PAD_BYTES);
-    if (!o->in[i] || !o->out[i]) goto oom;
-    if (o->p.qs8)
-      fill_i8(o->in[i], o->p.in_elems + XNN_PAD_BYTES, 3 + i);
-    else
-      fill_f32(o->in[i], o->p.in_elems + XNN_PAD_BYTES / sizeof(float), 3 + i);
-    memset(o->out[i], 0, o->p.out_elems * o->esz + XNN_PAD_BYTES);
-    size_t before = malloc_in_use();
-    hwt_status st = be->create(&o->p, cfg->isa_auto, cfg->isa, blk, o->weights, o->bias, &o->inst[i], err, errlen);
-    if (st != hwt_status_ok) {
-      op_set_free(o);
-      return st;
-    }
-    st = be->bind(o->inst[i], o->in[i], o->out[i], pool, err, errlen);
-    if (st != hwt_status_ok) {
-      op_set_free(o);
-      return st;
-    }
-    if (i == 0) {
-      /* The backend's own count when it has one, else the malloc delta (0 under sanitizers). */
-      size_t after = malloc_in_use();
-      o->op_bytes = be->op_bytes(o->inst[0]);
-      if (o->op_bytes == 0 && after > before) o->op_bytes = after - before;
-    }
+  o->in[i] = hwt_alloc_big(o->p.in_elems * o->esz + XNN_PAD_BYTES);
+  o->out[i] = hwt_alloc_big(o->p.out_elems * o->esz + XNN_PAD_BYTES);
+  if (!o->in[i] || !o->out[i]) {
+    hwt_errf(err, errlen, "out of memory allocating %u copies of shape %s", o->copies, cfg->shape.text);
+    op_set_free(o);
+    return hwt_status_out_of_memory;
+  }
+  if (o->p.qs8)
+    fill_i8(o->in[i], o->p.in_elems + XNN_PAD_BYTES, 3 + i);
+  else
+    fill_f32(o->in[i], o->p.in_elems + XNN_PAD_BYTES / sizeof(float), 3 + i);
+  memset(o->out[i], 0, o->p.out_elems * o->esz + XNN_PAD_BYTES);
+  size_t before = malloc_in_use();
+  hwt_status st = o->be->create(&o->p, cfg->isa_auto, cfg->isa, blk, o->weights, o->bias, &o->inst[i], err, errlen);
+  if (st == hwt_status_ok) st = o->be->bind(o->inst[i], o->in[i], o->out[i], o->pool, err, errlen);
+  if (st != hwt_status_ok) {
+    op_set_free(o);
+    return st;
+  }
+  if (i == 0) {
+    /* The backend's own count when it has one, else the malloc delta (0 under sanitizers). */
+    size_t after = malloc_in_use();
+    o->op_bytes = o->be->op_bytes(o->inst[0]);
+    if (o->op_bytes == 0 && after > before) o->op_bytes = after - before;
   }
   return hwt_status_ok;
-oom:
-  hwt_errf(err, errlen, "out of memory allocating %u copies of shape %s", copies, cfg->shape.text);
-  op_set_free(o);
-  return hwt_status_out_of_memory;
+}
+
+static hwt_status op_set_create(const hwt_bench_config *cfg, const hwt_bench_backend *be, unsigned copies,
+                                pthreadpool_t pool, op_set *o, char *err, size_t errlen) {
+  hwt_status st = op_set_begin(cfg, be, copies, pool, o, err, errlen);
+  for (unsigned i = 0; i < copies && st == hwt_status_ok; i++) st = op_set_add(o, cfg, i, err, errlen);
+  return st;
 }
 
 static void op_body(void *ctx, uint64_t iterations) {
@@ -923,7 +934,6 @@ hwt_status hwt_bench_race_create(hwt_bench_session *s, const hwt_bench_config *c
     hwt_bench_race_destroy(r);
     return hwt_status_internal;
   }
-  uint64_t target = (uint64_t)(100.0 * s->timer_overhead);
   for (size_t i = 0; i < n; i++) {
     race_entry *e = &r->e[i];
     if (e->status != hwt_status_ok) continue;
@@ -936,17 +946,43 @@ hwt_status hwt_bench_race_create(hwt_bench_session *s, const hwt_bench_config *c
     const hwt_bench_backend *be = hwt_bench_backend_for(e->cfg.impl, e->cfg.op);
     hwt_bench_problem pr;
     hwt_bench_problem_init(&pr, e->cfg.op, &e->cfg.shape, e->cfg.batch);
-    hwt_status st = op_set_create(&e->cfg, be, race_instances(&pr), pool, &e->o, e->why, sizeof(e->why));
-    if (st == hwt_status_unsupported) {
-      e->status = st;
-      continue;
-    }
+    hwt_status st = op_set_begin(&e->cfg, be, race_instances(&pr), pool, &e->o, e->why, sizeof(e->why));
     if (st != hwt_status_ok) {
       hwt_errf(err, errlen, "%s", e->why);
       hwt_bench_race_destroy(r);
       return st;
     }
     e->ready = true;
+  }
+  /* The instances round-robin over the entries: memory comes back in the order it was freed, and some of it runs
+   * slower for as long as it is held (the host places it). Set up entry by entry, one entry of a race got that
+   * memory for all its instances: in one process, races of two configurations of 4096x1024 ran one entry 7-9%
+   * slower than the other, the first and the second by turns from one race to the next (96.6 vs 104.2 us, then
+   * 102.7 vs 96.2), whichever configuration came first. Interleaved, the slow memory is spread over several
+   * entries, one instance each, where the instances' figure (hwt_stats_grouped_figure) leaves it out. */
+  for (unsigned c = 0;; c++) {
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+      race_entry *e = &r->e[i];
+      if (!e->ready || c >= e->o.copies) continue;
+      any = true;
+      hwt_status st = op_set_add(&e->o, &e->cfg, c, e->why, sizeof(e->why));
+      if (st == hwt_status_ok) continue;
+      e->ready = false;  /* op_set_add freed the set */
+      if (st == hwt_status_unsupported) {
+        e->status = st;
+        continue;
+      }
+      hwt_errf(err, errlen, "%s", e->why);
+      hwt_bench_race_destroy(r);
+      return st;
+    }
+    if (!any) break;
+  }
+  uint64_t target = (uint64_t)(100.0 * s->timer_overhead);
+  for (size_t i = 0; i < n; i++) {
+    race_entry *e = &r->e[i];
+    if (!e->ready) continue;
     /* Warm-up (2 calls, then up to 10 ms) and the iterations per sample, as hwt_bench_measure. */
     uint64_t w0 = s->clock.now_ns(s->clock.ctx), calls = 0;
     while (calls < 2 * e->o.copies || (s->clock.now_ns(s->clock.ctx) - w0 < 10000000ull && calls < 64)) {
