@@ -519,6 +519,17 @@ Test(tune_search, a_near_miss_of_the_refinement_gets_its_final_race) {
   hwt_tune_outcome_free(&o);
 }
 
+/* The search chose own avx2 on 2 threads at the analytical blocking. */
+static void assert_chose_analytical(const model *md, const hwt_tune_outcome *o) {
+  cr_assert(o->ok);
+  cr_assert_eq(o->choice.cand.impl, hwt_bench_own);
+  cr_assert(hwt_tune_same(&o->choice.cand, &(hwt_tune_candidate){.impl = hwt_bench_own, .isa = hwt_isa_avx2,
+                                                                  .threads = 2, .blocking = md->analytical}),
+            "chose %zu,%zu,%zu on %u threads, not the analytical %zu,%zu,%zu", o->choice.cand.blocking.mc,
+            o->choice.cand.blocking.kc, o->choice.cand.blocking.nc, o->choice.cand.threads, md->analytical.mc,
+            md->analytical.kc, md->analytical.nc);
+}
+
 /* Rough races see every blocking off the analytical one 5% faster than it is: the refinement walks away from the
  * analytical start, which is truly the best, and races it again on the way. The final race still holds it (the
  * start round's fastest are noted before the refinement re-races them). */
@@ -529,13 +540,7 @@ Test(tune_search, the_start_rounds_best_races_in_the_final_after_the_refinement_
   md.kc_opt_factor = 1.0;
   md.rough_moved_loss = -0.05;
   hwt_tune_outcome o = raced_search(&md, &p, &m);
-  cr_assert(o.ok);
-  cr_assert_eq(o.choice.cand.impl, hwt_bench_own);
-  cr_assert(hwt_tune_same(&o.choice.cand, &(hwt_tune_candidate){.impl = hwt_bench_own, .isa = hwt_isa_avx2,
-                                                                 .threads = 2, .blocking = md.analytical}),
-            "chose %zu,%zu,%zu on %u threads, not the analytical %zu,%zu,%zu", o.choice.cand.blocking.mc,
-            o.choice.cand.blocking.kc, o.choice.cand.blocking.nc, o.choice.cand.threads, md.analytical.mc,
-            md.analytical.kc, md.analytical.nc);
+  assert_chose_analytical(&md, &o);
   hwt_tune_outcome_free(&o);
 }
 
@@ -558,8 +563,7 @@ Test(tune_search, a_step_must_win_by_more_than_the_noise) {
       far++;
   }
   cr_assert_eq(far, 0, "%zu configurations with NC beyond x2 of the analytical %zu", far, md.analytical.nc);
-  cr_assert(hwt_tune_same(&o.choice.cand, &(hwt_tune_candidate){.impl = hwt_bench_own, .isa = hwt_isa_avx2,
-                                                                 .threads = 2, .blocking = md.analytical}));
+  assert_chose_analytical(&md, &o);
   hwt_tune_outcome_free(&o);
 }
 
