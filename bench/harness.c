@@ -832,8 +832,7 @@ typedef struct race_entry {
   size_t n, cap;
   double *turn;              /* each turn's median: samples within a turn are not independent, turns are */
   size_t nturns, turn_cap;
-  unsigned *turn_inst;       /* the instance each turn ran */
-  size_t inst_cap;
+  unsigned *turn_inst;       /* the instance each turn ran (turn_cap entries, like turn) */
 } race_entry;
 
 struct hwt_bench_race {
@@ -1030,15 +1029,19 @@ static bool race_turn(hwt_bench_session *s, race_entry *e, uint64_t burst_ns) {
     if (s->stop && *s->stop) break;
   }
   if (kept == 0) return true;
-  if (e->inst_cap < e->nturns + 1) {
-    size_t c = e->inst_cap ? 2 * e->inst_cap : 64;
+  if (e->nturns == e->turn_cap) {  /* turn and turn_inst grow together */
+    size_t c = e->turn_cap ? 2 * e->turn_cap : 64;
+    double *nt = realloc(e->turn, c * sizeof *nt);
+    if (nt == NULL) return false;
+    e->turn = nt;
     unsigned *ni = realloc(e->turn_inst, c * sizeof *ni);
     if (ni == NULL) return false;
     e->turn_inst = ni;
-    e->inst_cap = c;
+    e->turn_cap = c;
   }
   e->turn_inst[e->nturns] = e->cur;
-  return push(&e->turn, &e->nturns, &e->turn_cap, hwt_stats_median(e->x + first, kept));
+  e->turn[e->nturns++] = hwt_stats_median(e->x + first, kept);
+  return true;
 }
 
 /* The entry's statistics: those of all its samples, with the median replaced by the figure of the instances' turn
@@ -1057,7 +1060,7 @@ static bool race_summary(const race_entry *e, hwt_stats_summary *out) {
      * on 4096x1024 with 2 instances, one ran ~105 us and the other ~118 us, and the entry's median was either,
      * depending on which had slightly more samples. */
     const double f = hwt_stats_grouped_figure(e->turn, e->turn_inst, e->nturns, e->o.copies, scratch);
-    if (f == f) {
+    if (!isnan(f)) {
       out->median = f;
       if (f < out->ci_low) out->ci_low = f;
       if (f > out->ci_high) out->ci_high = f;

@@ -732,6 +732,9 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
    * avx512f ran best at KC = K, and 8-14% slower than avx2 at KC = K/4, where avx2 ran best), while NC (the task
    * size of a GEMV) and MC follow the problem and the caches more than the vector width. ---- */
   size_t cur_idx = SIZE_MAX, second_idx = SIZE_MAX;
+  /* the weights stream from beyond L2 (the second ISA's refinement, and the refined blocking on other ISAs) */
+  const bool streams = gemm && (double)p->n * (double)p->k * (hwt_bench_op_is_qs8(p->op) ? 1.0 : 4.0) >
+                                   (double)m->cache.l2;
   if (gemm && !out->budget_exhausted) {
     for (size_t i = 0; i < nstart; i++)
       if (alive[i] && start[i].impl == hwt_bench_own && sidx[i] != SIZE_MAX &&
@@ -740,8 +743,7 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
     /* Only where the weights stream from beyond L2: in L2 the ISAs' compute rates decide (10x128: both within 5%
      * at 0.1 us, where KC changes nothing). The CI of a start round does not see set-up luck, so a second ISA the
      * elimination dropped still counts. */
-    double weight_bytes = (double)p->n * (double)p->k * (hwt_bench_op_is_qs8(p->op) ? 1.0 : 4.0);
-    if (cur_idx != SIZE_MAX && weight_bytes > (double)m->cache.l2) {
+    if (cur_idx != SIZE_MAX && streams) {
       for (size_t i = 0; i < nstart; i++)
         if (start[i].impl == hwt_bench_own && sidx[i] != SIZE_MAX && out->all[sidx[i]].measured &&
             start[i].isa != out->all[cur_idx].cand.isa &&
@@ -800,8 +802,7 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
      * which ISA is faster changes with the blocking (4096x1024: avx512f ran 5-15% ahead of avx2 at the start's
      * KC = K, and 4-10% behind it at KC = K/4, the best of two exhaustive references; the 60 s runs that ended
      * on avx512f missed that best by 4.7-10%) */
-    if (gemm && cur_idx != SIZE_MAX && out->all[cur_idx].cand.impl == hwt_bench_own &&
-        (double)p->n * (double)p->k * (hwt_bench_op_is_qs8(p->op) ? 1.0 : 4.0) > (double)m->cache.l2) {
+    if (streams && cur_idx != SIZE_MAX && out->all[cur_idx].cand.impl == hwt_bench_own) {
       const hwt_gemm_family fam = family_of(p->op);
       for (int isa = hwt_isa_scalar + 1; isa < hwt_isa_count; isa++) {
         const hwt_tune_candidate *cur = &out->all[cur_idx].cand;
