@@ -242,7 +242,7 @@ hwt_status hwt_bench_race_run(hwt_bench_race *r, const hwt_bench_race_params *p,
 /* Entry i: its status (ok, unsupported with *why, or the set-up error) and the statistics of its samples
  * (ns per call; out->n == 0 before any). Samples within one turn are not independent of each other: the 95% CI
  * of the median is widened to the CI of the turns' medians (ci_exact false until there are 6 turns). Where
- * set-up is cheap (working set <= 1 MiB: 32; <= 4 MiB: 16; <= 32 MiB: 2) each configuration is set up several times
+ * set-up is cheap (working set <= 1 MiB: 32; <= 4 MiB: 16; <= 32 MiB: 4) each configuration is set up several times
  * and the turns cycle through them: the speed of one set-up depends on where its buffers landed (cache sets,
  * pages). */
 hwt_status hwt_bench_race_entry(const hwt_bench_race *r, size_t i, hwt_stats_summary *out, const char **why);

@@ -78,8 +78,12 @@ hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_o
 hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate **out,
                           size_t *count);
 
-/* "Simpler" order: fewer threads first, then xnnpack before own. Negative when a is simpler than b, 0 when they
- * are equally simple (ISA and blocking do not make a configuration simpler). */
+/* "Simpler" order: fewer threads first, then xnnpack before own, then (own) narrower vectors before wider ones
+ * (avx2 before avx512f). Negative when a is simpler than b, 0 when they are equally simple (blocking, and ISAs of
+ * one vector width, do not make a configuration simpler). Wider vectors must earn their place like more threads:
+ * where the weights stream from memory the widths run within a few % of each other, and which is ahead changes
+ * with the moment of the machine (4096x1024 here: avx512f even with avx2 in the tuner's races, 5-12% behind it in
+ * the check's races minutes later); where compute decides (256x784: avx512f 12% ahead) it wins clearly. */
 int hwt_tune_simpler(const hwt_tune_candidate *a, const hwt_tune_candidate *b);
 
 /* Same configuration (impl, isa, threads, effective blocking). */

@@ -70,6 +70,30 @@ Test(tune_rule, equally_simple_the_faster_median_wins) {
   cr_assert_eq(ru, 0);
 }
 
+Test(tune_rule, a_wider_isa_must_beat_the_narrower_beyond_the_ci) {
+  /* avx512f 1% faster by median than avx2 at the same threads, CIs overlapping: avx2 (narrower) stays. */
+  hwt_tune_scored v[3] = {scored(hwt_bench_own, 2, false, 99, 1.5), scored(hwt_bench_own, 2, false, 100, 1.5),
+                          scored(hwt_bench_xnnpack, 2, true, 150, 2)};
+  v[0].cand.isa = hwt_isa_avx512f;
+  size_t ru;
+  cr_assert_eq(hwt_tune_choose(v, 3, &ru), 1, "avx2 kept: avx512f does not beat it beyond the CIs");
+  cr_assert_eq(ru, 0);
+  /* Beyond the CIs (256x784 here: avx512f 12% ahead), the wider one wins. */
+  v[0] = scored(hwt_bench_own, 2, false, 88, 1);
+  v[0].cand.isa = hwt_isa_avx512f;
+  cr_assert_eq(hwt_tune_choose(v, 3, &ru), 0);
+  /* Same width (avxvnni and avx2 are 256-bit): no simpler one, the faster median wins. */
+  v[0] = scored(hwt_bench_own, 2, false, 99, 1.5);
+  v[0].cand.isa = hwt_isa_avxvnni;
+  cr_assert_eq(hwt_tune_choose(v, 3, &ru), 0);
+  cr_assert_lt(hwt_tune_simpler(&v[1].cand, &(hwt_tune_candidate){.impl = hwt_bench_own, .isa = hwt_isa_avx512vnni,
+                                                                   .threads = 2}),
+               0);
+  cr_assert_gt(hwt_tune_simpler(&v[1].cand, &(hwt_tune_candidate){.impl = hwt_bench_own, .isa = hwt_isa_neon,
+                                                                   .threads = 2}),
+               0);
+}
+
 Test(tune_rule, unmeasured_are_ignored) {
   hwt_tune_scored v[2] = {scored(hwt_bench_xnnpack, 1, true, 100, 2), scored(hwt_bench_own, 1, true, 10, 1)};
   v[1].measured = false;
