@@ -100,29 +100,11 @@ bool hwt_tune_same(const hwt_tune_candidate *a, const hwt_tune_candidate *b) {
          a->blocking.nc == b->blocking.nc;
 }
 
-/* The vector width of an own ISA's kernels in bits (scalar 0). */
-static unsigned vector_bits(hwt_isa isa) {
-  switch (isa) {
-    case hwt_isa_avx512f:
-    case hwt_isa_avx512vnni:
-      return 512;
-    case hwt_isa_avx2:
-    case hwt_isa_avxvnni:
-      return 256;
-    case hwt_isa_neon:
-    case hwt_isa_neondot:
-    case hwt_isa_neoni8mm:
-      return 128;
-    default:
-      return 0;
-  }
-}
-
 int hwt_tune_simpler(const hwt_tune_candidate *a, const hwt_tune_candidate *b) {
   if (a->threads != b->threads) return a->threads < b->threads ? -1 : 1;
   int ia = a->impl == hwt_bench_xnnpack ? 0 : 1, ib = b->impl == hwt_bench_xnnpack ? 0 : 1;
   if (ia != ib || ia == 0) return ia - ib;
-  unsigned wa = vector_bits(a->isa), wb = vector_bits(b->isa);
+  unsigned wa = hwt_isa_vector_bits(a->isa), wb = hwt_isa_vector_bits(b->isa);
   return wa == wb ? 0 : wa < wb ? -1 : 1;
 }
 

@@ -62,6 +62,8 @@ const char *hwt_isa_name(hwt_isa isa);
 bool hwt_isa_from_name(const char *name, hwt_isa *out);
 /* Feature bits a level requires. */
 uint32_t hwt_isa_required_features(hwt_isa isa);
+/* The width of a level's kernel vectors in bits (scalar 0; 0 outside the enum). */
+unsigned hwt_isa_vector_bits(hwt_isa isa);
 
 /* What this process may use, computed once (thread-safe) from cpu_features + XCR0 + HWTUNE_ISA. */
 typedef struct hwt_cpu_isa {

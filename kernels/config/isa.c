@@ -30,19 +30,21 @@ const hwt_feature_name hwt_feature_names[] = {
 #define X86_AVX2_SET (HWT_FEAT_AVX | HWT_FEAT_AVX2 | HWT_FEAT_FMA | HWT_FEAT_F16C)
 #define X86_AVX512_SET (X86_AVX2_SET | HWT_FEAT_AVX512F | HWT_FEAT_AVX512BW | HWT_FEAT_AVX512VL | HWT_FEAT_AVX512DQ)
 
-/* Features each level requires; a cap keeps only these (plus SSE4.2, baseline for every x86 level). */
+/* Features each level requires (a cap keeps only these, plus SSE4.2, baseline for every x86 level), and the width
+ * of its kernels' vectors. */
 static const struct {
   const char *name;
   uint32_t required;
+  unsigned vector_bits;
 } isa_table[hwt_isa_count] = {
-    [hwt_isa_scalar] = {"scalar", 0},
-    [hwt_isa_avx2] = {"avx2", X86_AVX2_SET},
-    [hwt_isa_avx512f] = {"avx512f", X86_AVX512_SET},
-    [hwt_isa_avxvnni] = {"avxvnni", X86_AVX2_SET | HWT_FEAT_AVX_VNNI},
-    [hwt_isa_avx512vnni] = {"avx512vnni", X86_AVX512_SET | HWT_FEAT_AVX512_VNNI},
-    [hwt_isa_neon] = {"neon", HWT_FEAT_ASIMD},
-    [hwt_isa_neondot] = {"neondot", HWT_FEAT_ASIMD | HWT_FEAT_ASIMDDP},
-    [hwt_isa_neoni8mm] = {"neoni8mm", HWT_FEAT_ASIMD | HWT_FEAT_ASIMDDP | HWT_FEAT_I8MM},
+    [hwt_isa_scalar] = {"scalar", 0, 0},
+    [hwt_isa_avx2] = {"avx2", X86_AVX2_SET, 256},
+    [hwt_isa_avx512f] = {"avx512f", X86_AVX512_SET, 512},
+    [hwt_isa_avxvnni] = {"avxvnni", X86_AVX2_SET | HWT_FEAT_AVX_VNNI, 256},
+    [hwt_isa_avx512vnni] = {"avx512vnni", X86_AVX512_SET | HWT_FEAT_AVX512_VNNI, 512},
+    [hwt_isa_neon] = {"neon", HWT_FEAT_ASIMD, 128},
+    [hwt_isa_neondot] = {"neondot", HWT_FEAT_ASIMD | HWT_FEAT_ASIMDDP, 128},
+    [hwt_isa_neoni8mm] = {"neoni8mm", HWT_FEAT_ASIMD | HWT_FEAT_ASIMDDP | HWT_FEAT_I8MM, 128},
 };
 
 /* Preference when choosing the best level: the widest int8 path wins ties, which also has the widest fp32. */
@@ -68,6 +70,11 @@ bool hwt_isa_from_name(const char *name, hwt_isa *out) {
 uint32_t hwt_isa_required_features(hwt_isa isa) {
   if ((unsigned)isa >= hwt_isa_count) return UINT32_MAX;
   return isa_table[isa].required;
+}
+
+unsigned hwt_isa_vector_bits(hwt_isa isa) {
+  if ((unsigned)isa >= hwt_isa_count) return 0;
+  return isa_table[isa].vector_bits;
 }
 
 void hwt_cpu_isa_compute(uint32_t features_hw, const char *cap_env, hwt_cpu_isa *out) {
