@@ -11,8 +11,9 @@
 
 #include "engine_internal.h"
 #include "hwt_common.h"
+#include "pool.h"
 
-#define MAX_POOL_THREADS 256
+#define MAX_POOL_THREADS HWT_POOL_MAX_THREADS
 #define PAD_BYTES 64 /* >= XNN_EXTRA_BYTES: XNNPACK may read past the end of an input */
 
 enum { kind_xnn = 0, kind_own_f32, kind_own_q8, kind_native, kind_logits_q8 };
@@ -36,7 +37,6 @@ struct hwt_engine {
   bool q, timing;
   void *in;
   layer_exec *lx;
-  pthreadpool_t pools[MAX_POOL_THREADS + 1];
   size_t leak_bytes;
   void *leaked; /* test hook: a chain of blocks, freed by destroy */
   size_t bytes;
@@ -109,8 +109,6 @@ void hwt_engine_destroy(hwt_engine *e) {
       hwt_rt_free(x->bf);
     }
   }
-  for (size_t t = 0; t <= MAX_POOL_THREADS; t++)
-    if (e->pools[t] != NULL) pthreadpool_destroy(e->pools[t]);
   while (e->leaked != NULL) {
     void *next = *(void **) e->leaked;
     hwt_rt_free(e->leaked);
@@ -135,11 +133,11 @@ static bool is_1x1(const hwt_layer *l) {
          l->pad_r == 0 && l->pad_b == 0 && l->pad_l == 0;
 }
 
+/* Every engine of the process runs on the one runtime pool (pool.h): two engines' idle workers cannot starve
+ * each other, and a worker the OS does not schedule delays nothing. */
 static pthreadpool_t get_pool(hwt_engine *e, unsigned threads) {
-  if (threads <= 1) return NULL;
-  if (threads > MAX_POOL_THREADS) threads = MAX_POOL_THREADS;
-  if (e->pools[threads] == NULL) e->pools[threads] = pthreadpool_create(threads);
-  return e->pools[threads];
+  (void) e;
+  return hwt_pool_get(threads);
 }
 
 static hwt_status create_xnn(hwt_engine *e, size_t i, const void *src, layer_exec *x, char *err, size_t errlen) {
@@ -304,7 +302,9 @@ hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_
   e->in = hwt_rt_calloc(1, batch * hwt_shape_size(m->input) * es + PAD_BYTES);
   e->lx = hwt_rt_calloc(m->nlayers, sizeof(layer_exec));
   if (e->in == NULL || e->lx == NULL) goto oom;
-  unsigned cap = opt->threads ? opt->threads : hwt_engine_usable_cpus();
+  /* More threads than usable CPUs only ever wait for each other: the cap is the usable CPUs at most. */
+  unsigned usable = hwt_engine_usable_cpus();
+  unsigned cap = opt->threads && opt->threads < usable ? opt->threads : usable;
   if (cap > MAX_POOL_THREADS) cap = MAX_POOL_THREADS;
   size_t plan_bytes = 0;
   for (size_t i = 0; i < m->nlayers; i++) {

@@ -153,7 +153,7 @@ typedef struct hwt_layer_query {
 typedef bool (*hwt_chooser_fn)(void *ctx, const hwt_layer_query *q, hwt_layer_choice *choice);
 
 typedef struct hwt_engine_options {
-  unsigned threads;            /* cap on threads per layer; 0 = all usable CPUs (sched_getaffinity) */
+  unsigned threads;            /* cap on threads per layer; 0 or more than the usable CPUs = all usable CPUs */
   hwt_chooser_fn chooser;      /* NULL = defaults: XNNPACK, `threads` threads for fc/conv/dwconv */
   void *chooser_ctx;
   bool layer_timing;           /* record per-layer ns for the last run */

@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The runtime's process-wide thread pool (contract in pool.h), and the pthreadpool entry points that send the
+ * jobs of its handles to it.
+ *
+ * How XNNPACK's jobs reach it: XNNPACK operators call pthreadpool_parallelize_*(). This file defines those
+ * functions; an executable that links it exports them, and the dynamic linker binds libXNNPACK's calls to the
+ * executable's definitions first (ELF symbol interposition). A call with one of our handles runs here; any other
+ * pool (the bench's, made by Debian's pthreadpool_create) and NULL go on to Debian's libpthreadpool unchanged,
+ * found with dlsym(RTLD_NEXT). The bench's measurements therefore use Debian's pool exactly as before.
+ *
+ * Protocol (one job at a time, guarded by job_lock, taken with trylock):
+ *   epoch     even = a job is published (or none yet), odd = the caller is writing the next job. Workers wait
+ *             on it (bounded spin, then futex).
+ *   slot      jobs alternate between two slots, (epoch / 2) % 2; a worker announces itself in in_job[slot]
+ *             before it reads the job and re-checks the epoch after, so the caller never rewrites a slot a
+ *             worker is reading. A late worker of the previous job holds the other slot: no waiting on it.
+ *   items     claimed from next[slot] in guided chunks (remaining / (4 x participants), at least 1); the caller
+ *             returns when done[slot] == total, so a worker that is not scheduled delays nothing it did not take. */
+#define _GNU_SOURCE 1
+#include "pool.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define cpu_relax() ((void) 0)
+#endif
+
+#define MAX_DIMS 6
+
+typedef struct job {
+  void *fn;
+  void *ctx;
+  bool uarch;                  /* fn takes a uint32_t uarch index after ctx */
+  uint32_t uarch_index;
+  unsigned nd, ntiled;         /* dimensions; the last ntiled of them are tiled */
+  size_t range[MAX_DIMS], tile[MAX_DIMS], count[MAX_DIMS];
+  size_t total;                /* items = product of count */
+  uint32_t flags;
+  unsigned participants;       /* caller + workers that may take items */
+} job;
+
+typedef struct slot {
+  job j;
+  _Atomic size_t next, done;
+  _Atomic uint32_t seats;      /* workers that took a seat in this job */
+  _Atomic uint32_t done_flag;  /* futex word: 1 once done == total */
+  _Atomic uint32_t waiting;    /* the caller sleeps on done_flag */
+  _Atomic uint32_t in_job;     /* workers reading or running this slot */
+} slot;
+
+typedef struct view {
+  unsigned threads;
+} view;
+
+static struct {
+  pthread_mutex_t create_lock;
+  pthread_mutex_t job_lock;
+  unsigned nworkers;
+  _Atomic uint32_t epoch;
+  _Atomic uint32_t sleepers;
+  _Atomic uint32_t hold;
+  _Atomic unsigned spin_us;
+  _Atomic int spin_init;
+  slot slots[2];
+  _Atomic uint64_t jobs, items_by_workers, items_total, inline_jobs;
+} P = {.create_lock = PTHREAD_MUTEX_INITIALIZER, .job_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static view views[HWT_POOL_MAX_THREADS + 1];
+
+bool hwt_pool_owns(pthreadpool_t pool) {
+  const view *v = (const view *) (void *) pool;
+  return v >= &views[0] && v <= &views[HWT_POOL_MAX_THREADS];
+}
+
+static long futex(_Atomic uint32_t *addr, int op, uint32_t val) {
+  return syscall(SYS_futex, (uint32_t *) addr, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static unsigned spin_us(void) {
+  if (!atomic_load_explicit(&P.spin_init, memory_order_acquire)) {
+    unsigned us = HWT_POOL_SPIN_US;
+    const char *s = getenv("HWTUNE_POOL_SPIN_US");
+    if (s != NULL && *s != '\0') {
+      char *end;
+      unsigned long v = strtoul(s, &end, 10);
+      if (*end == '\0' && v <= 1000000) us = (unsigned) v;
+    }
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&P.spin_init, &expected, 1)) atomic_store(&P.spin_us, us);
+  }
+  return atomic_load_explicit(&P.spin_us, memory_order_relaxed);
+}
+
+unsigned hwt_pool_set_spin_us(unsigned us) {
+  (void) spin_us();
+  return atomic_exchange(&P.spin_us, us);
+}
+
+void hwt_pool_test_hold_workers(bool hold) { atomic_store(&P.hold, hold ? 1u : 0u); }
+
+hwt_pool_stats hwt_pool_get_stats(void) {
+  hwt_pool_stats s;
+  pthread_mutex_lock(&P.create_lock);
+  s.workers = P.nworkers;
+  pthread_mutex_unlock(&P.create_lock);
+  s.sleeping = atomic_load(&P.sleepers);
+  s.jobs = atomic_load(&P.jobs);
+  s.items_by_workers = atomic_load(&P.items_by_workers);
+  s.items_total = atomic_load(&P.items_total);
+  s.inline_jobs = atomic_load(&P.inline_jobs);
+  return s;
+}
+
+/* ---- denormals: pthreadpool's PTHREADPOOL_FLAG_DISABLE_DENORMALS, on every participant for the job ---- */
+typedef struct fpstate {
+  unsigned long v;
+  bool set;
+} fpstate;
+
+static fpstate denormals_off(uint32_t flags) {
+  fpstate s = {0, false};
+  if (!(flags & PTHREADPOOL_FLAG_DISABLE_DENORMALS)) return s;
+#if defined(__x86_64__) || defined(__i386__)
+  s.v = _mm_getcsr();
+  _mm_setcsr((unsigned) s.v | 0x8040u); /* FTZ | DAZ */
+  s.set = true;
+#elif defined(__aarch64__)
+  __asm__ __volatile__("mrs %0, fpcr" : "=r"(s.v));
+  __asm__ __volatile__("msr fpcr, %0" ::"r"(s.v | (1ul << 24))); /* FZ */
+  s.set = true;
+#endif
+  return s;
+}
+
+static void denormals_restore(fpstate s) {
+  if (!s.set) return;
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_setcsr((unsigned) s.v);
+#elif defined(__aarch64__)
+  __asm__ __volatile__("msr fpcr, %0" ::"r"(s.v));
+#endif
+}
+
+/* ---- items ---- */
+typedef void (*fn1)(void *, size_t);
+typedef void (*fn2)(void *, size_t, size_t);
+typedef void (*fn3)(void *, size_t, size_t, size_t);
+typedef void (*fn4)(void *, size_t, size_t, size_t, size_t);
+typedef void (*fn5)(void *, size_t, size_t, size_t, size_t, size_t);
+typedef void (*fn6)(void *, size_t, size_t, size_t, size_t, size_t, size_t);
+typedef void (*fn7)(void *, size_t, size_t, size_t, size_t, size_t, size_t, size_t);
+typedef void (*fn8)(void *, size_t, size_t, size_t, size_t, size_t, size_t, size_t, size_t);
+typedef void (*ufn1)(void *, uint32_t, size_t);
+typedef void (*ufn4)(void *, uint32_t, size_t, size_t, size_t, size_t);
+typedef void (*ufn5)(void *, uint32_t, size_t, size_t, size_t, size_t, size_t);
+typedef void (*ufn6)(void *, uint32_t, size_t, size_t, size_t, size_t, size_t, size_t);
+
+/* Item idx (last dimension fastest): the start of its tile in every dimension, then the tile sizes of the
+ * tiled dimensions, as pthreadpool passes them. */
+static void run_item(const job *j, size_t idx) {
+  size_t a[MAX_DIMS + 2];
+  size_t n = j->nd + j->ntiled;
+  for (unsigned d = j->nd; d-- > 0;) {
+    size_t q = idx / j->count[d], r = idx - q * j->count[d];
+    idx = q;
+    size_t start = r * j->tile[d], left = j->range[d] - start;
+    a[d] = start;
+    if (d >= j->nd - j->ntiled) a[d + j->ntiled] = left < j->tile[d] ? left : j->tile[d];
+  }
+  void *c = j->ctx;
+  if (j->uarch) {
+    uint32_t u = j->uarch_index;
+    switch (n) {
+      case 1: ((ufn1) j->fn)(c, u, a[0]); return;
+      case 4: ((ufn4) j->fn)(c, u, a[0], a[1], a[2], a[3]); return;
+      case 5: ((ufn5) j->fn)(c, u, a[0], a[1], a[2], a[3], a[4]); return;
+      case 6: ((ufn6) j->fn)(c, u, a[0], a[1], a[2], a[3], a[4], a[5]); return;
+      default: abort(); /* no such entry point: the wrappers below build only these */
+    }
+  }
+  switch (n) {
+    case 1: ((fn1) j->fn)(c, a[0]); return;
+    case 2: ((fn2) j->fn)(c, a[0], a[1]); return;
+    case 3: ((fn3) j->fn)(c, a[0], a[1], a[2]); return;
+    case 4: ((fn4) j->fn)(c, a[0], a[1], a[2], a[3]); return;
+    case 5: ((fn5) j->fn)(c, a[0], a[1], a[2], a[3], a[4]); return;
+    case 6: ((fn6) j->fn)(c, a[0], a[1], a[2], a[3], a[4], a[5]); return;
+    case 7: ((fn7) j->fn)(c, a[0], a[1], a[2], a[3], a[4], a[5], a[6]); return;
+    case 8: ((fn8) j->fn)(c, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]); return;
+    default: abort();
+  }
+}
+
+/* Claims and runs chunks of slot s until none is left; returns the items run. */
+static size_t work(slot *s) {
+  const job *j = &s->j;
+  size_t ran = 0, per = 4 * (size_t) j->participants;
+  for (;;) {
+    size_t at = atomic_load_explicit(&s->next, memory_order_relaxed);
+    if (at >= j->total) break;
+    size_t chunk = (j->total - at) / per;
+    if (chunk == 0) chunk = 1;
+    at = atomic_fetch_add_explicit(&s->next, chunk, memory_order_relaxed);
+    if (at >= j->total) break;
+    size_t end = at + chunk < j->total ? at + chunk : j->total;
+    for (size_t i = at; i < end; i++) run_item(j, i);
+    ran += end - at;
+    size_t done = atomic_fetch_add(&s->done, end - at) + (end - at);
+    if (done == j->total) {
+      atomic_store(&s->done_flag, 1);
+      if (atomic_load(&s->waiting)) futex(&s->done_flag, FUTEX_WAKE, 1);
+    }
+  }
+  return ran;
+}
+
+/* ---- workers ---- */
+static bool new_job(uint32_t e, uint32_t seen) { return !(e & 1u) && e != seen; }
+
+static uint32_t wait_job(uint32_t seen, bool spin) {
+  if (spin) {
+    uint64_t deadline = now_ns() + (uint64_t) spin_us() * 1000u;
+    for (unsigned n = 1;; n++) {
+      uint32_t e = atomic_load_explicit(&P.epoch, memory_order_acquire);
+      if (new_job(e, seen)) return e;
+      if ((n & 63u) == 0 && now_ns() >= deadline) break;
+      cpu_relax();
+    }
+  }
+  for (;;) {
+    atomic_fetch_add(&P.sleepers, 1);
+    uint32_t e = atomic_load(&P.epoch);
+    if (!new_job(e, seen)) futex(&P.epoch, FUTEX_WAIT, e);
+    atomic_fetch_sub(&P.sleepers, 1);
+    e = atomic_load(&P.epoch);
+    if (new_job(e, seen)) return e;
+  }
+}
+
+static void *worker_main(void *arg) {
+  uint32_t seen = (uint32_t) (uintptr_t) arg;
+  bool spin = true;
+  for (;;) {
+    uint32_t e = wait_job(seen, spin);
+    slot *s = &P.slots[(e >> 1) & 1u];
+    atomic_fetch_add(&s->in_job, 1);
+    if (atomic_load(&P.epoch) != e) { /* the caller moved on (or is writing): look again */
+      atomic_fetch_sub(&s->in_job, 1);
+      continue;
+    }
+    seen = e;
+    spin = !(s->j.flags & PTHREADPOOL_FLAG_YIELD_WORKERS);
+    if (!atomic_load(&P.hold) && atomic_fetch_add(&s->seats, 1) + 1 < s->j.participants) {
+      fpstate fp = denormals_off(s->j.flags);
+      size_t ran = work(s);
+      denormals_restore(fp);
+      if (ran) atomic_fetch_add_explicit(&P.items_by_workers, ran, memory_order_relaxed);
+    }
+    atomic_fetch_sub(&s->in_job, 1);
+  }
+  return NULL;
+}
+
+pthreadpool_t hwt_pool_get(unsigned threads) {
+  if (threads <= 1) return NULL;
+  if (threads > HWT_POOL_MAX_THREADS) threads = HWT_POOL_MAX_THREADS;
+  pthread_mutex_lock(&P.create_lock);
+  while (P.nworkers + 1 < threads) {
+    pthread_t t;
+    uint32_t seen = atomic_load(&P.epoch) & ~1u;
+    if (pthread_create(&t, NULL, worker_main, (void *) (uintptr_t) seen) != 0) break;
+    pthread_detach(t);
+    P.nworkers++;
+  }
+  unsigned have = P.nworkers + 1;
+  if (threads > have) threads = have;
+  views[threads].threads = threads;
+  pthread_mutex_unlock(&P.create_lock);
+  if (threads < 2) return NULL;
+  return (pthreadpool_t) (void *) &views[threads];
+}
+
+/* ---- running a job ---- */
+static void run_inline(const job *j) {
+  fpstate fp = denormals_off(j->flags);
+  for (size_t i = 0; i < j->total; i++) run_item(j, i);
+  denormals_restore(fp);
+}
+
+static void run_job(pthreadpool_t pool, job *j) {
+  j->total = 1;
+  for (unsigned d = 0; d < j->nd; d++) {
+    if (j->tile[d] == 0) j->tile[d] = 1;
+    j->count[d] = j->range[d] / j->tile[d] + (j->range[d] % j->tile[d] != 0);
+    j->total *= j->count[d];
+  }
+  if (j->total == 0) return;
+  unsigned threads = ((const view *) (void *) pool)->threads;
+  if (threads < 2 || j->total == 1 || pthread_mutex_trylock(&P.job_lock) != 0) {
+    if (threads >= 2 && j->total > 1) atomic_fetch_add_explicit(&P.inline_jobs, 1, memory_order_relaxed);
+    run_inline(j);
+    return;
+  }
+  uint32_t e = atomic_load(&P.epoch); /* even: only the lock holder changes it */
+  atomic_store(&P.epoch, e + 1);
+  slot *s = &P.slots[((e + 2) >> 1) & 1u];
+  for (unsigned n = 1; atomic_load(&s->in_job) != 0; n++) { /* a worker of the job before the last, leaving */
+    if (n % 1024u == 0) sched_yield();                       /* it may be waiting for this CPU */
+    cpu_relax();
+  }
+  s->j = *j;
+  s->j.participants = threads;
+  atomic_store_explicit(&s->next, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->done, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->seats, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->done_flag, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->waiting, 0, memory_order_relaxed);
+  atomic_store(&P.epoch, e + 2);
+  if (atomic_load(&P.sleepers) != 0) futex(&P.epoch, FUTEX_WAKE, (uint32_t) threads - 1);
+
+  fpstate fp = denormals_off(j->flags);
+  work(s);
+  denormals_restore(fp);
+  if (atomic_load(&s->done) != j->total) {
+    uint64_t deadline = now_ns() + (uint64_t) spin_us() * 1000u;
+    for (unsigned n = 1; atomic_load(&s->done) != j->total; n++) {
+      if ((n & 63u) == 0 && now_ns() >= deadline) {
+        atomic_store(&s->waiting, 1);
+        while (atomic_load(&s->done) != j->total) futex(&s->done_flag, FUTEX_WAIT, 0);
+        break;
+      }
+      cpu_relax();
+    }
+  }
+  atomic_fetch_add_explicit(&P.jobs, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&P.items_total, j->total, memory_order_relaxed);
+  pthread_mutex_unlock(&P.job_lock);
+}
+
+/* ---- pthreadpool entry points: ours run here, others go to Debian's libpthreadpool ---- */
+static void *real_fn(const char *name) {
+  void *f = dlsym(RTLD_NEXT, name);
+  if (f == NULL) abort(); /* a foreign pool can only come from libpthreadpool, which is then loaded */
+  return f;
+}
+
+#define FORWARD(name, type, ...)                                                   \
+  do {                                                                             \
+    static _Atomic(void *) cached_;                                                \
+    void *real_ = atomic_load_explicit(&cached_, memory_order_relaxed);            \
+    if (real_ == NULL) {                                                           \
+      real_ = real_fn(#name);                                                      \
+      atomic_store_explicit(&cached_, real_, memory_order_relaxed);                \
+    }                                                                              \
+    ((type) real_)(__VA_ARGS__);                                                   \
+  } while (0)
+
+size_t pthreadpool_get_threads_count(pthreadpool_t pool) {
+  if (hwt_pool_owns(pool)) return ((const view *) (void *) pool)->threads;
+  static _Atomic(void *) cached;
+  void *f = atomic_load_explicit(&cached, memory_order_relaxed);
+  if (f == NULL) {
+    f = real_fn("pthreadpool_get_threads_count");
+    atomic_store_explicit(&cached, f, memory_order_relaxed);
+  }
+  return ((size_t (*)(pthreadpool_t)) f)(pool);
+}
+
+void pthreadpool_destroy(pthreadpool_t pool) {
+  if (hwt_pool_owns(pool)) return; /* handles live as long as the process */
+  if (pool == NULL) return;
+  FORWARD(pthreadpool_destroy, void (*)(pthreadpool_t), pool);
+}
+
+#define J(...) (job){__VA_ARGS__}
+#define R(...) .range = {__VA_ARGS__}
+#define T(...) .tile = {__VA_ARGS__}
+
+void pthreadpool_parallelize_1d(pthreadpool_t p, pthreadpool_task_1d_t f, void *c, size_t i, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_1d, void (*)(pthreadpool_t, pthreadpool_task_1d_t, void *, size_t, uint32_t),
+            p, f, c, i, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 1, R(i), T(1), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_1d_with_uarch(pthreadpool_t p, pthreadpool_task_1d_with_id_t f, void *c, uint32_t du,
+                                           uint32_t mu, size_t i, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_1d_with_uarch,
+            void (*)(pthreadpool_t, pthreadpool_task_1d_with_id_t, void *, uint32_t, uint32_t, size_t, uint32_t), p,
+            f, c, du, mu, i, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .uarch = true, .uarch_index = du, .nd = 1, R(i), T(1), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_1d_tile_1d(pthreadpool_t p, pthreadpool_task_1d_tile_1d_t f, void *c, size_t i,
+                                        size_t ti, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_1d_tile_1d,
+            void (*)(pthreadpool_t, pthreadpool_task_1d_tile_1d_t, void *, size_t, size_t, uint32_t), p, f, c, i, ti,
+            fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 1, .ntiled = 1, R(i), T(ti), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_2d(pthreadpool_t p, pthreadpool_task_2d_t f, void *c, size_t i, size_t j_,
+                                uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_2d, void (*)(pthreadpool_t, pthreadpool_task_2d_t, void *, size_t, size_t,
+                                                 uint32_t), p, f, c, i, j_, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 2, R(i, j_), T(1, 1), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_2d_tile_1d(pthreadpool_t p, pthreadpool_task_2d_tile_1d_t f, void *c, size_t i,
+                                        size_t j_, size_t tj, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_2d_tile_1d,
+            void (*)(pthreadpool_t, pthreadpool_task_2d_tile_1d_t, void *, size_t, size_t, size_t, uint32_t), p, f,
+            c, i, j_, tj, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 2, .ntiled = 1, R(i, j_), T(1, tj), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_2d_tile_2d(pthreadpool_t p, pthreadpool_task_2d_tile_2d_t f, void *c, size_t i,
+                                        size_t j_, size_t ti, size_t tj, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_2d_tile_2d,
+            void (*)(pthreadpool_t, pthreadpool_task_2d_tile_2d_t, void *, size_t, size_t, size_t, size_t, uint32_t),
+            p, f, c, i, j_, ti, tj, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 2, .ntiled = 2, R(i, j_), T(ti, tj), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_2d_tile_2d_with_uarch(pthreadpool_t p, pthreadpool_task_2d_tile_2d_with_id_t f,
+                                                   void *c, uint32_t du, uint32_t mu, size_t i, size_t j_,
+                                                   size_t ti, size_t tj, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_2d_tile_2d_with_uarch,
+            void (*)(pthreadpool_t, pthreadpool_task_2d_tile_2d_with_id_t, void *, uint32_t, uint32_t, size_t,
+                     size_t, size_t, size_t, uint32_t),
+            p, f, c, du, mu, i, j_, ti, tj, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .uarch = true, .uarch_index = du, .nd = 2, .ntiled = 2, R(i, j_),
+            T(ti, tj), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_3d(pthreadpool_t p, pthreadpool_task_3d_t f, void *c, size_t i, size_t j_, size_t k,
+                                uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_3d,
+            void (*)(pthreadpool_t, pthreadpool_task_3d_t, void *, size_t, size_t, size_t, uint32_t), p, f, c, i, j_,
+            k, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 3, R(i, j_, k), T(1, 1, 1), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_3d_tile_1d(pthreadpool_t p, pthreadpool_task_3d_tile_1d_t f, void *c, size_t i,
+                                        size_t j_, size_t k, size_t tk, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_3d_tile_1d,
+            void (*)(pthreadpool_t, pthreadpool_task_3d_tile_1d_t, void *, size_t, size_t, size_t, size_t, uint32_t),
+            p, f, c, i, j_, k, tk, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 3, .ntiled = 1, R(i, j_, k), T(1, 1, tk), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_3d_tile_2d(pthreadpool_t p, pthreadpool_task_3d_tile_2d_t f, void *c, size_t i,
+                                        size_t j_, size_t k, size_t tj, size_t tk, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_3d_tile_2d,
+            void (*)(pthreadpool_t, pthreadpool_task_3d_tile_2d_t, void *, size_t, size_t, size_t, size_t, size_t,
+                     uint32_t),
+            p, f, c, i, j_, k, tj, tk, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 3, .ntiled = 2, R(i, j_, k), T(1, tj, tk), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_3d_tile_2d_with_uarch(pthreadpool_t p, pthreadpool_task_3d_tile_2d_with_id_t f,
+                                                   void *c, uint32_t du, uint32_t mu, size_t i, size_t j_, size_t k,
+                                                   size_t tj, size_t tk, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_3d_tile_2d_with_uarch,
+            void (*)(pthreadpool_t, pthreadpool_task_3d_tile_2d_with_id_t, void *, uint32_t, uint32_t, size_t,
+                     size_t, size_t, size_t, size_t, uint32_t),
+            p, f, c, du, mu, i, j_, k, tj, tk, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .uarch = true, .uarch_index = du, .nd = 3, .ntiled = 2, R(i, j_, k),
+            T(1, tj, tk), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_4d(pthreadpool_t p, pthreadpool_task_4d_t f, void *c, size_t i, size_t j_, size_t k,
+                                size_t l, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_4d,
+            void (*)(pthreadpool_t, pthreadpool_task_4d_t, void *, size_t, size_t, size_t, size_t, uint32_t), p, f,
+            c, i, j_, k, l, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 4, R(i, j_, k, l), T(1, 1, 1, 1), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_4d_tile_1d(pthreadpool_t p, pthreadpool_task_4d_tile_1d_t f, void *c, size_t i,
+                                        size_t j_, size_t k, size_t l, size_t tl, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_4d_tile_1d,
+            void (*)(pthreadpool_t, pthreadpool_task_4d_tile_1d_t, void *, size_t, size_t, size_t, size_t, size_t,
+                     uint32_t),
+            p, f, c, i, j_, k, l, tl, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 4, .ntiled = 1, R(i, j_, k, l), T(1, 1, 1, tl), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_4d_tile_2d(pthreadpool_t p, pthreadpool_task_4d_tile_2d_t f, void *c, size_t i,
+                                        size_t j_, size_t k, size_t l, size_t tk, size_t tl, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_4d_tile_2d,
+            void (*)(pthreadpool_t, pthreadpool_task_4d_tile_2d_t, void *, size_t, size_t, size_t, size_t, size_t,
+                     size_t, uint32_t),
+            p, f, c, i, j_, k, l, tk, tl, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 4, .ntiled = 2, R(i, j_, k, l), T(1, 1, tk, tl), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_4d_tile_2d_with_uarch(pthreadpool_t p, pthreadpool_task_4d_tile_2d_with_id_t f,
+                                                   void *c, uint32_t du, uint32_t mu, size_t i, size_t j_, size_t k,
+                                                   size_t l, size_t tk, size_t tl, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_4d_tile_2d_with_uarch,
+            void (*)(pthreadpool_t, pthreadpool_task_4d_tile_2d_with_id_t, void *, uint32_t, uint32_t, size_t,
+                     size_t, size_t, size_t, size_t, size_t, uint32_t),
+            p, f, c, du, mu, i, j_, k, l, tk, tl, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .uarch = true, .uarch_index = du, .nd = 4, .ntiled = 2, R(i, j_, k, l),
+            T(1, 1, tk, tl), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_5d(pthreadpool_t p, pthreadpool_task_5d_t f, void *c, size_t i, size_t j_, size_t k,
+                                size_t l, size_t m, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_5d,
+            void (*)(pthreadpool_t, pthreadpool_task_5d_t, void *, size_t, size_t, size_t, size_t, size_t, uint32_t),
+            p, f, c, i, j_, k, l, m, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 5, R(i, j_, k, l, m), T(1, 1, 1, 1, 1), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_5d_tile_1d(pthreadpool_t p, pthreadpool_task_5d_tile_1d_t f, void *c, size_t i,
+                                        size_t j_, size_t k, size_t l, size_t m, size_t tm, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_5d_tile_1d,
+            void (*)(pthreadpool_t, pthreadpool_task_5d_tile_1d_t, void *, size_t, size_t, size_t, size_t, size_t,
+                     size_t, uint32_t),
+            p, f, c, i, j_, k, l, m, tm, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 5, .ntiled = 1, R(i, j_, k, l, m), T(1, 1, 1, 1, tm), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_5d_tile_2d(pthreadpool_t p, pthreadpool_task_5d_tile_2d_t f, void *c, size_t i,
+                                        size_t j_, size_t k, size_t l, size_t m, size_t tl, size_t tm, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_5d_tile_2d,
+            void (*)(pthreadpool_t, pthreadpool_task_5d_tile_2d_t, void *, size_t, size_t, size_t, size_t, size_t,
+                     size_t, size_t, uint32_t),
+            p, f, c, i, j_, k, l, m, tl, tm, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 5, .ntiled = 2, R(i, j_, k, l, m), T(1, 1, 1, tl, tm), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_6d(pthreadpool_t p, pthreadpool_task_6d_t f, void *c, size_t i, size_t j_, size_t k,
+                                size_t l, size_t m, size_t n, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_6d,
+            void (*)(pthreadpool_t, pthreadpool_task_6d_t, void *, size_t, size_t, size_t, size_t, size_t, size_t,
+                     uint32_t),
+            p, f, c, i, j_, k, l, m, n, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 6, R(i, j_, k, l, m, n), T(1, 1, 1, 1, 1, 1), .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_6d_tile_1d(pthreadpool_t p, pthreadpool_task_6d_tile_1d_t f, void *c, size_t i,
+                                        size_t j_, size_t k, size_t l, size_t m, size_t n, size_t tn, uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_6d_tile_1d,
+            void (*)(pthreadpool_t, pthreadpool_task_6d_tile_1d_t, void *, size_t, size_t, size_t, size_t, size_t,
+                     size_t, size_t, uint32_t),
+            p, f, c, i, j_, k, l, m, n, tn, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 6, .ntiled = 1, R(i, j_, k, l, m, n), T(1, 1, 1, 1, 1, tn),
+            .flags = fl);
+  run_job(p, &j);
+}
+
+void pthreadpool_parallelize_6d_tile_2d(pthreadpool_t p, pthreadpool_task_6d_tile_2d_t f, void *c, size_t i,
+                                        size_t j_, size_t k, size_t l, size_t m, size_t n, size_t tm, size_t tn,
+                                        uint32_t fl) {
+  if (!hwt_pool_owns(p)) {
+    FORWARD(pthreadpool_parallelize_6d_tile_2d,
+            void (*)(pthreadpool_t, pthreadpool_task_6d_tile_2d_t, void *, size_t, size_t, size_t, size_t, size_t,
+                     size_t, size_t, size_t, uint32_t),
+            p, f, c, i, j_, k, l, m, n, tm, tn, fl);
+    return;
+  }
+  job j = J(.fn = (void *) f, .ctx = c, .nd = 6, .ntiled = 2, R(i, j_, k, l, m, n), T(1, 1, 1, 1, tm, tn),
+            .flags = fl);
+  run_job(p, &j);
+}
