@@ -364,7 +364,8 @@ static void *real_fn(const char *name) {
   return f;
 }
 
-#define FORWARD(name, type, ...)                                                   \
+/* Calls Debian's `name` (the next definition after this executable's) with ARGS, a parenthesized list. */
+#define FORWARD(name, ARGS)                                                         \
   do {                                                                             \
     static _Atomic(void *) cached_;                                                \
     void *real_ = atomic_load_explicit(&cached_, memory_order_relaxed);            \
@@ -372,7 +373,7 @@ static void *real_fn(const char *name) {
       real_ = real_fn(#name);                                                      \
       atomic_store_explicit(&cached_, real_, memory_order_relaxed);                \
     }                                                                              \
-    ((type) real_)(__VA_ARGS__);                                                   \
+    ((__typeof__(&name)) real_) ARGS;                                              \
   } while (0)
 
 size_t pthreadpool_get_threads_count(pthreadpool_t pool) {
@@ -387,280 +388,81 @@ size_t pthreadpool_get_threads_count(pthreadpool_t pool) {
 }
 
 void pthreadpool_destroy(pthreadpool_t pool) {
-  if (hwt_pool_owns(pool)) return; /* handles live as long as the process */
-  if (pool == NULL) return;
-  FORWARD(pthreadpool_destroy, void (*)(pthreadpool_t), pool);
+  if (hwt_pool_owns(pool) || pool == NULL) return; /* our handles live as long as the process */
+  FORWARD(pthreadpool_destroy, (pool));
 }
 
-#define J(...) (job){__VA_ARGS__}
+/* One entry point: PARAMS as pthreadpool.h declares them (pool p, task f, context c, flags fl), ARGS the same
+ * names to forward, then the job's fields: dimensions, ranges R(...), tiles T(...) (1 = untiled). */
 #define R(...) .range = {__VA_ARGS__}
 #define T(...) .tile = {__VA_ARGS__}
-
-void pthreadpool_parallelize_1d(pthreadpool_t p, pthreadpool_task_1d_t f, void *c, size_t i, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_1d, void (*)(pthreadpool_t, pthreadpool_task_1d_t, void *, size_t, uint32_t),
-            p, f, c, i, fl);
-    return;
+#define ENTRY(suffix, PARAMS, ARGS, ...)                                              \
+  void pthreadpool_parallelize_##suffix PARAMS {                                      \
+    if (!hwt_pool_owns(p)) {                                                          \
+      FORWARD(pthreadpool_parallelize_##suffix, ARGS);                                \
+      return;                                                                         \
+    }                                                                                 \
+    job j = {.fn = (void *) f, .ctx = c, .flags = fl, __VA_ARGS__};                   \
+    run_job(p, &j);                                                                   \
   }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 1, R(i), T(1), .flags = fl);
-  run_job(p, &j);
-}
+#define P0 pthreadpool_t p
+#define UARCH uint32_t du, uint32_t mu
+#define UJOB .uarch = true, .uarch_index = du
 
-void pthreadpool_parallelize_1d_with_uarch(pthreadpool_t p, pthreadpool_task_1d_with_id_t f, void *c, uint32_t du,
-                                           uint32_t mu, size_t i, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_1d_with_uarch,
-            void (*)(pthreadpool_t, pthreadpool_task_1d_with_id_t, void *, uint32_t, uint32_t, size_t, uint32_t), p,
-            f, c, du, mu, i, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .uarch = true, .uarch_index = du, .nd = 1, R(i), T(1), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_1d_tile_1d(pthreadpool_t p, pthreadpool_task_1d_tile_1d_t f, void *c, size_t i,
-                                        size_t ti, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_1d_tile_1d,
-            void (*)(pthreadpool_t, pthreadpool_task_1d_tile_1d_t, void *, size_t, size_t, uint32_t), p, f, c, i, ti,
-            fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 1, .ntiled = 1, R(i), T(ti), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_2d(pthreadpool_t p, pthreadpool_task_2d_t f, void *c, size_t i, size_t j_,
-                                uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_2d, void (*)(pthreadpool_t, pthreadpool_task_2d_t, void *, size_t, size_t,
-                                                 uint32_t), p, f, c, i, j_, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 2, R(i, j_), T(1, 1), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_2d_tile_1d(pthreadpool_t p, pthreadpool_task_2d_tile_1d_t f, void *c, size_t i,
-                                        size_t j_, size_t tj, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_2d_tile_1d,
-            void (*)(pthreadpool_t, pthreadpool_task_2d_tile_1d_t, void *, size_t, size_t, size_t, uint32_t), p, f,
-            c, i, j_, tj, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 2, .ntiled = 1, R(i, j_), T(1, tj), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_2d_tile_2d(pthreadpool_t p, pthreadpool_task_2d_tile_2d_t f, void *c, size_t i,
-                                        size_t j_, size_t ti, size_t tj, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_2d_tile_2d,
-            void (*)(pthreadpool_t, pthreadpool_task_2d_tile_2d_t, void *, size_t, size_t, size_t, size_t, uint32_t),
-            p, f, c, i, j_, ti, tj, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 2, .ntiled = 2, R(i, j_), T(ti, tj), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_2d_tile_2d_with_uarch(pthreadpool_t p, pthreadpool_task_2d_tile_2d_with_id_t f,
-                                                   void *c, uint32_t du, uint32_t mu, size_t i, size_t j_,
-                                                   size_t ti, size_t tj, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_2d_tile_2d_with_uarch,
-            void (*)(pthreadpool_t, pthreadpool_task_2d_tile_2d_with_id_t, void *, uint32_t, uint32_t, size_t,
-                     size_t, size_t, size_t, uint32_t),
-            p, f, c, du, mu, i, j_, ti, tj, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .uarch = true, .uarch_index = du, .nd = 2, .ntiled = 2, R(i, j_),
-            T(ti, tj), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_3d(pthreadpool_t p, pthreadpool_task_3d_t f, void *c, size_t i, size_t j_, size_t k,
-                                uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_3d,
-            void (*)(pthreadpool_t, pthreadpool_task_3d_t, void *, size_t, size_t, size_t, uint32_t), p, f, c, i, j_,
-            k, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 3, R(i, j_, k), T(1, 1, 1), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_3d_tile_1d(pthreadpool_t p, pthreadpool_task_3d_tile_1d_t f, void *c, size_t i,
-                                        size_t j_, size_t k, size_t tk, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_3d_tile_1d,
-            void (*)(pthreadpool_t, pthreadpool_task_3d_tile_1d_t, void *, size_t, size_t, size_t, size_t, uint32_t),
-            p, f, c, i, j_, k, tk, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 3, .ntiled = 1, R(i, j_, k), T(1, 1, tk), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_3d_tile_2d(pthreadpool_t p, pthreadpool_task_3d_tile_2d_t f, void *c, size_t i,
-                                        size_t j_, size_t k, size_t tj, size_t tk, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_3d_tile_2d,
-            void (*)(pthreadpool_t, pthreadpool_task_3d_tile_2d_t, void *, size_t, size_t, size_t, size_t, size_t,
-                     uint32_t),
-            p, f, c, i, j_, k, tj, tk, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 3, .ntiled = 2, R(i, j_, k), T(1, tj, tk), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_3d_tile_2d_with_uarch(pthreadpool_t p, pthreadpool_task_3d_tile_2d_with_id_t f,
-                                                   void *c, uint32_t du, uint32_t mu, size_t i, size_t j_, size_t k,
-                                                   size_t tj, size_t tk, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_3d_tile_2d_with_uarch,
-            void (*)(pthreadpool_t, pthreadpool_task_3d_tile_2d_with_id_t, void *, uint32_t, uint32_t, size_t,
-                     size_t, size_t, size_t, size_t, uint32_t),
-            p, f, c, du, mu, i, j_, k, tj, tk, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .uarch = true, .uarch_index = du, .nd = 3, .ntiled = 2, R(i, j_, k),
-            T(1, tj, tk), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_4d(pthreadpool_t p, pthreadpool_task_4d_t f, void *c, size_t i, size_t j_, size_t k,
-                                size_t l, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_4d,
-            void (*)(pthreadpool_t, pthreadpool_task_4d_t, void *, size_t, size_t, size_t, size_t, uint32_t), p, f,
-            c, i, j_, k, l, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 4, R(i, j_, k, l), T(1, 1, 1, 1), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_4d_tile_1d(pthreadpool_t p, pthreadpool_task_4d_tile_1d_t f, void *c, size_t i,
-                                        size_t j_, size_t k, size_t l, size_t tl, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_4d_tile_1d,
-            void (*)(pthreadpool_t, pthreadpool_task_4d_tile_1d_t, void *, size_t, size_t, size_t, size_t, size_t,
-                     uint32_t),
-            p, f, c, i, j_, k, l, tl, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 4, .ntiled = 1, R(i, j_, k, l), T(1, 1, 1, tl), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_4d_tile_2d(pthreadpool_t p, pthreadpool_task_4d_tile_2d_t f, void *c, size_t i,
-                                        size_t j_, size_t k, size_t l, size_t tk, size_t tl, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_4d_tile_2d,
-            void (*)(pthreadpool_t, pthreadpool_task_4d_tile_2d_t, void *, size_t, size_t, size_t, size_t, size_t,
-                     size_t, uint32_t),
-            p, f, c, i, j_, k, l, tk, tl, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 4, .ntiled = 2, R(i, j_, k, l), T(1, 1, tk, tl), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_4d_tile_2d_with_uarch(pthreadpool_t p, pthreadpool_task_4d_tile_2d_with_id_t f,
-                                                   void *c, uint32_t du, uint32_t mu, size_t i, size_t j_, size_t k,
-                                                   size_t l, size_t tk, size_t tl, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_4d_tile_2d_with_uarch,
-            void (*)(pthreadpool_t, pthreadpool_task_4d_tile_2d_with_id_t, void *, uint32_t, uint32_t, size_t,
-                     size_t, size_t, size_t, size_t, size_t, uint32_t),
-            p, f, c, du, mu, i, j_, k, l, tk, tl, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .uarch = true, .uarch_index = du, .nd = 4, .ntiled = 2, R(i, j_, k, l),
-            T(1, 1, tk, tl), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_5d(pthreadpool_t p, pthreadpool_task_5d_t f, void *c, size_t i, size_t j_, size_t k,
-                                size_t l, size_t m, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_5d,
-            void (*)(pthreadpool_t, pthreadpool_task_5d_t, void *, size_t, size_t, size_t, size_t, size_t, uint32_t),
-            p, f, c, i, j_, k, l, m, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 5, R(i, j_, k, l, m), T(1, 1, 1, 1, 1), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_5d_tile_1d(pthreadpool_t p, pthreadpool_task_5d_tile_1d_t f, void *c, size_t i,
-                                        size_t j_, size_t k, size_t l, size_t m, size_t tm, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_5d_tile_1d,
-            void (*)(pthreadpool_t, pthreadpool_task_5d_tile_1d_t, void *, size_t, size_t, size_t, size_t, size_t,
-                     size_t, uint32_t),
-            p, f, c, i, j_, k, l, m, tm, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 5, .ntiled = 1, R(i, j_, k, l, m), T(1, 1, 1, 1, tm), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_5d_tile_2d(pthreadpool_t p, pthreadpool_task_5d_tile_2d_t f, void *c, size_t i,
-                                        size_t j_, size_t k, size_t l, size_t m, size_t tl, size_t tm, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_5d_tile_2d,
-            void (*)(pthreadpool_t, pthreadpool_task_5d_tile_2d_t, void *, size_t, size_t, size_t, size_t, size_t,
-                     size_t, size_t, uint32_t),
-            p, f, c, i, j_, k, l, m, tl, tm, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 5, .ntiled = 2, R(i, j_, k, l, m), T(1, 1, 1, tl, tm), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_6d(pthreadpool_t p, pthreadpool_task_6d_t f, void *c, size_t i, size_t j_, size_t k,
-                                size_t l, size_t m, size_t n, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_6d,
-            void (*)(pthreadpool_t, pthreadpool_task_6d_t, void *, size_t, size_t, size_t, size_t, size_t, size_t,
-                     uint32_t),
-            p, f, c, i, j_, k, l, m, n, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 6, R(i, j_, k, l, m, n), T(1, 1, 1, 1, 1, 1), .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_6d_tile_1d(pthreadpool_t p, pthreadpool_task_6d_tile_1d_t f, void *c, size_t i,
-                                        size_t j_, size_t k, size_t l, size_t m, size_t n, size_t tn, uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_6d_tile_1d,
-            void (*)(pthreadpool_t, pthreadpool_task_6d_tile_1d_t, void *, size_t, size_t, size_t, size_t, size_t,
-                     size_t, size_t, uint32_t),
-            p, f, c, i, j_, k, l, m, n, tn, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 6, .ntiled = 1, R(i, j_, k, l, m, n), T(1, 1, 1, 1, 1, tn),
-            .flags = fl);
-  run_job(p, &j);
-}
-
-void pthreadpool_parallelize_6d_tile_2d(pthreadpool_t p, pthreadpool_task_6d_tile_2d_t f, void *c, size_t i,
-                                        size_t j_, size_t k, size_t l, size_t m, size_t n, size_t tm, size_t tn,
-                                        uint32_t fl) {
-  if (!hwt_pool_owns(p)) {
-    FORWARD(pthreadpool_parallelize_6d_tile_2d,
-            void (*)(pthreadpool_t, pthreadpool_task_6d_tile_2d_t, void *, size_t, size_t, size_t, size_t, size_t,
-                     size_t, size_t, size_t, uint32_t),
-            p, f, c, i, j_, k, l, m, n, tm, tn, fl);
-    return;
-  }
-  job j = J(.fn = (void *) f, .ctx = c, .nd = 6, .ntiled = 2, R(i, j_, k, l, m, n), T(1, 1, 1, 1, tm, tn),
-            .flags = fl);
-  run_job(p, &j);
-}
+/* clang-format off */
+ENTRY(1d, (P0, pthreadpool_task_1d_t f, void *c, size_t i, uint32_t fl), (p, f, c, i, fl),
+      .nd = 1, R(i), T(1))
+ENTRY(1d_with_uarch, (P0, pthreadpool_task_1d_with_id_t f, void *c, UARCH, size_t i, uint32_t fl),
+      (p, f, c, du, mu, i, fl), UJOB, .nd = 1, R(i), T(1))
+ENTRY(1d_tile_1d, (P0, pthreadpool_task_1d_tile_1d_t f, void *c, size_t i, size_t ti, uint32_t fl),
+      (p, f, c, i, ti, fl), .nd = 1, .ntiled = 1, R(i), T(ti))
+ENTRY(2d, (P0, pthreadpool_task_2d_t f, void *c, size_t i, size_t j_, uint32_t fl), (p, f, c, i, j_, fl),
+      .nd = 2, R(i, j_), T(1, 1))
+ENTRY(2d_tile_1d, (P0, pthreadpool_task_2d_tile_1d_t f, void *c, size_t i, size_t j_, size_t tj, uint32_t fl),
+      (p, f, c, i, j_, tj, fl), .nd = 2, .ntiled = 1, R(i, j_), T(1, tj))
+ENTRY(2d_tile_2d, (P0, pthreadpool_task_2d_tile_2d_t f, void *c, size_t i, size_t j_, size_t ti, size_t tj,
+                   uint32_t fl),
+      (p, f, c, i, j_, ti, tj, fl), .nd = 2, .ntiled = 2, R(i, j_), T(ti, tj))
+ENTRY(2d_tile_2d_with_uarch, (P0, pthreadpool_task_2d_tile_2d_with_id_t f, void *c, UARCH, size_t i, size_t j_,
+                              size_t ti, size_t tj, uint32_t fl),
+      (p, f, c, du, mu, i, j_, ti, tj, fl), UJOB, .nd = 2, .ntiled = 2, R(i, j_), T(ti, tj))
+ENTRY(3d, (P0, pthreadpool_task_3d_t f, void *c, size_t i, size_t j_, size_t k, uint32_t fl),
+      (p, f, c, i, j_, k, fl), .nd = 3, R(i, j_, k), T(1, 1, 1))
+ENTRY(3d_tile_1d, (P0, pthreadpool_task_3d_tile_1d_t f, void *c, size_t i, size_t j_, size_t k, size_t tk,
+                   uint32_t fl),
+      (p, f, c, i, j_, k, tk, fl), .nd = 3, .ntiled = 1, R(i, j_, k), T(1, 1, tk))
+ENTRY(3d_tile_2d, (P0, pthreadpool_task_3d_tile_2d_t f, void *c, size_t i, size_t j_, size_t k, size_t tj,
+                   size_t tk, uint32_t fl),
+      (p, f, c, i, j_, k, tj, tk, fl), .nd = 3, .ntiled = 2, R(i, j_, k), T(1, tj, tk))
+ENTRY(3d_tile_2d_with_uarch, (P0, pthreadpool_task_3d_tile_2d_with_id_t f, void *c, UARCH, size_t i, size_t j_,
+                              size_t k, size_t tj, size_t tk, uint32_t fl),
+      (p, f, c, du, mu, i, j_, k, tj, tk, fl), UJOB, .nd = 3, .ntiled = 2, R(i, j_, k), T(1, tj, tk))
+ENTRY(4d, (P0, pthreadpool_task_4d_t f, void *c, size_t i, size_t j_, size_t k, size_t l, uint32_t fl),
+      (p, f, c, i, j_, k, l, fl), .nd = 4, R(i, j_, k, l), T(1, 1, 1, 1))
+ENTRY(4d_tile_1d, (P0, pthreadpool_task_4d_tile_1d_t f, void *c, size_t i, size_t j_, size_t k, size_t l,
+                   size_t tl, uint32_t fl),
+      (p, f, c, i, j_, k, l, tl, fl), .nd = 4, .ntiled = 1, R(i, j_, k, l), T(1, 1, 1, tl))
+ENTRY(4d_tile_2d, (P0, pthreadpool_task_4d_tile_2d_t f, void *c, size_t i, size_t j_, size_t k, size_t l,
+                   size_t tk, size_t tl, uint32_t fl),
+      (p, f, c, i, j_, k, l, tk, tl, fl), .nd = 4, .ntiled = 2, R(i, j_, k, l), T(1, 1, tk, tl))
+ENTRY(4d_tile_2d_with_uarch, (P0, pthreadpool_task_4d_tile_2d_with_id_t f, void *c, UARCH, size_t i, size_t j_,
+                              size_t k, size_t l, size_t tk, size_t tl, uint32_t fl),
+      (p, f, c, du, mu, i, j_, k, l, tk, tl, fl), UJOB, .nd = 4, .ntiled = 2, R(i, j_, k, l), T(1, 1, tk, tl))
+ENTRY(5d, (P0, pthreadpool_task_5d_t f, void *c, size_t i, size_t j_, size_t k, size_t l, size_t m, uint32_t fl),
+      (p, f, c, i, j_, k, l, m, fl), .nd = 5, R(i, j_, k, l, m), T(1, 1, 1, 1, 1))
+ENTRY(5d_tile_1d, (P0, pthreadpool_task_5d_tile_1d_t f, void *c, size_t i, size_t j_, size_t k, size_t l,
+                   size_t m, size_t tm, uint32_t fl),
+      (p, f, c, i, j_, k, l, m, tm, fl), .nd = 5, .ntiled = 1, R(i, j_, k, l, m), T(1, 1, 1, 1, tm))
+ENTRY(5d_tile_2d, (P0, pthreadpool_task_5d_tile_2d_t f, void *c, size_t i, size_t j_, size_t k, size_t l,
+                   size_t m, size_t tl, size_t tm, uint32_t fl),
+      (p, f, c, i, j_, k, l, m, tl, tm, fl), .nd = 5, .ntiled = 2, R(i, j_, k, l, m), T(1, 1, 1, tl, tm))
+ENTRY(6d, (P0, pthreadpool_task_6d_t f, void *c, size_t i, size_t j_, size_t k, size_t l, size_t m, size_t n,
+           uint32_t fl),
+      (p, f, c, i, j_, k, l, m, n, fl), .nd = 6, R(i, j_, k, l, m, n), T(1, 1, 1, 1, 1, 1))
+ENTRY(6d_tile_1d, (P0, pthreadpool_task_6d_tile_1d_t f, void *c, size_t i, size_t j_, size_t k, size_t l,
+                   size_t m, size_t n, size_t tn, uint32_t fl),
+      (p, f, c, i, j_, k, l, m, n, tn, fl), .nd = 6, .ntiled = 1, R(i, j_, k, l, m, n), T(1, 1, 1, 1, 1, tn))
+ENTRY(6d_tile_2d, (P0, pthreadpool_task_6d_tile_2d_t f, void *c, size_t i, size_t j_, size_t k, size_t l,
+                   size_t m, size_t n, size_t tm, size_t tn, uint32_t fl),
+      (p, f, c, i, j_, k, l, m, n, tm, tn, fl), .nd = 6, .ntiled = 2, R(i, j_, k, l, m, n), T(1, 1, 1, 1, tm, tn))
+/* clang-format on */
