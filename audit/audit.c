@@ -628,18 +628,19 @@ static hwt_status open_profile(audit *a, json_t *ctx) {
 }
 
 static json_t *model_json(const hwt_model *m) {
-  double flops = 0, params = 0;
+  double flops = 0, params = 0; /* of the model as loaded (fp32 or int8 file) */
   for (size_t i = 0; i < m->nlayers; i++) {
     flops += hwt_layer_flops(&m->layers[i]);
     params += (double) (hwt_layer_weight_count(&m->layers[i]) + hwt_layer_bias_count(&m->layers[i]));
   }
-  return json_pack("{s:s,s:[i,i,i],s:I,s:f,s:f}", "name", m->name, "input", (int) m->input.h, (int) m->input.w,
-                   (int) m->input.c, "layers", (json_int_t) m->nlayers, "parameters", params, "mflops_per_sample",
-                   flops / 1e6);
+  return json_pack("{s:s,s:s,s:[I,I,I],s:I,s:f,s:f}", "name", m->name, "precision", prec_name[m->precision == hwt_prec_int8],
+                   "input", (json_int_t) m->input.h, (json_int_t) m->input.w, (json_int_t) m->input.c, "layers",
+                   (json_int_t) m->nlayers, "parameters", params, "mflops_per_sample", flops / 1e6);
 }
 
 hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size_t errlen) {
   audit A = {0}, *a = &A;
+  json_t *model_j = NULL; /* the model section, until the document takes it */
   a->o = o;
   a->doc = json_object();
   a->phases = json_array();
@@ -657,6 +658,10 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   a->model[have] = m;
   a->in_size = hwt_shape_size(m->input);
   a->out_size = hwt_shape_size(m->layers[m->nlayers - 1].out);
+  /* The model section describes the model as loaded: written now, since an int8-only audit of an fp32 model
+   * frees the fp32 model once it is quantized. */
+  model_j = model_json(m);
+  m = NULL;
   phase(a, "model loaded");
   if (have == 1 && o->fp32) finding(a, "the model is int8: fp32 runs and int8-vs-fp32 accuracy are skipped");
   if (have == 0 && o->int8) {
@@ -667,9 +672,9 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       hwt_errf(err, errlen, "out of memory for calibration inputs");
       goto fail;
     }
-    hwt_model_gen_inputs(m, 1000, nc, cal);
+    hwt_model_gen_inputs(a->model[0], 1000, nc, cal);
     uint64_t t0 = hwt_now_ns();
-    st = hwt_model_quantize(m, cal, nc, &a->model[1], err, errlen);
+    st = hwt_model_quantize(a->model[0], cal, nc, &a->model[1], err, errlen);
     free(cal);
     if (st != hwt_status_ok) goto fail;
     json_object_set_new(a->doc, "quantization",
@@ -707,7 +712,8 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   if (o->command_line) json_object_set_new(ctx, "command_line", json_string(o->command_line));
   json_object_set_new(a->doc, "schema", json_string(HWT_AUDIT_SCHEMA));
   json_object_set_new(a->doc, "context", ctx);
-  json_object_set_new(a->doc, "model", model_json(m));
+  json_object_set_new(a->doc, "model", model_j);
+  model_j = NULL;
 
   a->threads = o->threads ? o->threads : hwt_engine_usable_cpus(); /* refined by detect below */
   /* --mem-limit first: the child then starts from the smallest address space (no pools, no engines). */
@@ -919,6 +925,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   *docp = a->doc;
   a->doc = NULL;
 fail:
+  json_decref(model_j);
   json_decref(a->doc);
   json_decref(a->phases);
   json_decref(a->findings);
