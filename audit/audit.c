@@ -56,7 +56,27 @@ typedef struct audit {
   double step_mb;
   size_t runtime_peak; /* over the whole run (phase() resets the allocator's peak) */
   char step_phase[96];
+  hwt_status fatal;         /* first failure that makes the report meaningless (exit 1, no report) */
+  char fatal_msg[1024];
 } audit;
+
+/* Records the first failure after which the audit cannot report anything true; hwt_audit_run returns it. */
+static void fail_at(audit *a, hwt_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_at(audit *a, hwt_status st, const char *fmt, ...) {
+  if (a->fatal != hwt_status_ok) return;
+  a->fatal = st;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->fatal_msg, sizeof(a->fatal_msg), fmt, ap);
+  va_end(ap);
+}
+
+/* count x per floats, or NULL when that many bytes cannot be allocated (checked: a model's sizes come from
+ * its file). */
+static float *alloc_floats(size_t count, size_t per) {
+  if (count == 0 || per == 0 || per > SIZE_MAX / 4 / sizeof(float) / count) return NULL;
+  return malloc(count * per * sizeof(float));
+}
 
 static void finding(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void finding(audit *a, const char *fmt, ...) {
@@ -104,7 +124,8 @@ static hwt_engine *make_engine(audit *a, int p, size_t batch, bool tuned, unsign
   return e;
 }
 
-static float *alloc_out(const audit *a, size_t batch) { return malloc(batch * a->out_size * sizeof(float)); }
+static float *alloc_out(const audit *a, size_t batch) { return alloc_floats(batch, a->out_size); }
+static float *alloc_in(const audit *a, size_t batch) { return alloc_floats(batch, a->in_size); }
 
 static json_t *lat_json(const double *ns, size_t n, size_t batch) {
   double mean = 0;
@@ -170,23 +191,45 @@ static double bw_for(const audit *a, double bytes, unsigned threads) {
 static json_t *layer_breakdown(audit *a, int p, size_t batch, double seconds) {
   char err[512];
   hwt_engine *e = make_engine(a, p, batch, true, 0, true, err, sizeof(err));
-  if (e == NULL) return json_pack("{s:s}", "error", err);
+  if (e == NULL) {
+    fail_at(a, hwt_status_out_of_memory, "%s batch %zu (per-layer timing): cannot build the engine: %s", prec_name[p],
+            batch, err);
+    return NULL;
+  }
   const hwt_model *m = a->model[p];
   size_t nl = m->nlayers, iters = 0, cap = 2000;
-  double *ns = malloc(nl * cap * sizeof(double));
-  float *in = malloc(batch * a->in_size * sizeof(float)), *out = alloc_out(a, batch);
-  hwt_model_gen_inputs(m, 5, batch, in);
-  hwt_engine_run(e, in, out, NULL);
+  double *ns = malloc(nl * cap * sizeof(double)), *med = malloc(nl * sizeof(double));
+  size_t *order = malloc(nl * sizeof(size_t));
+  float *in = alloc_in(a, batch), *out = alloc_out(a, batch);
+  hwt_status rs = hwt_status_out_of_memory;
+  if (ns == NULL || med == NULL || order == NULL || in == NULL || out == NULL) {
+    fail_at(a, rs, "%s batch %zu (per-layer timing): out of memory for the input/output buffers", prec_name[p],
+            batch);
+  } else {
+    hwt_model_gen_inputs(m, 5, batch, in);
+    rs = hwt_engine_run(e, in, out, NULL);
+    if (rs != hwt_status_ok)
+      fail_at(a, rs, "%s batch %zu (per-layer timing): the engine failed to run: %s", prec_name[p], batch,
+              hwt_status_string(rs));
+  }
+  if (rs != hwt_status_ok) {
+    free(ns);
+    free(med);
+    free(order);
+    free(in);
+    free(out);
+    hwt_engine_destroy(e);
+    return NULL;
+  }
   uint64_t end = hwt_now_ns() + (uint64_t) (seconds * 1e9);
   while (iters < cap && (iters < 5 || hwt_now_ns() < end)) {
     hwt_engine_run(e, in, out, NULL);
     for (size_t i = 0; i < nl; i++) ns[i * cap + iters] = (double) hwt_engine_layer_ns(e, i);
     iters++;
   }
-  double total = 0, *med = malloc(nl * sizeof(double));
+  double total = 0;
   for (size_t i = 0; i < nl; i++) total += (med[i] = hwt_stats_quantile(ns + i * cap, iters, 0.5));
   json_t *rows = json_array();
-  size_t *order = malloc(nl * sizeof(size_t));
   for (size_t i = 0; i < nl; i++) order[i] = i;
   for (size_t i = 0; i < nl; i++) /* by time, descending (nl is small) */
     for (size_t j = i + 1; j < nl; j++)
@@ -242,17 +285,36 @@ static json_t *accuracy(audit *a, double *top1, double *cosine, double *maxerr) 
   hwt_engine *e1 = e0 ? make_engine(a, 1, n, false, 0, false, err, sizeof(err)) : NULL;
   if (e1 == NULL) {
     hwt_engine_destroy(e0);
-    return json_pack("{s:s}", "error", err);
+    fail_at(a, hwt_status_out_of_memory, "int8 vs fp32 accuracy (batch %zu): cannot build the engine: %s", n, err);
+    return NULL;
   }
-  float *in = malloc(n * a->in_size * sizeof(float)), *o0 = alloc_out(a, n), *o1 = alloc_out(a, n);
-  hwt_model_gen_inputs(a->model[0], 777, n, in); /* seed differs from the calibration inputs */
-  hwt_engine_run(e0, in, o0, NULL);
-  hwt_engine_run(e1, in, o1, NULL);
-  json_t *layers = json_array();
   size_t maxsz = 0;
   for (size_t i = 0; i < nl; i++)
     if (hwt_shape_size(a->model[0]->layers[i].out) > maxsz) maxsz = hwt_shape_size(a->model[0]->layers[i].out);
-  float *b0 = malloc(maxsz * sizeof(float)), *b1 = malloc(maxsz * sizeof(float));
+  float *in = alloc_in(a, n), *o0 = alloc_out(a, n), *o1 = alloc_out(a, n);
+  float *b0 = alloc_floats(1, maxsz), *b1 = alloc_floats(1, maxsz);
+  hwt_status r0 = hwt_status_out_of_memory, r1 = r0;
+  if (in != NULL && o0 != NULL && o1 != NULL && b0 != NULL && b1 != NULL) {
+    hwt_model_gen_inputs(a->model[0], 777, n, in); /* seed differs from the calibration inputs */
+    r0 = hwt_engine_run(e0, in, o0, NULL);
+    r1 = hwt_engine_run(e1, in, o1, NULL);
+  }
+  if (r0 != hwt_status_ok || r1 != hwt_status_ok) {
+    if (in == NULL || o0 == NULL || o1 == NULL || b0 == NULL || b1 == NULL)
+      fail_at(a, hwt_status_out_of_memory, "int8 vs fp32 accuracy: out of memory for %zu inputs", n);
+    else
+      fail_at(a, r0 != hwt_status_ok ? r0 : r1, "int8 vs fp32 accuracy: the %s engine failed to run: %s",
+              r0 != hwt_status_ok ? "fp32" : "int8", hwt_status_string(r0 != hwt_status_ok ? r0 : r1));
+    free(b0);
+    free(b1);
+    free(in);
+    free(o0);
+    free(o1);
+    hwt_engine_destroy(e0);
+    hwt_engine_destroy(e1);
+    return NULL;
+  }
+  json_t *layers = json_array();
   for (size_t i = 0; i < nl; i++) {
     size_t sz = hwt_shape_size(a->model[0]->layers[i].out);
     double dot = 0, n0 = 0, n1 = 0, me = 0;
@@ -395,15 +457,24 @@ static double median_run(hwt_engine *e, const float *x, float *o, int n) {
 
 static json_t *abnormal_child(audit *a) {
   json_t *arr = json_array();
-  float *normal = malloc(a->in_size * sizeof(float)), *x = malloc(a->in_size * sizeof(float)),
-        *o = alloc_out(a, 1);
+  float *normal = alloc_in(a, 1), *x = alloc_in(a, 1), *o = alloc_out(a, 1);
+  if (normal == NULL || x == NULL || o == NULL) {
+    json_array_append_new(arr, json_pack("{s:s}", "error", "out of memory for the input/output buffers"));
+    free(normal);
+    free(x);
+    free(o);
+    return arr;
+  }
   hwt_model_gen_inputs(a->model[0] ? a->model[0] : a->model[1], 3, 1, normal);
   for (int p = 0; p < 2; p++) {
     if (a->model[p] == NULL) continue;
     char err[512];
     /* one thread: these checks are about robustness; the slowdown ratio must not be pool-scheduling noise */
     hwt_engine *e = make_engine(a, p, 1, true, 1, false, err, sizeof(err));
-    if (e == NULL) continue;
+    if (e == NULL) {
+      json_array_append_new(arr, json_pack("{s:s,s:s}", "precision", prec_name[p], "error", err));
+      continue;
+    }
     double base = median_run(e, normal, o, 15);
     for (int c = 0; c < case_count; c++) {
       fill_case(c, normal, x, a->in_size);
@@ -431,13 +502,17 @@ static json_t *abnormal(audit *a, size_t *failures, size_t *nonfinite_out) {
   int fds[2];
   *failures = 0;
   *nonfinite_out = 0;
-  if (pipe(fds) != 0) return json_pack("{s:s}", "error", "pipe failed");
+  if (pipe(fds) != 0) {
+    fail_at(a, hwt_status_internal, "abnormal inputs: cannot create a pipe to the checking process: %s", strerror(errno));
+    return NULL;
+  }
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
+    fail_at(a, hwt_status_internal, "abnormal inputs: cannot start the checking process: %s", strerror(errno));
     close(fds[0]);
     close(fds[1]);
-    return json_pack("{s:s}", "error", "fork failed");
+    return NULL;
   }
   if (pid == 0) {
     close(fds[0]);
@@ -456,6 +531,13 @@ static json_t *abnormal(audit *a, size_t *failures, size_t *nonfinite_out) {
   size_t i;
   json_t *r;
   json_array_foreach(res, i, r) {
+    if (json_object_get(r, "error") != NULL) { /* the checks could not run: not a verdict on the model */
+      const char *pr = json_string_value(json_object_get(r, "precision"));
+      fail_at(a, hwt_status_out_of_memory, "abnormal inputs%s%s: %s", pr ? " " : "", pr ? pr : "",
+              json_string_value(json_object_get(r, "error")));
+      json_decref(res);
+      return NULL;
+    }
     const char *c = json_string_value(json_object_get(r, "case")), *p = json_string_value(json_object_get(r, "precision"));
     json_int_t inn = json_integer_value(json_object_get(r, "input_nonfinite"));
     json_int_t outn = json_integer_value(json_object_get(r, "output_nonfinite"));
@@ -512,9 +594,18 @@ static json_t *mem_limit_run(audit *a) {
     return res;
   }
   int fds[2];
-  if (pipe(fds) != 0) return res;
+  if (pipe(fds) != 0) {
+    fail_at(a, hwt_status_internal, "--mem-limit: cannot create a pipe to the limited process: %s", strerror(errno));
+    return res;
+  }
   fflush(NULL);
   pid_t pid = fork();
+  if (pid < 0) {
+    fail_at(a, hwt_status_internal, "--mem-limit: cannot start the limited process: %s", strerror(errno));
+    close(fds[0]);
+    close(fds[1]);
+    return res;
+  }
   if (pid == 0) {
     close(fds[0]);
     struct rlimit rl = {(rlim_t) (lim * 1048576.0), (rlim_t) (lim * 1048576.0)};
@@ -547,7 +638,7 @@ static json_t *mem_limit_run(audit *a) {
       if (a->model[p] == NULL) continue;
       char err[512] = "";
       hwt_engine *e = make_engine(a, p, maxb, true, 0, false, err, sizeof(err));
-      float *in = e ? malloc(maxb * a->in_size * sizeof(float)) : NULL, *o = e ? alloc_out(a, maxb) : NULL;
+      float *in = e ? alloc_in(a, maxb) : NULL, *o = e ? alloc_out(a, maxb) : NULL;
       if (e != NULL && (in == NULL || o == NULL)) snprintf(err, sizeof(err), "out of memory for the input/output buffers");
       if (in != NULL && o != NULL) {
         hwt_model_gen_inputs(a->model[p], 1, maxb, in);
@@ -666,10 +757,10 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   if (have == 1 && o->fp32) finding(a, "the model is int8: fp32 runs and int8-vs-fp32 accuracy are skipped");
   if (have == 0 && o->int8) {
     size_t nc = o->calib_inputs ? o->calib_inputs : 32;
-    float *cal = malloc(nc * a->in_size * sizeof(float));
+    float *cal = alloc_in(a, nc);
     if (cal == NULL) {
       st = hwt_status_out_of_memory;
-      hwt_errf(err, errlen, "out of memory for calibration inputs");
+      hwt_errf(err, errlen, "%s: out of memory for %zu calibration inputs of %zu values", o->model, nc, a->in_size);
       goto fail;
     }
     hwt_model_gen_inputs(a->model[0], 1000, nc, cal);
@@ -717,7 +808,10 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
 
   a->threads = o->threads ? o->threads : hwt_engine_usable_cpus(); /* refined by detect below */
   /* --mem-limit first: the child then starts from the smallest address space (no pools, no engines). */
-  if (o->mem_limit_mb > 0) json_object_set_new(a->doc, "mem_limit", mem_limit_run(a));
+  if (o->mem_limit_mb > 0) {
+    json_object_set_new(a->doc, "mem_limit", mem_limit_run(a));
+    if (a->fatal != hwt_status_ok) goto fatal;
+  }
 
   st = open_profile(a, ctx);
   if (st != hwt_status_ok) {
@@ -752,28 +846,48 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
 
   /* latency: tuned vs default, interleaved */
   json_t *lat = json_array(), *single = json_array();
+  json_object_set_new(a->doc, "latency", lat);
+  json_object_set_new(a->doc, "single_thread", single);
   size_t cap = 200000;
   double *sa = malloc(cap * sizeof(double)), *sb = malloc(cap * sizeof(double));
   double worst[5] = {0, 0, 0, 0, INFINITY}; /* p50 p90 p99 max throughput(min) */
   double st_p99 = 0;
-  for (int p = 0; p < 2; p++) {
+  if (sa == NULL || sb == NULL) fail_at(a, hwt_status_out_of_memory, "out of memory for the latency samples");
+  for (int p = 0; p < 2 && a->fatal == hwt_status_ok; p++) {
     if (!run[p]) continue;
-    for (size_t bi = 0; bi < o->nbatches; bi++) {
+    for (size_t bi = 0; bi < o->nbatches && a->fatal == hwt_status_ok; bi++) {
       size_t batch = o->batches[bi];
       char e1[512] = "", e2[512] = "";
       hwt_engine *d = make_engine(a, p, batch, false, 0, false, e1, sizeof(e1));
-      hwt_engine *t = a->profile ? make_engine(a, p, batch, true, 0, false, e2, sizeof(e2)) : NULL;
+      hwt_engine *t = d && a->profile ? make_engine(a, p, batch, true, 0, false, e2, sizeof(e2)) : NULL;
       char pname[64];
       snprintf(pname, sizeof(pname), "engines %s batch %zu", prec_name[p], batch);
       phase(a, pname);
-      if (d == NULL) {
-        finding(a, "%s batch %zu: %s", prec_name[p], batch, e1);
-        hwt_engine_destroy(t);
-        continue;
+      float *in = d ? alloc_in(a, batch) : NULL, *out = d ? alloc_out(a, batch) : NULL;
+      hwt_status rd = hwt_status_ok, rt = hwt_status_ok;
+      if (d == NULL)
+        fail_at(a, hwt_status_out_of_memory, "%s batch %zu: cannot build the engine: %s", prec_name[p], batch, e1);
+      else if (a->profile != NULL && t == NULL)
+        fail_at(a, hwt_status_out_of_memory, "%s batch %zu: cannot build the engine tuned by the profile: %s",
+                prec_name[p], batch, e2);
+      else if (in == NULL || out == NULL)
+        fail_at(a, hwt_status_out_of_memory, "%s batch %zu: out of memory for the input/output buffers (%zu + %zu "
+                "values per sample)", prec_name[p], batch, a->in_size, a->out_size);
+      if (a->fatal == hwt_status_ok) {
+        hwt_model_gen_inputs(a->model[p], 9, batch, in);
+        rd = hwt_engine_run(d, in, out, NULL);
+        if (rd == hwt_status_ok && t != NULL) rt = hwt_engine_run(t, in, out, NULL);
+        if (rd != hwt_status_ok || rt != hwt_status_ok)
+          fail_at(a, rd != hwt_status_ok ? rd : rt, "%s batch %zu: the %s engine failed to run: %s", prec_name[p],
+                  batch, rd != hwt_status_ok ? "default" : "tuned", hwt_status_string(rd != hwt_status_ok ? rd : rt));
       }
-      float *in = malloc(batch * a->in_size * sizeof(float)), *out = alloc_out(a, batch);
-      hwt_model_gen_inputs(a->model[p], 9, batch, in);
-      hwt_engine_run(d, in, out, NULL);
+      if (a->fatal != hwt_status_ok) {
+        free(in);
+        free(out);
+        hwt_engine_destroy(t);
+        hwt_engine_destroy(d);
+        break;
+      }
       snprintf(pname, sizeof(pname), "first run %s batch %zu", prec_name[p], batch);
       phase(a, pname);
       size_t n = time_pair(d, t, in, out, o->bench_s, sa, sb, cap);
@@ -785,8 +899,6 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
         main = json_object_get(row, "tuned");
         double dm = hwt_stats_quantile(sa, n, 0.5), tm = hwt_stats_quantile(sb, n, 0.5);
         json_object_set_new(row, "speedup_p50", json_real(tm > 0 ? dm / tm : 0));
-      } else if (a->profile != NULL) {
-        json_object_set_new(row, "tuned_error", json_string(e2));
       }
       const char *keys[4] = {"p50_ms", "p90_ms", "p99_ms", "max_ms"};
       for (int k = 0; k < 4; k++) worst[k] = fmax(worst[k], json_number_value(json_object_get(main, keys[k])));
@@ -796,41 +908,55 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       hwt_engine_destroy(d);
       /* single thread */
       hwt_engine *s1 = make_engine(a, p, batch, true, 1, false, e1, sizeof(e1));
-      if (s1 != NULL) {
+      hwt_status r1 = s1 ? hwt_engine_run(s1, in, out, NULL) : hwt_status_out_of_memory;
+      if (s1 == NULL)
+        fail_at(a, r1, "%s batch %zu: cannot build the single-thread engine: %s", prec_name[p], batch, e1);
+      else if (r1 != hwt_status_ok)
+        fail_at(a, r1, "%s batch %zu: the single-thread engine failed to run: %s", prec_name[p], batch,
+                hwt_status_string(r1));
+      else {
         size_t n1 = time_pair(s1, NULL, in, out, o->bench_s / 2, sa, NULL, cap);
         json_t *sj = lat_json(sa, n1, batch);
         st_p99 = fmax(st_p99, json_number_value(json_object_get(sj, "p99_ms")));
         json_array_append_new(single, json_pack("{s:s,s:I,s:o}", "precision", prec_name[p], "batch",
                                                 (json_int_t) batch, "single_thread", sj));
-        hwt_engine_destroy(s1);
       }
+      hwt_engine_destroy(s1);
       free(in);
       free(out);
     }
   }
   free(sa);
   free(sb);
-  json_object_set_new(a->doc, "latency", lat);
-  json_object_set_new(a->doc, "single_thread", single);
+  if (a->fatal != hwt_status_ok) goto fatal;
 
   /* per-layer bottlenecks at the first batch */
   json_t *layers = json_array();
-  for (int p = 0; p < 2; p++)
-    if (run[p]) json_array_append_new(layers, layer_breakdown(a, p, o->batches[0], o->bench_s / 2));
   json_object_set_new(a->doc, "layers", layers);
+  for (int p = 0; p < 2; p++) {
+    json_t *lb = run[p] ? layer_breakdown(a, p, o->batches[0], o->bench_s / 2) : NULL;
+    if (a->fatal != hwt_status_ok) goto fatal;
+    if (lb != NULL) json_array_append_new(layers, lb);
+  }
   phase(a, "per-layer timing");
 
   /* accuracy */
   double top1 = NAN, cosine = NAN, maxerr = NAN;
   if (run[0] && run[1] && o->accuracy_inputs > 0) {
-    json_object_set_new(a->doc, "accuracy", accuracy(a, &top1, &cosine, &maxerr));
+    json_t *acc = accuracy(a, &top1, &cosine, &maxerr);
+    if (a->fatal != hwt_status_ok) goto fatal;
+    json_object_set_new(a->doc, "accuracy", acc);
     phase(a, "accuracy");
     if (top1 < 0.95) finding(a, "int8 top-1 agreement with fp32 is %.1f%% (< 95%%)", 100 * top1);
   }
 
   /* abnormal inputs */
   size_t ab_fail = 0, ab_nonfinite = 0;
-  if (o->abnormal) json_object_set_new(a->doc, "abnormal", abnormal(a, &ab_fail, &ab_nonfinite));
+  if (o->abnormal) {
+    json_t *ab = abnormal(a, &ab_fail, &ab_nonfinite);
+    if (a->fatal != hwt_status_ok) goto fatal;
+    json_object_set_new(a->doc, "abnormal", ab);
+  }
 
   /* soak */
   hwt_soak_verdict v;
@@ -838,16 +964,25 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   if (o->duration_s > 0 || (o->soak_windows > 0 && o->soak_iters > 0)) {
     hwt_engine *se[2] = {NULL, NULL};
     char e1[512];
-    for (int p = 0; p < 2; p++)
-      if (run[p]) se[p] = make_engine(a, p, o->batches[0], true, 0, false, e1, sizeof(e1));
-    float *in = malloc(o->batches[0] * a->in_size * sizeof(float));
-    hwt_model_gen_inputs(a->model[run[0] ? 0 : 1], 9, o->batches[0], in);
-    for (int p = 0; p < 2; p++) /* warm-up: first-touch of buffers happens here, not in window 1 */
-      if (se[p]) {
-        float *tmp = alloc_out(a, o->batches[0]);
-        for (int i = 0; i < 3; i++) hwt_engine_run(se[p], in, tmp, NULL);
-        free(tmp);
+    for (int p = 0; p < 2 && a->fatal == hwt_status_ok; p++)
+      if (run[p] && (se[p] = make_engine(a, p, o->batches[0], true, 0, false, e1, sizeof(e1))) == NULL)
+        fail_at(a, hwt_status_out_of_memory, "soak: cannot build the %s engine: %s", prec_name[p], e1);
+    float *in = alloc_in(a, o->batches[0]), *tmp = alloc_out(a, o->batches[0]);
+    if (a->fatal == hwt_status_ok && (in == NULL || tmp == NULL))
+      fail_at(a, hwt_status_out_of_memory, "soak: out of memory for the input/output buffers");
+    if (a->fatal == hwt_status_ok) hwt_model_gen_inputs(a->model[run[0] ? 0 : 1], 9, o->batches[0], in);
+    for (int p = 0; p < 2 && a->fatal == hwt_status_ok; p++) /* warm-up: first-touch happens here, not in window 1 */
+      for (int i = 0; se[p] != NULL && i < 3 && a->fatal == hwt_status_ok; i++) {
+        hwt_status rs = hwt_engine_run(se[p], in, tmp, NULL);
+        if (rs != hwt_status_ok)
+          fail_at(a, rs, "soak: the %s engine failed to run: %s", prec_name[p], hwt_status_string(rs));
       }
+    free(tmp);
+    if (a->fatal != hwt_status_ok) {
+      for (int p = 0; p < 2; p++) hwt_engine_destroy(se[p]);
+      free(in);
+      goto fatal;
+    }
     hwt_soak_window w[256];
     size_t nw = hwt_audit_soak(se, in, o->duration_s, o->soak_window_s, o->soak_windows, o->soak_iters, w, 256);
     hwt_soak_analyze(w, nw, &v);
@@ -924,6 +1059,10 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   a->findings = NULL;
   *docp = a->doc;
   a->doc = NULL;
+  goto fail;
+fatal:
+  st = a->fatal;
+  hwt_errf(err, errlen, "%s: %s", o->model, a->fatal_msg);
 fail:
   json_decref(model_j);
   json_decref(a->doc);

@@ -37,8 +37,10 @@ typedef struct hwt_audit_opts {
 
 void hwt_audit_opts_default(hwt_audit_opts *o);
 
-/* Runs the audit; *doc gets the result document (new reference). Fails only when the model cannot be opened or
- * no engine can be built (message in err). Findings (NaN outputs, drift, leaks) are in the document. */
+/* Runs the audit; *doc gets the result document (new reference). Fails (message in err, no document) when the
+ * model cannot be opened or quantized, an engine cannot be built or run, or the audit's own buffers cannot be
+ * allocated: a report of nothing is never a success. Findings about the model (NaN outputs, drift, leaks, noise)
+ * are in the document. */
 hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **doc, char *err, size_t errlen);
 
 /* ---- statistics (pure) ---- */

@@ -149,3 +149,38 @@ Test(audit_cli, numeric_options_state_their_real_range) {
               cases[i].range);
   }
 }
+
+/* Issue 17: when the engine could not be built the audit printed empty tables, "nan us per run" and a finding
+ * "engine: out of memory", and exited 0. A model whose input is 2^60 values (legal per-field sizes, no
+ * parameters) cannot get an activation buffer: exit 1 with the message, and no report written. */
+Test(audit_cli, engine_that_cannot_be_built_exits_1) {
+  char dir[] = "/tmp/hwt_audit_huge_XXXXXX", path[256], out[300], args[1024], err[4096];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/huge.json", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("{\"schema\": \"hwtune.model/1\", \"name\": \"huge\", \"precision\": \"fp32\", \"weights\": \"huge.bin\",\n"
+        " \"input\": {\"shape\": [1048576, 1048576, 1048576]},\n"
+        " \"layers\": [{\"name\": \"r1\", \"type\": \"relu\"}]}\n", f);
+  fclose(f);
+  snprintf(path, sizeof(path), "%s/huge.bin", dir);
+  f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fclose(f);
+  snprintf(out, sizeof(out), "%s/report.json", dir);
+  snprintf(args, sizeof(args), "--model %s/huge.json --precision fp32 --out %s" QUICK, dir, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 1, "%s", err);
+  cr_assert(strstr(err, "huge.json: fp32 batch 1: cannot build the engine") != NULL, "%s", err);
+  cr_assert(strstr(err, "out of memory") != NULL, "%s", err);
+  cr_assert_neq(access(out, F_OK), 0, "a report was written for a run that measured nothing");
+  /* fp32 + int8: the calibration inputs do not fit either */
+  snprintf(args, sizeof(args), "--model %s/huge.json --out %s" QUICK, dir, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 1, "%s", err);
+  cr_assert(strstr(err, "out of memory") != NULL, "%s", err);
+  cr_assert_neq(access(out, F_OK), 0);
+  snprintf(path, sizeof(path), "%s/huge.json", dir);
+  unlink(path);
+  snprintf(path, sizeof(path), "%s/huge.bin", dir);
+  unlink(path);
+  rmdir(dir);
+}
