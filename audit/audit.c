@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The audit run: latency (tuned vs default), per-layer bottlenecks, memory, int8 vs fp32 accuracy, abnormal
  * inputs and --mem-limit in forked children, single-thread run, soak; all into one hwtune.audit/1 document. */
+#define _GNU_SOURCE 1 /* sched_getaffinity, CPU_* */
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../detect/detect_internal.h" /* hwt_cgroup_quota, hwt_usable_cpus: the usable CPUs as detect counts them */
 #include "audit.h"
 #include "hwt_stats.h"
 #include "hwtune/hw_json.h"
@@ -49,7 +52,11 @@ typedef struct audit {
   hwt_model *model[2];      /* fp32, int8 (NULL when not run) */
   hwt_profile *profile;
   hwt_hw *hw;               /* NULL when detect failed */
-  unsigned threads;
+  unsigned threads;         /* --threads clamped to the usable CPUs, or all usable CPUs */
+  unsigned usable;          /* min(affinity count, floor(cgroup quota)), at least 1 */
+  int cpus[HWT_MAX_CPUS];   /* the affinity mask: where this process's threads may run */
+  size_t ncpus;
+  char usable_note[320];
   size_t in_size, out_size;
   json_t *doc, *phases, *findings;
   double last_rss, last_live;
@@ -69,6 +76,23 @@ static void fail_at(audit *a, hwt_status st, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(a->fatal_msg, sizeof(a->fatal_msg), fmt, ap);
   va_end(ap);
+}
+
+/* Usable CPUs as detect and bench count them: the affinity mask, at most floor(cgroup quota) of them. */
+static void find_usable_cpus(audit *a) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  a->ncpus = 0;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE && a->ncpus < HWT_MAX_CPUS; c++)
+      if (CPU_ISSET(c, &set)) a->cpus[a->ncpus++] = c;
+  if (a->ncpus == 0) a->cpus[a->ncpus++] = 0;
+  double quota = -1;
+  char qnote[200];
+  hwt_cgroup_quota(NULL, &quota, qnote, sizeof(qnote));
+  a->usable = hwt_usable_cpus(a->ncpus, quota);
+  snprintf(a->usable_note, sizeof(a->usable_note), "affinity %zu CPU%s (sched_getaffinity); %s", a->ncpus,
+           a->ncpus == 1 ? "" : "s", qnote);
 }
 
 /* count x per floats, or NULL when that many bytes cannot be allocated (checked: a model's sizes come from
@@ -806,7 +830,21 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   json_object_set_new(a->doc, "model", model_j);
   model_j = NULL;
 
-  a->threads = o->threads ? o->threads : hwt_engine_usable_cpus(); /* refined by detect below */
+  find_usable_cpus(a);
+  a->threads = o->threads ? o->threads : a->usable;
+  json_object_set_new(ctx, "usable_cpus", json_integer(a->usable));
+  json_object_set_new(ctx, "usable_note", json_string(a->usable_note));
+  if (o->threads > a->usable) {
+    /* as bench does: more threads than usable CPUs only time-slice (one CPU: 2 threads ran p50 40 ms against
+     * 0.015 ms on one) */
+    a->threads = a->usable;
+    char note[256];
+    snprintf(note, sizeof(note), "--threads %u > %u usable CPU%s: clamped to %u", o->threads, a->usable,
+             a->usable == 1 ? "" : "s", a->usable);
+    hwt_log("audit: warning: %s (%s)", note, a->usable_note);
+    json_object_set_new(ctx, "threads_requested", json_integer(o->threads));
+    json_object_set_new(ctx, "threads_note", json_string(note));
+  }
   /* --mem-limit first: the child then starts from the smallest address space (no pools, no engines). */
   if (o->mem_limit_mb > 0) {
     json_object_set_new(a->doc, "mem_limit", mem_limit_run(a));
@@ -832,11 +870,9 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       hwt_hw_set_kernel_budget(a->hw); /* our kernels' default blocking from this machine's caches */
     }
   }
-  a->threads = o->threads ? o->threads : a->hw ? a->hw->usable_cpus : hwt_engine_usable_cpus();
   json_object_set_new(ctx, "threads", json_integer(a->threads));
   if (a->hw != NULL) {
     json_object_set_new(ctx, "cpu", json_string(a->hw->brand));
-    json_object_set_new(ctx, "usable_cpus", json_integer(a->hw->usable_cpus));
     json_object_set_new(ctx, "hw", hwt_hw_to_json(a->hw));
   }
   json_object_set_new(ctx, "defaults",

@@ -36,13 +36,14 @@ char *hwt_audit_render(const json_t *doc, bool md) {
   if (f == NULL) return NULL;
   const json_t *ctx = json_object_get(doc, "context"), *model = json_object_get(doc, "model");
   const json_t *prof = json_object_get(ctx, "profile");
-  fprintf(f, "%shwtune audit: model '%s' (%.2f MFLOP/sample, %.0f parameters) on %s, %lld threads\n",
+  long long nthr = (long long) json_integer_value(json_object_get(ctx, "threads"));
+  fprintf(f, "%shwtune audit: model '%s' (%.2f MFLOP/sample, %.0f parameters) on %s, %lld thread%s\n",
           md ? "# " : "", str(model, "name"), num(model, "mflops_per_sample"), num(model, "parameters"),
-          json_object_get(ctx, "cpu") ? str(ctx, "cpu") : "this CPU",
-          (long long) json_integer_value(json_object_get(ctx, "threads")));
+          json_object_get(ctx, "cpu") ? str(ctx, "cpu") : "this CPU", nthr, nthr == 1 ? "" : "s");
   fprintf(f, "%sprofile: %s%s%s%s\n", md ? "\n" : "", str(prof, "status"), json_object_get(prof, "path") ? " (" : "",
           str(prof, "path"), json_object_get(prof, "path") ? ")" : "");
   if (json_object_get(prof, "message")) fprintf(f, "  %s\n", str(prof, "message"));
+  if (json_object_get(ctx, "threads_note")) fprintf(f, "%snote: %s\n", md ? "\n" : "", str(ctx, "threads_note"));
 
   size_t i, j;
   json_t *r, *x;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `hwtune audit` end to end: clear errors for bad models, a JSON report with the schema, --fail-on exit codes,
  * --mem-limit too small for the model. Short runs (--bench-seconds 0.05, --no-peaks). */
+#define _GNU_SOURCE 1 /* sched_setaffinity */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,4 +185,41 @@ Test(audit_cli, engine_that_cannot_be_built_exits_1) {
   snprintf(path, sizeof(path), "%s/huge.bin", dir);
   unlink(path);
   rmdir(dir);
+}
+
+/* Issue 17: under `taskset -c 0`, `audit --threads 2` ran 2 threads on one CPU (p50 40 ms against 0.015 ms on
+ * one thread). The child inherits a one-CPU affinity mask: --threads is clamped to 1 with a note on stderr and
+ * in the report, and every layer runs 1 thread. */
+Test(audit_cli, threads_clamped_to_the_usable_cpus) {
+  cpu_set_t saved, one;
+  cr_assert_eq(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &saved)) cpu++;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  char err[4096], out[] = "/tmp/hwt_audit_XXXXXX.json", args[1024];
+  int fd = mkstemps(out, 5);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(args, sizeof(args),
+           "--model mlp --precision fp32 --no-abnormal --bench-seconds 0.05 --no-peaks --profile none --threads 2 "
+           "--out %s", out);
+  cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+  int rc = audit(args, err, sizeof(err));
+  cr_assert_eq(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  cr_assert_eq(rc, 0, "%s", err);
+  cr_assert(strstr(err, "--threads 2 > 1 usable CPU: clamped to 1") != NULL, "%s", err);
+  json_t *doc = json_load_file(out, 0, NULL);
+  cr_assert_not_null(doc);
+  json_t *ctx = json_object_get(doc, "context");
+  cr_assert_eq(json_integer_value(json_object_get(ctx, "threads")), 1);
+  cr_assert_eq(json_integer_value(json_object_get(ctx, "threads_requested")), 2);
+  cr_assert(strstr(json_string_value(json_object_get(ctx, "threads_note")), "clamped to 1") != NULL);
+  size_t i, j;
+  json_t *r, *l;
+  json_array_foreach(json_object_get(doc, "layers"), i, r) json_array_foreach(json_object_get(r, "layers"), j, l)
+      cr_assert_eq(json_integer_value(json_object_get(l, "threads")), 1, "layer %s",
+                   json_string_value(json_object_get(l, "name")));
+  json_decref(doc);
+  unlink(out);
 }
