@@ -1021,7 +1021,8 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
     }
     hwt_soak_window w[256];
     size_t nw = hwt_audit_soak(se, in, o->duration_s, o->soak_window_s, o->soak_windows, o->soak_iters, w, 256);
-    hwt_soak_analyze(w, nw, &v);
+    double soak_s = nw ? w[nw - 1].t_s + (w[nw - 1].t_s - (nw > 1 ? w[nw - 2].t_s : 0)) / 2 : 0;
+    hwt_soak_analyze(w, nw, soak_s, &v);
     soaked = true;
     json_t *wj = json_array();
     for (size_t i = 0; i < nw; i++) {
@@ -1036,14 +1037,28 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
                            "rss_growth_mb", v.rss_growth_bytes / 1048576.0, "rss_growth_mb_h", v.rss_growth_mb_h,
                            "rss_growth_flag", v.rss_flag, "runtime_growth_bytes", v.live_growth_bytes,
                            "runtime_growth_flag", v.live_flag);
-    json_object_set_new(sj, "duration_s", json_real(nw ? w[nw - 1].t_s + (w[nw - 1].t_s - (nw > 1 ? w[nw - 2].t_s : 0)) / 2 : 0));
+    json_object_set_new(sj, "duration_s", json_real(soak_s));
+    json_object_set_new(sj, "drift_method",
+                        json_string("Theil-Sen line through the window medians; change between the first and the "
+                                    "last window centre, % of the fitted level at the first; 95% CI from Kendall's "
+                                    "tau; no figure below 30 s or 6 windows"));
     for (int p = 0; p < 2; p++) {
       if (se[p] == NULL) continue;
-      json_object_set_new(sj, prec_name[p],
-                          json_pack("{s:f,s:b,s:b}", "drift_pct_h", v.drift_pct_h[p], "significant",
-                                    v.drift_significant[p], "drift_flag", v.drift_flag[p]));
-      if (v.drift_flag[p])
-        finding(a, "soak: %s latency drifts %+.1f%%/h (significant, > 5%%/h)", prec_name[p], v.drift_pct_h[p]);
+      const hwt_drift *dr = &v.drift[p];
+      json_t *dj = json_pack("{s:b,s:I}", "enough_data", dr->enough, "windows", (json_int_t) dr->windows);
+      if (dr->enough) {
+        json_object_set_new(dj, "change_pct", json_real(dr->change_pct));
+        json_object_set_new(dj, "over_s", json_real(dr->span_s));
+        json_object_set_new(dj, "ci95_pct", json_pack("[f,f]", dr->ci_lo_pct, dr->ci_hi_pct));
+        json_object_set_new(dj, "significant", json_boolean(dr->significant));
+        json_object_set_new(dj, "drift_flag", json_boolean(dr->flag));
+      } else {
+        json_object_set_new(dj, "note", json_string(dr->why));
+      }
+      json_object_set_new(sj, prec_name[p], dj);
+      if (dr->flag)
+        finding(a, "soak: %s latency changed %+.1f%% over %.0f s (95%% CI [%+.1f, %+.1f]%%; significant, > %.0f%%)",
+                prec_name[p], dr->change_pct, dr->span_s, dr->ci_lo_pct, dr->ci_hi_pct, HWT_SOAK_FLAG_PCT);
     }
     if (v.rss_flag) finding(a, "soak: resident memory grows steadily (%+.1f MB over the soak, %.0f MB/h): a leak?",
                             v.rss_growth_bytes / 1048576.0, v.rss_growth_mb_h);
@@ -1084,10 +1099,15 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   json_object_set_new(sum, "alloc_mb", json_real(ms.peak_bytes / 1048576.0));
   if (o->abnormal) json_object_set_new(sum, "abnormal_failures", json_integer((json_int_t) ab_fail));
   if (soaked) {
+    /* the largest change of the precisions with enough data; absent (a --fail-on rule on it breaks) otherwise */
     double d = 0;
+    bool any = false;
     for (int p = 0; p < 2; p++)
-      if (run[p] && fabs(v.drift_pct_h[p]) > fabs(d)) d = v.drift_pct_h[p];
-    json_object_set_new(sum, "drift_pct_h", json_real(d));
+      if (run[p] && v.drift[p].enough) {
+        if (!any || fabs(v.drift[p].change_pct) > fabs(d)) d = v.drift[p].change_pct;
+        any = true;
+      }
+    if (any) json_object_set_new(sum, "drift_pct", json_real(d));
     json_object_set_new(sum, "rss_growth_mb_h", json_real(v.rss_growth_mb_h));
   }
   json_object_set_new(a->doc, "summary", sum);

@@ -148,17 +148,36 @@ char *hwt_audit_render(const json_t *doc, bool md) {
     heading(f, md, "Soak");
     fprintf(f, "%lld windows over %.1f s at batch %lld\n", (long long) json_integer_value(json_object_get(soak, "windows")),
             num(soak, "duration_s"), (long long) json_integer_value(json_object_get(soak, "batch")));
-    fprintf(f, "\n|    t (s) | fp32 median ms | int8 median ms | RSS MB | runtime MB |\n|---------:|---------------:|---------------:|-------:|-----------:|\n");
-    json_array_foreach(json_object_get(soak, "window_medians"), i, r)
-      fprintf(f, "| %8.1f | %14.4f | %14.4f | %6.1f | %10.2f |\n", num(r, "t_s"), num(r, "fp32_median_ms"),
-              num(r, "int8_median_ms"), num(r, "rss_mb"), num(r, "runtime_mb"));
+    bool col[2] = {json_object_get(soak, "fp32") != NULL, json_object_get(soak, "int8") != NULL};
+    fprintf(f, "\n|    t (s) |%s%s RSS MB | runtime MB |\n|---------:|%s%s-------:|-----------:|\n",
+            col[0] ? " fp32 median ms |" : "", col[1] ? " int8 median ms |" : "", col[0] ? "---------------:|" : "",
+            col[1] ? "---------------:|" : "");
+    json_array_foreach(json_object_get(soak, "window_medians"), i, r) {
+      fprintf(f, "| %8.1f |", num(r, "t_s"));
+      for (int p = 0; p < 2; p++) {
+        double v = num(r, p ? "int8_median_ms" : "fp32_median_ms");
+        if (!col[p]) continue;
+        if (isnan(v))
+          fprintf(f, " %14s |", "-");
+        else
+          fprintf(f, " %14.4f |", v);
+      }
+      fprintf(f, " %6.1f | %10.2f |\n", num(r, "rss_mb"), num(r, "runtime_mb"));
+    }
     fprintf(f, "\n");
     for (int p = 0; p < 2; p++) {
       const json_t *d = json_object_get(soak, p ? "int8" : "fp32");
       if (d == NULL) continue;
-      fprintf(f, "%s latency drift: %+.2f %%/h (%s)%s\n", p ? "int8" : "fp32", num(d, "drift_pct_h"),
+      if (!json_is_true(json_object_get(d, "enough_data"))) {
+        fprintf(f, "%s latency drift: %s\n", p ? "int8" : "fp32", str(d, "note"));
+        continue;
+      }
+      const json_t *ci = json_object_get(d, "ci95_pct");
+      fprintf(f, "%s latency change: %+.1f%% over %.0f s, 95%% CI [%+.1f, %+.1f]%% (%s)%s\n", p ? "int8" : "fp32",
+              num(d, "change_pct"), num(d, "over_s"), json_number_value(json_array_get(ci, 0)),
+              json_number_value(json_array_get(ci, 1)),
               json_is_true(json_object_get(d, "significant")) ? "significant" : "not significant",
-              json_is_true(json_object_get(d, "drift_flag")) ? "  ** FLAGGED: > 5 %/h **" : "");
+              json_is_true(json_object_get(d, "drift_flag")) ? "  ** FLAGGED: significant, > 5% **" : "");
     }
     fprintf(f, "RSS growth: %+.2f MB over the soak (%+.1f MB/h)%s; runtime allocations grew by %.0f bytes%s\n",
             num(soak, "rss_growth_mb"), num(soak, "rss_growth_mb_h"),

@@ -223,3 +223,28 @@ Test(audit_cli, threads_clamped_to_the_usable_cpus) {
   json_decref(doc);
   unlink(out);
 }
+
+/* Issue 17: a 4 s soak printed "-47552 %/h (significant)" and a precision that was not soaked printed "nan"
+ * in its column. A short soak states that there is not enough data, and the table has no "nan". */
+Test(audit_cli, short_soak_gives_no_drift_figure) {
+  char err[4096], out[] = "/tmp/hwt_audit_XXXXXX.txt", args[1024];
+  int fd = mkstemps(out, 4);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(args, sizeof(args),
+           "--model mlp --precision int8 --no-abnormal --duration 1 --soak-window 0.1 --format console --out %s" QUICK,
+           out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  FILE *f = fopen(out, "r");
+  cr_assert_not_null(f);
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof(text) - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  unlink(out);
+  const char *soak = strstr(text, "== Soak");
+  cr_assert_not_null(soak, "%s", text);
+  cr_assert(strstr(soak, "int8 latency drift: not enough data") != NULL, "%s", soak);
+  cr_assert(strstr(soak, "%/h") == NULL && strstr(soak, "nan") == NULL, "%s", soak);
+  cr_assert(strstr(soak, "fp32 median") == NULL, "a column for a precision that was not soaked: %s", soak);
+}
