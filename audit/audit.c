@@ -19,6 +19,7 @@
 #include "../detect/detect_internal.h" /* hwt_cgroup_quota, hwt_usable_cpus: the usable CPUs as detect counts them */
 #include "audit.h"
 #include "hwt_stats.h"
+#include "noise.h"
 #include "hwtune/hw_json.h"
 #include "hwt_common.h"
 #include "hwtune/hw.h"
@@ -63,6 +64,15 @@ typedef struct audit {
   double step_mb;
   size_t runtime_peak; /* over the whole run (phase() resets the allocator's peak) */
   char step_phase[96];
+  /* noise: load before, then per measured phase (the /proc/stat snapshots are large: heap) */
+  hwt_cpu_times *t0, *t1;
+  unsigned long long wait0;
+  double load_before[HWT_MAX_CPUS];
+  bool have_before;
+  hwt_audit_phase_noise nph[2 * HWT_AUDIT_MAX_BATCH * 2 + 4];
+  size_t nnph;
+  hwt_audit_thread_check chk[2 * HWT_AUDIT_MAX_BATCH * 2];
+  size_t nchk;
   hwt_status fatal;         /* first failure that makes the report meaningless (exit 1, no report) */
   char fatal_msg[1024];
 } audit;
@@ -93,6 +103,69 @@ static void find_usable_cpus(audit *a) {
   a->usable = hwt_usable_cpus(a->ncpus, quota);
   snprintf(a->usable_note, sizeof(a->usable_note), "affinity %zu CPU%s (sched_getaffinity); %s", a->ncpus,
            a->ncpus == 1 ? "" : "s", qnote);
+}
+
+/* Load from other processes on each usable CPU over 100 ms before the measurements (as bench's session). */
+static void noise_before(audit *a) {
+  if (a->t0 == NULL || a->t1 == NULL || !hwt_cpu_times_read(a->t0, NULL)) return;
+  struct timespec ts = {0, 100 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  if (!hwt_cpu_times_read(a->t1, NULL)) return;
+  for (size_t i = 0; i < a->ncpus; i++)
+    a->load_before[i] = hwt_cpu_foreign_load(a->t0, a->t1, &a->cpus[i], 1, false, NULL, NULL);
+  a->have_before = true;
+}
+
+/* Brackets a measured phase: /proc/stat and this process's run-queue waits before and after. */
+static void noise_begin(audit *a) {
+  if (a->t0 != NULL && !hwt_cpu_times_read(a->t0, NULL)) a->t0->valid = false;
+  a->wait0 = hwt_audit_runq_wait_ns();
+}
+
+static void noise_end(audit *a, unsigned threads, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void noise_end(audit *a, unsigned threads, const char *fmt, ...) {
+  unsigned long long wait1 = hwt_audit_runq_wait_ns();
+  if (a->t0 == NULL || a->t1 == NULL || a->nnph >= sizeof(a->nph) / sizeof(a->nph[0])) return;
+  if (!hwt_cpu_times_read(a->t1, NULL)) a->t1->valid = false;
+  hwt_audit_phase_noise *p = &a->nph[a->nnph++];
+  memset(p, 0, sizeof(*p));
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->label, sizeof(p->label), fmt, ap);
+  va_end(ap);
+  p->threads = threads;
+  p->wall_s = a->t0->valid && a->t1->valid ? (double) (a->t1->wall_ns - a->t0->wall_ns) / 1e9 : 0;
+  /* our own ticks (pool workers included) are subtracted: what is left is other processes (and steal) */
+  p->load = hwt_cpu_foreign_load(a->t0, a->t1, a->cpus, a->ncpus, true, &p->busiest_load, &p->busiest_cpu);
+  /* a thread that ended during the phase takes its waits with it: never below 0 */
+  p->runq_wait_s = wait1 == 0 && a->wait0 == 0 ? -1 : wait1 > a->wait0 ? (double) (wait1 - a->wait0) / 1e9 : 0;
+}
+
+static json_t *noise_json(const audit *a) {
+  json_t *cpus = json_array(), *before = json_array(), *phases = json_array();
+  for (size_t i = 0; i < a->ncpus; i++) {
+    json_array_append_new(cpus, json_integer(a->cpus[i]));
+    if (a->have_before)
+      json_array_append_new(before, json_pack("{s:i,s:o}", "cpu", a->cpus[i], "load",
+                                              a->load_before[i] >= 0 ? json_real(a->load_before[i]) : json_null()));
+  }
+  for (size_t i = 0; i < a->nnph; i++) {
+    const hwt_audit_phase_noise *p = &a->nph[i];
+    double rq = hwt_audit_runq_share(p);
+    json_t *r = json_pack("{s:s,s:I,s:f}", "phase", p->label, "threads", (json_int_t) p->threads, "seconds", p->wall_s);
+    json_object_set_new(r, "load", p->load >= 0 ? json_real(p->load) : json_null());
+    json_object_set_new(r, "busiest_cpu", p->load >= 0 ? json_integer(p->busiest_cpu) : json_null());
+    json_object_set_new(r, "busiest_load", p->load >= 0 ? json_real(p->busiest_load) : json_null());
+    json_object_set_new(r, "runqueue_wait_ms", p->runq_wait_s >= 0 ? json_real(1e3 * p->runq_wait_s) : json_null());
+    json_object_set_new(r, "runqueue_wait_share", rq >= 0 ? json_real(rq) : json_null());
+    json_array_append_new(phases, r);
+  }
+  return json_pack("{s:o,s:o,s:o,s:{s:f,s:f,s:f,s:f},s:s}", "cpus", cpus, "load_before", before, "phases", phases,
+                   "thresholds", "load_before", HWT_AUDIT_LOAD_BEFORE, "load_during", HWT_AUDIT_LOAD_DURING,
+                   "load_busiest_cpu", HWT_AUDIT_LOAD_BUSIEST, "runqueue_wait_share", HWT_AUDIT_RUNQ_WAIT, "method",
+                   "load: other processes' share of the usable CPUs from /proc/stat (this process's ticks "
+                   "subtracted during phases; null when a phase is under 10 ticks per CPU); run-queue wait: "
+                   "/proc/self/task/*/schedstat, share of wall time x threads");
 }
 
 /* count x per floats, or NULL when that many bytes cannot be allocated (checked: a model's sizes come from
@@ -762,6 +835,13 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   a->findings = json_array();
   hwt_status st = hwt_status_ok;
   phase(a, "start");
+  a->t0 = malloc(sizeof(hwt_cpu_times));
+  a->t1 = malloc(sizeof(hwt_cpu_times));
+  if (a->t0 == NULL || a->t1 == NULL) { /* no noise readings, but the audit runs */
+    free(a->t0);
+    free(a->t1);
+    a->t0 = a->t1 = NULL;
+  }
   st = hwt_engine_global_init(err, errlen);
   if (st != hwt_status_ok) goto fail;
 
@@ -879,6 +959,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
                       json_string("without a profile every fc/conv/dwconv layer runs on XNNPACK with all usable CPUs "
                                   "(or --threads); pooling, softmax, relu and add run natively on one thread"));
   phase(a, "profile + detect");
+  noise_before(a);
 
   /* latency: tuned vs default, interleaved */
   json_t *lat = json_array(), *single = json_array();
@@ -926,7 +1007,9 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       }
       snprintf(pname, sizeof(pname), "first run %s batch %zu", prec_name[p], batch);
       phase(a, pname);
+      noise_begin(a);
       size_t n = time_pair(d, t, in, out, o->bench_s, sa, sb, cap);
+      noise_end(a, a->threads, "%s batch %zu (default%s)", prec_name[p], batch, t ? " vs tuned" : "");
       json_t *row = json_pack("{s:s,s:I,s:o,s:I}", "precision", prec_name[p], "batch", (json_int_t) batch, "default",
                               lat_json(sa, n, batch), "engine_bytes", (json_int_t) hwt_engine_bytes(d));
       json_t *main = json_object_get(row, "default");
@@ -951,8 +1034,21 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
         fail_at(a, r1, "%s batch %zu: the single-thread engine failed to run: %s", prec_name[p], batch,
                 hwt_status_string(r1));
       else {
+        noise_begin(a);
         size_t n1 = time_pair(s1, NULL, in, out, o->bench_s / 2, sa, NULL, cap);
+        noise_end(a, 1, "%s batch %zu (single thread)", prec_name[p], batch);
         json_t *sj = lat_json(sa, n1, batch);
+        /* threads must pay for themselves: compare each multi-threaded configuration with this run */
+        double sp50 = json_number_value(json_object_get(sj, "p50_ms"));
+        for (int c = 0; c < 2 && a->threads > 1; c++) {
+          json_t *cfg = json_object_get(row, c ? "tuned" : "default");
+          if (cfg == NULL || a->nchk >= sizeof(a->chk) / sizeof(a->chk[0])) continue;
+          hwt_audit_thread_check *k = &a->chk[a->nchk++];
+          snprintf(k->label, sizeof(k->label), "%s batch %zu %s", prec_name[p], batch, c ? "tuned" : "default");
+          k->threads = a->threads;
+          k->p50_ms = json_number_value(json_object_get(cfg, "p50_ms"));
+          k->single_p50_ms = sp50;
+        }
         st_p99 = fmax(st_p99, json_number_value(json_object_get(sj, "p99_ms")));
         json_array_append_new(single, json_pack("{s:s,s:I,s:o}", "precision", prec_name[p], "batch",
                                                 (json_int_t) batch, "single_thread", sj));
@@ -1020,7 +1116,9 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       goto fatal;
     }
     hwt_soak_window w[256];
+    noise_begin(a);
     size_t nw = hwt_audit_soak(se, in, o->duration_s, o->soak_window_s, o->soak_windows, o->soak_iters, w, 256);
+    noise_end(a, a->threads, "soak");
     double soak_s = nw ? w[nw - 1].t_s + (w[nw - 1].t_s - (nw > 1 ? w[nw - 2].t_s : 0)) / 2 : 0;
     hwt_soak_analyze(w, nw, soak_s, &v);
     soaked = true;
@@ -1080,6 +1178,11 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
                                 "phases", a->phases, "largest_step", "phase", a->step_phase, "mb", a->step_mb));
   a->phases = NULL;
 
+  /* noise: other processes before and during the measurements, run-queue waits, threads that do not pay */
+  hwt_audit_noise nz = {a->cpus, a->have_before ? a->load_before : NULL, a->ncpus, a->nph, a->nnph, a->chk, a->nchk};
+  json_object_set_new(a->doc, "noise", noise_json(a));
+  hwt_audit_noise_findings(&nz, a->findings);
+
   /* summary: the values --fail-on checks (worst over precisions and batches of the tuned, else default run) */
   json_t *sum = json_object();
   if (isfinite(worst[4])) {
@@ -1128,5 +1231,7 @@ fail:
   hwt_model_free(a->model[1]);
   hwt_profile_free(a->profile);
   free(a->hw);
+  free(a->t0);
+  free(a->t1);
   return st;
 }

@@ -101,6 +101,51 @@ void hwt_soak_analyze(const hwt_soak_window *w, size_t n, double duration_s, hwt
 size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, double window_s, size_t windows,
                       size_t iters, hwt_soak_window *windows_out, size_t max_windows);
 
+/* ---- noise: other processes and run-queue waits (pure verdicts) ---- */
+/* Thresholds, as bench's: load on a usable CPU before the measurement, load from other processes during a
+ * phase (all usable CPUs, or the busiest one), time this process's threads waited on a run queue. */
+#define HWT_AUDIT_LOAD_BEFORE 0.20
+#define HWT_AUDIT_LOAD_DURING 0.10
+#define HWT_AUDIT_LOAD_BUSIEST 0.15
+#define HWT_AUDIT_RUNQ_WAIT 0.02
+
+typedef struct hwt_audit_phase_noise {
+  char label[64];               /* "fp32 batch 1 (default vs tuned)" */
+  unsigned threads;             /* threads the phase ran (the run-queue share divides by wall x threads) */
+  double wall_s;
+  double load;                  /* other processes' share of the usable CPUs during the phase; < 0 unknown */
+  double busiest_load;          /* the busiest usable CPU's foreign share */
+  int busiest_cpu;
+  double runq_wait_s;           /* this process's threads: time waiting on a run queue; < 0 unknown */
+} hwt_audit_phase_noise;
+
+/* A multi-threaded configuration against the single-thread run of the same precision and batch. */
+typedef struct hwt_audit_thread_check {
+  char label[64];               /* "fp32 batch 1 default" */
+  unsigned threads;
+  double p50_ms, single_p50_ms;
+} hwt_audit_thread_check;
+
+typedef struct hwt_audit_noise {
+  const int *cpus;              /* usable CPUs */
+  const double *load_before;    /* per usable CPU, before the first measurement; < 0 unknown */
+  size_t ncpus;
+  const hwt_audit_phase_noise *phases;
+  size_t nphases;
+  const hwt_audit_thread_check *checks;
+  size_t nchecks;
+} hwt_audit_noise;
+
+/* Share of a phase's thread time spent waiting for a CPU: runq_wait_s / (wall_s x threads), in [0, 1]; < 0 unknown. */
+double hwt_audit_runq_share(const hwt_audit_phase_noise *p);
+/* Pure: appends one finding (a JSON string) per threshold crossed and per multi-threaded p50 slower than the
+ * single-thread p50; returns how many it appended. */
+size_t hwt_audit_noise_findings(const hwt_audit_noise *n, json_t *findings);
+
+/* Readings for the above: summed run-queue wait of all this process's threads (/proc/self/task/<tid>/schedstat,
+ * second field), in ns; 0 when unreadable. */
+unsigned long long hwt_audit_runq_wait_ns(void);
+
 /* ---- rules (--fail-on) ---- */
 typedef enum hwt_rule_op { hwt_rule_gt = 0, hwt_rule_lt, hwt_rule_ge, hwt_rule_le } hwt_rule_op;
 typedef struct hwt_rule {

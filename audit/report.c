@@ -185,6 +185,33 @@ char *hwt_audit_render(const json_t *doc, bool md) {
             num(soak, "runtime_growth_bytes"),
             json_is_true(json_object_get(soak, "runtime_growth_flag")) ? "  ** FLAGGED **" : "");
   }
+  const json_t *nz = json_object_get(doc, "noise");
+  if (nz != NULL) {
+    heading(f, md, "Noise: other processes and run-queue waits");
+    fprintf(f, "load from other processes before the measurements (100 ms):");
+    json_array_foreach(json_object_get(nz, "load_before"), i, r) {
+      double l = num(r, "load");
+      if (isnan(l))
+        fprintf(f, " cpu%lld -", (long long) json_integer_value(json_object_get(r, "cpu")));
+      else
+        fprintf(f, " cpu%lld %.0f%%", (long long) json_integer_value(json_object_get(r, "cpu")), 100 * l);
+    }
+    if (json_array_size(json_object_get(nz, "load_before")) == 0) fprintf(f, " not measured");
+    fprintf(f, "\n\n| phase                               | thr |     s | other load | busiest CPU |     run-queue wait |\n"
+               "|-------------------------------------|----:|------:|-----------:|------------:|-------------------:|\n");
+    json_array_foreach(json_object_get(nz, "phases"), i, r) {
+      char load[24] = "-", busy[32] = "-", wait[40] = "-";
+      if (!isnan(num(r, "load"))) {
+        snprintf(load, sizeof(load), "%.0f%%", 100 * num(r, "load"));
+        snprintf(busy, sizeof(busy), "cpu%lld %.0f%%", (long long) json_integer_value(json_object_get(r, "busiest_cpu")),
+                 100 * num(r, "busiest_load"));
+      }
+      if (!isnan(num(r, "runqueue_wait_ms")))
+        snprintf(wait, sizeof(wait), "%.1f ms (%.1f%%)", num(r, "runqueue_wait_ms"), 100 * num(r, "runqueue_wait_share"));
+      fprintf(f, "| %-35.35s | %3lld | %5.2f | %10s | %11s | %18s |\n", str(r, "phase"),
+              (long long) json_integer_value(json_object_get(r, "threads")), num(r, "seconds"), load, busy, wait);
+    }
+  }
   const json_t *rules = json_object_get(doc, "rules");
   if (rules != NULL && json_array_size(rules) > 0) {
     heading(f, md, "--fail-on rules");

@@ -148,3 +148,48 @@ Test(audit_rules, parse_and_apply) {
   cr_assert(strstr(err, "replaced by drift_pct") != NULL, "%s", err);
   cr_assert_eq(hwt_audit_rules_parse("drift_pct>5", r, &n, err, sizeof(err)), hwt_status_ok, "%s", err);
 }
+
+/* Issue 17: the audit printed "Findings: none" while 2 threads ran p50 40 ms against 0.015 ms on one thread,
+ * and did not look for other processes. The verdicts are a pure function of the readings. */
+static size_t count_with(const json_t *f, const char *needle) {
+  size_t i, k = 0;
+  json_t *s;
+  json_array_foreach(f, i, s) k += strstr(json_string_value(s), needle) != NULL;
+  return k;
+}
+
+Test(audit_noise, findings_from_synthetic_readings) {
+  int cpus[2] = {0, 1};
+  double quiet_before[2] = {0.01, 0.05}, busy_before[2] = {0.02, 0.95};
+  hwt_audit_phase_noise ph[2] = {{"fp32 batch 1 (default)", 2, 1.0, 0.02, 0.03, 1, 0.004},
+                                 {"fp32 batch 1 (single thread)", 1, 0.5, -1, 0, -1, -1}};
+  hwt_audit_thread_check ck[1] = {{"fp32 batch 1 default", 2, 0.010, 0.015}};
+  hwt_audit_noise n = {cpus, quiet_before, 2, ph, 2, ck, 1};
+  json_t *f = json_array();
+  cr_assert_eq(hwt_audit_noise_findings(&n, f), 0, "quiet machine, threads pay: %s",
+               json_string_value(json_array_get(f, 0)));
+  cr_assert_float_eq(hwt_audit_runq_share(&ph[0]), 0.002, 1e-12);
+  cr_assert_lt(hwt_audit_runq_share(&ph[1]), 0, "unknown wait stays unknown");
+
+  n.load_before = busy_before; /* a neighbour on cpu1 before the run */
+  cr_assert_eq(hwt_audit_noise_findings(&n, f), 1);
+  cr_assert_eq(count_with(f, "cpu1 (usable) was 95% busy"), 1, "%s", json_string_value(json_array_get(f, 0)));
+  json_array_clear(f);
+
+  n.load_before = quiet_before;
+  ph[0].load = 0.06; /* under 10% overall, but one CPU at 40% */
+  ph[0].busiest_load = 0.40;
+  ph[0].runq_wait_s = 0.2; /* 10% of 1 s x 2 threads */
+  ck[0].p50_ms = 40.0; /* the issue's figures */
+  cr_assert_eq(hwt_audit_noise_findings(&n, f), 3);
+  cr_assert_eq(count_with(f, "other processes used 6% of the usable CPUs during the measurement (cpu1: 40%"), 1);
+  cr_assert_eq(count_with(f, "waited on a run queue 10.0% of their time"), 1);
+  cr_assert_eq(count_with(f, "2 threads are slower than one: p50 40 ms against 0.015 ms"), 1);
+  json_array_clear(f);
+
+  ck[0].threads = 1; /* one thread against one thread: nothing to say */
+  ph[0].load = ph[0].busiest_load = 0;
+  ph[0].runq_wait_s = 0;
+  cr_assert_eq(hwt_audit_noise_findings(&n, f), 0);
+  json_decref(f);
+}

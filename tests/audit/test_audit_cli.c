@@ -67,6 +67,11 @@ Test(audit_cli, json_report_and_fail_on) {
   cr_assert_not_null(json_object_get(json_object_get(doc, "accuracy"), "end_to_end"));
   cr_assert_not_null(json_object_get(json_object_get(doc, "soak"), "fp32"));
   cr_assert(json_number_value(json_object_get(json_object_get(doc, "memory"), "peak_rss_mb")) > 0);
+  /* noise readings: per usable CPU before, and per measured phase (4 pairs, 4 single-thread runs, the soak) */
+  json_t *nz = json_object_get(doc, "noise");
+  cr_assert_gt(json_array_size(json_object_get(nz, "cpus")), 0);
+  cr_assert_eq(json_array_size(json_object_get(nz, "load_before")), json_array_size(json_object_get(nz, "cpus")));
+  cr_assert_eq(json_array_size(json_object_get(nz, "phases")), 9);
   json_t *r0 = json_array_get(json_object_get(doc, "rules"), 0);
   cr_assert(json_is_false(json_object_get(r0, "broken")));
   /* NaN inputs are flagged, never a crash */
