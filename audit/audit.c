@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The audit run: latency (tuned vs default), per-layer bottlenecks, memory, int8 vs fp32 accuracy, abnormal
  * inputs and --mem-limit in forked children, single-thread run, soak; all into one hwtune.audit/1 document. */
+#define _GNU_SOURCE 1 /* sched_getaffinity, CPU_* */
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../detect/detect_internal.h" /* hwt_cgroup_quota, hwt_usable_cpus: the usable CPUs as detect counts them */
 #include "audit.h"
 #include "hwt_stats.h"
+#include "noise.h"
 #include "hwtune/hw_json.h"
 #include "hwt_common.h"
 #include "hwtune/hw.h"
@@ -49,14 +53,127 @@ typedef struct audit {
   hwt_model *model[2];      /* fp32, int8 (NULL when not run) */
   hwt_profile *profile;
   hwt_hw *hw;               /* NULL when detect failed */
-  unsigned threads;
+  unsigned threads;         /* --threads clamped to the usable CPUs, or all usable CPUs */
+  unsigned usable;          /* min(affinity count, floor(cgroup quota)), at least 1 */
+  int cpus[HWT_MAX_CPUS];   /* the affinity mask: where this process's threads may run */
+  size_t ncpus;
+  char usable_note[320];
   size_t in_size, out_size;
   json_t *doc, *phases, *findings;
   double last_rss, last_live;
   double step_mb;
   size_t runtime_peak; /* over the whole run (phase() resets the allocator's peak) */
   char step_phase[96];
+  /* noise: load before, then per measured phase (the /proc/stat snapshots are large: heap) */
+  hwt_cpu_times *t0, *t1;
+  unsigned long long wait0;
+  double load_before[HWT_MAX_CPUS];
+  bool have_before;
+  hwt_audit_phase_noise nph[2 * HWT_AUDIT_MAX_BATCH * 2 + 4];
+  size_t nnph;
+  hwt_audit_thread_check chk[2 * HWT_AUDIT_MAX_BATCH * 2];
+  size_t nchk;
+  hwt_status fatal;         /* first failure that makes the report meaningless (exit 1, no report) */
+  char fatal_msg[1024];
 } audit;
+
+/* Records the first failure after which the audit cannot report anything true; hwt_audit_run returns it. */
+static void fail_at(audit *a, hwt_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_at(audit *a, hwt_status st, const char *fmt, ...) {
+  if (a->fatal != hwt_status_ok) return;
+  a->fatal = st;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->fatal_msg, sizeof(a->fatal_msg), fmt, ap);
+  va_end(ap);
+}
+
+/* Usable CPUs as detect and bench count them: the affinity mask, at most floor(cgroup quota) of them. */
+static void find_usable_cpus(audit *a) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  a->ncpus = 0;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE && a->ncpus < HWT_MAX_CPUS; c++)
+      if (CPU_ISSET(c, &set)) a->cpus[a->ncpus++] = c;
+  if (a->ncpus == 0) a->cpus[a->ncpus++] = 0;
+  double quota = -1;
+  char qnote[200];
+  hwt_cgroup_quota(NULL, &quota, qnote, sizeof(qnote));
+  a->usable = hwt_usable_cpus(a->ncpus, quota);
+  snprintf(a->usable_note, sizeof(a->usable_note), "affinity %zu CPU%s (sched_getaffinity); %s", a->ncpus,
+           a->ncpus == 1 ? "" : "s", qnote);
+}
+
+/* Load from other processes on each usable CPU over 100 ms before the measurements (as bench's session). */
+static void noise_before(audit *a) {
+  if (a->t0 == NULL || a->t1 == NULL || !hwt_cpu_times_read(a->t0, NULL)) return;
+  struct timespec ts = {0, 100 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  if (!hwt_cpu_times_read(a->t1, NULL)) return;
+  for (size_t i = 0; i < a->ncpus; i++)
+    a->load_before[i] = hwt_cpu_foreign_load(a->t0, a->t1, &a->cpus[i], 1, false, NULL, NULL);
+  a->have_before = true;
+}
+
+/* Brackets a measured phase: /proc/stat and this process's run-queue waits before and after. */
+static void noise_begin(audit *a) {
+  if (a->t0 != NULL && !hwt_cpu_times_read(a->t0, NULL)) a->t0->valid = false;
+  a->wait0 = hwt_audit_runq_wait_ns();
+}
+
+static void noise_end(audit *a, unsigned threads, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void noise_end(audit *a, unsigned threads, const char *fmt, ...) {
+  unsigned long long wait1 = hwt_audit_runq_wait_ns();
+  if (a->t0 == NULL || a->t1 == NULL || a->nnph >= sizeof(a->nph) / sizeof(a->nph[0])) return;
+  if (!hwt_cpu_times_read(a->t1, NULL)) a->t1->valid = false;
+  hwt_audit_phase_noise *p = &a->nph[a->nnph++];
+  memset(p, 0, sizeof(*p));
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->label, sizeof(p->label), fmt, ap);
+  va_end(ap);
+  p->threads = threads;
+  p->wall_s = a->t0->valid && a->t1->valid ? (double) (a->t1->wall_ns - a->t0->wall_ns) / 1e9 : 0;
+  /* our own ticks (pool workers included) are subtracted: what is left is other processes (and steal) */
+  p->load = hwt_cpu_foreign_load(a->t0, a->t1, a->cpus, a->ncpus, true, &p->busiest_load, &p->busiest_cpu);
+  /* a thread that ended during the phase takes its waits with it: never below 0 */
+  p->runq_wait_s = wait1 == 0 && a->wait0 == 0 ? -1 : wait1 > a->wait0 ? (double) (wait1 - a->wait0) / 1e9 : 0;
+}
+
+static json_t *noise_json(const audit *a) {
+  json_t *cpus = json_array(), *before = json_array(), *phases = json_array();
+  for (size_t i = 0; i < a->ncpus; i++) {
+    json_array_append_new(cpus, json_integer(a->cpus[i]));
+    if (a->have_before)
+      json_array_append_new(before, json_pack("{s:i,s:o}", "cpu", a->cpus[i], "load",
+                                              a->load_before[i] >= 0 ? json_real(a->load_before[i]) : json_null()));
+  }
+  for (size_t i = 0; i < a->nnph; i++) {
+    const hwt_audit_phase_noise *p = &a->nph[i];
+    double rq = hwt_audit_runq_share(p);
+    json_t *r = json_pack("{s:s,s:I,s:f}", "phase", p->label, "threads", (json_int_t) p->threads, "seconds", p->wall_s);
+    json_object_set_new(r, "load", p->load >= 0 ? json_real(p->load) : json_null());
+    json_object_set_new(r, "busiest_cpu", p->load >= 0 ? json_integer(p->busiest_cpu) : json_null());
+    json_object_set_new(r, "busiest_load", p->load >= 0 ? json_real(p->busiest_load) : json_null());
+    json_object_set_new(r, "runqueue_wait_ms", p->runq_wait_s >= 0 ? json_real(1e3 * p->runq_wait_s) : json_null());
+    json_object_set_new(r, "runqueue_wait_share", rq >= 0 ? json_real(rq) : json_null());
+    json_array_append_new(phases, r);
+  }
+  return json_pack("{s:o,s:o,s:o,s:{s:f,s:f,s:f,s:f},s:s}", "cpus", cpus, "load_before", before, "phases", phases,
+                   "thresholds", "load_before", HWT_AUDIT_LOAD_BEFORE, "load_during", HWT_AUDIT_LOAD_DURING,
+                   "load_busiest_cpu", HWT_AUDIT_LOAD_BUSIEST, "runqueue_wait_share", HWT_AUDIT_RUNQ_WAIT, "method",
+                   "load: other processes' share of the usable CPUs from /proc/stat (this process's ticks "
+                   "subtracted during phases; null when a phase is under 10 ticks per CPU); run-queue wait: "
+                   "/proc/self/task/*/schedstat, share of wall time x threads");
+}
+
+/* count x per floats, or NULL when that many bytes cannot be allocated (checked: a model's sizes come from
+ * its file). */
+static float *alloc_floats(size_t count, size_t per) {
+  if (count == 0 || per == 0 || per > SIZE_MAX / 4 / sizeof(float) / count) return NULL;
+  return malloc(count * per * sizeof(float));
+}
 
 static void finding(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void finding(audit *a, const char *fmt, ...) {
@@ -104,7 +221,8 @@ static hwt_engine *make_engine(audit *a, int p, size_t batch, bool tuned, unsign
   return e;
 }
 
-static float *alloc_out(const audit *a, size_t batch) { return malloc(batch * a->out_size * sizeof(float)); }
+static float *alloc_out(const audit *a, size_t batch) { return alloc_floats(batch, a->out_size); }
+static float *alloc_in(const audit *a, size_t batch) { return alloc_floats(batch, a->in_size); }
 
 static json_t *lat_json(const double *ns, size_t n, size_t batch) {
   double mean = 0;
@@ -170,23 +288,45 @@ static double bw_for(const audit *a, double bytes, unsigned threads) {
 static json_t *layer_breakdown(audit *a, int p, size_t batch, double seconds) {
   char err[512];
   hwt_engine *e = make_engine(a, p, batch, true, 0, true, err, sizeof(err));
-  if (e == NULL) return json_pack("{s:s}", "error", err);
+  if (e == NULL) {
+    fail_at(a, hwt_status_out_of_memory, "%s batch %zu (per-layer timing): cannot build the engine: %s", prec_name[p],
+            batch, err);
+    return NULL;
+  }
   const hwt_model *m = a->model[p];
   size_t nl = m->nlayers, iters = 0, cap = 2000;
-  double *ns = malloc(nl * cap * sizeof(double));
-  float *in = malloc(batch * a->in_size * sizeof(float)), *out = alloc_out(a, batch);
-  hwt_model_gen_inputs(m, 5, batch, in);
-  hwt_engine_run(e, in, out, NULL);
+  double *ns = malloc(nl * cap * sizeof(double)), *med = malloc(nl * sizeof(double));
+  size_t *order = malloc(nl * sizeof(size_t));
+  float *in = alloc_in(a, batch), *out = alloc_out(a, batch);
+  hwt_status rs = hwt_status_out_of_memory;
+  if (ns == NULL || med == NULL || order == NULL || in == NULL || out == NULL) {
+    fail_at(a, rs, "%s batch %zu (per-layer timing): out of memory for the input/output buffers", prec_name[p],
+            batch);
+  } else {
+    hwt_model_gen_inputs(m, 5, batch, in);
+    rs = hwt_engine_run(e, in, out, NULL);
+    if (rs != hwt_status_ok)
+      fail_at(a, rs, "%s batch %zu (per-layer timing): the engine failed to run: %s", prec_name[p], batch,
+              hwt_status_string(rs));
+  }
+  if (rs != hwt_status_ok) {
+    free(ns);
+    free(med);
+    free(order);
+    free(in);
+    free(out);
+    hwt_engine_destroy(e);
+    return NULL;
+  }
   uint64_t end = hwt_now_ns() + (uint64_t) (seconds * 1e9);
   while (iters < cap && (iters < 5 || hwt_now_ns() < end)) {
     hwt_engine_run(e, in, out, NULL);
     for (size_t i = 0; i < nl; i++) ns[i * cap + iters] = (double) hwt_engine_layer_ns(e, i);
     iters++;
   }
-  double total = 0, *med = malloc(nl * sizeof(double));
+  double total = 0;
   for (size_t i = 0; i < nl; i++) total += (med[i] = hwt_stats_quantile(ns + i * cap, iters, 0.5));
   json_t *rows = json_array();
-  size_t *order = malloc(nl * sizeof(size_t));
   for (size_t i = 0; i < nl; i++) order[i] = i;
   for (size_t i = 0; i < nl; i++) /* by time, descending (nl is small) */
     for (size_t j = i + 1; j < nl; j++)
@@ -242,17 +382,36 @@ static json_t *accuracy(audit *a, double *top1, double *cosine, double *maxerr) 
   hwt_engine *e1 = e0 ? make_engine(a, 1, n, false, 0, false, err, sizeof(err)) : NULL;
   if (e1 == NULL) {
     hwt_engine_destroy(e0);
-    return json_pack("{s:s}", "error", err);
+    fail_at(a, hwt_status_out_of_memory, "int8 vs fp32 accuracy (batch %zu): cannot build the engine: %s", n, err);
+    return NULL;
   }
-  float *in = malloc(n * a->in_size * sizeof(float)), *o0 = alloc_out(a, n), *o1 = alloc_out(a, n);
-  hwt_model_gen_inputs(a->model[0], 777, n, in); /* seed differs from the calibration inputs */
-  hwt_engine_run(e0, in, o0, NULL);
-  hwt_engine_run(e1, in, o1, NULL);
-  json_t *layers = json_array();
   size_t maxsz = 0;
   for (size_t i = 0; i < nl; i++)
     if (hwt_shape_size(a->model[0]->layers[i].out) > maxsz) maxsz = hwt_shape_size(a->model[0]->layers[i].out);
-  float *b0 = malloc(maxsz * sizeof(float)), *b1 = malloc(maxsz * sizeof(float));
+  float *in = alloc_in(a, n), *o0 = alloc_out(a, n), *o1 = alloc_out(a, n);
+  float *b0 = alloc_floats(1, maxsz), *b1 = alloc_floats(1, maxsz);
+  hwt_status r0 = hwt_status_out_of_memory, r1 = r0;
+  if (in != NULL && o0 != NULL && o1 != NULL && b0 != NULL && b1 != NULL) {
+    hwt_model_gen_inputs(a->model[0], 777, n, in); /* seed differs from the calibration inputs */
+    r0 = hwt_engine_run(e0, in, o0, NULL);
+    r1 = hwt_engine_run(e1, in, o1, NULL);
+  }
+  if (r0 != hwt_status_ok || r1 != hwt_status_ok) {
+    if (in == NULL || o0 == NULL || o1 == NULL || b0 == NULL || b1 == NULL)
+      fail_at(a, hwt_status_out_of_memory, "int8 vs fp32 accuracy: out of memory for %zu inputs", n);
+    else
+      fail_at(a, r0 != hwt_status_ok ? r0 : r1, "int8 vs fp32 accuracy: the %s engine failed to run: %s",
+              r0 != hwt_status_ok ? "fp32" : "int8", hwt_status_string(r0 != hwt_status_ok ? r0 : r1));
+    free(b0);
+    free(b1);
+    free(in);
+    free(o0);
+    free(o1);
+    hwt_engine_destroy(e0);
+    hwt_engine_destroy(e1);
+    return NULL;
+  }
+  json_t *layers = json_array();
   for (size_t i = 0; i < nl; i++) {
     size_t sz = hwt_shape_size(a->model[0]->layers[i].out);
     double dot = 0, n0 = 0, n1 = 0, me = 0;
@@ -395,15 +554,24 @@ static double median_run(hwt_engine *e, const float *x, float *o, int n) {
 
 static json_t *abnormal_child(audit *a) {
   json_t *arr = json_array();
-  float *normal = malloc(a->in_size * sizeof(float)), *x = malloc(a->in_size * sizeof(float)),
-        *o = alloc_out(a, 1);
+  float *normal = alloc_in(a, 1), *x = alloc_in(a, 1), *o = alloc_out(a, 1);
+  if (normal == NULL || x == NULL || o == NULL) {
+    json_array_append_new(arr, json_pack("{s:s}", "error", "out of memory for the input/output buffers"));
+    free(normal);
+    free(x);
+    free(o);
+    return arr;
+  }
   hwt_model_gen_inputs(a->model[0] ? a->model[0] : a->model[1], 3, 1, normal);
   for (int p = 0; p < 2; p++) {
     if (a->model[p] == NULL) continue;
     char err[512];
     /* one thread: these checks are about robustness; the slowdown ratio must not be pool-scheduling noise */
     hwt_engine *e = make_engine(a, p, 1, true, 1, false, err, sizeof(err));
-    if (e == NULL) continue;
+    if (e == NULL) {
+      json_array_append_new(arr, json_pack("{s:s,s:s}", "precision", prec_name[p], "error", err));
+      continue;
+    }
     double base = median_run(e, normal, o, 15);
     for (int c = 0; c < case_count; c++) {
       fill_case(c, normal, x, a->in_size);
@@ -431,13 +599,17 @@ static json_t *abnormal(audit *a, size_t *failures, size_t *nonfinite_out) {
   int fds[2];
   *failures = 0;
   *nonfinite_out = 0;
-  if (pipe(fds) != 0) return json_pack("{s:s}", "error", "pipe failed");
+  if (pipe(fds) != 0) {
+    fail_at(a, hwt_status_internal, "abnormal inputs: cannot create a pipe to the checking process: %s", strerror(errno));
+    return NULL;
+  }
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
+    fail_at(a, hwt_status_internal, "abnormal inputs: cannot start the checking process: %s", strerror(errno));
     close(fds[0]);
     close(fds[1]);
-    return json_pack("{s:s}", "error", "fork failed");
+    return NULL;
   }
   if (pid == 0) {
     close(fds[0]);
@@ -456,6 +628,13 @@ static json_t *abnormal(audit *a, size_t *failures, size_t *nonfinite_out) {
   size_t i;
   json_t *r;
   json_array_foreach(res, i, r) {
+    if (json_object_get(r, "error") != NULL) { /* the checks could not run: not a verdict on the model */
+      const char *pr = json_string_value(json_object_get(r, "precision"));
+      fail_at(a, hwt_status_out_of_memory, "abnormal inputs%s%s: %s", pr ? " " : "", pr ? pr : "",
+              json_string_value(json_object_get(r, "error")));
+      json_decref(res);
+      return NULL;
+    }
     const char *c = json_string_value(json_object_get(r, "case")), *p = json_string_value(json_object_get(r, "precision"));
     json_int_t inn = json_integer_value(json_object_get(r, "input_nonfinite"));
     json_int_t outn = json_integer_value(json_object_get(r, "output_nonfinite"));
@@ -512,9 +691,18 @@ static json_t *mem_limit_run(audit *a) {
     return res;
   }
   int fds[2];
-  if (pipe(fds) != 0) return res;
+  if (pipe(fds) != 0) {
+    fail_at(a, hwt_status_internal, "--mem-limit: cannot create a pipe to the limited process: %s", strerror(errno));
+    return res;
+  }
   fflush(NULL);
   pid_t pid = fork();
+  if (pid < 0) {
+    fail_at(a, hwt_status_internal, "--mem-limit: cannot start the limited process: %s", strerror(errno));
+    close(fds[0]);
+    close(fds[1]);
+    return res;
+  }
   if (pid == 0) {
     close(fds[0]);
     struct rlimit rl = {(rlim_t) (lim * 1048576.0), (rlim_t) (lim * 1048576.0)};
@@ -547,7 +735,7 @@ static json_t *mem_limit_run(audit *a) {
       if (a->model[p] == NULL) continue;
       char err[512] = "";
       hwt_engine *e = make_engine(a, p, maxb, true, 0, false, err, sizeof(err));
-      float *in = e ? malloc(maxb * a->in_size * sizeof(float)) : NULL, *o = e ? alloc_out(a, maxb) : NULL;
+      float *in = e ? alloc_in(a, maxb) : NULL, *o = e ? alloc_out(a, maxb) : NULL;
       if (e != NULL && (in == NULL || o == NULL)) snprintf(err, sizeof(err), "out of memory for the input/output buffers");
       if (in != NULL && o != NULL) {
         hwt_model_gen_inputs(a->model[p], 1, maxb, in);
@@ -628,24 +816,32 @@ static hwt_status open_profile(audit *a, json_t *ctx) {
 }
 
 static json_t *model_json(const hwt_model *m) {
-  double flops = 0, params = 0;
+  double flops = 0, params = 0; /* of the model as loaded (fp32 or int8 file) */
   for (size_t i = 0; i < m->nlayers; i++) {
     flops += hwt_layer_flops(&m->layers[i]);
     params += (double) (hwt_layer_weight_count(&m->layers[i]) + hwt_layer_bias_count(&m->layers[i]));
   }
-  return json_pack("{s:s,s:[i,i,i],s:I,s:f,s:f}", "name", m->name, "input", (int) m->input.h, (int) m->input.w,
-                   (int) m->input.c, "layers", (json_int_t) m->nlayers, "parameters", params, "mflops_per_sample",
-                   flops / 1e6);
+  return json_pack("{s:s,s:s,s:[I,I,I],s:I,s:f,s:f}", "name", m->name, "precision", prec_name[m->precision == hwt_prec_int8],
+                   "input", (json_int_t) m->input.h, (json_int_t) m->input.w, (json_int_t) m->input.c, "layers",
+                   (json_int_t) m->nlayers, "parameters", params, "mflops_per_sample", flops / 1e6);
 }
 
 hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size_t errlen) {
   audit A = {0}, *a = &A;
+  json_t *model_j = NULL; /* the model section, until the document takes it */
   a->o = o;
   a->doc = json_object();
   a->phases = json_array();
   a->findings = json_array();
   hwt_status st = hwt_status_ok;
   phase(a, "start");
+  a->t0 = malloc(sizeof(hwt_cpu_times));
+  a->t1 = malloc(sizeof(hwt_cpu_times));
+  if (a->t0 == NULL || a->t1 == NULL) { /* no noise readings, but the audit runs */
+    free(a->t0);
+    free(a->t1);
+    a->t0 = a->t1 = NULL;
+  }
   st = hwt_engine_global_init(err, errlen);
   if (st != hwt_status_ok) goto fail;
 
@@ -657,19 +853,23 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   a->model[have] = m;
   a->in_size = hwt_shape_size(m->input);
   a->out_size = hwt_shape_size(m->layers[m->nlayers - 1].out);
+  /* The model section describes the model as loaded: written now, since an int8-only audit of an fp32 model
+   * frees the fp32 model once it is quantized. */
+  model_j = model_json(m);
+  m = NULL;
   phase(a, "model loaded");
   if (have == 1 && o->fp32) finding(a, "the model is int8: fp32 runs and int8-vs-fp32 accuracy are skipped");
   if (have == 0 && o->int8) {
     size_t nc = o->calib_inputs ? o->calib_inputs : 32;
-    float *cal = malloc(nc * a->in_size * sizeof(float));
+    float *cal = alloc_in(a, nc);
     if (cal == NULL) {
       st = hwt_status_out_of_memory;
-      hwt_errf(err, errlen, "out of memory for calibration inputs");
+      hwt_errf(err, errlen, "%s: out of memory for %zu calibration inputs of %zu values", o->model, nc, a->in_size);
       goto fail;
     }
-    hwt_model_gen_inputs(m, 1000, nc, cal);
+    hwt_model_gen_inputs(a->model[0], 1000, nc, cal);
     uint64_t t0 = hwt_now_ns();
-    st = hwt_model_quantize(m, cal, nc, &a->model[1], err, errlen);
+    st = hwt_model_quantize(a->model[0], cal, nc, &a->model[1], err, errlen);
     free(cal);
     if (st != hwt_status_ok) goto fail;
     json_object_set_new(a->doc, "quantization",
@@ -707,11 +907,29 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   if (o->command_line) json_object_set_new(ctx, "command_line", json_string(o->command_line));
   json_object_set_new(a->doc, "schema", json_string(HWT_AUDIT_SCHEMA));
   json_object_set_new(a->doc, "context", ctx);
-  json_object_set_new(a->doc, "model", model_json(m));
+  json_object_set_new(a->doc, "model", model_j);
+  model_j = NULL;
 
-  a->threads = o->threads ? o->threads : hwt_engine_usable_cpus(); /* refined by detect below */
+  find_usable_cpus(a);
+  a->threads = o->threads ? o->threads : a->usable;
+  json_object_set_new(ctx, "usable_cpus", json_integer(a->usable));
+  json_object_set_new(ctx, "usable_note", json_string(a->usable_note));
+  if (o->threads > a->usable) {
+    /* as bench does: more threads than usable CPUs only time-slice (one CPU: 2 threads ran p50 40 ms against
+     * 0.015 ms on one) */
+    a->threads = a->usable;
+    char note[256];
+    snprintf(note, sizeof(note), "--threads %u > %u usable CPU%s: clamped to %u", o->threads, a->usable,
+             a->usable == 1 ? "" : "s", a->usable);
+    hwt_log("audit: warning: %s (%s)", note, a->usable_note);
+    json_object_set_new(ctx, "threads_requested", json_integer(o->threads));
+    json_object_set_new(ctx, "threads_note", json_string(note));
+  }
   /* --mem-limit first: the child then starts from the smallest address space (no pools, no engines). */
-  if (o->mem_limit_mb > 0) json_object_set_new(a->doc, "mem_limit", mem_limit_run(a));
+  if (o->mem_limit_mb > 0) {
+    json_object_set_new(a->doc, "mem_limit", mem_limit_run(a));
+    if (a->fatal != hwt_status_ok) goto fatal;
+  }
 
   st = open_profile(a, ctx);
   if (st != hwt_status_ok) {
@@ -732,45 +950,66 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       hwt_hw_set_kernel_budget(a->hw); /* our kernels' default blocking from this machine's caches */
     }
   }
-  a->threads = o->threads ? o->threads : a->hw ? a->hw->usable_cpus : hwt_engine_usable_cpus();
   json_object_set_new(ctx, "threads", json_integer(a->threads));
   if (a->hw != NULL) {
     json_object_set_new(ctx, "cpu", json_string(a->hw->brand));
-    json_object_set_new(ctx, "usable_cpus", json_integer(a->hw->usable_cpus));
     json_object_set_new(ctx, "hw", hwt_hw_to_json(a->hw));
   }
   json_object_set_new(ctx, "defaults",
                       json_string("without a profile every fc/conv/dwconv layer runs on XNNPACK with all usable CPUs "
                                   "(or --threads); pooling, softmax, relu and add run natively on one thread"));
   phase(a, "profile + detect");
+  noise_before(a);
 
   /* latency: tuned vs default, interleaved */
   json_t *lat = json_array(), *single = json_array();
+  json_object_set_new(a->doc, "latency", lat);
+  json_object_set_new(a->doc, "single_thread", single);
   size_t cap = 200000;
   double *sa = malloc(cap * sizeof(double)), *sb = malloc(cap * sizeof(double));
   double worst[5] = {0, 0, 0, 0, INFINITY}; /* p50 p90 p99 max throughput(min) */
   double st_p99 = 0;
-  for (int p = 0; p < 2; p++) {
+  if (sa == NULL || sb == NULL) fail_at(a, hwt_status_out_of_memory, "out of memory for the latency samples");
+  for (int p = 0; p < 2 && a->fatal == hwt_status_ok; p++) {
     if (!run[p]) continue;
-    for (size_t bi = 0; bi < o->nbatches; bi++) {
+    for (size_t bi = 0; bi < o->nbatches && a->fatal == hwt_status_ok; bi++) {
       size_t batch = o->batches[bi];
       char e1[512] = "", e2[512] = "";
       hwt_engine *d = make_engine(a, p, batch, false, 0, false, e1, sizeof(e1));
-      hwt_engine *t = a->profile ? make_engine(a, p, batch, true, 0, false, e2, sizeof(e2)) : NULL;
+      hwt_engine *t = d && a->profile ? make_engine(a, p, batch, true, 0, false, e2, sizeof(e2)) : NULL;
       char pname[64];
       snprintf(pname, sizeof(pname), "engines %s batch %zu", prec_name[p], batch);
       phase(a, pname);
-      if (d == NULL) {
-        finding(a, "%s batch %zu: %s", prec_name[p], batch, e1);
-        hwt_engine_destroy(t);
-        continue;
+      float *in = d ? alloc_in(a, batch) : NULL, *out = d ? alloc_out(a, batch) : NULL;
+      hwt_status rd = hwt_status_ok, rt = hwt_status_ok;
+      if (d == NULL)
+        fail_at(a, hwt_status_out_of_memory, "%s batch %zu: cannot build the engine: %s", prec_name[p], batch, e1);
+      else if (a->profile != NULL && t == NULL)
+        fail_at(a, hwt_status_out_of_memory, "%s batch %zu: cannot build the engine tuned by the profile: %s",
+                prec_name[p], batch, e2);
+      else if (in == NULL || out == NULL)
+        fail_at(a, hwt_status_out_of_memory, "%s batch %zu: out of memory for the input/output buffers (%zu + %zu "
+                "values per sample)", prec_name[p], batch, a->in_size, a->out_size);
+      if (a->fatal == hwt_status_ok) {
+        hwt_model_gen_inputs(a->model[p], 9, batch, in);
+        rd = hwt_engine_run(d, in, out, NULL);
+        if (rd == hwt_status_ok && t != NULL) rt = hwt_engine_run(t, in, out, NULL);
+        if (rd != hwt_status_ok || rt != hwt_status_ok)
+          fail_at(a, rd != hwt_status_ok ? rd : rt, "%s batch %zu: the %s engine failed to run: %s", prec_name[p],
+                  batch, rd != hwt_status_ok ? "default" : "tuned", hwt_status_string(rd != hwt_status_ok ? rd : rt));
       }
-      float *in = malloc(batch * a->in_size * sizeof(float)), *out = alloc_out(a, batch);
-      hwt_model_gen_inputs(a->model[p], 9, batch, in);
-      hwt_engine_run(d, in, out, NULL);
+      if (a->fatal != hwt_status_ok) {
+        free(in);
+        free(out);
+        hwt_engine_destroy(t);
+        hwt_engine_destroy(d);
+        break;
+      }
       snprintf(pname, sizeof(pname), "first run %s batch %zu", prec_name[p], batch);
       phase(a, pname);
+      noise_begin(a);
       size_t n = time_pair(d, t, in, out, o->bench_s, sa, sb, cap);
+      noise_end(a, a->threads, "%s batch %zu (default%s)", prec_name[p], batch, t ? " vs tuned" : "");
       json_t *row = json_pack("{s:s,s:I,s:o,s:I}", "precision", prec_name[p], "batch", (json_int_t) batch, "default",
                               lat_json(sa, n, batch), "engine_bytes", (json_int_t) hwt_engine_bytes(d));
       json_t *main = json_object_get(row, "default");
@@ -779,8 +1018,6 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
         main = json_object_get(row, "tuned");
         double dm = hwt_stats_quantile(sa, n, 0.5), tm = hwt_stats_quantile(sb, n, 0.5);
         json_object_set_new(row, "speedup_p50", json_real(tm > 0 ? dm / tm : 0));
-      } else if (a->profile != NULL) {
-        json_object_set_new(row, "tuned_error", json_string(e2));
       }
       const char *keys[4] = {"p50_ms", "p90_ms", "p99_ms", "max_ms"};
       for (int k = 0; k < 4; k++) worst[k] = fmax(worst[k], json_number_value(json_object_get(main, keys[k])));
@@ -790,41 +1027,68 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       hwt_engine_destroy(d);
       /* single thread */
       hwt_engine *s1 = make_engine(a, p, batch, true, 1, false, e1, sizeof(e1));
-      if (s1 != NULL) {
+      hwt_status r1 = s1 ? hwt_engine_run(s1, in, out, NULL) : hwt_status_out_of_memory;
+      if (s1 == NULL)
+        fail_at(a, r1, "%s batch %zu: cannot build the single-thread engine: %s", prec_name[p], batch, e1);
+      else if (r1 != hwt_status_ok)
+        fail_at(a, r1, "%s batch %zu: the single-thread engine failed to run: %s", prec_name[p], batch,
+                hwt_status_string(r1));
+      else {
+        noise_begin(a);
         size_t n1 = time_pair(s1, NULL, in, out, o->bench_s / 2, sa, NULL, cap);
+        noise_end(a, 1, "%s batch %zu (single thread)", prec_name[p], batch);
         json_t *sj = lat_json(sa, n1, batch);
+        /* threads must pay for themselves: compare each multi-threaded configuration with this run */
+        double sp50 = json_number_value(json_object_get(sj, "p50_ms"));
+        for (int c = 0; c < 2 && a->threads > 1; c++) {
+          json_t *cfg = json_object_get(row, c ? "tuned" : "default");
+          if (cfg == NULL || a->nchk >= sizeof(a->chk) / sizeof(a->chk[0])) continue;
+          hwt_audit_thread_check *k = &a->chk[a->nchk++];
+          snprintf(k->label, sizeof(k->label), "%s batch %zu %s", prec_name[p], batch, c ? "tuned" : "default");
+          k->threads = a->threads;
+          k->p50_ms = json_number_value(json_object_get(cfg, "p50_ms"));
+          k->single_p50_ms = sp50;
+        }
         st_p99 = fmax(st_p99, json_number_value(json_object_get(sj, "p99_ms")));
         json_array_append_new(single, json_pack("{s:s,s:I,s:o}", "precision", prec_name[p], "batch",
                                                 (json_int_t) batch, "single_thread", sj));
-        hwt_engine_destroy(s1);
       }
+      hwt_engine_destroy(s1);
       free(in);
       free(out);
     }
   }
   free(sa);
   free(sb);
-  json_object_set_new(a->doc, "latency", lat);
-  json_object_set_new(a->doc, "single_thread", single);
+  if (a->fatal != hwt_status_ok) goto fatal;
 
   /* per-layer bottlenecks at the first batch */
   json_t *layers = json_array();
-  for (int p = 0; p < 2; p++)
-    if (run[p]) json_array_append_new(layers, layer_breakdown(a, p, o->batches[0], o->bench_s / 2));
   json_object_set_new(a->doc, "layers", layers);
+  for (int p = 0; p < 2; p++) {
+    json_t *lb = run[p] ? layer_breakdown(a, p, o->batches[0], o->bench_s / 2) : NULL;
+    if (a->fatal != hwt_status_ok) goto fatal;
+    if (lb != NULL) json_array_append_new(layers, lb);
+  }
   phase(a, "per-layer timing");
 
   /* accuracy */
   double top1 = NAN, cosine = NAN, maxerr = NAN;
   if (run[0] && run[1] && o->accuracy_inputs > 0) {
-    json_object_set_new(a->doc, "accuracy", accuracy(a, &top1, &cosine, &maxerr));
+    json_t *acc = accuracy(a, &top1, &cosine, &maxerr);
+    if (a->fatal != hwt_status_ok) goto fatal;
+    json_object_set_new(a->doc, "accuracy", acc);
     phase(a, "accuracy");
     if (top1 < 0.95) finding(a, "int8 top-1 agreement with fp32 is %.1f%% (< 95%%)", 100 * top1);
   }
 
   /* abnormal inputs */
   size_t ab_fail = 0, ab_nonfinite = 0;
-  if (o->abnormal) json_object_set_new(a->doc, "abnormal", abnormal(a, &ab_fail, &ab_nonfinite));
+  if (o->abnormal) {
+    json_t *ab = abnormal(a, &ab_fail, &ab_nonfinite);
+    if (a->fatal != hwt_status_ok) goto fatal;
+    json_object_set_new(a->doc, "abnormal", ab);
+  }
 
   /* soak */
   hwt_soak_verdict v;
@@ -832,19 +1096,31 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   if (o->duration_s > 0 || (o->soak_windows > 0 && o->soak_iters > 0)) {
     hwt_engine *se[2] = {NULL, NULL};
     char e1[512];
-    for (int p = 0; p < 2; p++)
-      if (run[p]) se[p] = make_engine(a, p, o->batches[0], true, 0, false, e1, sizeof(e1));
-    float *in = malloc(o->batches[0] * a->in_size * sizeof(float));
-    hwt_model_gen_inputs(a->model[run[0] ? 0 : 1], 9, o->batches[0], in);
-    for (int p = 0; p < 2; p++) /* warm-up: first-touch of buffers happens here, not in window 1 */
-      if (se[p]) {
-        float *tmp = alloc_out(a, o->batches[0]);
-        for (int i = 0; i < 3; i++) hwt_engine_run(se[p], in, tmp, NULL);
-        free(tmp);
+    for (int p = 0; p < 2 && a->fatal == hwt_status_ok; p++)
+      if (run[p] && (se[p] = make_engine(a, p, o->batches[0], true, 0, false, e1, sizeof(e1))) == NULL)
+        fail_at(a, hwt_status_out_of_memory, "soak: cannot build the %s engine: %s", prec_name[p], e1);
+    float *in = alloc_in(a, o->batches[0]), *tmp = alloc_out(a, o->batches[0]);
+    if (a->fatal == hwt_status_ok && (in == NULL || tmp == NULL))
+      fail_at(a, hwt_status_out_of_memory, "soak: out of memory for the input/output buffers");
+    if (a->fatal == hwt_status_ok) hwt_model_gen_inputs(a->model[run[0] ? 0 : 1], 9, o->batches[0], in);
+    for (int p = 0; p < 2 && a->fatal == hwt_status_ok; p++) /* warm-up: first-touch happens here, not in window 1 */
+      for (int i = 0; se[p] != NULL && i < 3 && a->fatal == hwt_status_ok; i++) {
+        hwt_status rs = hwt_engine_run(se[p], in, tmp, NULL);
+        if (rs != hwt_status_ok)
+          fail_at(a, rs, "soak: the %s engine failed to run: %s", prec_name[p], hwt_status_string(rs));
       }
+    free(tmp);
+    if (a->fatal != hwt_status_ok) {
+      for (int p = 0; p < 2; p++) hwt_engine_destroy(se[p]);
+      free(in);
+      goto fatal;
+    }
     hwt_soak_window w[256];
+    noise_begin(a);
     size_t nw = hwt_audit_soak(se, in, o->duration_s, o->soak_window_s, o->soak_windows, o->soak_iters, w, 256);
-    hwt_soak_analyze(w, nw, &v);
+    noise_end(a, a->threads, "soak");
+    double soak_s = nw ? w[nw - 1].t_s + (w[nw - 1].t_s - (nw > 1 ? w[nw - 2].t_s : 0)) / 2 : 0;
+    hwt_soak_analyze(w, nw, soak_s, &v);
     soaked = true;
     json_t *wj = json_array();
     for (size_t i = 0; i < nw; i++) {
@@ -859,14 +1135,28 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
                            "rss_growth_mb", v.rss_growth_bytes / 1048576.0, "rss_growth_mb_h", v.rss_growth_mb_h,
                            "rss_growth_flag", v.rss_flag, "runtime_growth_bytes", v.live_growth_bytes,
                            "runtime_growth_flag", v.live_flag);
-    json_object_set_new(sj, "duration_s", json_real(nw ? w[nw - 1].t_s + (w[nw - 1].t_s - (nw > 1 ? w[nw - 2].t_s : 0)) / 2 : 0));
+    json_object_set_new(sj, "duration_s", json_real(soak_s));
+    json_object_set_new(sj, "drift_method",
+                        json_string("Theil-Sen line through the window medians; change between the first and the "
+                                    "last window centre, % of the fitted level at the first; 95% CI from Kendall's "
+                                    "tau; no figure below 30 s or 6 windows"));
     for (int p = 0; p < 2; p++) {
       if (se[p] == NULL) continue;
-      json_object_set_new(sj, prec_name[p],
-                          json_pack("{s:f,s:b,s:b}", "drift_pct_h", v.drift_pct_h[p], "significant",
-                                    v.drift_significant[p], "drift_flag", v.drift_flag[p]));
-      if (v.drift_flag[p])
-        finding(a, "soak: %s latency drifts %+.1f%%/h (significant, > 5%%/h)", prec_name[p], v.drift_pct_h[p]);
+      const hwt_drift *dr = &v.drift[p];
+      json_t *dj = json_pack("{s:b,s:I}", "enough_data", dr->enough, "windows", (json_int_t) dr->windows);
+      if (dr->enough) {
+        json_object_set_new(dj, "change_pct", json_real(dr->change_pct));
+        json_object_set_new(dj, "over_s", json_real(dr->span_s));
+        json_object_set_new(dj, "ci95_pct", json_pack("[f,f]", dr->ci_lo_pct, dr->ci_hi_pct));
+        json_object_set_new(dj, "significant", json_boolean(dr->significant));
+        json_object_set_new(dj, "drift_flag", json_boolean(dr->flag));
+      } else {
+        json_object_set_new(dj, "note", json_string(dr->why));
+      }
+      json_object_set_new(sj, prec_name[p], dj);
+      if (dr->flag)
+        finding(a, "soak: %s latency changed %+.1f%% over %.0f s (95%% CI [%+.1f, %+.1f]%%; significant, > %.0f%%)",
+                prec_name[p], dr->change_pct, dr->span_s, dr->ci_lo_pct, dr->ci_hi_pct, HWT_SOAK_FLAG_PCT);
     }
     if (v.rss_flag) finding(a, "soak: resident memory grows steadily (%+.1f MB over the soak, %.0f MB/h): a leak?",
                             v.rss_growth_bytes / 1048576.0, v.rss_growth_mb_h);
@@ -888,6 +1178,11 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
                                 "phases", a->phases, "largest_step", "phase", a->step_phase, "mb", a->step_mb));
   a->phases = NULL;
 
+  /* noise: other processes before and during the measurements, run-queue waits, threads that do not pay */
+  hwt_audit_noise nz = {a->cpus, a->have_before ? a->load_before : NULL, a->ncpus, a->nph, a->nnph, a->chk, a->nchk};
+  json_object_set_new(a->doc, "noise", noise_json(a));
+  hwt_audit_noise_findings(&nz, a->findings);
+
   /* summary: the values --fail-on checks (worst over precisions and batches of the tuned, else default run) */
   json_t *sum = json_object();
   if (isfinite(worst[4])) {
@@ -907,10 +1202,15 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   json_object_set_new(sum, "alloc_mb", json_real(ms.peak_bytes / 1048576.0));
   if (o->abnormal) json_object_set_new(sum, "abnormal_failures", json_integer((json_int_t) ab_fail));
   if (soaked) {
+    /* the largest change of the precisions with enough data; absent (a --fail-on rule on it breaks) otherwise */
     double d = 0;
+    bool any = false;
     for (int p = 0; p < 2; p++)
-      if (run[p] && fabs(v.drift_pct_h[p]) > fabs(d)) d = v.drift_pct_h[p];
-    json_object_set_new(sum, "drift_pct_h", json_real(d));
+      if (run[p] && v.drift[p].enough) {
+        if (!any || fabs(v.drift[p].change_pct) > fabs(d)) d = v.drift[p].change_pct;
+        any = true;
+      }
+    if (any) json_object_set_new(sum, "drift_pct", json_real(d));
     json_object_set_new(sum, "rss_growth_mb_h", json_real(v.rss_growth_mb_h));
   }
   json_object_set_new(a->doc, "summary", sum);
@@ -918,7 +1218,12 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   a->findings = NULL;
   *docp = a->doc;
   a->doc = NULL;
+  goto fail;
+fatal:
+  st = a->fatal;
+  hwt_errf(err, errlen, "%s: %s", o->model, a->fatal_msg);
 fail:
+  json_decref(model_j);
   json_decref(a->doc);
   json_decref(a->phases);
   json_decref(a->findings);
@@ -926,5 +1231,7 @@ fail:
   hwt_model_free(a->model[1]);
   hwt_profile_free(a->profile);
   free(a->hw);
+  free(a->t0);
+  free(a->t1);
   return st;
 }

@@ -21,7 +21,7 @@ typedef struct hwt_audit_opts {
   const char *profile;          /* profile path; NULL = libhwtune's default path if it exists; "none" = none */
   bool fp32, int8;
   size_t batches[HWT_AUDIT_MAX_BATCH], nbatches;
-  unsigned threads;             /* 0 = all usable CPUs */
+  unsigned threads;             /* 0 = all usable CPUs; above the usable CPUs: clamped, with a note */
   double duration_s;            /* soak duration; 0 = no soak */
   double soak_window_s;         /* 0 = duration / 12 (at least 0.5 s) */
   size_t soak_windows, soak_iters; /* tests: > 0 = iteration-based soak (windows x iterations), no clock */
@@ -37,8 +37,10 @@ typedef struct hwt_audit_opts {
 
 void hwt_audit_opts_default(hwt_audit_opts *o);
 
-/* Runs the audit; *doc gets the result document (new reference). Fails only when the model cannot be opened or
- * no engine can be built (message in err). Findings (NaN outputs, drift, leaks) are in the document. */
+/* Runs the audit; *doc gets the result document (new reference). Fails (message in err, no document) when the
+ * model cannot be opened or quantized, an engine cannot be built or run, or the audit's own buffers cannot be
+ * allocated: a report of nothing is never a success. Findings about the model (NaN outputs, drift, leaks, noise)
+ * are in the document. */
 hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **doc, char *err, size_t errlen);
 
 /* ---- statistics (pure) ---- */
@@ -46,7 +48,18 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **doc, char *err, size_
 /* Least-squares line y = a + b x; se = standard error of b (0 when n < 3). */
 void hwt_audit_linfit(const double *x, const double *y, size_t n, double *a, double *b, double *se);
 
+/* Theil-Sen line over (x, y): slope = median of the pairwise slopes (pairs with equal x skipped), intercept =
+ * median of y - slope x, and the slope's 95% confidence interval from Kendall's tau (Sen 1968). Robust to a few
+ * outlying points. Returns false (all outputs 0) when fewer than 3 points or fewer than 2 distinct x. */
+bool hwt_audit_theil_sen(const double *x, const double *y, size_t n, double *slope, double *intercept, double *lo,
+                         double *hi);
+
 /* ---- soak ---- */
+/* A latency drift figure needs at least this much soak and this many windows; below, no figure at all. */
+#define HWT_SOAK_MIN_SECONDS 30.0
+#define HWT_SOAK_MIN_WINDOWS 6
+#define HWT_SOAK_FLAG_PCT 5.0 /* flagged: significant and |change over the soak| above this */
+
 typedef struct hwt_soak_window {
   double t_s;                   /* window centre since the soak start */
   double median_ns[2];          /* per precision (fp32, int8); 0 when not run */
@@ -54,10 +67,25 @@ typedef struct hwt_soak_window {
   double live_bytes;            /* runtime-allocated bytes at the window end */
 } hwt_soak_window;
 
+/* Latency drift of one precision: a Theil-Sen line through the window medians, reported as the change between
+ * the first and the last window centre (never extrapolated beyond what was observed). */
+typedef struct hwt_drift {
+  bool enough;                  /* false: too short or too few windows; the fields below are 0, `why` says so */
+  char why[128];
+  size_t windows;               /* windows with a median */
+  double span_s;                /* last - first window centre: the time the change is over */
+  double change_pct;            /* fitted change over span_s, % of the fitted level at the first window */
+  double ci_lo_pct, ci_hi_pct;  /* 95% confidence interval of change_pct */
+  bool significant;             /* the interval excludes 0 */
+  bool flag;                    /* significant and |change_pct| > HWT_SOAK_FLAG_PCT */
+} hwt_drift;
+
+/* Pure: the drift of window medians `med_ns` (<= 0 = no median in that window) at window centres `t_s`, for a
+ * soak of `duration_s` seconds. */
+void hwt_audit_drift(const double *t_s, const double *med_ns, size_t n, double duration_s, hwt_drift *d);
+
 typedef struct hwt_soak_verdict {
-  double drift_pct_h[2];        /* fitted slope of the window medians, % of their mean per hour */
-  bool drift_significant[2];    /* |slope| > 2 standard errors */
-  bool drift_flag[2];           /* significant and |drift| > 5 %/h */
+  hwt_drift drift[2];           /* per precision (fp32, int8) */
   double rss_growth_bytes;      /* last - first window */
   double rss_growth_mb_h;
   bool rss_flag;                /* steady growth: > 1 MiB and >= 2/3 of the window steps up */
@@ -65,12 +93,58 @@ typedef struct hwt_soak_verdict {
   bool live_flag;               /* the runtime's own allocations grew */
 } hwt_soak_verdict;
 
-void hwt_soak_analyze(const hwt_soak_window *w, size_t n, hwt_soak_verdict *v);
+/* duration_s: the soak's length (last window end). */
+void hwt_soak_analyze(const hwt_soak_window *w, size_t n, double duration_s, hwt_soak_verdict *v);
 
 /* Soaks engines (either may be NULL) on `in`: time-based (duration_s, window_s) or iteration-based
  * (windows, iters > 0). windows_out must hold max_windows entries; returns the count used. */
 size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, double window_s, size_t windows,
                       size_t iters, hwt_soak_window *windows_out, size_t max_windows);
+
+/* ---- noise: other processes and run-queue waits (pure verdicts) ---- */
+/* Thresholds, as bench's: load on a usable CPU before the measurement, load from other processes during a
+ * phase (all usable CPUs, or the busiest one), time this process's threads waited on a run queue. */
+#define HWT_AUDIT_LOAD_BEFORE 0.20
+#define HWT_AUDIT_LOAD_DURING 0.10
+#define HWT_AUDIT_LOAD_BUSIEST 0.15
+#define HWT_AUDIT_RUNQ_WAIT 0.02
+
+typedef struct hwt_audit_phase_noise {
+  char label[64];               /* "fp32 batch 1 (default vs tuned)" */
+  unsigned threads;             /* threads the phase ran (the run-queue share divides by wall x threads) */
+  double wall_s;
+  double load;                  /* other processes' share of the usable CPUs during the phase; < 0 unknown */
+  double busiest_load;          /* the busiest usable CPU's foreign share */
+  int busiest_cpu;
+  double runq_wait_s;           /* this process's threads: time waiting on a run queue; < 0 unknown */
+} hwt_audit_phase_noise;
+
+/* A multi-threaded configuration against the single-thread run of the same precision and batch. */
+typedef struct hwt_audit_thread_check {
+  char label[64];               /* "fp32 batch 1 default" */
+  unsigned threads;
+  double p50_ms, single_p50_ms;
+} hwt_audit_thread_check;
+
+typedef struct hwt_audit_noise {
+  const int *cpus;              /* usable CPUs */
+  const double *load_before;    /* per usable CPU, before the first measurement; < 0 unknown */
+  size_t ncpus;
+  const hwt_audit_phase_noise *phases;
+  size_t nphases;
+  const hwt_audit_thread_check *checks;
+  size_t nchecks;
+} hwt_audit_noise;
+
+/* Share of a phase's thread time spent waiting for a CPU: runq_wait_s / (wall_s x threads), in [0, 1]; < 0 unknown. */
+double hwt_audit_runq_share(const hwt_audit_phase_noise *p);
+/* Pure: appends one finding (a JSON string) per threshold crossed and per multi-threaded p50 slower than the
+ * single-thread p50; returns how many it appended. */
+size_t hwt_audit_noise_findings(const hwt_audit_noise *n, json_t *findings);
+
+/* Readings for the above: summed run-queue wait of all this process's threads (/proc/self/task/<tid>/schedstat,
+ * second field), in ns; 0 when unreadable. */
+unsigned long long hwt_audit_runq_wait_ns(void);
 
 /* ---- rules (--fail-on) ---- */
 typedef enum hwt_rule_op { hwt_rule_gt = 0, hwt_rule_lt, hwt_rule_ge, hwt_rule_le } hwt_rule_op;

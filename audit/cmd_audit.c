@@ -9,6 +9,8 @@
 #include "audit.h"
 #include "hwt_common.h"
 
+#define HWT_AUDIT_MAX_SECONDS (7.0 * 86400) /* --duration, --soak-window: at most 7 days */
+
 static void usage(FILE *out) {
   fprintf(out,
           "usage: hwtune audit --model FILE|mlp|mobilenet [--profile P|none] [--precision fp32,int8] [--batch LIST]\n"
@@ -19,23 +21,33 @@ static void usage(FILE *out) {
           "precision and batch (tuned by the profile vs the default, side by side), the slowest layers with GFLOP/s,\n"
           "%% of peak and compute/memory bound, memory (peak RSS, runtime allocations, largest step up), int8 vs\n"
           "fp32 accuracy (per layer and end to end), abnormal inputs (zero, huge, NaN, Inf, denormal), a\n"
-          "single-thread run, a run under --mem-limit, and with --duration a soak (latency drift, memory growth).\n\n"
+          "single-thread run, a run under --mem-limit, and with --duration a soak (latency change, memory growth).\n"
+          "It looks for noise as bench does: load from other processes on each usable CPU before and during each\n"
+          "measurement (/proc/stat) and this process's run-queue waits (schedstat), each a finding above its\n"
+          "threshold; and a finding whenever the multi-threaded p50 is slower than the single-thread p50.\n"
+          "Failures (a model, engine or run that does not work) exit 1 with no report.\n\n"
           "  --model M         mlp (784-256-128-10), mobilenet (v1, width 0.25, 96x96x3) or a model JSON file\n"
           "  --profile P       tuning profile (default: libhwtune's default path when it exists; 'none': defaults only)\n"
           "                    Without a profile every layer runs on XNNPACK with all usable CPUs.\n"
           "  --precision LIST  fp32, int8 or both (default fp32,int8; int8 = post-training quantization)\n"
-          "  --batch LIST      batch sizes (default 1)\n"
-          "  --duration S      soak for S seconds: windowed medians, drift (%%/h) and memory growth\n"
-          "  --soak-window S   soak window (default duration/12, at least 0.5 s)\n"
-          "  --threads N       cap threads per layer (default: all usable CPUs)\n"
-          "  --mem-limit MB    also build and run the model in a child limited to MB of address space\n"
+          "  --batch LIST      batch sizes, 1 to 16 of them, each in [1, 4096] (default 1)\n"
+          "  --duration S      soak for S seconds, S in [0, 604800] (7 days; 0 = no soak): windowed medians,\n"
+          "                    latency change over the soak with a 95%% CI (from 30 s and 6 windows on),\n"
+          "                    memory growth\n"
+          "  --soak-window S   soak window, S in (0, 604800] (default duration/12, at least 0.5 s)\n"
+          "  --threads N       cap threads per layer, N in [1, 256] (default: all usable CPUs); above the usable CPUs\n"
+          "                    (affinity mask, cgroup quota) it is clamped to them, with a note\n"
+          "  --mem-limit MB    also build and run the model in a child limited to MB of address space, MB in\n"
+          "                    [1, 10000000]\n"
           "  --fail-on RULES   e.g. \"p99_ms>5,top1_agreement<0.98,rss_mb>200\": exit 1 when a rule is broken.\n"
           "                    Metrics: p50_ms p90_ms p99_ms max_ms throughput top1_agreement cosine max_abs_err\n"
-          "                    rss_mb alloc_mb drift_pct_h rss_growth_mb_h abnormal_failures single_thread_p99_ms\n"
+          "                    rss_mb alloc_mb drift_pct rss_growth_mb_h abnormal_failures single_thread_p99_ms\n"
+          "                    (drift_pct: the latency change over the soak in %%; no figure below 30 s or 6 windows,\n"
+          "                    and a rule on a metric the run did not measure counts as broken)\n"
           "  --format F        console (default), md or json (schema " HWT_AUDIT_SCHEMA ")\n"
           "  --out FILE        write the report to FILE atomically (format from .json/.md unless --format)\n"
-          "  --bench-seconds S time per latency configuration (default 1)\n"
-          "  --inputs N        generated inputs for int8 vs fp32 (default 100)\n"
+          "  --bench-seconds S time per latency configuration, S in (0, 3600] (default 1)\n"
+          "  --inputs N        generated inputs for int8 vs fp32, N in [0, 100000] (default 100; 0 = no comparison)\n"
           "  --no-peaks        skip detect's ~2 s peak measurement (no %% of peak)\n"
           "  --no-abnormal     skip the abnormal-input checks\n\n"
           "Exit codes: 0 ok, 1 runtime failure or a broken --fail-on rule, 2 usage error.\n");
@@ -82,7 +94,10 @@ int hwt_cmd_audit(int argc, char **argv) {
       o.profile = v;
     } else if (strcmp(a, "--precision") == 0) {
       hwt_list l;
-      if (hwt_list_split(v, &l) != hwt_status_ok) return 1;
+      if (hwt_list_split(v, &l) != hwt_status_ok) {
+        fprintf(stderr, "hwtune audit: out of memory reading %s\n", a);
+        return 1;
+      }
       o.fp32 = o.int8 = false;
       for (size_t k = 0; k < l.count; k++) {
         if (strcmp(l.items[k], "fp32") == 0)
@@ -98,28 +113,35 @@ int hwt_cmd_audit(int argc, char **argv) {
       if (!o.fp32 && !o.int8) return bad("--precision is empty", NULL);
     } else if (strcmp(a, "--batch") == 0) {
       hwt_list l;
-      if (hwt_list_split(v, &l) != hwt_status_ok) return 1;
+      if (hwt_list_split(v, &l) != hwt_status_ok) {
+        fprintf(stderr, "hwtune audit: out of memory reading %s\n", a);
+        return 1;
+      }
       o.nbatches = 0;
       for (size_t k = 0; k < l.count; k++) {
         if (o.nbatches >= HWT_AUDIT_MAX_BATCH || !hwt_parse_u64(l.items[k], 1, 4096, &u)) {
           hwt_list_free(&l);
-          return bad("--batch takes up to 16 sizes in [1, 4096]:", v);
+          return bad("--batch takes 1 to 16 sizes, each an integer in [1, 4096], not", v);
         }
         o.batches[o.nbatches++] = (size_t) u;
       }
       hwt_list_free(&l);
       if (o.nbatches == 0) return bad("--batch is empty", NULL);
     } else if (strcmp(a, "--duration") == 0) {
-      if (!hwt_parse_double(v, &d) || d < 0 || d > 7 * 86400) return bad("--duration takes seconds >= 0:", v);
+      if (!hwt_parse_double(v, &d) || !(d >= 0 && d <= HWT_AUDIT_MAX_SECONDS))
+        return bad("--duration takes seconds in [0, 604800] (0 = no soak, at most 7 days), not", v);
       o.duration_s = d;
     } else if (strcmp(a, "--soak-window") == 0) {
-      if (!hwt_parse_double(v, &d) || d <= 0) return bad("--soak-window takes seconds > 0:", v);
+      if (!hwt_parse_double(v, &d) || !(d > 0 && d <= HWT_AUDIT_MAX_SECONDS))
+        return bad("--soak-window takes seconds in (0, 604800], not", v);
       o.soak_window_s = d;
     } else if (strcmp(a, "--threads") == 0) {
-      if (!hwt_parse_u64(v, 1, 256, &u)) return bad("--threads takes 1..256:", v);
+      if (!hwt_parse_u64(v, 1, 256, &u))
+        return bad("--threads takes an integer in [1, 256] (above the usable CPUs: clamped), not", v);
       o.threads = (unsigned) u;
     } else if (strcmp(a, "--mem-limit") == 0) {
-      if (!hwt_parse_double(v, &d) || d < 1 || d > 1e7) return bad("--mem-limit takes megabytes >= 1:", v);
+      if (!hwt_parse_double(v, &d) || !(d >= 1 && d <= 1e7))
+        return bad("--mem-limit takes megabytes in [1, 10000000], not", v);
       o.mem_limit_mb = d;
     } else if (strcmp(a, "--fail-on") == 0) {
       fail_on = v;
@@ -131,10 +153,11 @@ int hwt_cmd_audit(int argc, char **argv) {
       if (*v == '\0') return bad("--out needs a file name", NULL);
       out_path = v;
     } else if (strcmp(a, "--bench-seconds") == 0) {
-      if (!hwt_parse_double(v, &d) || d <= 0 || d > 3600) return bad("--bench-seconds takes seconds > 0:", v);
+      if (!hwt_parse_double(v, &d) || !(d > 0 && d <= 3600))
+        return bad("--bench-seconds takes seconds in (0, 3600], not", v);
       o.bench_s = d;
     } else if (strcmp(a, "--inputs") == 0) {
-      if (!hwt_parse_u64(v, 0, 100000, &u)) return bad("--inputs takes 0..100000:", v);
+      if (!hwt_parse_u64(v, 0, 100000, &u)) return bad("--inputs takes an integer in [0, 100000], not", v);
       o.accuracy_inputs = (size_t) u;
     } else {
       return bad("unknown option", a);

@@ -36,13 +36,14 @@ char *hwt_audit_render(const json_t *doc, bool md) {
   if (f == NULL) return NULL;
   const json_t *ctx = json_object_get(doc, "context"), *model = json_object_get(doc, "model");
   const json_t *prof = json_object_get(ctx, "profile");
-  fprintf(f, "%shwtune audit: model '%s' (%.2f MFLOP/sample, %.0f parameters) on %s, %lld threads\n",
+  long long nthr = (long long) json_integer_value(json_object_get(ctx, "threads"));
+  fprintf(f, "%shwtune audit: model '%s' (%.2f MFLOP/sample, %.0f parameters) on %s, %lld thread%s\n",
           md ? "# " : "", str(model, "name"), num(model, "mflops_per_sample"), num(model, "parameters"),
-          json_object_get(ctx, "cpu") ? str(ctx, "cpu") : "this CPU",
-          (long long) json_integer_value(json_object_get(ctx, "threads")));
+          json_object_get(ctx, "cpu") ? str(ctx, "cpu") : "this CPU", nthr, nthr == 1 ? "" : "s");
   fprintf(f, "%sprofile: %s%s%s%s\n", md ? "\n" : "", str(prof, "status"), json_object_get(prof, "path") ? " (" : "",
           str(prof, "path"), json_object_get(prof, "path") ? ")" : "");
   if (json_object_get(prof, "message")) fprintf(f, "  %s\n", str(prof, "message"));
+  if (json_object_get(ctx, "threads_note")) fprintf(f, "%snote: %s\n", md ? "\n" : "", str(ctx, "threads_note"));
 
   size_t i, j;
   json_t *r, *x;
@@ -147,23 +148,69 @@ char *hwt_audit_render(const json_t *doc, bool md) {
     heading(f, md, "Soak");
     fprintf(f, "%lld windows over %.1f s at batch %lld\n", (long long) json_integer_value(json_object_get(soak, "windows")),
             num(soak, "duration_s"), (long long) json_integer_value(json_object_get(soak, "batch")));
-    fprintf(f, "\n|    t (s) | fp32 median ms | int8 median ms | RSS MB | runtime MB |\n|---------:|---------------:|---------------:|-------:|-----------:|\n");
-    json_array_foreach(json_object_get(soak, "window_medians"), i, r)
-      fprintf(f, "| %8.1f | %14.4f | %14.4f | %6.1f | %10.2f |\n", num(r, "t_s"), num(r, "fp32_median_ms"),
-              num(r, "int8_median_ms"), num(r, "rss_mb"), num(r, "runtime_mb"));
+    bool col[2] = {json_object_get(soak, "fp32") != NULL, json_object_get(soak, "int8") != NULL};
+    fprintf(f, "\n|    t (s) |%s%s RSS MB | runtime MB |\n|---------:|%s%s-------:|-----------:|\n",
+            col[0] ? " fp32 median ms |" : "", col[1] ? " int8 median ms |" : "", col[0] ? "---------------:|" : "",
+            col[1] ? "---------------:|" : "");
+    json_array_foreach(json_object_get(soak, "window_medians"), i, r) {
+      fprintf(f, "| %8.1f |", num(r, "t_s"));
+      for (int p = 0; p < 2; p++) {
+        double v = num(r, p ? "int8_median_ms" : "fp32_median_ms");
+        if (!col[p]) continue;
+        if (isnan(v))
+          fprintf(f, " %14s |", "-");
+        else
+          fprintf(f, " %14.4f |", v);
+      }
+      fprintf(f, " %6.1f | %10.2f |\n", num(r, "rss_mb"), num(r, "runtime_mb"));
+    }
     fprintf(f, "\n");
     for (int p = 0; p < 2; p++) {
       const json_t *d = json_object_get(soak, p ? "int8" : "fp32");
       if (d == NULL) continue;
-      fprintf(f, "%s latency drift: %+.2f %%/h (%s)%s\n", p ? "int8" : "fp32", num(d, "drift_pct_h"),
+      if (!json_is_true(json_object_get(d, "enough_data"))) {
+        fprintf(f, "%s latency drift: %s\n", p ? "int8" : "fp32", str(d, "note"));
+        continue;
+      }
+      const json_t *ci = json_object_get(d, "ci95_pct");
+      fprintf(f, "%s latency change: %+.1f%% over %.0f s, 95%% CI [%+.1f, %+.1f]%% (%s)%s\n", p ? "int8" : "fp32",
+              num(d, "change_pct"), num(d, "over_s"), json_number_value(json_array_get(ci, 0)),
+              json_number_value(json_array_get(ci, 1)),
               json_is_true(json_object_get(d, "significant")) ? "significant" : "not significant",
-              json_is_true(json_object_get(d, "drift_flag")) ? "  ** FLAGGED: > 5 %/h **" : "");
+              json_is_true(json_object_get(d, "drift_flag")) ? "  ** FLAGGED: significant, > 5% **" : "");
     }
     fprintf(f, "RSS growth: %+.2f MB over the soak (%+.1f MB/h)%s; runtime allocations grew by %.0f bytes%s\n",
             num(soak, "rss_growth_mb"), num(soak, "rss_growth_mb_h"),
             json_is_true(json_object_get(soak, "rss_growth_flag")) ? "  ** FLAGGED: steady growth **" : "",
             num(soak, "runtime_growth_bytes"),
             json_is_true(json_object_get(soak, "runtime_growth_flag")) ? "  ** FLAGGED **" : "");
+  }
+  const json_t *nz = json_object_get(doc, "noise");
+  if (nz != NULL) {
+    heading(f, md, "Noise: other processes and run-queue waits");
+    fprintf(f, "load from other processes before the measurements (100 ms):");
+    json_array_foreach(json_object_get(nz, "load_before"), i, r) {
+      double l = num(r, "load");
+      if (isnan(l))
+        fprintf(f, " cpu%lld -", (long long) json_integer_value(json_object_get(r, "cpu")));
+      else
+        fprintf(f, " cpu%lld %.0f%%", (long long) json_integer_value(json_object_get(r, "cpu")), 100 * l);
+    }
+    if (json_array_size(json_object_get(nz, "load_before")) == 0) fprintf(f, " not measured");
+    fprintf(f, "\n\n| phase                               | thr |     s | other load | busiest CPU |     run-queue wait |\n"
+               "|-------------------------------------|----:|------:|-----------:|------------:|-------------------:|\n");
+    json_array_foreach(json_object_get(nz, "phases"), i, r) {
+      char load[24] = "-", busy[32] = "-", wait[40] = "-";
+      if (!isnan(num(r, "load"))) {
+        snprintf(load, sizeof(load), "%.0f%%", 100 * num(r, "load"));
+        snprintf(busy, sizeof(busy), "cpu%lld %.0f%%", (long long) json_integer_value(json_object_get(r, "busiest_cpu")),
+                 100 * num(r, "busiest_load"));
+      }
+      if (!isnan(num(r, "runqueue_wait_ms")))
+        snprintf(wait, sizeof(wait), "%.1f ms (%.1f%%)", num(r, "runqueue_wait_ms"), 100 * num(r, "runqueue_wait_share"));
+      fprintf(f, "| %-35.35s | %3lld | %5.2f | %10s | %11s | %18s |\n", str(r, "phase"),
+              (long long) json_integer_value(json_object_get(r, "threads")), num(r, "seconds"), load, busy, wait);
+    }
   }
   const json_t *rules = json_object_get(doc, "rules");
   if (rules != NULL && json_array_size(rules) > 0) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Pure statistics of the audit (line fit, soak verdict), the soak loop, --fail-on rules, and
- * process memory readings. */
+/* Pure statistics of the audit (line fits, soak drift, noise findings), the soak loop, --fail-on rules, and
+ * process readings (memory, run-queue waits). */
+#include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,31 +40,99 @@ void hwt_audit_linfit(const double *x, const double *y, size_t n, double *a, dou
   }
 }
 
-void hwt_soak_analyze(const hwt_soak_window *w, size_t n, hwt_soak_verdict *v) {
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double median_sorted(const double *v, size_t n) { return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2; }
+
+bool hwt_audit_theil_sen(const double *x, const double *y, size_t n, double *slope, double *intercept, double *lo,
+                         double *hi) {
+  *slope = *intercept = *lo = *hi = 0;
+  if (n < 3 || n > 100000) return false;
+  size_t npairs = n * (n - 1) / 2, k = 0;
+  double *sl = malloc((npairs > n ? npairs : n) * sizeof(double));
+  if (sl == NULL) return false;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (x[j] != x[i]) sl[k++] = (y[j] - y[i]) / (x[j] - x[i]);
+  if (k == 0) {
+    free(sl);
+    return false;
+  }
+  qsort(sl, k, sizeof(double), cmp_double);
+  double b = median_sorted(sl, k);
+  /* Sen (1968): the slopes ranked (N -+ z sigma) / 2, sigma^2 = n (n-1) (2n+5) / 18 the variance of Kendall's
+   * S without ties; z = 1.96 for 95% (the indices as scipy.stats.theilslopes computes them). */
+  double sigma = sqrt((double) n * (double) (n - 1) * (2.0 * (double) n + 5.0) / 18.0);
+  double rl = round(((double) k - 1.96 * sigma) / 2.0) - 1, ru = round(((double) k + 1.96 * sigma) / 2.0);
+  *lo = sl[rl < 0 ? 0 : (size_t) rl];
+  *hi = sl[ru > (double) (k - 1) ? k - 1 : (size_t) ru];
+  for (size_t i = 0; i < n; i++) sl[i] = y[i] - b * x[i];
+  qsort(sl, n, sizeof(double), cmp_double);
+  *intercept = median_sorted(sl, n);
+  *slope = b;
+  free(sl);
+  return true;
+}
+
+void hwt_audit_drift(const double *t_s, const double *med_ns, size_t n, double duration_s, hwt_drift *d) {
+  memset(d, 0, sizeof(*d));
+  double *x = malloc((n ? n : 1) * sizeof(double)), *y = malloc((n ? n : 1) * sizeof(double));
+  size_t m = 0;
+  for (size_t i = 0; x != NULL && y != NULL && i < n; i++)
+    if (med_ns[i] > 0 && isfinite(med_ns[i]) && isfinite(t_s[i])) {
+      x[m] = t_s[i];
+      y[m++] = med_ns[i];
+    }
+  d->windows = m;
+  d->span_s = m ? x[m - 1] - x[0] : 0;
+  if (x == NULL || y == NULL) {
+    snprintf(d->why, sizeof(d->why), "not enough memory to fit the drift");
+  } else if (duration_s < HWT_SOAK_MIN_SECONDS || m < HWT_SOAK_MIN_WINDOWS) {
+    snprintf(d->why, sizeof(d->why),
+             "not enough data: %.1f s in %zu window%s (a drift figure needs >= %.0f s and >= %d windows)", duration_s,
+             m, m == 1 ? "" : "s", HWT_SOAK_MIN_SECONDS, HWT_SOAK_MIN_WINDOWS);
+  } else {
+    double b, a, lo, hi;
+    double level = 0;
+    if (hwt_audit_theil_sen(x, y, m, &b, &a, &lo, &hi)) level = a + b * x[0];
+    if (level <= 0 || d->span_s <= 0) {
+      snprintf(d->why, sizeof(d->why), "no drift figure: the window medians do not give a positive level");
+    } else {
+      d->enough = true;
+      d->change_pct = 100.0 * b * d->span_s / level;
+      d->ci_lo_pct = 100.0 * lo * d->span_s / level;
+      d->ci_hi_pct = 100.0 * hi * d->span_s / level;
+      d->significant = d->ci_lo_pct > 0 || d->ci_hi_pct < 0;
+      d->flag = d->significant && fabs(d->change_pct) > HWT_SOAK_FLAG_PCT;
+    }
+  }
+  if (!d->enough) d->span_s = 0;
+  free(x);
+  free(y);
+}
+
+void hwt_soak_analyze(const hwt_soak_window *w, size_t n, double duration_s, hwt_soak_verdict *v) {
   memset(v, 0, sizeof(*v));
-  if (n < 2) return;
-  double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
+  double *x = malloc((n ? n : 1) * sizeof(double)), *y = malloc((n ? n : 1) * sizeof(double));
   if (x == NULL || y == NULL) {
     free(x);
     free(y);
     return;
   }
   for (int p = 0; p < 2; p++) {
-    size_t m = 0;
-    double mean = 0;
-    for (size_t i = 0; i < n; i++)
-      if (w[i].median_ns[p] > 0) {
-        x[m] = w[i].t_s / 3600.0;
-        y[m] = w[i].median_ns[p];
-        mean += y[m++];
-      }
-    if (m < 2) continue;
-    mean /= m;
-    double a, b, se;
-    hwt_audit_linfit(x, y, m, &a, &b, &se);
-    v->drift_pct_h[p] = b / mean * 100.0;
-    v->drift_significant[p] = m >= 3 && fabs(b) > 2.0 * se;
-    v->drift_flag[p] = v->drift_significant[p] && fabs(v->drift_pct_h[p]) > 5.0;
+    for (size_t i = 0; i < n; i++) {
+      x[i] = w[i].t_s;
+      y[i] = w[i].median_ns[p];
+    }
+    hwt_audit_drift(x, y, n, duration_s, &v->drift[p]);
+  }
+  if (n < 2) {
+    free(x);
+    free(y);
+    return;
   }
   size_t ups = 0;
   for (size_t i = 0; i < n; i++) {
@@ -130,7 +200,7 @@ done:
 /* ---- rules ---- */
 const char *const hwt_audit_metrics[] = {
     "p50_ms", "p90_ms", "p99_ms", "max_ms", "throughput", "top1_agreement", "cosine", "max_abs_err", "rss_mb",
-    "alloc_mb", "drift_pct_h", "rss_growth_mb_h", "abnormal_failures", "single_thread_p99_ms", NULL};
+    "alloc_mb", "drift_pct", "rss_growth_mb_h", "abnormal_failures", "single_thread_p99_ms", NULL};
 
 hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, char *err, size_t errlen) {
   hwt_list list;
@@ -162,8 +232,11 @@ hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, c
     if (!known) {
       hwt_errf(err, errlen,
                "--fail-on: unknown metric '%s' (known: p50_ms p90_ms p99_ms max_ms throughput top1_agreement cosine "
-               "max_abs_err rss_mb alloc_mb drift_pct_h rss_growth_mb_h abnormal_failures single_thread_p99_ms)",
-               ru->metric);
+               "max_abs_err rss_mb alloc_mb drift_pct rss_growth_mb_h abnormal_failures single_thread_p99_ms)%s",
+               ru->metric,
+               strcmp(ru->metric, "drift_pct_h") == 0
+                   ? "; drift_pct_h (%/h, extrapolated) was replaced by drift_pct: the latency change over the soak, %"
+                   : "");
       st = hwt_status_parse_error;
       break;
     }
@@ -227,3 +300,76 @@ static double status_kb(const char *key) {
 }
 
 double hwt_audit_peak_rss_bytes(void) { return status_kb("VmHWM:"); }
+
+/* ---- noise ---- */
+double hwt_audit_runq_share(const hwt_audit_phase_noise *p) {
+  if (p->runq_wait_s < 0 || p->wall_s <= 0) return -1;
+  double s = p->runq_wait_s / (p->wall_s * (double) (p->threads ? p->threads : 1));
+  return s > 1 ? 1 : s;
+}
+
+static size_t add_finding(json_t *findings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t add_finding(json_t *findings, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  return json_array_append_new(findings, json_string(buf)) == 0 ? 1 : 0;
+}
+
+size_t hwt_audit_noise_findings(const hwt_audit_noise *n, json_t *findings) {
+  size_t k = 0;
+  for (size_t i = 0; n->load_before != NULL && i < n->ncpus; i++)
+    if (n->load_before[i] >= HWT_AUDIT_LOAD_BEFORE)
+      k += add_finding(findings,
+                       "noise: cpu%d (usable) was %.0f%% busy with other processes before the measurement (>= %.0f%%): "
+                       "latencies are slower and noisier than on a quiet machine",
+                       n->cpus ? n->cpus[i] : (int) i, 100 * n->load_before[i], 100 * HWT_AUDIT_LOAD_BEFORE);
+  for (size_t i = 0; n->phases != NULL && i < n->nphases; i++) {
+    const hwt_audit_phase_noise *p = &n->phases[i];
+    if (p->load >= 0 && (p->load >= HWT_AUDIT_LOAD_DURING || p->busiest_load >= HWT_AUDIT_LOAD_BUSIEST))
+      k += add_finding(findings,
+                       "noise: %s: other processes used %.0f%% of the usable CPUs during the measurement (cpu%d: "
+                       "%.0f%%; thresholds %.0f%% / %.0f%% on one CPU)",
+                       p->label, 100 * p->load, p->busiest_cpu, 100 * p->busiest_load, 100 * HWT_AUDIT_LOAD_DURING,
+                       100 * HWT_AUDIT_LOAD_BUSIEST);
+    double rq = hwt_audit_runq_share(p);
+    if (rq >= HWT_AUDIT_RUNQ_WAIT)
+      k += add_finding(findings,
+                       "noise: %s: this process's threads waited on a run queue %.1f%% of their time (%.1f ms over "
+                       "%.2f s x %u thread%s; >= %.0f%%): another process had their CPU, or there are more threads "
+                       "than free CPUs",
+                       p->label, 100 * rq, 1e3 * p->runq_wait_s, p->wall_s, p->threads, p->threads == 1 ? "" : "s",
+                       100 * HWT_AUDIT_RUNQ_WAIT);
+  }
+  for (size_t i = 0; n->checks != NULL && i < n->nchecks; i++) {
+    const hwt_audit_thread_check *c = &n->checks[i];
+    if (c->threads > 1 && c->single_p50_ms > 0 && c->p50_ms > c->single_p50_ms)
+      k += add_finding(findings,
+                       "%s: %u threads are slower than one: p50 %.4g ms against %.4g ms single-threaded (%.2fx); "
+                       "threads cost more than they give here (a busy or shared CPU, or too little work per layer): "
+                       "run with --threads 1 or tune with `hwtune tune`",
+                       c->label, c->threads, c->p50_ms, c->single_p50_ms, c->p50_ms / c->single_p50_ms);
+  }
+  return k;
+}
+
+unsigned long long hwt_audit_runq_wait_ns(void) {
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL) return 0;
+  unsigned long long sum = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    char path[300];
+    snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) continue; /* the thread ended meanwhile */
+    unsigned long long run = 0, wait = 0;
+    if (fscanf(f, "%llu %llu", &run, &wait) == 2) sum += wait;
+    fclose(f);
+  }
+  closedir(d);
+  return sum;
+}

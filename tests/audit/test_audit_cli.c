@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `hwtune audit` end to end: clear errors for bad models, a JSON report with the schema, --fail-on exit codes,
  * --mem-limit too small for the model. Short runs (--bench-seconds 0.05, --no-peaks). */
+#define _GNU_SOURCE 1 /* sched_setaffinity */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,11 @@ Test(audit_cli, json_report_and_fail_on) {
   cr_assert_not_null(json_object_get(json_object_get(doc, "accuracy"), "end_to_end"));
   cr_assert_not_null(json_object_get(json_object_get(doc, "soak"), "fp32"));
   cr_assert(json_number_value(json_object_get(json_object_get(doc, "memory"), "peak_rss_mb")) > 0);
+  /* noise readings: per usable CPU before, and per measured phase (4 pairs, 4 single-thread runs, the soak) */
+  json_t *nz = json_object_get(doc, "noise");
+  cr_assert_gt(json_array_size(json_object_get(nz, "cpus")), 0);
+  cr_assert_eq(json_array_size(json_object_get(nz, "load_before")), json_array_size(json_object_get(nz, "cpus")));
+  cr_assert_eq(json_array_size(json_object_get(nz, "phases")), 9);
   json_t *r0 = json_array_get(json_object_get(doc, "rules"), 0);
   cr_assert(json_is_false(json_object_get(r0, "broken")));
   /* NaN inputs are flagged, never a crash */
@@ -96,4 +103,153 @@ Test(audit_cli, mem_limit_too_small_fails_clearly) {
   cr_assert(strstr(msg, "does not fit in 2 MB") != NULL || strstr(msg, "skipped: AddressSanitizer") != NULL, "%s", msg);
   json_decref(doc);
   unlink(out);
+}
+
+/* Issue 17: `--precision int8` on an fp32 model freed the fp32 model once quantized, then the report's model
+ * section read it (invalid reads under valgrind/ASan; SIGSEGV with a long --out path). The ASan build of this
+ * test catches the read; the model section must describe the model as loaded. */
+Test(audit_cli, int8_only_reports_the_loaded_model) {
+  char err[4096], out[512], args[1024];
+  snprintf(out, sizeof(out), "/tmp/hwt_audit_int8_only_%0180d_XXXXXX.json", 0);
+  int fd = mkstemps(out, 5);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(args, sizeof(args), "--model mlp --precision int8 --no-abnormal --out %s" QUICK, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  json_error_t je;
+  json_t *doc = json_load_file(out, 0, &je);
+  cr_assert_not_null(doc, "%s", je.text);
+  json_t *m = json_object_get(doc, "model");
+  cr_assert_str_eq(json_string_value(json_object_get(m, "name")), "mlp");
+  cr_assert_str_eq(json_string_value(json_object_get(m, "precision")), "fp32");
+  cr_assert_eq(json_integer_value(json_object_get(m, "layers")), 4);
+  cr_assert_float_eq(json_number_value(json_object_get(m, "parameters")), 784.0 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10, 0.5);
+  cr_assert_eq(json_integer_value(json_array_get(json_object_get(m, "input"), 2)), 784);
+  json_t *lat = json_object_get(doc, "latency");
+  cr_assert_eq(json_array_size(lat), 1);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(lat, 0), "precision")), "int8");
+  json_decref(doc);
+  unlink(out);
+}
+
+/* Issue 17: `--duration 1e9` said "takes seconds >= 0" while the limit is 7 days. Each numeric option's message
+ * states its real range, and the value at the edge of the range is accepted by the parser. */
+Test(audit_cli, numeric_options_state_their_real_range) {
+  static const struct {
+    const char *args, *range;
+  } cases[] = {
+      {"--duration 1e9", "[0, 604800]"},   {"--duration -1", "[0, 604800]"},
+      {"--soak-window 0", "(0, 604800]"},  {"--soak-window 1e9", "(0, 604800]"},
+      {"--threads 0", "[1, 256]"},         {"--threads 257", "[1, 256]"},
+      {"--mem-limit 0.5", "[1, 10000000]"}, {"--mem-limit 1e8", "[1, 10000000]"},
+      {"--bench-seconds 0", "(0, 3600]"},  {"--bench-seconds 3601", "(0, 3600]"},
+      {"--inputs 100001", "[0, 100000]"},  {"--batch 4097", "[1, 4096]"},
+      {"--batch 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "1 to 16 sizes"},
+  };
+  char err[8192], args[512];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    snprintf(args, sizeof(args), "--model mlp %s", cases[i].args);
+    cr_assert_eq(audit(args, err, sizeof(err)), 2, "%s: %s", cases[i].args, err);
+    char *nl = strchr(err, '\n'); /* the message line, not the usage below it */
+    if (nl) *nl = '\0';
+    cr_assert(strstr(err, cases[i].range) != NULL, "%s: message '%s' does not state %s", cases[i].args, err,
+              cases[i].range);
+  }
+}
+
+/* Issue 17: when the engine could not be built the audit printed empty tables, "nan us per run" and a finding
+ * "engine: out of memory", and exited 0. A model whose input is 2^60 values (legal per-field sizes, no
+ * parameters) cannot get an activation buffer: exit 1 with the message, and no report written. */
+Test(audit_cli, engine_that_cannot_be_built_exits_1) {
+  char dir[] = "/tmp/hwt_audit_huge_XXXXXX", path[256], out[300], args[1024], err[4096];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/huge.json", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("{\"schema\": \"hwtune.model/1\", \"name\": \"huge\", \"precision\": \"fp32\", \"weights\": \"huge.bin\",\n"
+        " \"input\": {\"shape\": [1048576, 1048576, 1048576]},\n"
+        " \"layers\": [{\"name\": \"r1\", \"type\": \"relu\"}]}\n", f);
+  fclose(f);
+  snprintf(path, sizeof(path), "%s/huge.bin", dir);
+  f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fclose(f);
+  snprintf(out, sizeof(out), "%s/report.json", dir);
+  snprintf(args, sizeof(args), "--model %s/huge.json --precision fp32 --out %s" QUICK, dir, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 1, "%s", err);
+  cr_assert(strstr(err, "huge.json: fp32 batch 1: cannot build the engine") != NULL, "%s", err);
+  cr_assert(strstr(err, "out of memory") != NULL, "%s", err);
+  cr_assert_neq(access(out, F_OK), 0, "a report was written for a run that measured nothing");
+  /* fp32 + int8: the calibration inputs do not fit either */
+  snprintf(args, sizeof(args), "--model %s/huge.json --out %s" QUICK, dir, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 1, "%s", err);
+  cr_assert(strstr(err, "out of memory") != NULL, "%s", err);
+  cr_assert_neq(access(out, F_OK), 0);
+  snprintf(path, sizeof(path), "%s/huge.json", dir);
+  unlink(path);
+  snprintf(path, sizeof(path), "%s/huge.bin", dir);
+  unlink(path);
+  rmdir(dir);
+}
+
+/* Issue 17: under `taskset -c 0`, `audit --threads 2` ran 2 threads on one CPU (p50 40 ms against 0.015 ms on
+ * one thread). The child inherits a one-CPU affinity mask: --threads is clamped to 1 with a note on stderr and
+ * in the report, and every layer runs 1 thread. */
+Test(audit_cli, threads_clamped_to_the_usable_cpus) {
+  cpu_set_t saved, one;
+  cr_assert_eq(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &saved)) cpu++;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  char err[4096], out[] = "/tmp/hwt_audit_XXXXXX.json", args[1024];
+  int fd = mkstemps(out, 5);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(args, sizeof(args),
+           "--model mlp --precision fp32 --no-abnormal --bench-seconds 0.05 --no-peaks --profile none --threads 2 "
+           "--out %s", out);
+  cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+  int rc = audit(args, err, sizeof(err));
+  cr_assert_eq(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  cr_assert_eq(rc, 0, "%s", err);
+  cr_assert(strstr(err, "--threads 2 > 1 usable CPU: clamped to 1") != NULL, "%s", err);
+  json_t *doc = json_load_file(out, 0, NULL);
+  cr_assert_not_null(doc);
+  json_t *ctx = json_object_get(doc, "context");
+  cr_assert_eq(json_integer_value(json_object_get(ctx, "threads")), 1);
+  cr_assert_eq(json_integer_value(json_object_get(ctx, "threads_requested")), 2);
+  cr_assert(strstr(json_string_value(json_object_get(ctx, "threads_note")), "clamped to 1") != NULL);
+  size_t i, j;
+  json_t *r, *l;
+  json_array_foreach(json_object_get(doc, "layers"), i, r) json_array_foreach(json_object_get(r, "layers"), j, l)
+      cr_assert_eq(json_integer_value(json_object_get(l, "threads")), 1, "layer %s",
+                   json_string_value(json_object_get(l, "name")));
+  json_decref(doc);
+  unlink(out);
+}
+
+/* Issue 17: a 4 s soak printed "-47552 %/h (significant)" and a precision that was not soaked printed "nan"
+ * in its column. A short soak states that there is not enough data, and the table has no "nan". */
+Test(audit_cli, short_soak_gives_no_drift_figure) {
+  char err[4096], out[] = "/tmp/hwt_audit_XXXXXX.txt", args[1024];
+  int fd = mkstemps(out, 4);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(args, sizeof(args),
+           "--model mlp --precision int8 --no-abnormal --duration 1 --soak-window 0.1 --format console --out %s" QUICK,
+           out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  FILE *f = fopen(out, "r");
+  cr_assert_not_null(f);
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof(text) - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  unlink(out);
+  const char *soak = strstr(text, "== Soak");
+  cr_assert_not_null(soak, "%s", text);
+  cr_assert(strstr(soak, "int8 latency drift: not enough data") != NULL, "%s", soak);
+  cr_assert(strstr(soak, "%/h") == NULL && strstr(soak, "nan") == NULL, "%s", soak);
+  cr_assert(strstr(soak, "fp32 median") == NULL, "a column for a precision that was not soaked: %s", soak);
 }
