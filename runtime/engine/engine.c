@@ -119,6 +119,15 @@ void hwt_engine_destroy(hwt_engine *e) {
   hwt_rt_free(e);
 }
 
+/* Bytes of `batch` tensors of shape s with es-byte elements plus the read-past pad; false on overflow (a model
+ * from any source, generators and future importers included, must not wrap the engine's buffers). */
+static bool tensor_bytes(hwt_shape s, size_t batch, size_t es, size_t *out) {
+  size_t n;
+  return !__builtin_mul_overflow((size_t) s.h, (size_t) s.w, &n) && !__builtin_mul_overflow(n, (size_t) s.c, &n) &&
+         !__builtin_mul_overflow(n, batch, &n) && !__builtin_mul_overflow(n, es, &n) &&
+         !__builtin_add_overflow(n, (size_t) PAD_BYTES, out);
+}
+
 static const char *op_name(const hwt_layer *l, bool q) {
   switch (l->type) {
     case hwt_layer_fc: return q ? "gemm_qs8" : "gemm_f32";
@@ -235,8 +244,11 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
   size_t k = hwt_shape_size(l->in), n = l->outputs;
   float is = hwt_model_out_q(e->m, (int) i - 1).scale;
   x->kind = kind_logits_q8;
-  x->fin = hwt_rt_alloc(e->batch * k * sizeof(float) + PAD_BYTES);
-  x->wf = hwt_rt_alloc(n * k * sizeof(float));
+  size_t fin_bytes, wf_bytes;
+  bool fits = tensor_bytes(l->in, e->batch, sizeof(float), &fin_bytes) &&
+              !__builtin_mul_overflow(n, k * sizeof(float), &wf_bytes); /* k * 4 <= fin_bytes did not wrap */
+  x->fin = fits ? hwt_rt_alloc(fin_bytes) : NULL;
+  x->wf = fits ? hwt_rt_alloc(wf_bytes) : NULL;
   x->bf = hwt_rt_alloc(n * sizeof(float));
   if (x->fin == NULL || x->wf == NULL || x->bf == NULL) {
     hwt_errf(err, errlen, "layer %zu '%s': out of memory for the float classifier", i, l->name);
@@ -299,7 +311,14 @@ hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_
   const char *leak = getenv("HWTUNE_ENGINE_TEST_LEAK");
   if (leak != NULL && e->leak_bytes == 0) e->leak_bytes = (size_t) strtoull(leak, NULL, 10);
   size_t es = e->q ? 1 : 4;
-  e->in = hwt_rt_calloc(1, batch * hwt_shape_size(m->input) * es + PAD_BYTES);
+  size_t in_bytes;
+  if (!tensor_bytes(m->input, batch, es, &in_bytes)) {
+    hwt_errf(err, errlen, "engine: the input (%ux%ux%u) x batch %zu does not fit in memory's address range",
+             m->input.h, m->input.w, m->input.c, batch);
+    hwt_engine_destroy(e);
+    return hwt_status_out_of_memory;
+  }
+  e->in = hwt_rt_calloc(1, in_bytes);
   e->lx = hwt_rt_calloc(m->nlayers, sizeof(layer_exec));
   if (e->in == NULL || e->lx == NULL) goto oom;
   /* More threads than usable CPUs only ever wait for each other: the cap is the usable CPUs at most. */
@@ -310,11 +329,12 @@ hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_
   for (size_t i = 0; i < m->nlayers; i++) {
     const hwt_layer *l = &m->layers[i];
     layer_exec *x = &e->lx[i];
-    size_t n = hwt_shape_size(l->out) * batch;
-    x->out = hwt_rt_calloc(1, n * (layer_out_float(e, l) ? 4 : 1) + PAD_BYTES);
+    size_t out_bytes = 0;
+    bool fits = tensor_bytes(l->out, batch, layer_out_float(e, l) ? 4 : 1, &out_bytes);
+    x->out = fits ? hwt_rt_calloc(1, out_bytes) : NULL;
     if (x->out == NULL) {
-      hwt_errf(err, errlen, "layer %zu '%s' (%s): out of memory for the %zu-byte output", i, l->name,
-               hwt_layer_type_name(l->type), n * (layer_out_float(e, l) ? 4 : 1));
+      hwt_errf(err, errlen, "layer %zu '%s' (%s): out of memory for the %ux%ux%u x batch %zu output", i, l->name,
+               hwt_layer_type_name(l->type), l->out.h, l->out.w, l->out.c, batch);
       hwt_engine_destroy(e);
       return hwt_status_out_of_memory;
     }
