@@ -213,3 +213,25 @@ Test(engine, test_leak_hook_counts) {
   hwt_engine_destroy(e);
   hwt_model_free(m);
 }
+
+/* Sizes computed from a model's shapes must not wrap: a 2^60-value input at batch 4 is 2^64 floats x 4 bytes,
+ * which wrapped to a 64-byte buffer before the engine checked its arithmetic. */
+Test(engine, tensor_sizes_that_overflow_are_refused) {
+  hwt_layer l = {0};
+  snprintf(l.name, sizeof(l.name), "r");
+  l.type = hwt_layer_relu;
+  l.in = l.out = (hwt_shape){1u << 20, 1u << 20, 1u << 20};
+  hwt_model m = {0};
+  snprintf(m.name, sizeof(m.name), "huge");
+  m.input = l.in;
+  m.nlayers = 1;
+  m.layers = &l;
+  char err[512] = "";
+  hwt_engine *e = NULL;
+  for (size_t batch = 1; batch <= 16; batch *= 4) {
+    hwt_status st = hwt_engine_create(&m, batch, NULL, &e, err, sizeof(err));
+    cr_assert_neq(st, hwt_status_ok, "batch %zu: a 2^60-value input was accepted", batch);
+    cr_assert_null(e);
+    if (batch >= 4) cr_assert(strstr(err, "1048576x1048576x1048576") != NULL, "message: %s", err);
+  }
+}
