@@ -75,9 +75,19 @@ hwt_status hwt_profile_default_path(char *buf, size_t buflen);
 
 /* Parses and validates a profile file. On success *out owns the profile (free with hwt_profile_free); on
  * failure *out is NULL. Statuses: io_error (cannot open/read; errno text in msg), parse_error (not JSON,
- * truncated, numbers that are not representable, nesting deeper than 64), schema_error (missing field, wrong
- * type, value out of range, unknown schema version, duplicate key in an object, duplicate entry for one
- * (op, dtype, shape, batch)), out_of_memory, invalid_argument (NULL path or out). */
+ * truncated, numbers that are not representable, nesting deeper than 64, strings that are not UTF-8),
+ * schema_error (missing field, wrong type, value out of range, unknown schema version, duplicate key in an
+ * object, duplicate entry for one (op, dtype, shape, batch), machine fields that identify no machine, an entry
+ * whose shape contradicts its n and k), out_of_memory, invalid_argument (NULL path or out).
+ *
+ * Strings must be UTF-8 as RFC 8259 and RFC 3629 define it: invalid bytes, overlong forms, UTF-16 surrogates
+ * encoded in UTF-8 and code points above U+10FFFF are parse errors (Python's json rejects these files too).
+ * \u escapes must encode scalar values: an unpaired surrogate escape such as "\ud800" is a parse error as well
+ * (Python accepts it, but it has no UTF-8 form, and the strings handed out here are UTF-8), and so is \u0000.
+ * machine.fields must name "arch" and at least one of "brand", "model", "isa" with a value other than "unknown":
+ * an empty set would match every machine. For the ops gemm_* ("NxK") and conv_*, dwconv_*
+ * ("HxWxC:OC:kK[xKW][sS][pP]") the shape string must parse and mean the entry's n and k (gemm: n = N, k = K;
+ * conv: n = OC, or C when OC is empty, k = KH*KW*C, for dwconv KH*KW with OC = C); other ops' shapes are opaque. */
 hwt_status hwt_profile_load(const char *path, hwt_profile **out, char *msg, size_t msglen);
 
 /* The same from memory; `name` is used in messages in place of a file name (NULL = "<buffer>"). */
