@@ -138,7 +138,9 @@ typedef struct hwt_profile_query {
                            n, k and batch only */
   uint64_t n, k;        /* gemm: outputs, inputs; conv: output channels, kh*kw*in_channels/groups */
   uint64_t batch;       /* gemm: rows of A; conv: images. 0 is treated as 1 */
-  unsigned max_threads; /* 0 = no limit; else the chosen thread count is clamped to it (usable CPUs here) */
+  unsigned max_threads; /* 0 = no limit of the caller's; else the chosen thread count is clamped to it. The
+                           lookup also clamps to hwt_profile_usable_cpus() (the calling thread's affinity): pass
+                           a smaller bound for a cgroup CPU quota, which libhwtune does not read */
   double max_distance;  /* 0 = no limit; a nearest shape farther than this gives the default instead */
 } hwt_profile_query;
 
@@ -161,8 +163,9 @@ typedef struct hwt_profile_choice {
   double distance;          /* 0 for exact, d for nearest, HUGE_VAL for default */
   char impl[16];            /* "xnnpack", "own", "reference" */
   char isa[16];             /* "auto" for xnnpack, else the kernel ISA token ("avx2", "neondot", ...) */
-  unsigned threads;         /* >= 1, after the max_threads clamp */
-  bool threads_clamped;     /* the profile chose more threads than max_threads */
+  unsigned threads;         /* >= 1, after the clamp to max_threads and to the usable CPUs */
+  bool threads_clamped;     /* the profile chose more threads than max_threads or the usable CPUs allow; the
+                               tuned count is hwt_profile_entry(profile, entry, &e) -> e.threads */
   uint64_t mc, kc, nc;      /* own kernels' blocking; 0 = the kernel's default for that field */
   uint64_t batch;           /* batch to run with: the tuned choice's batch (throughput objective may pick a
                                larger one than asked), the query's batch for latency entries and the default */
@@ -172,6 +175,12 @@ typedef struct hwt_profile_choice {
   double median_ns, ci_low_ns, ci_high_ns;  /* its measurement on the tuning machine */
   size_t entry;             /* index for hwt_profile_entry, SIZE_MAX for the default */
 } hwt_profile_choice;
+
+/* The number of CPUs the calling thread may run on (sched_getaffinity), which hwt_profile_lookup clamps the
+ * chosen threads to; 0 when unknown (then there is no such clamp). A profile tuned on 2 CPUs looked up under
+ * `taskset -c 0` gives 1 thread, with threads_clamped set. Cheap (one system call), allocation-free, thread-safe.
+ * cgroup CPU quotas are not read (`hwtune detect` reports them): pass them as max_threads. Since HWTUNE_0.1. */
+unsigned hwt_profile_usable_cpus(void);
 
 /* Never fails: fills *out and returns out->match. A NULL profile (none loaded, or refused) or a NULL/empty
  * query op gives the default. Thread-safe, allocation-free. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libhwtune loader: golden profiles (each bad file's specific status and message), machine check, lookups. */
+#define _GNU_SOURCE 1  /* sched_setaffinity, CPU_COUNT */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,8 +309,45 @@ Test(profile_lookup, threads_clamped_to_usable_cpus) {
   cr_assert(c.threads_clamped);
   q.max_threads = 0;
   hwt_profile_lookup(p, &q, &c);
-  cr_assert_eq(c.threads, 2);
+  unsigned cpus = hwt_profile_usable_cpus();
+  cr_assert(cpus >= 1);
+  cr_assert_eq(c.threads, cpus >= 2 ? 2 : 1);
+  cr_assert_eq(c.threads_clamped, cpus < 2);
+  hwt_profile_free(p);
+}
+
+Test(profile_lookup, threads_clamped_to_the_callers_affinity) {
+  /* Issue 17: a profile tuned on 2 CPUs gave threads=2 to a caller under `taskset -c 0`. Narrow this thread to
+   * one CPU (sched_getaffinity is per thread), look up with no max_threads, restore the mask. */
+  hwt_profile *p = load_ok(FIX("valid.json"));
+  cpu_set_t old, one;
+  cr_assert_eq(sched_getaffinity(0, sizeof old, &old), 0);
+  int cpu = 0;
+  while (!CPU_ISSET(cpu, &old)) cpu++;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
+  unsigned usable = hwt_profile_usable_cpus();
+  hwt_profile_choice c, c_max, entry;
+  hwt_profile_query q = {.op = "gemm_f32", .n = 2048, .k = 2048, .batch = 16};
+  hwt_profile_match m = hwt_profile_lookup(p, &q, &c);
+  q.max_threads = 8;  /* a caller's bound above the usable CPUs: the smaller one wins */
+  hwt_profile_lookup(p, &q, &c_max);
+  cr_assert_eq(sched_setaffinity(0, sizeof old, &old), 0);
+  cr_assert_eq(usable, 1);
+  cr_assert_eq(m, hwt_profile_match_exact);
+  cr_assert_eq(c.threads, 1, "tuned on 2 CPUs, this thread may use 1");
+  cr_assert(c.threads_clamped, "the clamp is reported");
+  cr_assert(hwt_profile_entry(p, c.entry, &entry));
+  cr_assert_eq(entry.threads, 2, "the tuned count stays available");
+  cr_assert_eq(c_max.threads, 1);
+  cr_assert(c_max.threads_clamped);
+  /* A one-thread choice is not "clamped". */
+  q = (hwt_profile_query){.op = "gemm_f32", .n = 512, .k = 784, .batch = 1};
+  hwt_profile_lookup(p, &q, &c);
+  cr_assert_eq(c.threads, 1);
   cr_assert(!c.threads_clamped);
+  cr_assert_eq(hwt_profile_usable_cpus(), (unsigned)CPU_COUNT(&old), "mask restored");
   hwt_profile_free(p);
 }
 
