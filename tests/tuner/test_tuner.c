@@ -824,6 +824,16 @@ Test(tune_check, races_the_choices_and_reports_the_ratio) {
   cr_assert(strstr(err, "different machines"), "%s", err);
   cr_assert_eq(hwt_tune_check(tuned, bad, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_invalid_argument);
   cr_assert(strstr(err, bad) && strstr(err, ":2:"), "names the file and line: %s", err);
+  /* A missing file: the reason, without jansson's "-1:-1" positions (issue 17). */
+  char missing[300];
+  snprintf(missing, sizeof missing, "%s/missing.json", dir);
+  cr_assert_eq(hwt_tune_check(missing, ref, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_invalid_argument);
+  char want[400];
+  snprintf(want, sizeof want, "cannot open '%s': No such file or directory", missing);
+  cr_assert_str_eq(err, want);
+  cr_assert_eq(hwt_tune_check(tuned, dir, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_invalid_argument);
+  snprintf(want, sizeof want, "cannot read '%s': not a regular file", dir);
+  cr_assert_str_eq(err, want, "a directory");
   unlink(tuned);
   unlink(ref);
   unlink(other);
