@@ -208,17 +208,78 @@ static bool read_hex4(parser *p, size_t at, unsigned *out) {
   return true;
 }
 
+/* The length of the UTF-8 sequence starting at s[0] >= 0x80, or 0 with *why set when it is not valid UTF-8 as
+ * RFC 3629 defines it (and RFC 8259 requires): no overlong forms, no UTF-16 surrogates (U+D800..U+DFFF) encoded
+ * in UTF-8, nothing above U+10FFFF, no stray continuation byte, no sequence cut short. */
+static size_t utf8_sequence(const unsigned char *s, size_t avail, const char **why) {
+  unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+  size_t n;
+  if (c < 0xC0) {
+    *why = "a continuation byte without a lead byte";
+    return 0;
+  } else if (c < 0xC2) {
+    *why = "an overlong encoding";
+    return 0;
+  } else if (c < 0xE0) {
+    n = 2;
+  } else if (c < 0xF0) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;       /* below: overlong */
+    if (c == 0xED) hi = 0x9F;       /* above: a UTF-16 surrogate */
+  } else if (c < 0xF5) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;       /* below: overlong */
+    if (c == 0xF4) hi = 0x8F;       /* above: beyond U+10FFFF */
+  } else {
+    *why = "a byte that never occurs in UTF-8";
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if (i >= avail || s[i] < 0x80 || s[i] > 0xBF) {
+      *why = "a lead byte without its continuation bytes";
+      return 0;
+    }
+  }
+  if (s[1] < lo) {
+    *why = "an overlong encoding";
+    return 0;
+  }
+  if (s[1] > hi) {
+    *why = c == 0xED ? "a UTF-16 surrogate encoded in UTF-8" : "a code point beyond U+10FFFF";
+    return 0;
+  }
+  return n;
+}
+
+/* The index of the first '"', '\\' or control byte at or after `from` (p->len at the end of the document),
+ * checking that the bytes before it are UTF-8; SIZE_MAX after reporting invalid UTF-8 at its line:column. */
+static size_t scan_plain(parser *p, size_t from) {
+  size_t run = from;
+  while (run < p->len) {
+    unsigned char c = (unsigned char)p->buf[run];
+    if (c < 0x80) {
+      if (c == '"' || c == '\\' || c < 0x20) break;
+      run++;
+      continue;
+    }
+    const char *why = "";
+    size_t n = utf8_sequence((const unsigned char *)p->buf + run, p->len - run, &why);
+    if (n == 0) {
+      fail_parse(p, run, "invalid UTF-8 in a string (byte 0x%02x: %s); profiles are UTF-8 (RFC 8259)", c, why);
+      return SIZE_MAX;
+    }
+    run += n;
+  }
+  return run;
+}
+
 /* Parses the string at p->pos (which is '"'). A string without escapes stays where it is: its closing quote
  * becomes its NUL. One with escapes is decoded into the arena, which has len + 1 bytes: a decoded string plus its
  * NUL is never longer than its quoted source, so the arena cannot overflow and never moves. */
 static bool parse_string(parser *p, const char **out, size_t *outlen) {
   if (!expect_char(p, '"', "a string")) return false;
-  size_t start = p->pos, run = start;
-  while (run < p->len) {
-    unsigned char c = (unsigned char)p->buf[run];
-    if (c == '"' || c == '\\' || c < 0x20) break;
-    run++;
-  }
+  size_t start = p->pos, run = scan_plain(p, start);
+  if (run == SIZE_MAX) return false;
   if (run < p->len && p->buf[run] == '"') {
     p->buf[run] = '\0';
     p->pos = run + 1;
@@ -237,12 +298,8 @@ static bool parse_string(parser *p, const char **out, size_t *outlen) {
   char *dst = p->arena + p->arena_used;
   size_t n = 0;
   for (;;) {
-    size_t run = p->pos;
-    while (run < p->len) {
-      unsigned char c = (unsigned char)p->buf[run];
-      if (c == '"' || c == '\\' || c < 0x20) break;
-      run++;
-    }
+    size_t run = scan_plain(p, p->pos);
+    if (run == SIZE_MAX) return false;
     memcpy(dst + n, p->buf + p->pos, run - p->pos);
     n += run - p->pos;
     p->pos = run;
@@ -657,6 +714,66 @@ static bool intern_group(parser *p, entries_buf *eb, hwt_profile_entry_rec *e) {
   return true;
 }
 
+/* Reads a decimal dimension 1..MAX_DIM at *s (no sign, no leading zero); advances *s. */
+static bool shape_dim(const char **s, uint64_t *out) {
+  const char *c = *s;
+  if (*c < '1' || *c > '9') return false;
+  uint64_t v = 0;
+  for (; *c >= '0' && *c <= '9'; c++) {
+    v = v * 10 + (uint64_t)(*c - '0');
+    if (v > MAX_DIM) return false;
+  }
+  *out = v;
+  *s = c;
+  return true;
+}
+
+/* The n and k that an entry's shape string means, for the ops whose shape syntax libhwtune knows (the bench's,
+ * see `hwtune bench --help`): gemm_* "NxK" (n = N, k = K); conv_* and dwconv_* "HxWxC:OC:kK[xKW][sS][pP]" with
+ * OC optional (n = OC, else C; k = KH*KW*C, for dwconv KH*KW, and OC must equal C). Other ops' shapes are
+ * opaque (a newer writer's ops load). The tuner and the runtime match on n and k, the `shape` names the entry:
+ * an entry whose two disagree is rejected, naming it. */
+static bool shape_agrees(parser *p, const hwt_profile_entry_rec *e, size_t at) {
+  bool gemm = strncmp(e->op, "gemm_", 5) == 0, dw = strncmp(e->op, "dwconv_", 7) == 0;
+  bool conv = dw || strncmp(e->op, "conv_", 5) == 0;
+  if (!gemm && !conv) return true;
+  const char *s = e->shape;
+  uint64_t n = 0, k = 0;
+  bool ok;
+  if (gemm) {
+    ok = shape_dim(&s, &n) && *s++ == 'x' && shape_dim(&s, &k) && *s == '\0';
+  } else {
+    uint64_t h, w, c, oc = 0, kh, kw, v;
+    ok = shape_dim(&s, &h) && *s++ == 'x' && shape_dim(&s, &w) && *s++ == 'x' && shape_dim(&s, &c) && *s++ == ':';
+    if (ok && *s != ':') ok = shape_dim(&s, &oc);
+    ok = ok && *s++ == ':' && *s++ == 'k' && shape_dim(&s, &kh);
+    kw = kh;
+    if (ok && *s == 'x') ok = (s++, shape_dim(&s, &kw));
+    if (ok && *s == 's') ok = (s++, shape_dim(&s, &v));
+    if (ok && *s == 'p') {
+      s++;
+      ok = *s >= '0' && *s <= '9';
+      while (ok && *s >= '0' && *s <= '9') s++;
+    }
+    ok = ok && *s == '\0';
+    if (ok && dw && oc && oc != c)
+      return fail_schema(p, at, "depthwise shape '%.64s' of op '%s' has OC %llu != C %llu", e->shape, e->op,
+                         (unsigned long long)oc, (unsigned long long)c);
+    n = oc ? oc : c;
+    if (ok && (__builtin_mul_overflow(kh, kw, &k) || (!dw && __builtin_mul_overflow(k, c, &k)))) k = UINT64_MAX;
+  }
+  if (!ok)
+    return fail_schema(p, at, "shape '%.64s' of op '%s' is not a %s shape (%s)", e->shape, e->op,
+                       gemm ? "gemm" : "conv", gemm ? "NxK, e.g. 512x784" : "HxWxC:OC:kKsSpP, e.g. 56x56x64:128:k3s1p1");
+  if (n != e->n || k != e->k)
+    return fail_schema(p, at,
+                       "op '%s' shape '%.64s' batch %llu: the shape means n %llu, k %llu but the entry says n %llu, "
+                       "k %llu",
+                       e->op, e->shape, (unsigned long long)e->batch, (unsigned long long)n, (unsigned long long)k,
+                       (unsigned long long)e->n, (unsigned long long)e->k);
+  return true;
+}
+
 enum { E_OP = 1, E_DTYPE = 2, E_SHAPE = 4, E_BATCH = 8, E_N = 16, E_K = 32, E_CHOICE = 64, E_MEDIAN = 128,
        E_CILO = 256, E_CIHI = 512 };
 
@@ -677,6 +794,7 @@ static bool parse_entry(parser *p, entries_buf *eb, size_t index) {
     eb->cap = cap;
   }
   hwt_profile_entry_rec *e = &eb->v[eb->n];
+  size_t shape_at = obj_at;
   memset(e, 0, sizeof *e);
   e->src_index = (uint32_t)index;
   if (!open_object(p)) return false;
@@ -697,6 +815,7 @@ static bool parse_entry(parser *p, entries_buf *eb, size_t index) {
       ok = duplicate_key(p, keypos, &seen, E_DTYPE, key) && get_string(p, &e->dtype, 15);
       if (ok && !valid_token(e->dtype)) ok = fail_schema(p, keypos, "'%s' is not a dtype", e->dtype);
     } else if (KEY_IS("shape")) {
+      shape_at = keypos;
       ok = duplicate_key(p, keypos, &seen, E_SHAPE, key) && get_string(p, &e->shape, 255);
       if (ok && e->shape[0] == '\0') ok = fail_schema(p, keypos, "empty shape");
     } else if (KEY_IS("batch")) {
@@ -726,6 +845,7 @@ static bool parse_entry(parser *p, entries_buf *eb, size_t index) {
       {E_N, "n"},   {E_K, "k"},         {E_CHOICE, "choice"}, {E_MEDIAN, "median_ns"}};
   for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
     if (!(seen & required[i].bit)) return fail_schema(p, obj_at, "missing required field '%s'", required[i].name);
+  if (!shape_agrees(p, e, shape_at)) return false;
   if (e->choice_batch == 0) e->choice_batch = e->batch;
   e->pos = (uint32_t)(obj_at < UINT32_MAX ? obj_at : UINT32_MAX);
   e->log2_n = log2((double)e->n);
@@ -798,9 +918,29 @@ static bool parse_fields(parser *p, hwt_profile *prof) {
 
 enum { M_FINGERPRINT = 1, M_FIELDS = 2 };
 
+/* A profile is checked against a machine field by field (hwt_profile_check), so its fields must identify one:
+ * `"fields": {}` would match every machine. Required: "arch" and at least one of "brand", "model", "isa" (the
+ * CPU), each with a value other than "" and "unknown" (what hwt_profile_machine_probe writes when it cannot tell). */
+static bool identifying_fields(parser *p, const hwt_profile *prof, size_t at) {
+  static const char *const cpu[] = {"brand", "model", "isa"};
+  bool arch = false, cpu_known = false;
+  for (size_t i = 0; i < prof->nfields; i++) {
+    const char *v = prof->fields[i].value;
+    if (v[0] == '\0' || strcmp(v, "unknown") == 0) continue;
+    if (strcmp(prof->fields[i].name, "arch") == 0) arch = true;
+    for (size_t j = 0; j < sizeof cpu / sizeof cpu[0]; j++)
+      if (strcmp(prof->fields[i].name, cpu[j]) == 0) cpu_known = true;
+  }
+  if (arch && cpu_known) return true;
+  return fail_schema(p, at,
+                     "%s would match every machine: name \"arch\" and one of \"brand\", \"model\", \"isa\" "
+                     "(not \"unknown\")",
+                     prof->nfields == 0 ? "an empty field set" : "fields that identify no machine");
+}
+
 static bool parse_machine(parser *p, hwt_profile *prof) {
   skip_ws(p);
-  size_t obj_at = p->pos;
+  size_t obj_at = p->pos, fields_at = 0;
   if (!open_object(p)) return false;
   unsigned seen = 0;
   bool first = true;
@@ -815,7 +955,10 @@ static bool parse_machine(parser *p, hwt_profile *prof) {
     if (KEY_IS("fingerprint")) {
       ok = duplicate_key(p, keypos, &seen, M_FINGERPRINT, key) && get_string(p, &prof->fingerprint, 39);
     } else if (KEY_IS("fields")) {
-      ok = duplicate_key(p, keypos, &seen, M_FIELDS, key) && parse_fields(p, prof);
+      skip_ws(p);
+      fields_at = p->pos;
+      ok = duplicate_key(p, keypos, &seen, M_FIELDS, key) && parse_fields(p, prof) &&
+           identifying_fields(p, prof, fields_at);
     } else {
       p->arena_used = mark;
       ok = skip_value(p);

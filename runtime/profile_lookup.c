@@ -159,8 +159,15 @@ hwt_profile_match hwt_profile_lookup(const hwt_profile *p, const hwt_profile_que
   }
   /* A latency entry's batch is the batch it was measured at; run with the caller's. */
   if (p->objective == NULL || strcmp(p->objective, "throughput") != 0) out->batch = batch;
-  if (q->max_threads > 0 && out->threads > q->max_threads) {
-    out->threads = q->max_threads;
+  /* A profile tuned on more CPUs than this thread may use (taskset, a narrower cpuset) must not oversubscribe
+   * them: the affinity mask bounds the threads like max_threads does. Only asked when it can matter. */
+  unsigned limit = q->max_threads;
+  if (out->threads > 1 && (limit == 0 || limit > 1)) {
+    unsigned cpus = hwt_profile_usable_cpus();
+    if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;
+  }
+  if (limit > 0 && out->threads > limit) {
+    out->threads = limit;
     out->threads_clamped = true;
   }
   return out->match;

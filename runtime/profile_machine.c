@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* This machine's identifying fields (uname, /proc/cpuinfo, sysfs), the profile-vs-machine check, and open(). */
+/* This machine's identifying fields (uname, /proc/cpuinfo, sysfs), the calling thread's usable CPUs, the
+ * profile-vs-machine check, and open(). */
+#define _GNU_SOURCE 1  /* sched_getaffinity, CPU_COUNT */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +182,15 @@ hwt_status hwt_profile_machine_probe(hwt_profile_machine *out) {
   snprintf(v, sizeof v, "%ld", cpus > 0 ? cpus : 0L);
   set_field(out, "cpus", v);
   return hwt_status_ok;
+}
+
+unsigned hwt_profile_usable_cpus(void) {
+  /* A fixed-size set: no allocation, so lookups stay allocation-free. On a machine with more than CPU_SETSIZE
+   * (1024) CPUs the call fails with EINVAL and the answer is "unknown" (no clamp), never a wrong bound. */
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  int n = CPU_COUNT(&set);
+  return n > 0 ? (unsigned)n : 0;
 }
 
 static void add_diff(hwt_profile_mismatch *d, const char *field, const char *pv, const char *cv) {

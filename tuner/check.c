@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The tuner's quality check: a tuned profile against a reference one (an --exhaustive run of the same machine),
  * every pair of choices raced side by side in one fresh moment of the machine. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hwt_common.h"
 #include "hwt_stats.h"
@@ -12,10 +14,26 @@
 
 /* A profile document's entries; err names the file (and line:column for JSON errors). */
 static json_t *load_entries(const char *path, json_t **doc, char *err, size_t errlen) {
+  /* Opened here, not by json_load_file: its open failure reads "<path>:-1:-1: unable to open ..." through the
+   * line:column format, and errno may be gone by then. */
+  *doc = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    hwt_errf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    return NULL;
+  }
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    hwt_errf(err, errlen, "cannot read '%s': not a regular file", path);
+    fclose(f);
+    return NULL;
+  }
   json_error_t je;
-  *doc = json_load_file(path, 0, &je);
+  *doc = json_loadf(f, 0, &je);
+  fclose(f);
   if (!*doc) {
-    hwt_errf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    if (je.line > 0) hwt_errf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    else hwt_errf(err, errlen, "%s: %s", path, je.text);  /* no position: not a syntax error */
     return NULL;
   }
   json_t *schema = json_object_get(*doc, "schema");

@@ -40,8 +40,12 @@ static void usage(FILE *out) {
           "  --budget SECONDS   hard bound on the whole run (default 60); unfinished shapes are left out, said so\n"
           "  --exhaustive       measure the whole space (to check the tuner; slow: give a larger --budget)\n"
           "  --out PROFILE      default results/profiles/<fingerprint>.json; an existing profile of this machine is\n"
-          "                     updated (same (op, shape, batch) replaced, others kept)\n"
-          "  --no-default       do not copy the profile to the default path\n"
+          "                     updated (same (op, shape, batch) replaced, others kept); its directory must exist\n"
+          "                     (exit 2 if not; results/profiles/ of the default is created)\n"
+          "  --also-default     with --out: also merge the profile into the default path (without --out it is)\n"
+          "  --no-default       do not merge the profile into the default path\n"
+          "  --force            replace another machine's profile at --out or the default path (its entries are\n"
+          "                     lost); without it such a file is left alone and tune exits 2 before measuring\n"
           "  --measurements F   also write every measurement made (JSON lines: problem, candidate, median, CI) and\n"
           "                     each problem's pace (\"pace\": share, time taken, set-up per race entry)\n"
           "  --check TUNED --against REFERENCE\n"
@@ -59,10 +63,13 @@ static void usage(FILE *out) {
           "must beat the simpler choice (fewer threads, XNNPACK, narrower vectors: avx2 before avx512f) by more\n"
           "than the confidence intervals, or the simpler choice is kept; among equally simple ones (blocking, ISAs\n"
           "of one vector width) the fastest median wins.\n\n"
-          "The profile is written to a temporary file and renamed (never left damaged), then copied the same way to\n"
-          "the default path libhwtune reads: $HWTUNE_PROFILE, else $XDG_DATA_HOME/hwtune/profile.json, else\n"
-          "~/.local/share/hwtune/profile.json.\n\n"
-          "Exit: 0 ok, 1 failure, 2 usage error, 130 interrupted (what was tuned is still written).\n");
+          "The profile is written to a temporary file and renamed (never left damaged). Without --out (or with\n"
+          "--also-default) it is also merged the same way into the default path libhwtune reads: $HWTUNE_PROFILE,\n"
+          "else $XDG_DATA_HOME/hwtune/profile.json, else ~/.local/share/hwtune/profile.json. A profile is this\n"
+          "machine's when every machine field it records matches (libhwtune's rule); the usable CPUs are not a\n"
+          "field, so a run under taskset or a cgroup quota merges into the same profile.\n\n"
+          "Exit: 0 ok, 1 failure, 2 usage error or an unusable output (a missing directory, another machine's\n"
+          "profile, a damaged one), 130 interrupted (what was tuned is still written).\n");
 }
 
 /* ---------------------------------------------------------------- measuring through the bench harness */
@@ -370,6 +377,8 @@ int hwt_cmd_tune(int argc, char **argv) {
   const char *measurements_path = NULL, *check_path = NULL, *against_path = NULL;
   char *shape_files = NULL;
   bool throughput = false, exhaustive = false, quiet = false, no_default = false, slo_given = false;
+  bool also_default = false, force = false;
+  json_t *fields = NULL;  /* this machine's identifying fields, as libhwtune checks them */
   double slo_ms = 0, budget_s = 60;
   int rc = 1;
 
@@ -380,6 +389,7 @@ int hwt_cmd_tune(int argc, char **argv) {
       {"budget", required_argument, NULL, 'B'},    {"exhaustive", no_argument, NULL, 'x'},
       {"out", required_argument, NULL, 'w'},       {"no-default", no_argument, NULL, 'n'},
       {"measurements", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
+      {"also-default", no_argument, NULL, 'D'},    {"force", no_argument, NULL, 'F'},
       {"check", required_argument, NULL, 'c'},     {"against", required_argument, NULL, 'a'},
       {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
   optind = 1;
@@ -426,6 +436,8 @@ int hwt_cmd_tune(int argc, char **argv) {
       case 'x': exhaustive = true; break;
       case 'w': out_path = optarg; break;
       case 'n': no_default = true; break;
+      case 'D': also_default = true; break;
+      case 'F': force = true; break;
       case 'm': measurements_path = optarg; break;
       case 'q': quiet = true; break;
       case 'c': check_path = optarg; break;
@@ -443,6 +455,16 @@ int hwt_cmd_tune(int argc, char **argv) {
   }
   if (optind < argc) {
     fprintf(stderr, "hwtune tune: unexpected argument '%s' (see hwtune tune --help)\n", argv[optind]);
+    rc = 2;
+    goto done;
+  }
+  if (also_default && no_default) {
+    fprintf(stderr, "hwtune tune: --also-default and --no-default contradict each other\n");
+    rc = 2;
+    goto done;
+  }
+  if (also_default && !out_path) {
+    fprintf(stderr, "hwtune tune: --also-default goes with --out (without --out the default path is written)\n");
     rc = 2;
     goto done;
   }
@@ -584,9 +606,42 @@ int hwt_cmd_tune(int argc, char **argv) {
   hwt_tune_machine_from_hw(hw, &machine);
 
   char default_out[1200];
+  unsigned out_flags = force ? HWT_TUNE_WRITE_FORCE : 0;
+  /* --out elsewhere leaves the default profile alone unless asked (issue 17: it replaced the default profile). */
+  bool write_default = out_path ? also_default : !no_default;
   if (!out_path) {
     snprintf(default_out, sizeof default_out, "results/profiles/%s.json", hw->fingerprint);
     out_path = default_out;
+    out_flags |= HWT_TUNE_WRITE_MKDIRS;
+  }
+  char defpath[4096] = "";
+  if (write_default && hwt_profile_default_path(defpath, sizeof defpath) != hwt_status_ok) {
+    hwt_log("no default profile path (HWTUNE_PROFILE, XDG_DATA_HOME and HOME unset): the profile is not copied");
+    write_default = false;
+  }
+  if (write_default && strcmp(defpath, out_path) == 0) write_default = false;
+  /* This machine's identifying fields, as libhwtune will check them; and the targets checked now, before any
+   * measuring, so that a refusal (a missing directory, another machine's profile) costs no tuning. */
+  fields = json_object();
+  {
+    hwt_profile_machine pm;
+    hwt_profile_machine_probe(&pm);
+    for (size_t i = 0; i < pm.nfields; i++)
+      json_object_set_new(fields, pm.fields[i].name, json_string(pm.fields[i].value));
+  }
+  {
+    const char *targets[2] = {out_path, write_default ? defpath : NULL};
+    unsigned tflags[2] = {out_flags, (force ? HWT_TUNE_WRITE_FORCE : 0) | HWT_TUNE_WRITE_MKDIRS};
+    for (int t = 0; t < 2; t++) {
+      if (!targets[t]) continue;
+      hwt_status st = hwt_tune_profile_target(targets[t], tflags[t], hw->fingerprint, fields, NULL, err, sizeof err);
+      if (st != hwt_status_ok) {
+        fprintf(stderr, "hwtune tune: %s%s\n", t ? "default profile: " : "", err);
+        if (t && st == hwt_status_mismatch) fprintf(stderr, "hwtune tune: (or leave it alone with --no-default)\n");
+        rc = st == hwt_status_io_error || st == hwt_status_out_of_memory ? 1 : 2;
+        goto done_session;
+      }
+    }
   }
   FILE *log = NULL;
   if (measurements_path && !(log = fopen(measurements_path, "w"))) {
@@ -793,30 +848,23 @@ int hwt_cmd_tune(int argc, char **argv) {
     json_object_set_new(meta, "exhaustive", json_boolean(exhaustive));
     json_object_set_new(meta, "usable_cpus", json_integer(machine.usable_cpus));
     json_decref(ctx);
-    hwt_profile_machine pm;
-    hwt_profile_machine_probe(&pm);
-    json_t *fields = json_object();
-    for (size_t i = 0; i < pm.nfields; i++) json_object_set_new(fields, pm.fields[i].name, json_string(pm.fields[i].value));
     size_t kept = 0, replaced = 0;
-    hwt_status st = hwt_tune_write_profile(out_path, meta, hw->fingerprint, fields, entries, &kept, &replaced, err,
-                                           sizeof err);
+    hwt_status st = hwt_tune_write_profile(out_path, out_flags, meta, hw->fingerprint, fields, entries, &kept,
+                                           &replaced, err, sizeof err);
     if (st != hwt_status_ok) {
       fprintf(stderr, "hwtune tune: %s\n", err);
       json_decref(meta);
-      json_decref(fields);
       goto done_entries;
     }
-    char defpath[4096] = "";
     bool copied = false;
-    if (!no_default && hwt_profile_default_path(defpath, sizeof defpath) == hwt_status_ok &&
-        strcmp(defpath, out_path) != 0) {
+    if (write_default) {
       /* The same merge at the default path: it may hold entries from an earlier run with other shapes. */
-      st = hwt_tune_write_profile(defpath, meta, hw->fingerprint, fields, entries, NULL, NULL, err, sizeof err);
+      st = hwt_tune_write_profile(defpath, (force ? HWT_TUNE_WRITE_FORCE : 0) | HWT_TUNE_WRITE_MKDIRS, meta,
+                                  hw->fingerprint, fields, entries, NULL, NULL, err, sizeof err);
       if (st != hwt_status_ok) hwt_log("not copied to the default path: %s", err);
       else copied = true;
     }
     json_decref(meta);
-    json_decref(fields);
 
     /* ---- table */
     printf("%-10s %-22s %5s  %-34s %10s  %s\n", "op", "shape", "batch", "choice (impl/isa threads MC,KC,NC)",
@@ -858,6 +906,7 @@ done_shapes:
 done_batches:
   free(batches);
 done:
+  json_decref(fields);
   free(shape_files);
   return rc;
 }

@@ -181,32 +181,132 @@ static hwt_status mkdirs_for(const char *path, char *err, size_t errlen) {
   return hwt_status_ok;
 }
 
-hwt_status hwt_tune_write_profile(const char *path, json_t *meta, const char *fingerprint, json_t *machine_fields,
-                                  json_t *entries, size_t *kept, size_t *replaced, char *err, size_t errlen) {
-  size_t nkept = 0, nreplaced = 0;
-  json_t *merged = json_array();
-  if (!merged) return hwt_status_out_of_memory;
+/* The directory of `path` must exist and be a directory (it is not created). */
+static hwt_status dir_exists(const char *path, char *err, size_t errlen) {
+  char dir[4096];
+  int w = snprintf(dir, sizeof dir, "%s", path);
+  if (w < 0 || (size_t)w >= sizeof dir) {
+    hwt_errf(err, errlen, "cannot write '%.200s...': path too long", path);
+    return hwt_status_invalid_argument;
+  }
+  char *slash = strrchr(dir, '/');
+  if (!slash) return hwt_status_ok;  /* the current directory */
+  if (slash == dir) slash[1] = '\0';
+  else *slash = '\0';
   struct stat sb;
-  if (stat(path, &sb) == 0) {
-    /* Update in place: keep the old entries this run did not re-tune, if the profile is this machine's. */
-    hwt_profile *check = NULL;
-    char msg[512];
-    hwt_status st = hwt_profile_load(path, &check, msg, sizeof msg);
-    if (st != hwt_status_ok) {
-      hwt_errf(err, errlen, "existing profile is not valid, not overwriting it (move it away first): %s", msg);
-      json_decref(merged);
-      return st;
-    }
-    char old_fp[48];
-    snprintf(old_fp, sizeof old_fp, "%s", hwt_profile_meta(check, "fingerprint") ? hwt_profile_meta(check, "fingerprint") : "");
-    bool same_machine = fingerprint && strcmp(old_fp, fingerprint) == 0;
+  if (stat(dir, &sb) != 0) {
+    hwt_errf(err, errlen, "cannot write '%s': directory '%s': %s (it is not created; create it first)", path, dir,
+             strerror(errno));
+    return hwt_status_not_found;
+  }
+  if (!S_ISDIR(sb.st_mode)) {
+    hwt_errf(err, errlen, "cannot write '%s': '%s' is not a directory", path, dir);
+    return hwt_status_not_found;
+  }
+  return hwt_status_ok;
+}
+
+/* This machine as libhwtune's check sees it: the probed fields, no fingerprint (so only fields are compared). */
+static void machine_of(json_t *machine_fields, hwt_profile_machine *m) {
+  memset(m, 0, sizeof *m);
+  const char *key;
+  json_t *v;
+  json_object_foreach(machine_fields, key, v) {
+    if (m->nfields == HWT_PROFILE_MAX_FIELDS) break;
+    hwt_profile_field *f = &m->fields[m->nfields++];
+    snprintf(f->name, sizeof f->name, "%s", key);
+    snprintf(f->value, sizeof f->value, "%s", json_is_string(v) ? json_string_value(v) : "");
+  }
+}
+
+/* Loads the profile at `path` if there is one (*old stays NULL when not) and decides whether it is this
+ * machine's (*same). Errors: an unreadable or invalid file, another machine's profile without FORCE. */
+static hwt_status load_target(const char *path, unsigned flags, const char *fingerprint, json_t *machine_fields,
+                              hwt_profile **old, bool *same, char *err, size_t errlen) {
+  *old = NULL;
+  *same = false;
+  hwt_status st = flags & HWT_TUNE_WRITE_MKDIRS ? hwt_status_ok : dir_exists(path, err, errlen);
+  if (st != hwt_status_ok) return st;
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    if (errno == ENOENT) return hwt_status_ok;
+    hwt_errf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    return hwt_status_io_error;
+  }
+  char msg[512];
+  st = hwt_profile_load(path, old, msg, sizeof msg);
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "existing profile is not valid, not overwriting it (move it away first): %s", msg);
+    return st;
+  }
+  const char *old_fp = hwt_profile_meta(*old, "fingerprint");
+  if (!old_fp) old_fp = "";
+  hwt_profile_machine here;
+  machine_of(machine_fields, &here);
+  hwt_profile_mismatch diffs;
+  char why[1024];
+  *same = (fingerprint && fingerprint[0] && strcmp(old_fp, fingerprint) == 0) ||
+          hwt_profile_check(*old, &here, &diffs, why, sizeof why) == hwt_status_ok;
+  if (*same || (flags & HWT_TUNE_WRITE_FORCE)) return hwt_status_ok;
+  char list[512] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < diffs.ndiffs && used < sizeof list; i++) {
+    int w = snprintf(list + used, sizeof list - used, "%s%s '%s' here '%s'", i ? "; " : "", diffs.diffs[i].field,
+                     diffs.diffs[i].profile_value, diffs.diffs[i].current_value);
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+  hwt_errf(err, errlen,
+           "'%s' holds another machine's profile (fingerprint '%s', this machine '%s'; %s): not replacing its %zu "
+           "entries; write elsewhere with --out, or replace it with --force",
+           path, old_fp, fingerprint ? fingerprint : "", list, hwt_profile_count(*old));
+  hwt_profile_free(*old);
+  *old = NULL;
+  return hwt_status_mismatch;
+}
+
+hwt_status hwt_tune_profile_target(const char *path, unsigned flags, const char *fingerprint, json_t *machine_fields,
+                                   size_t *old_entries, char *err, size_t errlen) {
+  hwt_profile *old = NULL;
+  bool same;
+  hwt_status st = load_target(path, flags, fingerprint, machine_fields, &old, &same, err, errlen);
+  if (old_entries) *old_entries = hwt_profile_count(old);
+  hwt_profile_free(old);
+  return st;
+}
+
+hwt_status hwt_tune_write_profile(const char *path, unsigned flags, json_t *meta, const char *fingerprint,
+                                  json_t *machine_fields, json_t *entries, size_t *kept, size_t *replaced, char *err,
+                                  size_t errlen) {
+  size_t nkept = 0, nreplaced = 0;
+  hwt_profile *check = NULL;
+  bool same_machine = false;
+  hwt_status st = load_target(path, flags, fingerprint, machine_fields, &check, &same_machine, err, errlen);
+  if (st != hwt_status_ok) return st;
+  json_t *merged = json_array();
+  if (!merged) {
     hwt_profile_free(check);
+    return hwt_status_out_of_memory;
+  }
+  if (check) {
+    const char *old_fp = hwt_profile_meta(check, "fingerprint");
     if (!same_machine) {
-      hwt_log("existing profile '%s' is from another machine (fingerprint '%s'): replacing it", path, old_fp);
+      /* Only with HWT_TUNE_WRITE_FORCE (load_target refused otherwise). */
+      hwt_log("--force: replacing '%s', another machine's profile (fingerprint '%s'), and its %zu entries", path,
+              old_fp ? old_fp : "", hwt_profile_count(check));
     } else {
+      /* Update in place: keep the old entries this run did not re-tune. */
       json_error_t je;
       json_t *old = json_load_file(path, 0, &je);
       json_t *old_entries = old ? json_object_get(old, "entries") : NULL;
+      if (!json_is_array(old_entries)) {
+        /* It loaded a moment ago: changed since, or out of memory. Never drop its entries silently. */
+        hwt_errf(err, errlen, "cannot re-read '%s' to merge into it: %s", path, old ? "no entries" : je.text);
+        json_decref(old);
+        json_decref(merged);
+        hwt_profile_free(check);
+        return hwt_status_io_error;
+      }
       size_t i;
       json_t *e;
       json_array_foreach(old_entries, i, e) {
@@ -227,6 +327,7 @@ hwt_status hwt_tune_write_profile(const char *path, json_t *meta, const char *fi
       }
       json_decref(old);
     }
+    hwt_profile_free(check);
   }
   json_array_extend(merged, entries);
   char *text = hwt_tune_profile_text(meta, fingerprint, machine_fields, merged);
@@ -235,14 +336,14 @@ hwt_status hwt_tune_write_profile(const char *path, json_t *meta, const char *fi
   /* The writer checks its own output with the loader the runtimes use before publishing it. */
   hwt_profile *p = NULL;
   char msg[512];
-  hwt_status st = hwt_profile_load_buffer(text, strlen(text), path, &p, msg, sizeof msg);
+  st = hwt_profile_load_buffer(text, strlen(text), path, &p, msg, sizeof msg);
   hwt_profile_free(p);
   if (st != hwt_status_ok) {
     hwt_errf(err, errlen, "internal error: the profile written would not load: %s", msg);
     free(text);
     return hwt_status_internal;
   }
-  st = mkdirs_for(path, err, errlen);
+  st = flags & HWT_TUNE_WRITE_MKDIRS ? mkdirs_for(path, err, errlen) : hwt_status_ok;
   if (st == hwt_status_ok) st = hwt_write_file_atomic(path, text, strlen(text), err, errlen);
   free(text);
   if (st == hwt_status_ok) {

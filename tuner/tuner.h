@@ -255,12 +255,32 @@ hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hw
 json_t *hwt_tune_entry_json(const hwt_tune_problem *p, const hwt_tune_outcome *o, size_t choice_batch,
                             double throughput_per_s);
 
-/* Writes a profile: existing entries of `path` (same machine fingerprint) are kept unless `entries` has the same
- * (op, dtype, shape, batch); the file is written to a temporary file and renamed. `machine` is
+enum {
+  HWT_TUNE_WRITE_FORCE = 1u << 0,   /* replace another machine's profile at the path (its entries are lost) */
+  HWT_TUNE_WRITE_MKDIRS = 1u << 1,  /* create missing parent directories (for the default paths only: a --out
+                                       into a directory that does not exist is refused, as bench/audit do) */
+};
+
+/* Whether `path` may take this machine's profile, checked before a run so that no tuning is lost to a refusal:
+ *   - the directory must exist, unless HWT_TUNE_WRITE_MKDIRS (hwt_status_not_found, "... does not exist");
+ *   - an existing file must load (its loader status, "not overwriting it");
+ *   - an existing profile must be this machine's, unless HWT_TUNE_WRITE_FORCE (hwt_status_mismatch; the message
+ *     names the file, both fingerprints and the differing fields). "This machine's" is the rule libhwtune applies
+ *     when it opens a profile: every field it records equals this machine's (`machine_fields`), or the
+ *     fingerprints are equal. The usable CPUs (affinity, cgroup quota) are not a field: a run under
+ *     `taskset -c 0` is the same machine as one on all CPUs, although detect's fingerprint differs.
+ * *old_entries (may be NULL) is the number of entries already at the path (0 when there is no file). */
+hwt_status hwt_tune_profile_target(const char *path, unsigned flags, const char *fingerprint, json_t *machine_fields,
+                                   size_t *old_entries, char *err, size_t errlen);
+
+/* Writes a profile after the same checks (flags as above): existing entries of this machine's profile at `path`
+ * are kept unless `entries` has the same (op, dtype, shape, batch); another machine's are replaced only with
+ * HWT_TUNE_WRITE_FORCE. The file is written to a temporary file and renamed. `machine_fields` is
  * hwt_profile_machine_probe()'s fields, fingerprint detect's. `meta` holds objective, budget_s, slo_ms, created,
  * hwtune_version, xnnpack_version (borrowed). *kept and *replaced count kept and replaced old entries. */
-hwt_status hwt_tune_write_profile(const char *path, json_t *meta, const char *fingerprint, json_t *machine_fields,
-                                  json_t *entries, size_t *kept, size_t *replaced, char *err, size_t errlen);
+hwt_status hwt_tune_write_profile(const char *path, unsigned flags, json_t *meta, const char *fingerprint,
+                                  json_t *machine_fields, json_t *entries, size_t *kept, size_t *replaced, char *err,
+                                  size_t errlen);
 
 /* The profile document text for entries (one entry per line, so diffs stay readable). malloc'ed. */
 char *hwt_tune_profile_text(json_t *meta, const char *fingerprint, json_t *machine_fields, json_t *entries);

@@ -75,9 +75,19 @@ hwt_status hwt_profile_default_path(char *buf, size_t buflen);
 
 /* Parses and validates a profile file. On success *out owns the profile (free with hwt_profile_free); on
  * failure *out is NULL. Statuses: io_error (cannot open/read; errno text in msg), parse_error (not JSON,
- * truncated, numbers that are not representable, nesting deeper than 64), schema_error (missing field, wrong
- * type, value out of range, unknown schema version, duplicate key in an object, duplicate entry for one
- * (op, dtype, shape, batch)), out_of_memory, invalid_argument (NULL path or out). */
+ * truncated, numbers that are not representable, nesting deeper than 64, strings that are not UTF-8),
+ * schema_error (missing field, wrong type, value out of range, unknown schema version, duplicate key in an
+ * object, duplicate entry for one (op, dtype, shape, batch), machine fields that identify no machine, an entry
+ * whose shape contradicts its n and k), out_of_memory, invalid_argument (NULL path or out).
+ *
+ * Strings must be UTF-8 as RFC 8259 and RFC 3629 define it: invalid bytes, overlong forms, UTF-16 surrogates
+ * encoded in UTF-8 and code points above U+10FFFF are parse errors (Python's json rejects these files too).
+ * \u escapes must encode scalar values: an unpaired surrogate escape such as "\ud800" is a parse error as well
+ * (Python accepts it, but it has no UTF-8 form, and the strings handed out here are UTF-8), and so is \u0000.
+ * machine.fields must name "arch" and at least one of "brand", "model", "isa" with a value other than "unknown":
+ * an empty set would match every machine. For the ops gemm_* ("NxK") and conv_*, dwconv_*
+ * ("HxWxC:OC:kK[xKW][sS][pP]") the shape string must parse and mean the entry's n and k (gemm: n = N, k = K;
+ * conv: n = OC, or C when OC is empty, k = KH*KW*C, for dwconv KH*KW with OC = C); other ops' shapes are opaque. */
 hwt_status hwt_profile_load(const char *path, hwt_profile **out, char *msg, size_t msglen);
 
 /* The same from memory; `name` is used in messages in place of a file name (NULL = "<buffer>"). */
@@ -128,7 +138,9 @@ typedef struct hwt_profile_query {
                            n, k and batch only */
   uint64_t n, k;        /* gemm: outputs, inputs; conv: output channels, kh*kw*in_channels/groups */
   uint64_t batch;       /* gemm: rows of A; conv: images. 0 is treated as 1 */
-  unsigned max_threads; /* 0 = no limit; else the chosen thread count is clamped to it (usable CPUs here) */
+  unsigned max_threads; /* 0 = no limit of the caller's; else the chosen thread count is clamped to it. The
+                           lookup also clamps to hwt_profile_usable_cpus() (the calling thread's affinity): pass
+                           a smaller bound for a cgroup CPU quota, which libhwtune does not read */
   double max_distance;  /* 0 = no limit; a nearest shape farther than this gives the default instead */
 } hwt_profile_query;
 
@@ -151,8 +163,9 @@ typedef struct hwt_profile_choice {
   double distance;          /* 0 for exact, d for nearest, HUGE_VAL for default */
   char impl[16];            /* "xnnpack", "own", "reference" */
   char isa[16];             /* "auto" for xnnpack, else the kernel ISA token ("avx2", "neondot", ...) */
-  unsigned threads;         /* >= 1, after the max_threads clamp */
-  bool threads_clamped;     /* the profile chose more threads than max_threads */
+  unsigned threads;         /* >= 1, after the clamp to max_threads and to the usable CPUs */
+  bool threads_clamped;     /* the profile chose more threads than max_threads or the usable CPUs allow; the
+                               tuned count is hwt_profile_entry(profile, entry, &e) -> e.threads */
   uint64_t mc, kc, nc;      /* own kernels' blocking; 0 = the kernel's default for that field */
   uint64_t batch;           /* batch to run with: the tuned choice's batch (throughput objective may pick a
                                larger one than asked), the query's batch for latency entries and the default */
@@ -162,6 +175,12 @@ typedef struct hwt_profile_choice {
   double median_ns, ci_low_ns, ci_high_ns;  /* its measurement on the tuning machine */
   size_t entry;             /* index for hwt_profile_entry, SIZE_MAX for the default */
 } hwt_profile_choice;
+
+/* The number of CPUs the calling thread may run on (sched_getaffinity), which hwt_profile_lookup clamps the
+ * chosen threads to; 0 when unknown (then there is no such clamp). A profile tuned on 2 CPUs looked up under
+ * `taskset -c 0` gives 1 thread, with threads_clamped set. Cheap (one system call), allocation-free, thread-safe.
+ * cgroup CPU quotas are not read (`hwtune detect` reports them): pass them as max_threads. Since HWTUNE_0.1. */
+unsigned hwt_profile_usable_cpus(void);
 
 /* Never fails: fills *out and returns out->match. A NULL profile (none loaded, or refused) or a NULL/empty
  * query op gives the default. Thread-safe, allocation-free. */

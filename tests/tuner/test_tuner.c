@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tuner: the "simpler choice wins unless beaten beyond its CI" rule, the racing search on a synthetic machine
  * (measurements from a cost model through the seam, no timing), the space, and the profile writer's merge. */
+#define _GNU_SOURCE 1  /* sched_setaffinity */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -824,6 +827,16 @@ Test(tune_check, races_the_choices_and_reports_the_ratio) {
   cr_assert(strstr(err, "different machines"), "%s", err);
   cr_assert_eq(hwt_tune_check(tuned, bad, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_invalid_argument);
   cr_assert(strstr(err, bad) && strstr(err, ":2:"), "names the file and line: %s", err);
+  /* A missing file: the reason, without jansson's "-1:-1" positions (issue 17). */
+  char missing[300];
+  snprintf(missing, sizeof missing, "%s/missing.json", dir);
+  cr_assert_eq(hwt_tune_check(missing, ref, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_invalid_argument);
+  char want[400];
+  snprintf(want, sizeof want, "cannot open '%s': No such file or directory", missing);
+  cr_assert_str_eq(err, want);
+  cr_assert_eq(hwt_tune_check(tuned, dir, &mm, 0.1, &rows, &n, err, sizeof err), hwt_status_invalid_argument);
+  snprintf(want, sizeof want, "cannot read '%s': not a regular file", dir);
+  cr_assert_str_eq(err, want, "a directory");
   unlink(tuned);
   unlink(ref);
   unlink(other);
@@ -965,12 +978,13 @@ Test(tune_writer, update_merges_and_replaces) {
   json_t *first = json_pack("[o, o]", entry("64x64", 64, "own", 1), entry("128x64", 128, "xnnpack", 1));
   size_t kept = 9, replaced = 9;
   char err[512];
-  cr_assert_eq(hwt_tune_write_profile(path, meta, "fp1", fields, first, &kept, &replaced, err, sizeof err),
+  cr_assert_eq(hwt_tune_write_profile(path, HWT_TUNE_WRITE_MKDIRS, meta, "fp1", fields, first, &kept, &replaced, err,
+                                      sizeof err),
                hwt_status_ok, "%s", err);
   cr_assert_eq(kept, 0);
   cr_assert_eq(replaced, 0);
   json_t *second = json_pack("[o, o]", entry("128x64", 128, "own", 2), entry("256x64", 256, "xnnpack", 1));
-  cr_assert_eq(hwt_tune_write_profile(path, meta, "fp1", fields, second, &kept, &replaced, err, sizeof err),
+  cr_assert_eq(hwt_tune_write_profile(path, 0, meta, "fp1", fields, second, &kept, &replaced, err, sizeof err),
                hwt_status_ok, "%s", err);
   cr_assert_eq(kept, 1);
   cr_assert_eq(replaced, 1);
@@ -980,20 +994,12 @@ Test(tune_writer, update_merges_and_replaces) {
   cr_assert_eq(hwt_profile_load(path, &p, msg, sizeof msg), hwt_status_ok, "%s", msg);
   cr_assert_eq(hwt_profile_count(p), 3);
   hwt_profile_choice c;
-  hwt_profile_query q = {.op = "gemm_f32", .dtype = "f32", .n = 128, .k = 64, .batch = 1};
+  hwt_profile_query q = {.op = "gemm_f32", .dtype = "f32", .n = 128, .k = 64, .batch = 1, .max_threads = 2};
   cr_assert_eq(hwt_profile_lookup(p, &q, &c), hwt_profile_match_exact);
   cr_assert_str_eq(c.impl, "own", "the re-tuned entry replaced the old one");
+  cr_assert(hwt_profile_entry(p, c.entry, &c));
   cr_assert_eq(c.threads, 2);
   cr_assert_eq(c.kc, 256);
-  hwt_profile_free(p);
-
-  /* Another machine's profile at that path is replaced, not merged. */
-  json_t *third = json_pack("[o]", entry("512x64", 512, "xnnpack", 1));
-  cr_assert_eq(hwt_tune_write_profile(path, meta, "fp2", fields, third, &kept, &replaced, err, sizeof err),
-               hwt_status_ok, "%s", err);
-  cr_assert_eq(kept, 0);
-  cr_assert_eq(hwt_profile_load(path, &p, msg, sizeof msg), hwt_status_ok, "%s", msg);
-  cr_assert_eq(hwt_profile_count(p), 1);
   hwt_profile_free(p);
 
   /* No temporary files are left next to it. */
@@ -1002,10 +1008,11 @@ Test(tune_writer, update_merges_and_replaces) {
   cr_assert_eq(count_files(sub), 1);
 
   /* A damaged file at the path is not overwritten. */
+  json_t *third = json_pack("[o]", entry("512x64", 512, "xnnpack", 1));
   FILE *f = fopen(path, "w");
   fputs("{\"schema\": \"hwtune.prof", f);
   fclose(f);
-  cr_assert_eq(hwt_tune_write_profile(path, meta, "fp1", fields, third, &kept, &replaced, err, sizeof err),
+  cr_assert_eq(hwt_tune_write_profile(path, 0, meta, "fp1", fields, third, &kept, &replaced, err, sizeof err),
                hwt_status_parse_error);
   cr_assert(strstr(err, "not overwriting") != NULL, "%s", err);
   unlink(path);
@@ -1016,6 +1023,131 @@ Test(tune_writer, update_merges_and_replaces) {
   json_decref(third);
   json_decref(meta);
   json_decref(fields);
+}
+
+static size_t profile_count(const char *path) {
+  hwt_profile *p = NULL;
+  char msg[512];
+  cr_assert_eq(hwt_profile_load(path, &p, msg, sizeof msg), hwt_status_ok, "%s", msg);
+  size_t n = hwt_profile_count(p);
+  hwt_profile_free(p);
+  return n;
+}
+
+Test(tune_writer, a_narrower_cpu_set_is_the_same_machine) {
+  /* Issue 17: `taskset -c 0 hwtune tune` (detect's fingerprint counts the usable CPUs, so it differs) treated the
+   * machine's own 56-entry profile as another machine's and replaced it with its 7 entries. The machine fields,
+   * which libhwtune checks, are the same: the entries merge. */
+  char dir[] = "/tmp/hwtune-tune-test-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/profile.json", dir);
+  json_t *meta = json_pack("{s:s}", "objective", "latency");
+  json_t *fields = json_pack("{s:s, s:s, s:s}", "arch", "x86_64", "brand", "Test CPU", "cpus", "2");
+  json_t *all_cpus = json_pack("[o, o, o]", entry("64x64", 64, "own", 2), entry("128x64", 128, "xnnpack", 2),
+                               entry("256x64", 256, "xnnpack", 2));
+  json_t *one_cpu = json_pack("[o]", entry("64x64", 64, "own", 1));
+  char err[1024];
+  size_t kept = 0, replaced = 0, old = 0;
+  cr_assert_eq(hwt_tune_write_profile(path, 0, meta, "fp-usable-2", fields, all_cpus, NULL, NULL, err, sizeof err),
+               hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_tune_profile_target(path, 0, "fp-usable-1", fields, &old, err, sizeof err), hwt_status_ok, "%s",
+               err);
+  cr_assert_eq(old, 3);
+  cr_assert_eq(hwt_tune_write_profile(path, 0, meta, "fp-usable-1", fields, one_cpu, &kept, &replaced, err, sizeof err),
+               hwt_status_ok, "%s", err);
+  cr_assert_eq(kept, 2);
+  cr_assert_eq(replaced, 1);
+  cr_assert_eq(profile_count(path), 3, "merged, nothing lost");
+  unlink(path);
+  rmdir(dir);
+  json_decref(meta);
+  json_decref(fields);
+  json_decref(all_cpus);
+  json_decref(one_cpu);
+}
+
+Test(tune_writer, another_machines_profile_needs_force) {
+  char dir[] = "/tmp/hwtune-tune-test-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/p1.json", dir);
+  json_t *meta = json_pack("{s:s}", "objective", "latency");
+  json_t *theirs = json_pack("{s:s, s:s}", "arch", "x86_64", "brand", "Other CPU");
+  json_t *ours = json_pack("{s:s, s:s}", "arch", "x86_64", "brand", "Test CPU");
+  json_t *two = json_pack("[o, o]", entry("64x64", 64, "own", 2), entry("128x64", 128, "xnnpack", 2));
+  json_t *one = json_pack("[o]", entry("512x64", 512, "xnnpack", 1));
+  char err[1024];
+  size_t kept = 0, replaced = 0;
+  cr_assert_eq(hwt_tune_write_profile(path, 0, meta, "fp-theirs", theirs, two, NULL, NULL, err, sizeof err),
+               hwt_status_ok, "%s", err);
+  /* Refused, before a run and when writing; the message names the file and both fingerprints. */
+  cr_assert_eq(hwt_tune_profile_target(path, 0, "fp-ours", ours, NULL, err, sizeof err), hwt_status_mismatch);
+  cr_assert(strstr(err, path) && strstr(err, "'fp-theirs'") && strstr(err, "'fp-ours'") &&
+                strstr(err, "brand 'Other CPU' here 'Test CPU'") && strstr(err, "--force"),
+            "%s", err);
+  cr_assert_eq(hwt_tune_write_profile(path, 0, meta, "fp-ours", ours, one, &kept, &replaced, err, sizeof err),
+               hwt_status_mismatch);
+  cr_assert_eq(profile_count(path), 2, "their entries are still there");
+  /* The same fingerprint but other fields is still the same machine for the writer (detect said so). */
+  cr_assert_eq(hwt_tune_profile_target(path, 0, "fp-theirs", ours, NULL, err, sizeof err), hwt_status_ok, "%s", err);
+  /* --force replaces it. */
+  cr_assert_eq(hwt_tune_profile_target(path, HWT_TUNE_WRITE_FORCE, "fp-ours", ours, NULL, err, sizeof err),
+               hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_tune_write_profile(path, HWT_TUNE_WRITE_FORCE, meta, "fp-ours", ours, one, &kept, &replaced, err,
+                                      sizeof err),
+               hwt_status_ok, "%s", err);
+  cr_assert_eq(kept, 0);
+  cr_assert_eq(profile_count(path), 1);
+  unlink(path);
+  rmdir(dir);
+  json_decref(meta);
+  json_decref(theirs);
+  json_decref(ours);
+  json_decref(two);
+  json_decref(one);
+}
+
+Test(tune_writer, missing_directory_is_not_created) {
+  char dir[] = "/tmp/hwtune-tune-test-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[512], sub[256];
+  snprintf(sub, sizeof sub, "%s/no/such", dir);
+  snprintf(path, sizeof path, "%s/p.json", sub);
+  json_t *meta = json_pack("{s:s}", "objective", "latency");
+  json_t *fields = json_pack("{s:s, s:s}", "arch", "x86_64", "brand", "Test CPU");
+  json_t *one = json_pack("[o]", entry("64x64", 64, "own", 1));
+  char err[1024], want[1400];
+  cr_assert_eq(hwt_tune_profile_target(path, 0, "fp", fields, NULL, err, sizeof err), hwt_status_not_found);
+  snprintf(want, sizeof want,
+           "cannot write '%s': directory '%s': No such file or directory (it is not created; create it first)", path,
+           sub);
+  cr_assert_str_eq(err, want);
+  cr_assert_eq(hwt_tune_write_profile(path, 0, meta, "fp", fields, one, NULL, NULL, err, sizeof err),
+               hwt_status_not_found);
+  struct stat sb;
+  cr_assert_neq(stat(sub, &sb), 0, "the directory was created");
+  /* A file where the directory should be. */
+  char file[256], under[300];
+  snprintf(file, sizeof file, "%s/f", dir);
+  write_file(file, "x");
+  snprintf(under, sizeof under, "%s/p.json", file);
+  cr_assert_eq(hwt_tune_profile_target(under, 0, "fp", fields, NULL, err, sizeof err), hwt_status_not_found);
+  cr_assert(strstr(err, "is not a directory"), "%s", err);
+  /* The default paths (results/profiles/, the XDG data directory) are created. */
+  cr_assert_eq(hwt_tune_write_profile(path, HWT_TUNE_WRITE_MKDIRS, meta, "fp", fields, one, NULL, NULL, err,
+                                      sizeof err),
+               hwt_status_ok, "%s", err);
+  cr_assert_eq(profile_count(path), 1);
+  unlink(path);
+  unlink(file);
+  rmdir(sub);
+  snprintf(sub, sizeof sub, "%s/no", dir);
+  rmdir(sub);
+  rmdir(dir);
+  json_decref(meta);
+  json_decref(fields);
+  json_decref(one);
 }
 
 /* ---------------------------------------------------------------- the verb */
@@ -1070,4 +1202,122 @@ Test(tune_cli, small_run_writes_a_loadable_profile) {
   unlink(out);
   unlink(path);
   rmdir(dir);
+}
+
+/* A file's whole text (malloc'ed). */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "%s", path);
+  char *buf = calloc(1, 1 << 20);
+  size_t n = fread(buf, 1, (1 << 20) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+Test(tune_cli, out_refuses_a_missing_directory_and_another_machines_profile) {
+  char dir[] = "/tmp/hwtune-tune-cli-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char cmd[2048], err_path[300], missing[300], p1[300], def[300];
+  snprintf(err_path, sizeof err_path, "%s/err.txt", dir);
+  snprintf(missing, sizeof missing, "%s/no/such", dir);
+  snprintf(p1, sizeof p1, "%s/p1.json", dir);
+  snprintf(def, sizeof def, "%s/default.json", dir);
+  /* --out into a directory that does not exist: exit 2, the directory is not created (bench, audit and report
+   * refuse too), nothing measured. */
+  snprintf(cmd, sizeof cmd,
+           "HWTUNE_PROFILE=%s " HWTUNE_BINARY " tune --op gemm_f32 --shape 64x64 --budget 1 -q --out %s/p.json "
+           ">/dev/null 2>%s",
+           def, missing, err_path);
+  cr_assert_eq(run(cmd), 2);
+  char *e = slurp(err_path);
+  cr_assert(strstr(e, missing) && strstr(e, "No such file or directory"), "%s", e);
+  free(e);
+  struct stat sb;
+  cr_assert_neq(stat(missing, &sb), 0, "the directory was created");
+
+  /* --out onto another machine's profile: exit 2 naming the file and both fingerprints, the file untouched. */
+  write_file(p1, "{\"schema\": \"hwtune.profile/1\", \"machine\": {\"fingerprint\": \"0123456789abcdef0123456789abcdef\", "
+                 "\"fields\": {\"arch\": \"x86_64\", \"brand\": \"Some Other CPU\"}}, \"objective\": \"latency\", "
+                 "\"entries\": [{\"op\": \"gemm_f32\", \"dtype\": \"f32\", \"shape\": \"512x784\", \"batch\": 1, "
+                 "\"n\": 512, \"k\": 784, \"choice\": {\"impl\": \"xnnpack\", \"isa\": \"auto\", \"threads\": 1}, "
+                 "\"median_ns\": 1000}]}\n");
+  char *before = slurp(p1);
+  snprintf(cmd, sizeof cmd,
+           "HWTUNE_PROFILE=%s " HWTUNE_BINARY " tune --op gemm_f32 --shape 64x64 --budget 1 -q --out %s >/dev/null "
+           "2>%s",
+           def, p1, err_path);
+  cr_assert_eq(run(cmd), 2);
+  e = slurp(err_path);
+  cr_assert(strstr(e, p1) && strstr(e, "'0123456789abcdef0123456789abcdef'") && strstr(e, "this machine '") &&
+                strstr(e, "--force"),
+            "%s", e);
+  free(e);
+  char *after = slurp(p1);
+  cr_assert_str_eq(after, before, "another machine's profile was changed");
+  free(after);
+  free(before);
+  /* --force replaces it; --out elsewhere did not create the default profile. */
+  snprintf(cmd, sizeof cmd,
+           "HWTUNE_PROFILE=%s " HWTUNE_BINARY " tune --op gemm_f32 --shape 64x64 --budget 1 -q --out %s --force "
+           ">/dev/null 2>%s",
+           def, p1, err_path);
+  cr_assert_eq(run(cmd), 0);
+  cr_assert_eq(profile_count(p1), 1);
+  cr_assert_neq(stat(def, &sb), 0, "--out without --also-default wrote the default profile");
+  /* Usage errors. */
+  cr_assert_eq(run(HWTUNE_BINARY " tune --also-default 2>/dev/null"), 2, "--also-default needs --out");
+  cr_assert_eq(run(HWTUNE_BINARY " tune --out x.json --also-default --no-default 2>/dev/null"), 2);
+  unlink(p1);
+  unlink(err_path);
+  rmdir(dir);
+}
+
+Test(tune_cli, a_run_under_a_narrower_cpu_set_merges_into_the_default_profile) {
+  /* Issue 17: `taskset -c 0 hwtune tune ... --out p1.json` replaced the machine's default profile (56 entries)
+   * with its 7. The default profile here holds this machine's fields with another fingerprint (detect's
+   * fingerprint counts the usable CPUs) and two entries; the run is narrowed to one CPU. */
+  char dir[] = "/tmp/hwtune-tune-cli-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char cmd[2048], p1[300], def[300];
+  snprintf(p1, sizeof p1, "%s/p1.json", dir);
+  snprintf(def, sizeof def, "%s/default.json", dir);
+  hwt_profile_machine pm;
+  hwt_profile_machine_probe(&pm);
+  json_t *fields = json_object();
+  for (size_t i = 0; i < pm.nfields; i++) json_object_set_new(fields, pm.fields[i].name, json_string(pm.fields[i].value));
+  json_t *meta = json_pack("{s:s}", "objective", "latency");
+  json_t *two = json_pack("[o, o]", entry("128x64", 128, "own", 2), entry("256x64", 256, "xnnpack", 2));
+  char err[1024];
+  cr_assert_eq(hwt_tune_write_profile(def, 0, meta, "fp-of-a-run-on-all-cpus", fields, two, NULL, NULL, err,
+                                      sizeof err),
+               hwt_status_ok, "%s", err);
+  cpu_set_t old, one;
+  cr_assert_eq(sched_getaffinity(0, sizeof old, &old), 0);
+  int cpu = 0;
+  while (!CPU_ISSET(cpu, &old)) cpu++;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
+  snprintf(cmd, sizeof cmd,
+           "HWTUNE_PROFILE=%s " HWTUNE_BINARY " tune --op gemm_f32 --shape 64x64 --budget 1 -q --out %s "
+           "--also-default >/dev/null 2>/dev/null",
+           def, p1);
+  int rc_also = run(cmd);
+  snprintf(cmd, sizeof cmd,
+           "HWTUNE_PROFILE=%s " HWTUNE_BINARY " tune --op gemm_f32 --shape 96x64 --budget 1 -q --out %s "
+           ">/dev/null 2>/dev/null",
+           def, p1);
+  int rc_out = run(cmd);
+  cr_assert_eq(sched_setaffinity(0, sizeof old, &old), 0);
+  cr_assert_eq(rc_also, 0);
+  cr_assert_eq(rc_out, 0);
+  cr_assert_eq(profile_count(def), 3, "the default profile kept its 2 entries and took the new one");
+  cr_assert_eq(profile_count(p1), 2, "p1.json: both runs merged");
+  unlink(p1);
+  unlink(def);
+  rmdir(dir);
+  json_decref(fields);
+  json_decref(meta);
+  json_decref(two);
 }
