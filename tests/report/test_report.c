@@ -319,6 +319,57 @@ Test(compare, bad_input_exits_2) {
   cr_assert_eq(hwt_cmd_compare(5, argv3), 2);
 }
 
+/* A gate comparing against a run that measured nothing, or nothing in common, must fail: exit 2, a message naming
+ * the file(s), and no output file. */
+static void assert_unusable(const char *base, const char *cand, const char *want1, const char *want2) {
+  char out[256];
+  snprintf(out, sizeof out, "%s/compare.out", tmpdir);
+  unlink(out);
+  cr_assert_eq(run_compare(base, cand, NULL, NULL), 2, "compare %s %s", base, cand);
+  cr_assert_eq(access(out, F_OK), -1, "compare %s %s wrote an output on nothing", base, cand);
+  cr_assert_eq(run_compare(base, cand, "json", NULL), 2, "compare %s %s --format json", base, cand);
+  hwt_results_file b, n;
+  load(base, &b);
+  load(cand, &n);
+  hwt_compare c;
+  cr_assert_eq(hwt_compare_run(&b, &n, NULL, &c), hwt_status_ok);
+  char err[1024] = "";
+  cr_assert_neq(hwt_compare_check_usable(&c, &b, &n, err, sizeof err), hwt_status_ok, "%s %s", base, cand);
+  cr_assert_not_null(strstr(err, want1), "message '%s' lacks '%s'", err, want1);
+  if (want2) cr_assert_not_null(strstr(err, want2), "message '%s' lacks '%s'", err, want2);
+  hwt_compare_free(&c);
+  hwt_results_free(&b);
+  hwt_results_free(&n);
+}
+
+Test(compare, a_file_without_results_or_nothing_in_common_exits_2) {
+  assert_unusable("cmp_base.json", "cmp_empty.json", "cmp_empty.json holds no results", NULL);
+  assert_unusable("cmp_empty.json", "cmp_base.json", "cmp_empty.json holds no results", NULL);
+  assert_unusable("cmp_empty.json", "cmp_empty.json", "hold no results", NULL);
+  assert_unusable("cmp_base.json", "cmp_disjoint.json", "no configuration is in both", "cmp_disjoint.json");
+  /* one configuration in common is a comparison (and the partial file's warning says the rest is missing) */
+  cr_assert_eq(run_compare("cmp_base.json", "cmp_partial.json", NULL, NULL), 0);
+}
+
+Test(compare, help_documents_the_exit_codes) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/help.txt", tmpdir);
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO);
+  FILE *f = freopen(path, "w", stdout);
+  cr_assert_not_null(f);
+  char *argv[] = {"compare", "--help", NULL};
+  int rc = hwt_cmd_compare(2, argv);
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  cr_assert_eq(rc, 0);
+  char *text = slurp(path, NULL);
+  cr_assert_not_null(strstr(text, "a file without results"), "%s", text);
+  cr_assert_not_null(strstr(text, "no\nconfiguration in both files"), "%s", text);
+  free(text);
+}
+
 Test(compare, console_and_markdown_tables_list_every_pair) {
   char out[256];
   snprintf(out, sizeof out, "%s/compare.out", tmpdir);
@@ -585,6 +636,20 @@ Test(report, bad_input_and_usage_exit_2) {
   cr_assert_eq(hwt_cmd_report(4, a4), 2);
   char *a5[] = {"report", FIX "machine_a.json", "--out", "/no/such/dir/r.md", NULL};
   cr_assert_eq(hwt_cmd_report(4, a5), 1);
+}
+
+Test(report, nothing_to_report_exits_2) {
+  char out[256];
+  snprintf(out, sizeof out, "%s/empty.md", tmpdir);
+  char *a1[] = {"report", FIX "cmp_empty.json", "--out", out, NULL};
+  cr_assert_eq(hwt_cmd_report(4, a1), 2);
+  cr_assert_eq(access(out, F_OK), -1, "a report of nothing was written");
+  char *a2[] = {"report", FIX "cmp_empty.json", FIX "cmp_empty.json", "--format", "csv", NULL};
+  cr_assert_eq(hwt_cmd_report(5, a2), 2);
+  /* an empty file next to one with results is a warning: the report shows what there is */
+  char *a3[] = {"report", FIX "cmp_empty.json", FIX "machine_a.json", "--out", out, NULL};
+  cr_assert_eq(hwt_cmd_report(5, a3), 0);
+  cr_assert_eq(access(out, F_OK), 0);
 }
 
 /* ---- Google Benchmark's compare.py accepts `hwtune bench --format gbench` ---------------------------------- */
