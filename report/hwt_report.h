@@ -163,6 +163,9 @@ typedef struct hwt_machine {
   const hwt_result **results;
   size_t nresults;
   size_t nreplaced;               /* configurations measured twice */
+  /* Owned lookup tables (peers, cross-machine cells) built by hwt_machines_group over the final order of results,
+   * so that a report is O(n log n) in the number of results; NULL in a machine built by hand: lookups then scan. */
+  struct hwt_machine_index *index;
 } hwt_machine;
 
 typedef struct hwt_machines {

@@ -652,6 +652,79 @@ Test(report, nothing_to_report_exits_2) {
   cr_assert_eq(access(out, F_OK), 0);
 }
 
+/* ---- a fleet's merged results: 50k results, far below the quadratic time -------------------------------------- */
+/* Writes a results file with `count` configurations (24 per shape) starting at shape number `first_shape`, under
+ * the context of the fixture `ctx_from`. Medians follow the configuration so own and xnnpack differ. */
+static void write_big(const char *path, const char *ctx_from, size_t first_shape, size_t count, const char *own_isa,
+                      const char *own_isa8) {
+  hwt_results_file src;
+  load(ctx_from, &src);
+  char *ctx = json_dumps(src.context, JSON_COMPACT);
+  cr_assert_not_null(ctx);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "%s", path);
+  fprintf(f, "{\"schema\": \"hwtune.results/1\", \"partial\": false, \"context\": %s, \"results\": [\n", ctx);
+  size_t n = 0;
+  static const long long batches[] = {1, 8, 64};
+  for (size_t sh = first_shape; n < count; sh++) {
+    long long nn = 64 + 16 * (long long)(sh % 97), kk = 64 + 32 * (long long)(sh / 97);
+    for (int op = 0; op < 2 && n < count; op++)
+      for (int b = 0; b < 3 && n < count; b++)
+        for (long long t = 1; t <= 2 && n < count; t++)
+          for (int own = 0; own < 2 && n < count; own++, n++) {
+            double flops = 2.0 * (double)batches[b] * (double)nn * (double)kk;
+            double med = flops / (40.0 * (t == 2 ? 1.8 : 1.0)) * (own ? 1.1 : 1.0) * (1 + 0.01 * (double)(n % 7));
+            fprintf(f,
+                    "%s{\"op\": \"%s\", \"impl\": \"%s\", \"isa\": \"%s\", \"shape\": \"%lldx%lld\", \"m\": %lld, "
+                    "\"n\": %lld, \"k\": %lld, \"threads\": %lld, \"cache\": \"warm\", \"samples\": 5, "
+                    "\"median_ns\": %.1f, \"p99_ns\": %.1f, \"ci_low_ns\": %.1f, \"ci_high_ns\": %.1f, "
+                    "\"flops\": %.0f, \"gflops\": %.4f, \"pct_peak\": 30.0, \"arithmetic_intensity\": 12.5, "
+                    "\"bound\": \"compute\", \"warnings\": [%s]}\n",
+                    n ? "," : "", op ? "gemm_qs8" : "gemm_f32", own ? "own" : "xnnpack",
+                    own ? (op ? own_isa8 : own_isa) : "auto", nn, kk, batches[b], nn, kk, t, med, med * 1.1,
+                    med * 0.99, med * 1.01, flops, flops / med, n % 100 == 0 ? "\"cv 6.0% > 5%\"" : "");
+          }
+  }
+  fprintf(f, "]}\n");
+  cr_assert_eq(fclose(f), 0);
+  free(ctx);
+  hwt_results_free(&src);
+}
+
+/* At d550f0b, 10k results of three files (two machines) took 39 s (Markdown) and 44 s (HTML): the lookups of the
+ * cross-machine table, the XNNPACK peers, the merge and the chart series were linear scans. 50k now take about 2-3 s
+ * per format (Release); 60 s is far above that (sanitizers included) and far below the quadratic time. */
+Test(report, fifty_thousand_results_of_a_fleet_in_well_under_a_minute, .timeout = 60) {
+  char a1[256], a2[256], b[256], out[256];
+  snprintf(a1, sizeof a1, "%s/a1.json", tmpdir);
+  snprintf(a2, sizeof a2, "%s/a2.json", tmpdir);
+  snprintf(b, sizeof b, "%s/b.json", tmpdir);
+  write_big(a1, "machine_a.json", 0, 20000, "avx512f", "avx512vnni");
+  /* the same machine again: 5000 configurations measured again, 5000 new ones */
+  write_big(a2, "machine_a.json", 0, 5000, "avx512f", "avx512vnni");
+  char a2b[256];
+  snprintf(a2b, sizeof a2b, "%s/a2b.json", tmpdir);
+  write_big(a2b, "machine_a.json", 20000 / 24 + 1, 5000, "avx512f", "avx512vnni");
+  write_big(b, "machine_b.json", 0, 20000, "neon", "neondot");
+  static const char *const fmts[] = {"md", "html", "csv"};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(out, sizeof out, "%s/fleet.%s", tmpdir, fmts[i]);
+    char *argv[] = {"report", a1, a2, a2b, b, "--format", (char *)fmts[i], "--out", out, NULL};
+    cr_assert_eq(hwt_cmd_report(9, argv), 0, "format %s", fmts[i]);
+  }
+  snprintf(out, sizeof out, "%s/fleet.md", tmpdir);
+  char *md = slurp(out, NULL);
+  cr_assert_not_null(strstr(md, "## Across machines"));
+  cr_assert_not_null(strstr(md, "5000 configuration(s) measured in two files"));
+  /* every row of the cross-machine table: 25000 configurations of machine A and 20000 of B (same keys but isa) */
+  const char *end = strstr(md, "## Machine 1");
+  cr_assert_not_null(end);
+  size_t rows = 0;
+  for (const char *p = strstr(md, "| configuration |"); p && (p = strstr(p + 1, "\n| `")) != NULL && p < end;) rows++;
+  cr_assert_eq(rows, 25000, "cross-machine rows: %zu", rows);
+  free(md);
+}
+
 /* ---- Google Benchmark's compare.py accepts `hwtune bench --format gbench` ---------------------------------- */
 
 Test(gbench, compare_py_accepts_bench_output, .timeout = 300) {
