@@ -62,8 +62,10 @@ static void usage(FILE *out) {
           "\n"
           "Measurement: warm-up, then iterations per sample calibrated so a sample lasts >= 100x the timer\n"
           "overhead (and >= 20 us); samples until the 95%% CI of the median is within the target or the time budget\n"
-          "runs out. Threads are pinned to distinct usable CPUs; load from other processes, CV > 5%%, frequency\n"
-          "changes and run-queue waits are reported as warnings. NO_COLOR disables colour.\n"
+          "runs out. Threads are pinned to distinct usable CPUs; load from other processes on any usable CPU\n"
+          "(before and during each run, also on CPUs the run does not use: they share the caches and memory\n"
+          "bandwidth), CV > 5%%, frequency changes and run-queue waits are reported as warnings. NO_COLOR\n"
+          "disables colour.\n"
           "\n"
           "Exit: 0 ok, 1 failure (verify mismatch, I/O), 2 usage error, 130 interrupted (results still written,\n"
           "marked partial).\n");

@@ -219,7 +219,9 @@ hwt_status hwt_bench_session_create(const hwt_bench_session_options *opt, hwt_be
         if (f >= 0.2) hwt_bench_session_warn(s, "load on cpu%d before the run: %.0f%%", s->cpus[i], 100 * f);
       }
     }
-    s->last_times = b;
+    /* The first configuration's "before the run" window starts here, so it covers these 100 ms too: a neighbour
+     * that was busy just before the command still shows on the result, not only among the session's warnings. */
+    s->last_times = a;
   }
   *out = s;
   return hwt_status_ok;
@@ -545,12 +547,6 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
   /* Noise baseline: /proc/stat since the previous configuration, the frequency probe, schedstat. */
   hwt_cpu_times t_before;
   bool have_times = hwt_cpu_times_read(&t_before, NULL);
-  if (have_times && s->last_times.valid) {
-    double share;
-    int cpu;
-    double f = hwt_cpu_foreign_load(&s->last_times, &t_before, s->cpus, s->ncpus, true, &share, &cpu);
-    if (f >= 0.10) hwt_bench_result_warn(res, "load from other processes before the run: %.0f%%", 100 * f);
-  }
   const double probe_before = clean_freq_probe();
 
   /* Warm-up: at least 2 calls and min(100 ms, max_time / 10). */
@@ -656,25 +652,17 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
     hwt_bench_result_warn(res, "only %zu samples: no 95%% CI of the median (one call exceeds the time budget)",
                           res->samples);
   }
-  if (have_run0 && have_run1) {
-    double share;
-    int cpu;
-    double f = hwt_cpu_foreign_load(&t_run0, &t_run1, pool->cpu[0] >= 0 ? pool->cpu : s->cpus,
-                                    cfg.threads <= s->ncpus ? cfg.threads : s->ncpus, true, &share, &cpu);
-    if (f >= 0 && (f >= 0.10 || share >= 0.15))
-      hwt_bench_result_warn(res, "load on cpu%d during run: %.0f%% (all used CPUs: %.0f%%)", cpu, 100 * share,
-                            100 * f);
-    /* CPUs this configuration does not use but which are usable: a busy neighbour still shares caches and
-     * memory bandwidth. */
-    for (size_t i = 0; i < s->ncpus; i++) {
-      bool used_cpu = false;
-      for (unsigned t = 0; t < cfg.threads && t < HWT_POOL_MAX_THREADS; t++)
-        if (pool->cpu[t] == s->cpus[i]) used_cpu = true;
-      if (used_cpu || !pool->pinned) continue;
-      double g = hwt_cpu_foreign_load(&t_run0, &t_run1, &s->cpus[i], 1, false, NULL, NULL);
-      if (g >= 0.5)
-        hwt_bench_result_warn(res, "load on cpu%d (usable, not used by this run): %.0f%%", s->cpus[i], 100 * g);
-    }
+  {
+    /* Load on ANY usable CPU, before the run and during it: even a single-thread run shares the last-level cache
+     * and the memory bandwidth with the other cores (hwt_load_findings, a pure function of the readings). */
+    unsigned nused = 0;
+    if (pool->pinned)
+      while (nused < cfg.threads && nused < HWT_POOL_MAX_THREADS && pool->cpu[nused] >= 0) nused++;
+    char found[2][HWT_LOAD_FINDING_LEN];
+    size_t nfound = hwt_load_findings(have_times ? &s->last_times : NULL, have_times ? &t_before : NULL,
+                                      have_run0 ? &t_run0 : NULL, have_run1 ? &t_run1 : NULL, s->cpus, s->ncpus,
+                                      nused ? pool->cpu : NULL, nused, found, 2);
+    for (size_t i = 0; i < nfound; i++) hwt_bench_result_warn(res, "%s", found[i]);
   }
   if (wait1 > wait0 && wait_window_ns > 0) {
     /* The same window as the readings: a wait is added to schedstat when the thread runs again. */

@@ -96,3 +96,88 @@ double hwt_freq_probe_ns(unsigned rounds, unsigned repeats) {
   }
   return best;
 }
+
+hwt_load_report hwt_cpu_load_all(const hwt_cpu_times *a, const hwt_cpu_times *b, const int *usable, size_t nusable,
+                                 const int *used, size_t nused) {
+  hwt_load_report r = {-1, 0, -1, false};
+  if (a == NULL || b == NULL || !a->valid || !b->valid || usable == NULL || nusable == 0) return r;
+  if (nusable > HWT_NOISE_MAX_CPUS) nusable = HWT_NOISE_MAX_CPUS;
+  double left[HWT_NOISE_MAX_CPUS], dt[HWT_NOISE_MAX_CPUS];
+  double busy = 0, total = 0;
+  for (size_t i = 0; i < nusable; i++) {
+    int c = usable[i];
+    left[i] = dt[i] = 0;
+    if (c < 0 || c >= HWT_NOISE_MAX_CPUS) continue;
+    /* counters never go back; a CPU that went offline and came back may: count nothing there */
+    if (b->busy[c] >= a->busy[c] && b->total[c] >= a->total[c]) {
+      left[i] = (double)(b->busy[c] - a->busy[c]);
+      dt[i] = (double)(b->total[c] - a->total[c]);
+    }
+    busy += left[i];
+    total += dt[i];
+  }
+  if (total < 10.0 * (double)nusable) return r;
+  const double ours = b->self_ticks >= a->self_ticks ? (double)(b->self_ticks - a->self_ticks) : 0.0;
+  double ours_left = ours;
+  /* 1. our pinned threads' CPUs, evenly */
+  if (used != NULL && nused > 0) {
+    const double per = ours / (double)nused;
+    for (size_t u = 0; u < nused; u++)
+      for (size_t i = 0; i < nusable; i++)
+        if (usable[i] == used[u]) {
+          double take = per < left[i] ? per : left[i];
+          if (take > ours_left) take = ours_left;
+          left[i] -= take;
+          ours_left -= take;
+          break;
+        }
+  }
+  /* 2. the rest to the busiest CPUs first (ties: the first in `usable`) */
+  while (ours_left > 0) {
+    size_t best = nusable;
+    for (size_t i = 0; i < nusable; i++)
+      if (left[i] > 0 && (best == nusable || left[i] > left[best])) best = i;
+    if (best == nusable) break;
+    double take = ours_left < left[best] ? ours_left : left[best];
+    left[best] -= take;
+    ours_left -= take;
+  }
+  for (size_t i = 0; i < nusable; i++) {
+    if (!(dt[i] > 0)) continue;
+    double share = left[i] / dt[i];
+    if (share > r.worst) {
+      r.worst = share > 1 ? 1 : share;
+      r.worst_cpu = usable[i];
+    }
+  }
+  if (r.worst_cpu >= 0 && used != NULL)
+    for (size_t u = 0; u < nused; u++)
+      if (used[u] == r.worst_cpu) r.worst_used = true;
+  double all = (busy - ours) / total;
+  r.all = all < 0 ? 0 : all > 1 ? 1 : all;
+  return r;
+}
+
+bool hwt_load_warning(const hwt_load_report *l, const char *when, char *buf, size_t len) {
+  if (len > 0) buf[0] = '\0';
+  if (l->all < 0 || l->worst_cpu < 0) return false;
+  if (!(l->worst >= HWT_LOAD_WARN_CPU || l->all >= HWT_LOAD_WARN_ALL)) return false;
+  if (l->worst_used)
+    snprintf(buf, len, "load on cpu%d %s: %.0f%% (all usable CPUs: %.0f%%)", l->worst_cpu, when, 100 * l->worst,
+             100 * l->all);
+  else
+    snprintf(buf, len, "load on cpu%d %s: %.0f%% (not used by this run, but it shares the caches and memory "
+             "bandwidth; all usable CPUs: %.0f%%)", l->worst_cpu, when, 100 * l->worst, 100 * l->all);
+  return true;
+}
+
+size_t hwt_load_findings(const hwt_cpu_times *before0, const hwt_cpu_times *before1, const hwt_cpu_times *run0,
+                         const hwt_cpu_times *run1, const int *usable, size_t nusable, const int *used, size_t nused,
+                         char (*out)[HWT_LOAD_FINDING_LEN], size_t cap) {
+  size_t n = 0;
+  hwt_load_report before = hwt_cpu_load_all(before0, before1, usable, nusable, used, nused);
+  if (n < cap && hwt_load_warning(&before, "before the run", out[n], sizeof out[n])) n++;
+  hwt_load_report during = hwt_cpu_load_all(run0, run1, usable, nusable, used, nused);
+  if (n < cap && hwt_load_warning(&during, "during run", out[n], sizeof out[n])) n++;
+  return n;
+}

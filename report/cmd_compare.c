@@ -22,8 +22,9 @@ static void compare_usage(FILE *out) {
           "  --alpha A         significance level of the test (default 0.05)\n"
           "  --format F        console (default), md (Markdown table) or json (schema hwtune.compare/1)\n"
           "  --out FILE        write there (atomically) instead of stdout\n\n"
-          "Exit: 0 no pair slower, 1 at least one pair slower, 2 bad input (missing file, not JSON, wrong schema)\n"
-          "or usage error.\n");
+          "Exit: 0 no pair slower; 1 at least one pair slower (or the output could not be written); 2 usage error\n"
+          "or unusable input: a missing file, not JSON, a wrong schema, a file without results, or no\n"
+          "configuration in both files (a gate never passes on nothing to compare).\n");
 }
 
 static const char *opt_value(int argc, char **argv, int *i, const char *name) {
@@ -104,6 +105,12 @@ int hwt_cmd_compare(int argc, char **argv) {
   hwt_sb out = {0};
   if (hwt_compare_run(&base, &cand, &opt, &c) != hwt_status_ok) {
     fprintf(stderr, "hwtune compare: out of memory\n");
+    goto done;
+  }
+  if (hwt_compare_check_usable(&c, &base, &cand, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune compare: %s\n", err);
+    hwt_compare_free(&c);
+    rc = 2;
     goto done;
   }
   bool to_tty = out_path == NULL && isatty(STDOUT_FILENO);

@@ -21,7 +21,8 @@ static void report_usage(FILE *out) {
           "machine are merged (a configuration measured twice is taken from the later file).\n\n"
           "  --format F   md (default), csv or html; --out FILE.html/.csv picks the format when --format is absent\n"
           "  --out FILE   write there (atomically) instead of stdout\n\n"
-          "Exit: 0 ok, 1 output could not be written, 2 bad input (missing file, not JSON, wrong schema) or usage.\n");
+          "Exit: 0 ok; 1 output could not be written; 2 usage error or unusable input: a missing file, not JSON,\n"
+          "a wrong schema, or no results in any file (a file without results among others is a warning).\n");
 }
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -88,6 +89,7 @@ int hwt_cmd_report(int argc, char **argv) {
     goto done;
   }
   char err[1024];
+  size_t total = 0;
   for (size_t i = 0; i < npaths; i++) {
     if (hwt_results_load(paths[i], &files[i], err, sizeof err) != hwt_status_ok) {
       fprintf(stderr, "hwtune report: %s\n", err);
@@ -96,6 +98,16 @@ int hwt_cmd_report(int argc, char **argv) {
     nloaded++;
     if (files[i].partial) fprintf(stderr, "hwtune report: warning: %s is partial (interrupted run)\n", paths[i]);
     if (files[i].nresults == 0) fprintf(stderr, "hwtune report: warning: %s holds no results\n", paths[i]);
+    total += files[i].nresults;
+  }
+  /* A report of nothing must not look like success (a CI step publishing it would pass on an empty run). */
+  if (total == 0) {
+    if (npaths == 1)
+      fprintf(stderr, "hwtune report: %s holds no results: nothing to report\n", paths[0]);
+    else
+      fprintf(stderr, "hwtune report: none of the %zu files holds results (%s, ...): nothing to report\n", npaths,
+              paths[0]);
+    goto done;
   }
   if (hwt_rpt_render(files, npaths, fmt, &out) != hwt_status_ok) {
     fprintf(stderr, "hwtune report: out of memory\n");

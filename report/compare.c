@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hwt_common.h"
 #include "hwt_report.h"
 #include "hwt_stats.h"
 
@@ -173,6 +174,27 @@ hwt_status hwt_compare_run(const hwt_results_file *base, const hwt_results_file 
     }
   }
   *out = c;
+  return hwt_status_ok;
+}
+
+hwt_status hwt_compare_check_usable(const hwt_compare *c, const hwt_results_file *base, const hwt_results_file *cand,
+                                    char *err, size_t errlen) {
+  if (base->nresults == 0 && cand->nresults == 0) {
+    hwt_errf(err, errlen, "%s and %s hold no results: nothing to compare", base->path, cand->path);
+    return hwt_status_not_found;
+  }
+  if (base->nresults == 0 || cand->nresults == 0) {
+    const hwt_results_file *empty = base->nresults == 0 ? base : cand;
+    hwt_errf(err, errlen, "%s holds no results%s: nothing to compare it with", empty->path,
+             empty->partial ? " (partial: the run was interrupted before its first configuration)" : "");
+    return hwt_status_not_found;
+  }
+  if (c->nrows == 0) {
+    hwt_errf(err, errlen, "no configuration is in both %s (%zu results, e.g. %s) and %s (%zu results, e.g. %s): "
+             "nothing to compare", base->path, base->nresults, base->results[0].key, cand->path, cand->nresults,
+             cand->results[0].key);
+    return hwt_status_not_found;
+  }
   return hwt_status_ok;
 }
 

@@ -138,6 +138,11 @@ hwt_status hwt_compare_run(const hwt_results_file *base, const hwt_results_file 
                            const hwt_compare_options *opt, hwt_compare *out);
 void hwt_compare_free(hwt_compare *c);
 
+/* A comparison a gate can rely on: fails (hwt_status_not_found, with a message naming the file or files) when
+ * either file holds no results or no configuration is in both, so that a gate never passes on nothing. */
+hwt_status hwt_compare_check_usable(const hwt_compare *c, const hwt_results_file *base, const hwt_results_file *cand,
+                                    char *err, size_t errlen);
+
 /* Warnings about differing machines or builds, one per difference group, naming the fields; appended to c. */
 void hwt_compare_context_diff(const hwt_results_file *base, const hwt_results_file *cand, hwt_compare *c);
 
@@ -158,6 +163,9 @@ typedef struct hwt_machine {
   const hwt_result **results;
   size_t nresults;
   size_t nreplaced;               /* configurations measured twice */
+  /* Owned lookup tables (peers, cross-machine cells) built by hwt_machines_group over the final order of results,
+   * so that a report is O(n log n) in the number of results; NULL in a machine built by hand: lookups then scan. */
+  struct hwt_machine_index *index;
 } hwt_machine;
 
 typedef struct hwt_machines {

@@ -46,23 +46,131 @@ static int cmp_item(const void *x, const void *y) {
   return a->seq < b->seq ? -1 : (a->seq > b->seq);
 }
 
+/* A string and where it was seen: sorting these by (string, position) groups equal strings in order of
+ * appearance, which is how the report finds first appearances and lookups in O(n log n) instead of by scans. */
+typedef struct str_pos {
+  const char *s;
+  size_t pos;
+} str_pos;
+
+static int cmp_str_pos(const void *x, const void *y) {
+  const str_pos *a = x, *b = y;
+  int c = strcmp(a->s, b->s);
+  if (c) return c;
+  return a->pos < b->pos ? -1 : (a->pos > b->pos);
+}
+
 static hwt_status sort_results(hwt_machine *m) {
   if (m->nresults < 2) return hwt_status_ok;
   sort_item *items = calloc(m->nresults, sizeof *items);
-  if (items == NULL) return hwt_status_out_of_memory;
+  str_pos *shapes = malloc(m->nresults * sizeof *shapes);
+  if (items == NULL || shapes == NULL) {
+    free(items);
+    free(shapes);
+    return hwt_status_out_of_memory;
+  }
+  /* a shape's rank is the position of its first appearance */
+  for (size_t i = 0; i < m->nresults; i++) shapes[i] = (str_pos){m->results[i]->shape, i};
+  qsort(shapes, m->nresults, sizeof *shapes, cmp_str_pos);
+  size_t rank = 0;
+  for (size_t i = 0; i < m->nresults; i++) {
+    if (i == 0 || strcmp(shapes[i - 1].s, shapes[i].s) != 0) rank = shapes[i].pos;
+    items[shapes[i].pos].shape_rank = rank;
+  }
+  free(shapes);
   for (size_t i = 0; i < m->nresults; i++) {
     items[i].r = m->results[i];
     items[i].seq = i;
-    items[i].shape_rank = i;
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(m->results[j]->shape, m->results[i]->shape) == 0) {
-        items[i].shape_rank = items[j].shape_rank;
-        break;
-      }
   }
   qsort(items, m->nresults, sizeof *items, cmp_item);
   for (size_t i = 0; i < m->nresults; i++) m->results[i] = items[i].r;
   free(items);
+  return hwt_status_ok;
+}
+
+/* ---- lookup tables ------------------------------------------------------------------------------------------ */
+typedef struct peer_entry {
+  const hwt_result *r;
+  size_t pos;
+} peer_entry;
+
+typedef struct fleet_entry {
+  const char *key;  /* the fleet key as hwt_result_fleet_key() writes it into 256 bytes, in the arena */
+  const hwt_result *r;
+  size_t pos;
+} fleet_entry;
+
+struct hwt_machine_index {
+  peer_entry *xnn;  /* the xnnpack results by (op, shape, batch, threads, cache), then position */
+  size_t nxnn;
+  fleet_entry *fleet;  /* every result by (fleet key, position) */
+  size_t nfleet;
+  char *arena;
+};
+
+/* What an xnnpack peer shares with the result it is measured against (hwt_machine_xnnpack_peer). */
+static int cmp_peer_fields(const hwt_result *p, const hwt_result *q) {
+  int c;
+  if ((c = strcmp(p->op, q->op)) != 0) return c;
+  if ((c = strcmp(p->shape, q->shape)) != 0) return c;
+  if (p->m != q->m) return p->m < q->m ? -1 : 1;
+  if (p->threads != q->threads) return p->threads < q->threads ? -1 : 1;
+  return strcmp(p->cache, q->cache);
+}
+
+static int cmp_peer_entry(const void *x, const void *y) {
+  const peer_entry *a = x, *b = y;
+  int c = cmp_peer_fields(a->r, b->r);
+  if (c) return c;
+  return a->pos < b->pos ? -1 : (a->pos > b->pos);
+}
+
+static int cmp_fleet_entry(const void *x, const void *y) {
+  const fleet_entry *a = x, *b = y;
+  int c = strcmp(a->key, b->key);
+  if (c) return c;
+  return a->pos < b->pos ? -1 : (a->pos > b->pos);
+}
+
+static void index_free(struct hwt_machine_index *ix) {
+  if (ix == NULL) return;
+  free(ix->xnn);
+  free(ix->fleet);
+  free(ix->arena);
+  free(ix);
+}
+
+static hwt_status index_build(hwt_machine *m) {
+  struct hwt_machine_index *ix = calloc(1, sizeof *ix);
+  size_t n = m->nresults;
+  if (ix == NULL) return hwt_status_out_of_memory;
+  ix->xnn = malloc((n ? n : 1) * sizeof *ix->xnn);
+  ix->fleet = malloc((n ? n : 1) * sizeof *ix->fleet);
+  size_t arena_len = 0;
+  for (size_t i = 0; i < n; i++) {
+    char k[256];
+    int len = hwt_result_fleet_key(m->results[i], k, sizeof k);
+    arena_len += (len < 0 ? 0 : (size_t)len >= sizeof k ? sizeof k - 1 : (size_t)len) + 1;
+  }
+  ix->arena = malloc(arena_len ? arena_len : 1);
+  if (ix->xnn == NULL || ix->fleet == NULL || ix->arena == NULL) {
+    index_free(ix);
+    return hwt_status_out_of_memory;
+  }
+  char *at = ix->arena;
+  for (size_t i = 0; i < n; i++) {
+    const hwt_result *r = m->results[i];
+    if (strcmp(r->impl, "xnnpack") == 0) ix->xnn[ix->nxnn++] = (peer_entry){r, i};
+    char k[256];
+    if (hwt_result_fleet_key(r, k, sizeof k) < 0) k[0] = '\0';
+    size_t len = strlen(k);
+    memcpy(at, k, len + 1);
+    ix->fleet[ix->nfleet++] = (fleet_entry){at, r, i};
+    at += len + 1;
+  }
+  if (ix->nxnn > 1) qsort(ix->xnn, ix->nxnn, sizeof *ix->xnn, cmp_peer_entry);
+  if (ix->nfleet > 1) qsort(ix->fleet, ix->nfleet, sizeof *ix->fleet, cmp_fleet_entry);
+  m->index = ix;
   return hwt_status_ok;
 }
 
@@ -91,31 +199,47 @@ hwt_status hwt_machines_group(const hwt_results_file *files, size_t nfiles, hwt_
     m->files[m->nfiles++] = file;
     /* a configuration already measured in an earlier file of this machine is replaced by this file's */
     size_t before = m->nresults;
-    const hwt_result **sorted = NULL;
+    str_pos *sorted = NULL;  /* the earlier files' keys with their positions in m->results */
     if (before > 0 && file->nresults > 0) {
       sorted = malloc(before * sizeof *sorted);
       if (sorted == NULL) {
         hwt_machines_free(&ms);
         return hwt_status_out_of_memory;
       }
-      memcpy(sorted, m->results, before * sizeof *sorted);
-      hwt_result_sort_by_key(sorted, before);
+      for (size_t j = 0; j < before; j++) sorted[j] = (str_pos){m->results[j]->key, j};
+      qsort(sorted, before, sizeof *sorted, cmp_str_pos);
     }
     for (size_t i = 0; i < file->nresults; i++) {
       const hwt_result *r = &file->results[i];
-      const hwt_result *old = sorted ? hwt_result_find(sorted, before, r->key) : NULL;
+      const str_pos *old = NULL;
+      if (sorted) {
+        size_t lo = 0, hi = before;
+        while (lo < hi) {
+          size_t mid = lo + (hi - lo) / 2;
+          int c = strcmp(sorted[mid].s, r->key);
+          if (c == 0) {
+            old = &sorted[mid];
+            break;
+          }
+          if (c < 0)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+      }
       if (old == NULL) {
         m->results[m->nresults++] = r;
         continue;
       }
-      for (size_t j = 0; j < before; j++)
-        if (m->results[j] == old) m->results[j] = r;
+      /* keys are unique in a file, so one earlier result per key; a second result of this file with the same
+       * key cannot exist (hwt_results_load rejects it) */
+      m->results[old->pos] = r;
       m->nreplaced++;
     }
     free(sorted);
   }
   for (size_t i = 0; i < ms.count; i++)
-    if (sort_results(&ms.m[i]) != hwt_status_ok) {
+    if (sort_results(&ms.m[i]) != hwt_status_ok || index_build(&ms.m[i]) != hwt_status_ok) {
       hwt_machines_free(&ms);
       return hwt_status_out_of_memory;
     }
@@ -128,17 +252,29 @@ void hwt_machines_free(hwt_machines *ms) {
   for (size_t i = 0; i < ms->count; i++) {
     free(ms->m[i].files);
     free(ms->m[i].results);
+    index_free(ms->m[i].index);
   }
   free(ms->m);
   memset(ms, 0, sizeof *ms);
 }
 
 const hwt_result *hwt_machine_xnnpack_peer(const hwt_machine *m, const hwt_result *r) {
+  if (m->index != NULL) {
+    /* the first in the report's order: the lowest position among equal fields */
+    const peer_entry *e = m->index->xnn;
+    size_t lo = 0, hi = m->index->nxnn;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (cmp_peer_fields(e[mid].r, r) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    return lo < m->index->nxnn && cmp_peer_fields(e[lo].r, r) == 0 ? e[lo].r : NULL;
+  }
   for (size_t i = 0; i < m->nresults; i++) {
     const hwt_result *x = m->results[i];
-    if (strcmp(x->impl, "xnnpack") == 0 && strcmp(x->op, r->op) == 0 && strcmp(x->shape, r->shape) == 0 &&
-        x->m == r->m && x->threads == r->threads && strcmp(x->cache, r->cache) == 0)
-      return x;
+    if (strcmp(x->impl, "xnnpack") == 0 && cmp_peer_fields(x, r) == 0) return x;
   }
   return NULL;
 }
@@ -148,15 +284,31 @@ hwt_status hwt_fleet_rows_build(const hwt_machines *ms, hwt_fleet_rows *out) {
   size_t total = 0;
   for (size_t i = 0; i < ms->count; i++) total += ms->m[i].nresults;
   rows.keys = malloc((total ? total : 1) * sizeof *rows.keys);
-  if (rows.keys == NULL) return hwt_status_out_of_memory;
+  char(*keys)[256] = malloc((total ? total : 1) * sizeof *keys);
+  str_pos *sorted = malloc((total ? total : 1) * sizeof *sorted);
+  bool *first = calloc(total ? total : 1, sizeof *first);
+  if (rows.keys == NULL || keys == NULL || sorted == NULL || first == NULL) {
+    free(rows.keys);
+    free(keys);
+    free(sorted);
+    free(first);
+    return hwt_status_out_of_memory;
+  }
+  /* rows in order of first appearance over the machines: sort (key, appearance), keep the first of each key */
+  size_t n = 0;
   for (size_t i = 0; i < ms->count; i++)
-    for (size_t j = 0; j < ms->m[i].nresults; j++) {
-      char k[256];
-      hwt_result_fleet_key(ms->m[i].results[j], k, sizeof k);
-      size_t r = 0;
-      while (r < rows.count && strcmp(rows.keys[r], k) != 0) r++;
-      if (r == rows.count) memcpy(rows.keys[rows.count++], k, sizeof k);
+    for (size_t j = 0; j < ms->m[i].nresults; j++, n++) {
+      if (hwt_result_fleet_key(ms->m[i].results[j], keys[n], sizeof keys[n]) < 0) keys[n][0] = '\0';
+      sorted[n] = (str_pos){keys[n], n};
     }
+  if (n > 1) qsort(sorted, n, sizeof *sorted, cmp_str_pos);
+  for (size_t i = 0; i < n; i++)
+    if (i == 0 || strcmp(sorted[i - 1].s, sorted[i].s) != 0) first[sorted[i].pos] = true;
+  for (size_t i = 0; i < n; i++)
+    if (first[i]) memcpy(rows.keys[rows.count++], keys[i], sizeof keys[i]);
+  free(keys);
+  free(sorted);
+  free(first);
   *out = rows;
   return hwt_status_ok;
 }
@@ -169,6 +321,21 @@ void hwt_fleet_rows_free(hwt_fleet_rows *rows) {
 
 const hwt_result *hwt_fleet_cell(const hwt_machine *m, const char *key) {
   const hwt_result *best = NULL;
+  if (m->index != NULL) {
+    const fleet_entry *e = m->index->fleet;
+    size_t lo = 0, hi = m->index->nfleet;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (strcmp(e[mid].key, key) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    /* equal keys in the report's order, so ties and NaN go as in the scan below */
+    for (; lo < m->index->nfleet && strcmp(e[lo].key, key) == 0; lo++)
+      if (best == NULL || e[lo].r->median_ns < best->median_ns) best = e[lo].r;
+    return best;
+  }
   for (size_t i = 0; i < m->nresults; i++) {
     char k[256];
     hwt_result_fleet_key(m->results[i], k, sizeof k);
@@ -456,6 +623,7 @@ static void md_machine(const hwt_machine *m, size_t idx, size_t count, hwt_sb *o
 
   for (size_t i = 0; i < m->nresults;) {
     const char *op = m->results[i]->op;
+    const size_t op_start = i;
     hwt_sb_printf(out, "### %s\n\n", op);
     hwt_sb_printf(out, "| shape | batch | threads | cache | impl | isa | median | p99 | %s | %% peak | bound | "
                        "vs XNNPACK |\n|---|---:|---:|---|---|---|---:|---:|---:|---:|---|---:|\n",
@@ -480,8 +648,8 @@ static void md_machine(const hwt_machine *m, size_t idx, size_t count, hwt_sb *o
     hwt_sb_puts(out, "\n");
     if (warned) {
       hwt_sb_printf(out, "%zu configuration(s) above carry bench warnings:\n\n", warned);
-      /* walk back over this op's rows to list them */
-      for (size_t j = 0; j < i; j++) {
+      /* walk back over this op's rows (contiguous: sorted by op) to list them */
+      for (size_t j = op_start; j < i; j++) {
         const hwt_result *r = m->results[j];
         if (strcmp(r->op, op) != 0 || r->warnings == NULL || json_array_size(r->warnings) == 0) continue;
         char k[256];

@@ -2,6 +2,7 @@
 /* `hwtune report --format html`: one self-contained page with tables and inline SVG charts (thread scaling,
  * batch scaling, roofline). No script, no external resource, no clock: the same input gives the same bytes. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,11 +216,42 @@ typedef struct series {
 typedef struct series_set {
   series *s;
   size_t n, cap;
+  size_t *slots;  /* open-addressing hash of the keys: index + 1, 0 = empty; nslots is a power of two */
+  size_t nslots;
 } series_set;
 
+static uint64_t key_hash(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+/* Rebuilds the hash for set->n series in at least `want` slots; false when out of memory. */
+static bool set_rehash(series_set *set, size_t want) {
+  size_t nslots = 64;
+  while (nslots < want) nslots *= 2;
+  size_t *slots = calloc(nslots, sizeof *slots);
+  if (slots == NULL) return false;
+  for (size_t i = 0; i < set->n; i++) {
+    size_t h = (size_t)key_hash(set->s[i].key) & (nslots - 1);
+    while (slots[h]) h = (h + 1) & (nslots - 1);
+    slots[h] = i + 1;
+  }
+  free(set->slots);
+  set->slots = slots;
+  set->nslots = nslots;
+  return true;
+}
+
+/* The series with this key, added (empty) when new; series stay in order of first appearance. */
 static series *set_find(series_set *set, const char *key) {
-  for (size_t i = 0; i < set->n; i++)
-    if (strcmp(set->s[i].key, key) == 0) return &set->s[i];
+  if (set->nslots < 2 * (set->n + 1) && !set_rehash(set, 4 * (set->n + 1))) return NULL;
+  size_t h = (size_t)key_hash(key) & (set->nslots - 1);
+  for (; set->slots[h]; h = (h + 1) & (set->nslots - 1))
+    if (strcmp(set->s[set->slots[h] - 1].key, key) == 0) return &set->s[set->slots[h] - 1];
   if (set->n == set->cap) {
     size_t cap = set->cap ? set->cap * 2 : 16;
     series *p = realloc(set->s, cap * sizeof *p);
@@ -231,6 +263,7 @@ static series *set_find(series_set *set, const char *key) {
   memset(s, 0, sizeof *s);
   snprintf(s->key, sizeof s->key, "%s", key);
   s->nshapes = 1;
+  set->slots[h] = set->n;
   return s;
 }
 
@@ -250,16 +283,25 @@ static void series_add(series *s, double x, double y, double y2) {
 
 static void set_free(series_set *set) {
   free(set->s);
+  free(set->slots);
   memset(set, 0, sizeof *set);
+}
+
+/* Drops series with fewer than two points (the hash is dropped too: no lookups follow). */
+static void set_keep_lines(series_set *set) {
+  size_t k = 0;
+  for (size_t i = 0; i < set->n; i++)
+    if (set->s[i].n >= 2) set->s[k++] = set->s[i];
+  set->n = k;
+  free(set->slots);
+  set->slots = NULL;
+  set->nslots = 0;
 }
 
 /* Keeps series with at least two points; when more than MAX_SERIES_SHOWN remain, replaces them by geometric means
  * over shapes (group key = key with the shape removed, given by agg_key()). */
 static void set_finish(series_set *set, void (*agg_key)(const series *, char *, size_t, char *, size_t)) {
-  size_t k = 0;
-  for (size_t i = 0; i < set->n; i++)
-    if (set->s[i].n >= 2) set->s[k++] = set->s[i];
-  set->n = k;
+  set_keep_lines(set);
   if (set->n <= MAX_SERIES_SHOWN || agg_key == NULL) return;
   series_set agg = {0};
   for (size_t i = 0; i < set->n; i++) {
@@ -303,10 +345,7 @@ static void set_finish(series_set *set, void (*agg_key)(const series *, char *, 
   }
   set_free(set);
   *set = agg;
-  k = 0;
-  for (size_t i = 0; i < set->n; i++)
-    if (set->s[i].n >= 2) set->s[k++] = set->s[i];
-  set->n = k;
+  set_keep_lines(set);
 }
 
 static void draw_series(chart *c, const series *s, size_t idx, bool second, const char *tip_unit) {
@@ -373,22 +412,56 @@ static void agg_without_shape_batch(const series *s, char *key, size_t klen, cha
   snprintf(label, llen, "%s %s %s thread(s) %s", impl, isa, t, cache);
 }
 
+/* What a result and its 1-thread counterpart share (op, impl, isa, shape, batch, cache). */
+static int cmp_series_fields(const hwt_result *p, const hwt_result *q) {
+  int c;
+  if ((c = strcmp(p->op, q->op)) != 0) return c;
+  if ((c = strcmp(p->impl, q->impl)) != 0) return c;
+  if ((c = strcmp(p->isa, q->isa)) != 0) return c;
+  if ((c = strcmp(p->shape, q->shape)) != 0) return c;
+  if (p->m != q->m) return p->m < q->m ? -1 : 1;
+  return strcmp(p->cache, q->cache);
+}
+
+typedef struct one_entry {
+  const hwt_result *r;
+  size_t pos;
+} one_entry;
+
+static int cmp_one_entry(const void *x, const void *y) {
+  const one_entry *a = x, *b = y;
+  int c = cmp_series_fields(a->r, b->r);
+  if (c) return c;
+  return a->pos < b->pos ? -1 : (a->pos > b->pos);
+}
+
 static int thread_chart(const hwt_machine *m, const char *op, int id, hwt_sb *out) {
   series_set set = {0};
+  /* the 1-thread results of this op by (fields, position): the first in the report's order is the reference */
+  one_entry *ones = malloc((m->nresults ? m->nresults : 1) * sizeof *ones);
+  size_t nones = 0;
+  if (ones == NULL) {
+    out->oom = true;
+    return 0;
+  }
+  for (size_t j = 0; j < m->nresults; j++)
+    if (m->results[j]->threads == 1 && strcmp(m->results[j]->op, op) == 0) ones[nones++] = (one_entry){m->results[j], j};
+  if (nones > 1) qsort(ones, nones, sizeof *ones, cmp_one_entry);
   /* series per (impl, isa, shape, batch, cache); speed-up against the same series at 1 thread */
   for (size_t i = 0; i < m->nresults; i++) {
     const hwt_result *r = m->results[i];
     if (strcmp(r->op, op) != 0) continue;
     char key[256];
     snprintf(key, sizeof key, "%s|%s|%s|%lld|%s", r->impl, r->isa, r->shape, r->m, r->cache);
-    const hwt_result *one = NULL;
-    for (size_t j = 0; j < m->nresults && one == NULL; j++) {
-      const hwt_result *q = m->results[j];
-      if (q->threads == 1 && strcmp(q->op, op) == 0 && strcmp(q->impl, r->impl) == 0 &&
-          strcmp(q->isa, r->isa) == 0 && strcmp(q->shape, r->shape) == 0 && q->m == r->m &&
-          strcmp(q->cache, r->cache) == 0)
-        one = q;
+    size_t lo = 0, hi = nones;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (cmp_series_fields(ones[mid].r, r) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
+    const hwt_result *one = lo < nones && cmp_series_fields(ones[lo].r, r) == 0 ? ones[lo].r : NULL;
     if (one == NULL) continue;
     series *s = set_find(&set, key);
     if (s == NULL) break;
@@ -396,6 +469,7 @@ static int thread_chart(const hwt_machine *m, const char *op, int id, hwt_sb *ou
       snprintf(s->label, sizeof s->label, "%s %s %s batch %lld %s", r->impl, r->isa, r->shape, r->m, r->cache);
     series_add(s, (double)r->threads, one->median_ns / r->median_ns, r->median_ns);
   }
+  free(ones);
   set_finish(&set, agg_without_shape_threads);
   if (set.n == 0) {
     set_free(&set);

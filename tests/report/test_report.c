@@ -319,6 +319,57 @@ Test(compare, bad_input_exits_2) {
   cr_assert_eq(hwt_cmd_compare(5, argv3), 2);
 }
 
+/* A gate comparing against a run that measured nothing, or nothing in common, must fail: exit 2, a message naming
+ * the file(s), and no output file. */
+static void assert_unusable(const char *base, const char *cand, const char *want1, const char *want2) {
+  char out[256];
+  snprintf(out, sizeof out, "%s/compare.out", tmpdir);
+  unlink(out);
+  cr_assert_eq(run_compare(base, cand, NULL, NULL), 2, "compare %s %s", base, cand);
+  cr_assert_eq(access(out, F_OK), -1, "compare %s %s wrote an output on nothing", base, cand);
+  cr_assert_eq(run_compare(base, cand, "json", NULL), 2, "compare %s %s --format json", base, cand);
+  hwt_results_file b, n;
+  load(base, &b);
+  load(cand, &n);
+  hwt_compare c;
+  cr_assert_eq(hwt_compare_run(&b, &n, NULL, &c), hwt_status_ok);
+  char err[1024] = "";
+  cr_assert_neq(hwt_compare_check_usable(&c, &b, &n, err, sizeof err), hwt_status_ok, "%s %s", base, cand);
+  cr_assert_not_null(strstr(err, want1), "message '%s' lacks '%s'", err, want1);
+  if (want2) cr_assert_not_null(strstr(err, want2), "message '%s' lacks '%s'", err, want2);
+  hwt_compare_free(&c);
+  hwt_results_free(&b);
+  hwt_results_free(&n);
+}
+
+Test(compare, a_file_without_results_or_nothing_in_common_exits_2) {
+  assert_unusable("cmp_base.json", "cmp_empty.json", "cmp_empty.json holds no results", NULL);
+  assert_unusable("cmp_empty.json", "cmp_base.json", "cmp_empty.json holds no results", NULL);
+  assert_unusable("cmp_empty.json", "cmp_empty.json", "hold no results", NULL);
+  assert_unusable("cmp_base.json", "cmp_disjoint.json", "no configuration is in both", "cmp_disjoint.json");
+  /* one configuration in common is a comparison (and the partial file's warning says the rest is missing) */
+  cr_assert_eq(run_compare("cmp_base.json", "cmp_partial.json", NULL, NULL), 0);
+}
+
+Test(compare, help_documents_the_exit_codes) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/help.txt", tmpdir);
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO);
+  FILE *f = freopen(path, "w", stdout);
+  cr_assert_not_null(f);
+  char *argv[] = {"compare", "--help", NULL};
+  int rc = hwt_cmd_compare(2, argv);
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  cr_assert_eq(rc, 0);
+  char *text = slurp(path, NULL);
+  cr_assert_not_null(strstr(text, "a file without results"), "%s", text);
+  cr_assert_not_null(strstr(text, "no\nconfiguration in both files"), "%s", text);
+  free(text);
+}
+
 Test(compare, console_and_markdown_tables_list_every_pair) {
   char out[256];
   snprintf(out, sizeof out, "%s/compare.out", tmpdir);
@@ -585,6 +636,94 @@ Test(report, bad_input_and_usage_exit_2) {
   cr_assert_eq(hwt_cmd_report(4, a4), 2);
   char *a5[] = {"report", FIX "machine_a.json", "--out", "/no/such/dir/r.md", NULL};
   cr_assert_eq(hwt_cmd_report(4, a5), 1);
+}
+
+Test(report, nothing_to_report_exits_2) {
+  char out[256];
+  snprintf(out, sizeof out, "%s/empty.md", tmpdir);
+  char *a1[] = {"report", FIX "cmp_empty.json", "--out", out, NULL};
+  cr_assert_eq(hwt_cmd_report(4, a1), 2);
+  cr_assert_eq(access(out, F_OK), -1, "a report of nothing was written");
+  char *a2[] = {"report", FIX "cmp_empty.json", FIX "cmp_empty.json", "--format", "csv", NULL};
+  cr_assert_eq(hwt_cmd_report(5, a2), 2);
+  /* an empty file next to one with results is a warning: the report shows what there is */
+  char *a3[] = {"report", FIX "cmp_empty.json", FIX "machine_a.json", "--out", out, NULL};
+  cr_assert_eq(hwt_cmd_report(5, a3), 0);
+  cr_assert_eq(access(out, F_OK), 0);
+}
+
+/* ---- a fleet's merged results: 50k results, far below the quadratic time -------------------------------------- */
+/* Writes a results file with `count` configurations (24 per shape) starting at shape number `first_shape`, under
+ * the context of the fixture `ctx_from`. Medians follow the configuration so own and xnnpack differ. */
+static void write_big(const char *path, const char *ctx_from, size_t first_shape, size_t count, const char *own_isa,
+                      const char *own_isa8) {
+  hwt_results_file src;
+  load(ctx_from, &src);
+  char *ctx = json_dumps(src.context, JSON_COMPACT);
+  cr_assert_not_null(ctx);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "%s", path);
+  fprintf(f, "{\"schema\": \"hwtune.results/1\", \"partial\": false, \"context\": %s, \"results\": [\n", ctx);
+  size_t n = 0;
+  static const long long batches[] = {1, 8, 64};
+  for (size_t sh = first_shape; n < count; sh++) {
+    long long nn = 64 + 16 * (long long)(sh % 97), kk = 64 + 32 * (long long)(sh / 97);
+    for (int op = 0; op < 2 && n < count; op++)
+      for (int b = 0; b < 3 && n < count; b++)
+        for (long long t = 1; t <= 2 && n < count; t++)
+          for (int own = 0; own < 2 && n < count; own++, n++) {
+            double flops = 2.0 * (double)batches[b] * (double)nn * (double)kk;
+            double med = flops / (40.0 * (t == 2 ? 1.8 : 1.0)) * (own ? 1.1 : 1.0) * (1 + 0.01 * (double)(n % 7));
+            fprintf(f,
+                    "%s{\"op\": \"%s\", \"impl\": \"%s\", \"isa\": \"%s\", \"shape\": \"%lldx%lld\", \"m\": %lld, "
+                    "\"n\": %lld, \"k\": %lld, \"threads\": %lld, \"cache\": \"warm\", \"samples\": 5, "
+                    "\"median_ns\": %.1f, \"p99_ns\": %.1f, \"ci_low_ns\": %.1f, \"ci_high_ns\": %.1f, "
+                    "\"flops\": %.0f, \"gflops\": %.4f, \"pct_peak\": 30.0, \"arithmetic_intensity\": 12.5, "
+                    "\"bound\": \"compute\", \"warnings\": [%s]}\n",
+                    n ? "," : "", op ? "gemm_qs8" : "gemm_f32", own ? "own" : "xnnpack",
+                    own ? (op ? own_isa8 : own_isa) : "auto", nn, kk, batches[b], nn, kk, t, med, med * 1.1,
+                    med * 0.99, med * 1.01, flops, flops / med, n % 100 == 0 ? "\"cv 6.0% > 5%\"" : "");
+          }
+  }
+  fprintf(f, "]}\n");
+  cr_assert_eq(fclose(f), 0);
+  free(ctx);
+  hwt_results_free(&src);
+}
+
+/* At d550f0b, 10k results of three files (two machines) took 39 s (Markdown) and 44 s (HTML): the lookups of the
+ * cross-machine table, the XNNPACK peers, the merge and the chart series were linear scans. 50k now take about 2-3 s
+ * per format (Release); 60 s is far above that (sanitizers included) and far below the quadratic time. */
+Test(report, fifty_thousand_results_of_a_fleet_in_well_under_a_minute, .timeout = 60) {
+  char a1[256], a2[256], b[256], out[256];
+  snprintf(a1, sizeof a1, "%s/a1.json", tmpdir);
+  snprintf(a2, sizeof a2, "%s/a2.json", tmpdir);
+  snprintf(b, sizeof b, "%s/b.json", tmpdir);
+  write_big(a1, "machine_a.json", 0, 20000, "avx512f", "avx512vnni");
+  /* the same machine again: 5000 configurations measured again, 5000 new ones */
+  write_big(a2, "machine_a.json", 0, 5000, "avx512f", "avx512vnni");
+  char a2b[256];
+  snprintf(a2b, sizeof a2b, "%s/a2b.json", tmpdir);
+  write_big(a2b, "machine_a.json", 20000 / 24 + 1, 5000, "avx512f", "avx512vnni");
+  write_big(b, "machine_b.json", 0, 20000, "neon", "neondot");
+  static const char *const fmts[] = {"md", "html", "csv"};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(out, sizeof out, "%s/fleet.%s", tmpdir, fmts[i]);
+    char *argv[] = {"report", a1, a2, a2b, b, "--format", (char *)fmts[i], "--out", out, NULL};
+    cr_assert_eq(hwt_cmd_report(9, argv), 0, "format %s", fmts[i]);
+  }
+  snprintf(out, sizeof out, "%s/fleet.md", tmpdir);
+  char *md = slurp(out, NULL);
+  cr_assert_not_null(strstr(md, "## Across machines"));
+  cr_assert_not_null(strstr(md, "5000 configuration(s) measured in two files"));
+  /* every row of the cross-machine table: 25000 configurations of machine A and 20000 of B (same keys but isa) */
+  const char *start = strstr(md, "| configuration |"), *end = strstr(md, "## Machine 1");
+  cr_assert(start != NULL && end != NULL && start < end);
+  size_t rows = 0; /* lines "| `key` | ..." (no strstr per line: under ASan each call measures the whole text) */
+  for (const char *p = start; p + 4 < end; p++)
+    if (p[0] == '\n' && p[1] == '|' && p[2] == ' ' && p[3] == '`') rows++;
+  cr_assert_eq(rows, 25000, "cross-machine rows: %zu", rows);
+  free(md);
 }
 
 /* ---- Google Benchmark's compare.py accepts `hwtune bench --format gbench` ---------------------------------- */
