@@ -20,7 +20,22 @@ const char *hwt_layer_type_name(hwt_layer_type type) {
   return (unsigned) type < hwt_layer_type_count ? type_names[type] : "unknown";
 }
 
-size_t hwt_shape_size(hwt_shape s) { return (size_t) s.h * s.w * s.c; }
+/* Limits of a loadable model (runtime/engine/README.md, "Limits"). Every tensor (the input, each layer's output,
+ * each weight tensor) holds at most MAX_ELEMENTS elements, so that the sizes the engine derives from a loaded
+ * model (elements x batch x 4 bytes) cannot overflow. */
+#define MAX_ELEMENTS ((uint64_t) 1 << 31)
+
+/* a * b, or SIZE_MAX when the product does not fit (sizes saturate; the loader rejects them long before). */
+static size_t mul_sat(size_t a, size_t b) {
+  size_t r;
+  return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+static size_t add_sat(size_t a, size_t b) {
+  size_t r;
+  return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+size_t hwt_shape_size(hwt_shape s) { return mul_sat(mul_sat(s.h, s.w), s.c); }
 
 static bool has_params(hwt_layer_type t) { return t == hwt_layer_fc || t == hwt_layer_conv || t == hwt_layer_dwconv; }
 static bool has_window(hwt_layer_type t) {
@@ -29,9 +44,9 @@ static bool has_window(hwt_layer_type t) {
 
 size_t hwt_layer_weight_count(const hwt_layer *l) {
   switch (l->type) {
-    case hwt_layer_fc: return (size_t) l->outputs * hwt_shape_size(l->in);
-    case hwt_layer_conv: return (size_t) l->outputs * l->kh * l->kw * l->in.c;
-    case hwt_layer_dwconv: return (size_t) l->kh * l->kw * l->in.c;
+    case hwt_layer_fc: return mul_sat(l->outputs, hwt_shape_size(l->in));
+    case hwt_layer_conv: return mul_sat(mul_sat(mul_sat(l->outputs, l->kh), l->kw), l->in.c);
+    case hwt_layer_dwconv: return mul_sat(mul_sat(l->kh, l->kw), l->in.c);
     default: return 0;
   }
 }
@@ -48,8 +63,9 @@ size_t hwt_layer_bias_count(const hwt_layer *l) {
 /* fp32: weights then bias (floats). int8: weights (padded to 4 bytes), int32 bias, float per-channel scales. */
 size_t hwt_layer_param_bytes(const hwt_layer *l, hwt_precision p) {
   size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
-  if (p == hwt_prec_fp32) return (nw + nb) * 4;
-  return ((nw + 3) & ~(size_t) 3) + nb * 8;
+  if (p == hwt_prec_fp32) return mul_sat(add_sat(nw, nb), 4);
+  size_t wb = add_sat(nw, 3);
+  return wb == SIZE_MAX ? SIZE_MAX : add_sat(wb & ~(size_t) 3, mul_sat(nb, 8));
 }
 
 double hwt_layer_flops(const hwt_layer *l) {
@@ -100,6 +116,11 @@ static hwt_model *model_new(const char *name, size_t nlayers) {
 hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
   if (hwt_shape_size(m->input) == 0) {
     hwt_errf(err, errlen, "input shape has a zero dimension");
+    return hwt_status_schema_error;
+  }
+  if (hwt_shape_size(m->input) > MAX_ELEMENTS) {
+    hwt_errf(err, errlen, "input shape [%u, %u, %u] has more than 2^31 elements (the limit of a tensor)", m->input.h,
+             m->input.w, m->input.c);
     return hwt_status_schema_error;
   }
   if (m->nlayers == 0) {
@@ -162,6 +183,16 @@ hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
         break;
       }
       default: break;
+    }
+    if (hwt_shape_size(o) > MAX_ELEMENTS) {
+      hwt_errf(err, errlen, "layer %zu '%s' (%s): output [%u, %u, %u] has more than 2^31 elements (the limit of a "
+               "tensor)", i, l->name, hwt_layer_type_name(l->type), o.h, o.w, o.c);
+      return hwt_status_schema_error;
+    }
+    if (hwt_layer_weight_count(l) > MAX_ELEMENTS) {
+      hwt_errf(err, errlen, "layer %zu '%s' (%s): more than 2^31 weights (the limit of a tensor)", i, l->name,
+               hwt_layer_type_name(l->type));
+      return hwt_status_schema_error;
     }
     l->out = o;
     cur = o;

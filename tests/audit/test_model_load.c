@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Model loading: the valid fixture loads; every malformed fixture fails with its specific status and message. */
+/* Model loading: the valid fixture loads; every malformed fixture (files in tests/fixtures/models, or written to a
+ * temporary folder by the test) fails with its specific status and message, promptly and without a crash. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine.h"
 
@@ -105,4 +109,71 @@ Test(model_load, save_load_round_trip) {
   rmdir(dir);
   hwt_model_free(m);
   hwt_model_free(q);
+}
+
+/* ---- models written to a temporary folder ---- */
+
+typedef struct tmp_model {
+  char dir[64], json[128], bin[128];
+} tmp_model;
+
+static void write_bytes(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f, "cannot write %s", path);
+  if (len) cr_assert_eq(fwrite(data, 1, len, f), len);
+  cr_assert_eq(fclose(f), 0);
+}
+
+/* Writes <tmp>/m.json (json_text) and, when bin != NULL, <tmp>/m.bin. */
+static tmp_model tmp_model_write(const char *json_text, const void *bin, size_t binlen) {
+  tmp_model t;
+  snprintf(t.dir, sizeof(t.dir), "/tmp/hwt_model_XXXXXX");
+  cr_assert_not_null(mkdtemp(t.dir));
+  snprintf(t.json, sizeof(t.json), "%s/m.json", t.dir);
+  snprintf(t.bin, sizeof(t.bin), "%s/m.bin", t.dir);
+  write_bytes(t.json, json_text, strlen(json_text));
+  if (bin != NULL) write_bytes(t.bin, bin, binlen);
+  return t;
+}
+
+static void tmp_model_remove(const tmp_model *t) {
+  remove(t->json);
+  remove(t->bin);
+  rmdir(t->dir);
+}
+
+#define HEAD "{\"schema\": \"hwtune.model/1\", \"name\": \"t\", \"precision\": \"fp32\", \"weights\": \"m.bin\", "
+
+/* Sizes near the per-field limits used to wrap (nw + nb) * 4: conv weights 4 * 2^60 = 2^62, so (2^62 + 4) * 4
+ * bytes is 16 mod 2^64 and a 16-byte weights file passed the size check; the loader then read 2^62 weights from a
+ * 0-byte buffer (heap-buffer-overflow, SIGSEGV). */
+Test(model_load, huge_conv_does_not_wrap) {
+  static const unsigned char zeros[16];
+  tmp_model t = tmp_model_write(HEAD "\"input\": {\"shape\": [1048576, 1048576, 1048576]}, \"layers\": ["
+                                "{\"name\": \"c\", \"type\": \"conv2d\", \"outputs\": 4, \"kernel\": 1048576, "
+                                "\"offset\": 0}]}", zeros, sizeof zeros);
+  expect_fail(t.json, hwt_status_schema_error, "input shape [1048576, 1048576, 1048576]",
+              "more than 2^31 elements");
+  tmp_model_remove(&t);
+}
+
+Test(model_load, huge_fc_weights_rejected) {
+  static const unsigned char zeros[16];
+  /* 2^26 inputs x 64 outputs = 2^32 weights: each tensor fits the limit but the weights do not. */
+  tmp_model t = tmp_model_write(HEAD "\"input\": {\"shape\": [65536, 1024, 1]}, \"layers\": ["
+                                "{\"name\": \"fc\", \"type\": \"fully_connected\", \"outputs\": 64, \"offset\": 0}]}",
+                                zeros, sizeof zeros);
+  expect_fail(t.json, hwt_status_schema_error, "layer 0 'fc' (fully_connected)", "more than 2^31 weights");
+  tmp_model_remove(&t);
+}
+
+Test(model_load, huge_activation_rejected) {
+  static const unsigned char zeros[16];
+  /* 1024^3 inputs are within the limit; a 1x1 conv to 4096 channels makes a 2^32-element output. */
+  tmp_model t = tmp_model_write(HEAD "\"input\": {\"shape\": [1024, 1024, 1024]}, \"layers\": ["
+                                "{\"name\": \"pw\", \"type\": \"conv2d\", \"outputs\": 4096, \"kernel\": 1, "
+                                "\"offset\": 0}]}", zeros, sizeof zeros);
+  expect_fail(t.json, hwt_status_schema_error, "layer 0 'pw' (conv2d): output [1024, 1024, 4096]",
+              "more than 2^31 elements");
+  tmp_model_remove(&t);
 }
