@@ -290,6 +290,20 @@ static bool parse_shape(json_t *v, hwt_shape *s) {
   return true;
 }
 
+/* "a number", "an array", ... for messages about a field of the wrong type. */
+static const char *json_kind(const json_t *v) {
+  switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+  }
+}
+
 static void dirname_of(const char *path, char *dir, size_t len) {
   const char *slash = strrchr(path, '/');
   if (slash == NULL) {
@@ -380,7 +394,11 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
       LERR(c, "missing field 'from'");
       return hwt_status_schema_error;
     }
-    const char *fs = json_is_string(from) ? json_string_value(from) : "";
+    if (!json_is_string(from)) {
+      LERR(c, "'from' must be a string naming an earlier layer or \"input\", got %s", json_kind(from));
+      return hwt_status_schema_error;
+    }
+    const char *fs = json_string_value(from);
     if (strcmp(fs, "input") == 0) {
       l->from = -1;
     } else {

@@ -111,6 +111,11 @@ Test(model_load, save_load_round_trip) {
   hwt_model_free(q);
 }
 
+Test(model_load, add_from_number) {
+  expect_fail(FIX "add_from_number.json", hwt_status_schema_error, "layer 3 'res' (add)",
+              "'from' must be a string naming an earlier layer or \"input\", got a number");
+}
+
 /* ---- models written to a temporary folder ---- */
 
 typedef struct tmp_model {
