@@ -182,3 +182,101 @@ Test(model_load, huge_activation_rejected) {
               "more than 2^31 elements");
   tmp_model_remove(&t);
 }
+
+/* The same sizes from memory: nothing may be allocated or read from the 16 bytes. */
+Test(model_load, huge_conv_from_buffers) {
+  static const unsigned char zeros[16];
+  const char *j = HEAD "\"input\": {\"shape\": [1048576, 1048576, 1048576]}, \"layers\": [{\"name\": \"c\", "
+                       "\"type\": \"conv2d\", \"outputs\": 4, \"kernel\": 1048576, \"offset\": 0}]}";
+  hwt_model *m = NULL;
+  char err[512] = "";
+  cr_assert_eq(hwt_model_load_buffers(j, strlen(j), zeros, sizeof zeros, "buf.json", &m, err, sizeof err),
+               hwt_status_schema_error, "%s", err);
+  cr_assert_null(m);
+  cr_assert(strstr(err, "buf.json: input shape") != NULL, "%s", err);
+}
+
+/* The memory entry point loads what the file entry point loads. */
+Test(model_load, buffers_match_files) {
+  char *j = NULL, *b = NULL, err[512] = "";
+  size_t jl = 0, bl = 0;
+  FILE *f = fopen(FIX "tiny.json", "rb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+  jl = (size_t) ftell(f);
+  rewind(f);
+  j = malloc(jl);
+  cr_assert_eq(fread(j, 1, jl, f), jl);
+  fclose(f);
+  f = fopen(FIX "tiny.bin", "rb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+  bl = (size_t) ftell(f);
+  rewind(f);
+  b = malloc(bl);
+  cr_assert_eq(fread(b, 1, bl, f), bl);
+  fclose(f);
+  hwt_model *m1 = NULL, *m2 = NULL;
+  cr_assert_eq(hwt_model_load(FIX "tiny.json", &m1, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_model_load_buffers(j, jl, b, bl, "tiny", &m2, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(m1->nlayers, m2->nlayers);
+  for (size_t i = 0; i < m1->nlayers; i++) {
+    size_t nw = hwt_layer_weight_count(&m1->layers[i]), nb = hwt_layer_bias_count(&m1->layers[i]);
+    if (nw) cr_assert(memcmp(m1->layers[i].w, m2->layers[i].w, nw * 4) == 0);
+    if (nb) cr_assert(memcmp(m1->layers[i].b, m2->layers[i].b, nb * 4) == 0);
+  }
+  /* One byte short: the buffer is checked like the file. */
+  hwt_model_free(m2);
+  m2 = NULL;
+  cr_assert_eq(hwt_model_load_buffers(j, jl, b, bl - 4, "tiny", &m2, err, sizeof err), hwt_status_schema_error);
+  cr_assert(strstr(err, "is truncated") != NULL, "%s", err);
+  hwt_model_free(m1);
+  free(j);
+  free(b);
+}
+
+#define TINY_HEAD "{\"schema\": \"hwtune.model/1\", \"name\": \"t\", \"precision\": \"fp32\", \"input\": {\"shape\": [4]}, " \
+                  "\"layers\": [{\"name\": \"fc\", \"type\": \"fully_connected\", \"outputs\": 1, \"offset\": 0}], "
+
+/* /dev/zero as weights was read until memory ran out. */
+Test(model_load, weights_from_char_device, .timeout = 20) {
+  tmp_model t = tmp_model_write(TINY_HEAD "\"weights\": \"/dev/zero\"}", NULL, 0);
+  expect_fail(t.json, hwt_status_io_error, "weights file '/dev/zero'", "is a character device, not a regular file");
+  tmp_model_remove(&t);
+}
+
+/* A FIFO as weights blocked forever in open() (no writer): it must be refused at once. */
+Test(model_load, weights_from_fifo, .timeout = 20) {
+  tmp_model t = tmp_model_write(TINY_HEAD "\"weights\": \"m.bin\"}", NULL, 0);
+  cr_assert_eq(mkfifo(t.bin, 0600), 0);
+  expect_fail(t.json, hwt_status_io_error, "m.bin' is a FIFO, not a regular file", NULL);
+  tmp_model_remove(&t);
+}
+
+Test(model_load, model_file_is_fifo, .timeout = 20) {
+  tmp_model t = tmp_model_write(TINY_HEAD "\"weights\": \"m.bin\"}", NULL, 0);
+  cr_assert_eq(remove(t.json), 0);
+  cr_assert_eq(mkfifo(t.json, 0600), 0);
+  expect_fail(t.json, hwt_status_io_error, "the model file is a FIFO, not a regular file", NULL);
+  tmp_model_remove(&t);
+}
+
+/* `audit --model DIR` said "not valid JSON: '[' or '{' expected". */
+Test(model_load, model_file_is_directory) {
+  expect_fail(FIX, hwt_status_io_error, "the model file is a directory, not a regular file", NULL);
+}
+
+/* Sizes are capped before anything is read (sparse files: nothing is written to disk). */
+Test(model_load, weights_file_too_large, .timeout = 20) {
+  tmp_model t = tmp_model_write(TINY_HEAD "\"weights\": \"m.bin\"}", "", 0);
+  cr_assert_eq(truncate(t.bin, ((off_t) 4 << 30) + 1), 0);
+  expect_fail(t.json, hwt_status_io_error, "m.bin' is larger than 4096 MiB", NULL);
+  tmp_model_remove(&t);
+}
+
+Test(model_load, model_file_too_large, .timeout = 20) {
+  tmp_model t = tmp_model_write(TINY_HEAD "\"weights\": \"m.bin\"}", NULL, 0);
+  cr_assert_eq(truncate(t.json, ((off_t) 64 << 20) + 1), 0);
+  expect_fail(t.json, hwt_status_io_error, "the model file is larger than 64 MiB", NULL);
+  tmp_model_remove(&t);
+}
