@@ -519,9 +519,10 @@ static hwt_status open_regular(const char *path, uint64_t max, int *fd_out, uint
 }
 
 /* Checks every layer's parameter range against the weights' size before anything is allocated: aligned, inside
- * the file, and together ending exactly at the end of the file. */
+ * the file, disjoint from every other layer's range, and together ending exactly at the end of the file. */
 static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_model *m) {
   uint64_t need_total = 0;
+  size_t nparam = 0;
   for (size_t i = 0; i < m->nlayers; i++) {
     hwt_layer *l = &m->layers[i];
     if (!has_params(l->type)) continue;
@@ -539,7 +540,44 @@ static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_mo
       return hwt_status_schema_error;
     }
     if (end > need_total) need_total = end;
+    nparam++;
   }
+  /* Disjoint ranges: sort the layers with parameters by offset (insertion sort of indices: few layers, and
+   * mostly in order already), then each range must end before the next one starts. */
+  size_t *order = malloc((nparam ? nparam : 1) * sizeof(size_t)), n = 0;
+  if (order == NULL) {
+    hwt_errf(c->err, c->errlen, "%s: out of memory", c->path);
+    return hwt_status_out_of_memory;
+  }
+  for (size_t i = 0; i < m->nlayers; i++) {
+    if (!has_params(m->layers[i].type)) continue;
+    size_t k = n++;
+    while (k > 0 && m->layers[order[k - 1]].offset > m->layers[i].offset) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = i;
+  }
+  for (size_t k = 1; k < n; k++) {
+    const hwt_layer *a = &m->layers[order[k - 1]], *b = &m->layers[order[k]];
+    uint64_t a_end = a->offset + hwt_layer_param_bytes(a, m->precision);
+    if (a_end > b->offset) {
+      size_t ia = order[k - 1] < order[k] ? order[k - 1] : order[k], ib = order[k - 1] ^ order[k] ^ ia;
+      const hwt_layer *la = &m->layers[ia], *lb = &m->layers[ib];
+      uint64_t la_end = la->offset + hwt_layer_param_bytes(la, m->precision),
+               lb_end = lb->offset + hwt_layer_param_bytes(lb, m->precision);
+      c->index = ia;
+      c->lname = la->name;
+      c->ltype = type_names[la->type];
+      LERR(c, "parameter bytes [%llu, %llu) overlap those of layer %zu '%s' (%s) [%llu, %llu) in '%s' (each layer "
+              "needs its own range: do the shapes match the weights file?)", (unsigned long long) la->offset,
+           (unsigned long long) la_end, ib, lb->name, type_names[lb->type], (unsigned long long) lb->offset,
+           (unsigned long long) lb_end, bin_path);
+      free(order);
+      return hwt_status_schema_error;
+    }
+  }
+  free(order);
   if (need_total != len) {
     hwt_errf(c->err, c->errlen, "%s: weights file '%s' has %llu bytes but the layers need %llu (wrong size)", c->path,
              bin_path, (unsigned long long) len, (unsigned long long) need_total);

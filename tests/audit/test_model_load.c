@@ -116,6 +116,12 @@ Test(model_load, add_from_number) {
               "'from' must be a string naming an earlier layer or \"input\", got a number");
 }
 
+/* The input edited from 3 to 4 channels: c1's parameters [0, 592) run over d1's [448, 608) in the same file. */
+Test(model_load, overlapping_parameter_ranges) {
+  expect_fail(FIX "overlap.json", hwt_status_schema_error, "layer 0 'c1' (conv2d): parameter bytes [0, 592)",
+              "overlap those of layer 1 'd1' (depthwise_conv2d) [448, 608)");
+}
+
 /* ---- models written to a temporary folder ---- */
 
 typedef struct tmp_model {
