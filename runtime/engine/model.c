@@ -586,6 +586,28 @@ static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_mo
   return hwt_status_ok;
 }
 
+/* int8: the largest |accumulator| an output channel can reach is |bias| + 256 * sum |w| over its weights (an
+ * input minus its zero point lies in [-255, 255]; 256 also covers kernels that fold the zero point into the
+ * bias first). It must fit in int32, the accumulator of the reference and of the engine's int8 kernels. */
+static bool check_q8_accumulators(ctx *c, const char *bin_path, const hwt_layer *l) {
+  size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l), per = nw / nb;
+  for (size_t ch = 0; ch < nb; ch++) {
+    int64_t sum = 0;
+    if (l->type == hwt_layer_dwconv) {
+      for (size_t k = ch; k < nw; k += nb) sum += l->wq[k] < 0 ? -l->wq[k] : l->wq[k];
+    } else {
+      for (size_t k = ch * per; k < (ch + 1) * per; k++) sum += l->wq[k] < 0 ? -l->wq[k] : l->wq[k];
+    }
+    int64_t b = l->bq[ch], bound = (b < 0 ? -b : b) + 256 * sum;
+    if (bound > INT32_MAX) {
+      LERR(c, "int8 bias %zu (%lld) with these weights can overflow the int32 accumulator: |bias| + 256 x sum|w| "
+              "= %lld > 2147483647 in '%s'", ch, (long long) b, (long long) bound, bin_path);
+      return false;
+    }
+  }
+  return true;
+}
+
 /* Allocates and reads every layer's parameters (ranges checked by plan_params) and validates their values. */
 static hwt_status read_params(ctx *c, const char *bin_path, const source *src, hwt_model *m) {
   for (size_t i = 0; i < m->nlayers; i++) {
@@ -645,6 +667,7 @@ static hwt_status read_params(ctx *c, const char *bin_path, const source *src, h
           return hwt_status_schema_error;
         }
       }
+      if (!check_q8_accumulators(c, bin_path, l)) return hwt_status_schema_error;
     }
   }
   return hwt_status_ok;

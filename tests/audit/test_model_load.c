@@ -37,6 +37,17 @@ Test(model_load, valid_tiny_model) {
   hwt_model_free(m);
 }
 
+Test(model_load, valid_tiny_int8_model) {
+  char err[512] = "";
+  hwt_model *m = NULL;
+  cr_assert_eq(hwt_model_load(FIX "tiny_int8.json", &m, err, sizeof(err)), hwt_status_ok, "%s", err);
+  cr_assert_eq(m->precision, hwt_prec_int8);
+  float in[8 * 8 * 3], out[5];
+  hwt_model_gen_inputs(m, 1, 1, in);
+  cr_assert_eq(hwt_model_reference(m, 1, in, out, NULL), hwt_status_ok);
+  hwt_model_free(m);
+}
+
 Test(model_load, missing_file) { expect_fail(FIX "nope.json", hwt_status_io_error, "cannot open model file", NULL); }
 Test(model_load, not_json) { expect_fail(FIX "bad_json.json", hwt_status_parse_error, "bad_json.json:3:", "not valid JSON"); }
 Test(model_load, unknown_schema) { expect_fail(FIX "bad_schema.json", hwt_status_schema_error, "hwtune.model/9", NULL); }
@@ -241,8 +252,73 @@ Test(model_load, buffers_match_files) {
   free(b);
 }
 
+/* int8 fc 4 -> 2: weights (8 bytes), int32 biases, float scales. */
+static tmp_model int8_model(int32_t bias0, int8_t w) {
+  unsigned char bin[24];
+  int8_t wq[8];
+  int32_t bq[2] = {bias0, 0};
+  float sc[2] = {0.01f, 0.01f};
+  for (int i = 0; i < 8; i++) wq[i] = w;
+  memcpy(bin, wq, 8);
+  memcpy(bin + 8, bq, 8);
+  memcpy(bin + 16, sc, 8);
+  return tmp_model_write("{\"schema\": \"hwtune.model/1\", \"name\": \"q\", \"precision\": \"int8\", "
+                         "\"weights\": \"m.bin\", \"input\": {\"shape\": [4], \"quant\": {\"scale\": 0.1, "
+                         "\"zero_point\": 127}}, \"layers\": [{\"name\": \"fc\", \"type\": \"fully_connected\", "
+                         "\"outputs\": 2, \"offset\": 0, \"output_quant\": {\"scale\": 0.5, \"zero_point\": 0}}]}",
+                         bin, sizeof bin);
+}
+
+/* A bias near INT32_MIN overflowed the reference's int32 accumulator (UBSan: signed overflow). */
+Test(model_load, int8_bias_can_overflow) {
+  tmp_model t = int8_model(INT32_MIN, 127);
+  expect_fail(t.json, hwt_status_schema_error, "layer 0 'fc' (fully_connected): int8 bias 0 (-2147483648)",
+              "can overflow the int32 accumulator");
+  tmp_model_remove(&t);
+  t = int8_model(INT32_MAX - 256 * 4 * 127 + 1, 127);
+  expect_fail(t.json, hwt_status_schema_error, "int8 bias 0 (2147353600)", "can overflow the int32 accumulator");
+  tmp_model_remove(&t);
+}
+
+/* At the bound the model loads and the reference stays in range for the extreme input (checked by UBSan in the
+ * sanitizer build): every input -128 against zero point 127 gives -255 per tap. */
+Test(model_load, int8_bias_at_the_bound) {
+  tmp_model t = int8_model(-(INT32_MAX - 256 * 4 * 127), 127);
+  hwt_model *m = NULL;
+  char err[512] = "";
+  cr_assert_eq(hwt_model_load(t.json, &m, err, sizeof err), hwt_status_ok, "%s", err);
+  float in[4] = {-1e9f, -1e9f, -1e9f, -1e9f}, out[2];
+  cr_assert_eq(hwt_model_reference(m, 1, in, out, NULL), hwt_status_ok);
+  hwt_model_free(m);
+  tmp_model_remove(&t);
+}
+
 #define TINY_HEAD "{\"schema\": \"hwtune.model/1\", \"name\": \"t\", \"precision\": \"fp32\", \"input\": {\"shape\": [4]}, " \
                   "\"layers\": [{\"name\": \"fc\", \"type\": \"fully_connected\", \"outputs\": 1, \"offset\": 0}], "
+
+/* The quantizer keeps its biases within the same bound, so what it makes can be saved and loaded again: an fp32
+ * bias of 1e30 used to become INT32_MAX. */
+Test(model_load, quantize_clamps_bias_to_the_bound) {
+  float params[5] = {1, 1, 1, 1, 1e30f};
+  tmp_model t = tmp_model_write(HEAD "\"input\": {\"shape\": [4]}, \"layers\": [{\"name\": \"fc\", \"type\": "
+                                "\"fully_connected\", \"outputs\": 1, \"offset\": 0}]}", params, sizeof params);
+  hwt_model *m = NULL, *q = NULL, *back = NULL;
+  char err[512] = "", path[160];
+  cr_assert_eq(hwt_model_load(t.json, &m, err, sizeof err), hwt_status_ok, "%s", err);
+  float cal[8] = {0, 0.5f, 1, 0.25f, 1, 1, 0, 0};
+  cr_assert_eq(hwt_model_quantize(m, cal, 2, &q, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(q->layers[0].bq[0], INT32_MAX - 256 * 4 * 127);
+  snprintf(path, sizeof path, "%s/q.json", t.dir);
+  cr_assert_eq(hwt_model_save(q, path, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_model_load(path, &back, err, sizeof err), hwt_status_ok, "%s", err);
+  remove(path);
+  snprintf(path, sizeof path, "%s/q.bin", t.dir);
+  remove(path);
+  hwt_model_free(back);
+  hwt_model_free(q);
+  hwt_model_free(m);
+  tmp_model_remove(&t);
+}
 
 /* /dev/zero as weights was read until memory ran out. */
 Test(model_load, weights_from_char_device, .timeout = 20) {
