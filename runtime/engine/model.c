@@ -276,7 +276,7 @@ static bool get_qparams(json_t *q, hwt_qparams *out) {
   if (!json_is_number(s) || !json_is_integer(z)) return false;
   double sv = json_number_value(s);
   json_int_t zv = json_integer_value(z);
-  if (!(sv > 0) || !isfinite(sv) || sv > 1e30 || zv < -128 || zv > 127) return false;
+  if (!((float) sv > 0) || !isfinite(sv) || sv > 1e30 || zv < -128 || zv > 127) return false; /* > 0 as a float */
   out->scale = (float) sv;
   out->zero_point = (int32_t) zv;
   return true;

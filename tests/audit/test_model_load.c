@@ -252,8 +252,8 @@ Test(model_load, buffers_match_files) {
   free(b);
 }
 
-/* int8 fc 4 -> 2: weights (8 bytes), int32 biases, float scales. */
-static tmp_model int8_model(int32_t bias0, int8_t w) {
+/* int8 fc 4 -> 2: weights (8 bytes), int32 biases, float scales; output scale `oscale` (JSON text). */
+static tmp_model int8_model_q(int32_t bias0, int8_t w, const char *oscale) {
   unsigned char bin[24];
   int8_t wq[8];
   int32_t bq[2] = {bias0, 0};
@@ -262,12 +262,16 @@ static tmp_model int8_model(int32_t bias0, int8_t w) {
   memcpy(bin, wq, 8);
   memcpy(bin + 8, bq, 8);
   memcpy(bin + 16, sc, 8);
-  return tmp_model_write("{\"schema\": \"hwtune.model/1\", \"name\": \"q\", \"precision\": \"int8\", "
-                         "\"weights\": \"m.bin\", \"input\": {\"shape\": [4], \"quant\": {\"scale\": 0.1, "
-                         "\"zero_point\": 127}}, \"layers\": [{\"name\": \"fc\", \"type\": \"fully_connected\", "
-                         "\"outputs\": 2, \"offset\": 0, \"output_quant\": {\"scale\": 0.5, \"zero_point\": 0}}]}",
-                         bin, sizeof bin);
+  char json[512];
+  snprintf(json, sizeof json,
+           "{\"schema\": \"hwtune.model/1\", \"name\": \"q\", \"precision\": \"int8\", \"weights\": \"m.bin\", "
+           "\"input\": {\"shape\": [4], \"quant\": {\"scale\": 0.1, \"zero_point\": 127}}, \"layers\": [{\"name\": "
+           "\"fc\", \"type\": \"fully_connected\", \"outputs\": 2, \"offset\": 0, \"output_quant\": {\"scale\": %s, "
+           "\"zero_point\": 0}}]}", oscale);
+  return tmp_model_write(json, bin, sizeof bin);
 }
+
+static tmp_model int8_model(int32_t bias0, int8_t w) { return int8_model_q(bias0, w, "0.5"); }
 
 /* A bias near INT32_MIN overflowed the reference's int32 accumulator (UBSan: signed overflow). */
 Test(model_load, int8_bias_can_overflow) {
@@ -360,5 +364,35 @@ Test(model_load, model_file_too_large, .timeout = 20) {
   tmp_model t = tmp_model_write(TINY_HEAD "\"weights\": \"m.bin\"}", NULL, 0);
   cr_assert_eq(truncate(t.json, ((off_t) 64 << 20) + 1), 0);
   expect_fail(t.json, hwt_status_io_error, "the model file is larger than 64 MiB", NULL);
+  tmp_model_remove(&t);
+}
+
+/* Valid but extreme scales: input scale 1e30 x weight scale 3e38 / output scale 1e-30 is inf, and a zero
+ * accumulator made 0 x inf = NaN, converted to int8 (undefined behaviour; on x86 it gave the wrong value 0). The
+ * reference must give the output zero point (real 0). */
+Test(model_load, int8_infinite_requant_scale) {
+  unsigned char bin[24] = {0};
+  float sc[2] = {3e38f, 3e38f};
+  memcpy(bin + 16, sc, 8);
+  tmp_model t = tmp_model_write("{\"schema\": \"hwtune.model/1\", \"name\": \"q\", \"precision\": \"int8\", "
+                                "\"weights\": \"m.bin\", \"input\": {\"shape\": [4], \"quant\": {\"scale\": 1e30, "
+                                "\"zero_point\": 0}}, \"layers\": [{\"name\": \"fc\", \"type\": \"fully_connected\", "
+                                "\"outputs\": 2, \"offset\": 0, \"output_quant\": {\"scale\": 1e-30, \"zero_point\": 5}}, "
+                                "{\"name\": \"r\", \"type\": \"relu\", \"output_quant\": {\"scale\": 1, "
+                                "\"zero_point\": 0}}]}", bin, sizeof bin);
+  hwt_model *m = NULL;
+  char err[512] = "";
+  cr_assert_eq(hwt_model_load(t.json, &m, err, sizeof err), hwt_status_ok, "%s", err);
+  float in[4] = {0}, out[2], l0[2], l1[2], *layer_out[2] = {l0, l1};
+  cr_assert_eq(hwt_model_reference(m, 1, in, out, layer_out), hwt_status_ok);
+  cr_assert(l0[0] == 0.0f && l0[1] == 0.0f, "fc output %g %g, want the zero point (0)", (double) l0[0], (double) l0[1]);
+  hwt_model_free(m);
+  tmp_model_remove(&t);
+}
+
+/* An output scale > 0 that is 0 as a float (1e-300) divided by zero in the int8 arithmetic: refused. */
+Test(model_load, int8_scale_zero_as_float) {
+  tmp_model t = int8_model_q(0, 1, "1e-300");
+  expect_fail(t.json, hwt_status_schema_error, "layer 0 'fc'", "'output_quant' needs a finite 'scale' > 0");
   tmp_model_remove(&t);
 }
