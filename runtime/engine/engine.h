@@ -93,6 +93,9 @@ double hwt_layer_flops(const hwt_layer *l);
  * schema, fields, shapes (output_shape when given must match), sizes, finite weights, quantization params.
  * err gets "<file>: layer 3 'conv1' (conv2d): <what>". */
 hwt_status hwt_model_load(const char *json_path, hwt_model **out, char *err, size_t errlen);
+/* The same from memory (tests, fuzzing): `name` stands for the file in messages; `weights` for the weights file. */
+hwt_status hwt_model_load_buffers(const char *json, size_t json_len, const void *weights, size_t weights_len,
+                                  const char *name, hwt_model **out, char *err, size_t errlen);
 /* Writes `json_path` and `<json_path without .json>.bin` atomically. */
 hwt_status hwt_model_save(const hwt_model *m, const char *json_path, char *err, size_t errlen);
 void hwt_model_free(hwt_model *m);

@@ -2,11 +2,14 @@
 /* Model description: shapes, parameter sizes, the JSON + weights file format (load with validation, save),
  * the built-in example models and deterministic example inputs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine_internal.h"
 #include "hwt_common.h"
@@ -20,7 +23,25 @@ const char *hwt_layer_type_name(hwt_layer_type type) {
   return (unsigned) type < hwt_layer_type_count ? type_names[type] : "unknown";
 }
 
-size_t hwt_shape_size(hwt_shape s) { return (size_t) s.h * s.w * s.c; }
+/* Limits of a loadable model (runtime/engine/README.md, "Limits"). Every tensor (the input, each layer's output,
+ * each weight tensor) holds at most MAX_ELEMENTS elements, so that the sizes the engine derives from a loaded
+ * model (elements x batch x 4 bytes) cannot overflow; the model JSON is capped like a profile (64 MiB), the
+ * weights file at 4 GiB. */
+#define MAX_ELEMENTS ((uint64_t) 1 << 31)
+#define MAX_JSON_BYTES ((uint64_t) 64 << 20)
+#define MAX_WEIGHTS_BYTES ((uint64_t) 4 << 30)
+
+/* a * b, or SIZE_MAX when the product does not fit (sizes saturate; the loader rejects them long before). */
+static size_t mul_sat(size_t a, size_t b) {
+  size_t r;
+  return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+static size_t add_sat(size_t a, size_t b) {
+  size_t r;
+  return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+size_t hwt_shape_size(hwt_shape s) { return mul_sat(mul_sat(s.h, s.w), s.c); }
 
 static bool has_params(hwt_layer_type t) { return t == hwt_layer_fc || t == hwt_layer_conv || t == hwt_layer_dwconv; }
 static bool has_window(hwt_layer_type t) {
@@ -29,9 +50,9 @@ static bool has_window(hwt_layer_type t) {
 
 size_t hwt_layer_weight_count(const hwt_layer *l) {
   switch (l->type) {
-    case hwt_layer_fc: return (size_t) l->outputs * hwt_shape_size(l->in);
-    case hwt_layer_conv: return (size_t) l->outputs * l->kh * l->kw * l->in.c;
-    case hwt_layer_dwconv: return (size_t) l->kh * l->kw * l->in.c;
+    case hwt_layer_fc: return mul_sat(l->outputs, hwt_shape_size(l->in));
+    case hwt_layer_conv: return mul_sat(mul_sat(mul_sat(l->outputs, l->kh), l->kw), l->in.c);
+    case hwt_layer_dwconv: return mul_sat(mul_sat(l->kh, l->kw), l->in.c);
     default: return 0;
   }
 }
@@ -48,8 +69,9 @@ size_t hwt_layer_bias_count(const hwt_layer *l) {
 /* fp32: weights then bias (floats). int8: weights (padded to 4 bytes), int32 bias, float per-channel scales. */
 size_t hwt_layer_param_bytes(const hwt_layer *l, hwt_precision p) {
   size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
-  if (p == hwt_prec_fp32) return (nw + nb) * 4;
-  return ((nw + 3) & ~(size_t) 3) + nb * 8;
+  if (p == hwt_prec_fp32) return mul_sat(add_sat(nw, nb), 4);
+  size_t wb = add_sat(nw, 3);
+  return wb == SIZE_MAX ? SIZE_MAX : add_sat(wb & ~(size_t) 3, mul_sat(nb, 8));
 }
 
 double hwt_layer_flops(const hwt_layer *l) {
@@ -100,6 +122,11 @@ static hwt_model *model_new(const char *name, size_t nlayers) {
 hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
   if (hwt_shape_size(m->input) == 0) {
     hwt_errf(err, errlen, "input shape has a zero dimension");
+    return hwt_status_schema_error;
+  }
+  if (hwt_shape_size(m->input) > MAX_ELEMENTS) {
+    hwt_errf(err, errlen, "input shape [%u, %u, %u] has more than 2^31 elements (the limit of a tensor)", m->input.h,
+             m->input.w, m->input.c);
     return hwt_status_schema_error;
   }
   if (m->nlayers == 0) {
@@ -162,6 +189,16 @@ hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
         break;
       }
       default: break;
+    }
+    if (hwt_shape_size(o) > MAX_ELEMENTS) {
+      hwt_errf(err, errlen, "layer %zu '%s' (%s): output [%u, %u, %u] has more than 2^31 elements (the limit of a "
+               "tensor)", i, l->name, hwt_layer_type_name(l->type), o.h, o.w, o.c);
+      return hwt_status_schema_error;
+    }
+    if (hwt_layer_weight_count(l) > MAX_ELEMENTS) {
+      hwt_errf(err, errlen, "layer %zu '%s' (%s): more than 2^31 weights (the limit of a tensor)", i, l->name,
+               hwt_layer_type_name(l->type));
+      return hwt_status_schema_error;
     }
     l->out = o;
     cur = o;
@@ -239,7 +276,7 @@ static bool get_qparams(json_t *q, hwt_qparams *out) {
   if (!json_is_number(s) || !json_is_integer(z)) return false;
   double sv = json_number_value(s);
   json_int_t zv = json_integer_value(z);
-  if (!(sv > 0) || !isfinite(sv) || sv > 1e30 || zv < -128 || zv > 127) return false;
+  if (!((float) sv > 0) || !isfinite(sv) || sv > 1e30 || zv < -128 || zv > 127) return false; /* > 0 as a float */
   out->scale = (float) sv;
   out->zero_point = (int32_t) zv;
   return true;
@@ -259,12 +296,17 @@ static bool parse_shape(json_t *v, hwt_shape *s) {
   return true;
 }
 
-static void dirname_of(const char *path, char *dir, size_t len) {
-  const char *slash = strrchr(path, '/');
-  if (slash == NULL) {
-    snprintf(dir, len, ".");
-  } else {
-    snprintf(dir, len, "%.*s", (int) (slash - path), path);
+/* "a number", "an array", ... for messages about a field of the wrong type. */
+static const char *json_kind(const json_t *v) {
+  switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
   }
 }
 
@@ -349,7 +391,11 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
       LERR(c, "missing field 'from'");
       return hwt_status_schema_error;
     }
-    const char *fs = json_is_string(from) ? json_string_value(from) : "";
+    if (!json_is_string(from)) {
+      LERR(c, "'from' must be a string naming an earlier layer or \"input\", got %s", json_kind(from));
+      return hwt_status_schema_error;
+    }
+    const char *fs = json_string_value(from);
     if (strcmp(fs, "input") == 0) {
       l->from = -1;
     } else {
@@ -409,27 +455,170 @@ static hwt_status check_output_shapes(ctx *c, json_t *jlayers, hwt_model *m) {
   return hwt_status_ok;
 }
 
-static hwt_status read_params(ctx *c, const char *bin_path, const unsigned char *data, size_t len, hwt_model *m) {
+/* Where the parameters come from: an open weights file (read with pread) or a memory buffer. */
+typedef struct source {
+  int fd;                    /* -1: read from buf */
+  const unsigned char *buf;
+  uint64_t len;              /* the file's size when it was checked / the buffer's length */
+} source;
+
+/* 0, or the errno of a failed read, or -1 when the data ends early (a file that shrank since it was checked). */
+static int source_read(const source *s, uint64_t off, void *dst, size_t n) {
+  if (s->fd < 0) {
+    if (off > s->len || n > s->len - off) return -1;
+    if (n) memcpy(dst, s->buf + off, n);
+    return 0;
+  }
+  unsigned char *p = dst;
+  while (n > 0) {
+    ssize_t got = pread(s->fd, p, n, (off_t) off);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return errno ? errno : -1;
+    if (got == 0) return -1;
+    p += got;
+    off += (uint64_t) got;
+    n -= (size_t) got;
+  }
+  return 0;
+}
+
+static const char *file_kind(mode_t mode) {
+  return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+         : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+/* Opens `path` for reading and requires a regular file of at most `max` bytes. O_NONBLOCK: opening a FIFO
+ * returns at once (and is then refused) instead of waiting for a writer. On failure `why` says what is wrong:
+ * the open error (*opened = false, "No such file or directory"), or what the file is (*opened = true, "is a
+ * directory, not a regular file", "is larger than 64 MiB (...)"). */
+static hwt_status open_regular(const char *path, uint64_t max, int *fd_out, uint64_t *size_out, bool *opened,
+                               char *why, size_t whylen) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat sb;
+  *opened = false;
+  if (fd < 0 || fstat(fd, &sb) != 0) {
+    hwt_errf(why, whylen, "%s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return hwt_status_io_error;
+  }
+  *opened = true;
+  if (!S_ISREG(sb.st_mode)) {
+    hwt_errf(why, whylen, "is %s, not a regular file", file_kind(sb.st_mode));
+    close(fd);
+    return hwt_status_io_error;
+  }
+  if (sb.st_size < 0 || (uint64_t) sb.st_size > max) {
+    hwt_errf(why, whylen, "is larger than %llu MiB (%lld bytes)", (unsigned long long) (max >> 20),
+             (long long) sb.st_size);
+    close(fd);
+    return hwt_status_io_error;
+  }
+  *fd_out = fd;
+  *size_out = (uint64_t) sb.st_size;
+  return hwt_status_ok;
+}
+
+/* Checks every layer's parameter range against the weights' size before anything is allocated: aligned, inside
+ * the file, disjoint from every other layer's range, and together ending exactly at the end of the file. */
+static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_model *m) {
   uint64_t need_total = 0;
+  size_t nparam = 0;
   for (size_t i = 0; i < m->nlayers; i++) {
     hwt_layer *l = &m->layers[i];
     if (!has_params(l->type)) continue;
     c->index = i;
     c->lname = l->name;
     c->ltype = type_names[l->type];
-    size_t bytes = hwt_layer_param_bytes(l, m->precision);
+    uint64_t bytes = hwt_layer_param_bytes(l, m->precision), end;
     if (l->offset % 4 != 0) {
       LERR(c, "offset %llu is not a multiple of 4", (unsigned long long) l->offset);
       return hwt_status_schema_error;
     }
-    if (l->offset > len || bytes > len - l->offset) {
-      LERR(c, "weights file '%s' is truncated: the layer needs bytes [%llu, %llu) but the file has %zu bytes",
-           bin_path, (unsigned long long) l->offset, (unsigned long long) (l->offset + bytes), len);
+    if (__builtin_add_overflow(l->offset, bytes, &end) || end > len) {
+      LERR(c, "weights file '%s' is truncated: the layer needs %llu bytes from offset %llu but the file has %llu "
+              "bytes", bin_path, (unsigned long long) bytes, (unsigned long long) l->offset, (unsigned long long) len);
       return hwt_status_schema_error;
     }
-    if (l->offset + bytes > need_total) need_total = l->offset + bytes;
+    if (end > need_total) need_total = end;
+    nparam++;
+  }
+  /* Disjoint ranges: sort the layers with parameters by offset (insertion sort of indices: few layers, and
+   * mostly in order already), then each range must end before the next one starts. */
+  size_t *order = malloc((nparam ? nparam : 1) * sizeof(size_t)), n = 0;
+  if (order == NULL) {
+    hwt_errf(c->err, c->errlen, "%s: out of memory", c->path);
+    return hwt_status_out_of_memory;
+  }
+  for (size_t i = 0; i < m->nlayers; i++) {
+    if (!has_params(m->layers[i].type)) continue;
+    size_t k = n++;
+    while (k > 0 && m->layers[order[k - 1]].offset > m->layers[i].offset) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = i;
+  }
+  for (size_t k = 1; k < n; k++) {
+    const hwt_layer *a = &m->layers[order[k - 1]], *b = &m->layers[order[k]];
+    uint64_t a_end = a->offset + hwt_layer_param_bytes(a, m->precision);
+    if (a_end > b->offset) {
+      size_t ia = order[k - 1] < order[k] ? order[k - 1] : order[k], ib = order[k - 1] ^ order[k] ^ ia;
+      const hwt_layer *la = &m->layers[ia], *lb = &m->layers[ib];
+      uint64_t la_end = la->offset + hwt_layer_param_bytes(la, m->precision),
+               lb_end = lb->offset + hwt_layer_param_bytes(lb, m->precision);
+      c->index = ia;
+      c->lname = la->name;
+      c->ltype = type_names[la->type];
+      LERR(c, "parameter bytes [%llu, %llu) overlap those of layer %zu '%s' (%s) [%llu, %llu) in '%s' (each layer "
+              "needs its own range: do the shapes match the weights file?)", (unsigned long long) la->offset,
+           (unsigned long long) la_end, ib, lb->name, type_names[lb->type], (unsigned long long) lb->offset,
+           (unsigned long long) lb_end, bin_path);
+      free(order);
+      return hwt_status_schema_error;
+    }
+  }
+  free(order);
+  if (need_total != len) {
+    hwt_errf(c->err, c->errlen, "%s: weights file '%s' has %llu bytes but the layers need %llu (wrong size)", c->path,
+             bin_path, (unsigned long long) len, (unsigned long long) need_total);
+    return hwt_status_schema_error;
+  }
+  return hwt_status_ok;
+}
+
+/* int8: the largest |accumulator| an output channel can reach is |bias| + 256 * sum |w| over its weights (an
+ * input minus its zero point lies in [-255, 255]; 256 also covers kernels that fold the zero point into the
+ * bias first). It must fit in int32, the accumulator of the reference and of the engine's int8 kernels. */
+static bool check_q8_accumulators(ctx *c, const char *bin_path, const hwt_layer *l) {
+  size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l), per = nw / nb;
+  for (size_t ch = 0; ch < nb; ch++) {
+    int64_t sum = 0;
+    if (l->type == hwt_layer_dwconv) {
+      for (size_t k = ch; k < nw; k += nb) sum += l->wq[k] < 0 ? -l->wq[k] : l->wq[k];
+    } else {
+      for (size_t k = ch * per; k < (ch + 1) * per; k++) sum += l->wq[k] < 0 ? -l->wq[k] : l->wq[k];
+    }
+    int64_t b = l->bq[ch], bound = (b < 0 ? -b : b) + 256 * sum;
+    if (bound > INT32_MAX) {
+      LERR(c, "int8 bias %zu (%lld) with these weights can overflow the int32 accumulator: |bias| + 256 x sum|w| "
+              "= %lld > 2147483647 in '%s'", ch, (long long) b, (long long) bound, bin_path);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Allocates and reads every layer's parameters (ranges checked by plan_params) and validates their values. */
+static hwt_status read_params(ctx *c, const char *bin_path, const source *src, hwt_model *m) {
+  for (size_t i = 0; i < m->nlayers; i++) {
+    hwt_layer *l = &m->layers[i];
+    if (!has_params(l->type)) continue;
+    c->index = i;
+    c->lname = l->name;
+    c->ltype = type_names[l->type];
     size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
-    const unsigned char *p = data + l->offset;
+    uint64_t off = l->offset;
+    int rerr;
     if (m->precision == hwt_prec_fp32) {
       l->w = hwt_rt_alloc(nw * 4);
       l->b = hwt_rt_alloc(nb * 4);
@@ -437,16 +626,7 @@ static hwt_status read_params(ctx *c, const char *bin_path, const unsigned char 
         LERR(c, "out of memory for %zu parameters", nw + nb);
         return hwt_status_out_of_memory;
       }
-      memcpy(l->w, p, nw * 4);
-      memcpy(l->b, p + nw * 4, nb * 4);
-      for (size_t k = 0; k < nw + nb; k++) {
-        float v = k < nw ? l->w[k] : l->b[k - nw];
-        if (!isfinite(v)) {
-          LERR(c, "%s %zu is not finite (%g) in '%s'", k < nw ? "weight" : "bias", k < nw ? k : k - nw, (double) v,
-               bin_path);
-          return hwt_status_schema_error;
-        }
-      }
+      if ((rerr = source_read(src, off, l->w, nw * 4)) == 0) rerr = source_read(src, off + nw * 4, l->b, nb * 4);
     } else {
       size_t wb = (nw + 3) & ~(size_t) 3;
       l->wq = hwt_rt_alloc(nw);
@@ -456,9 +636,25 @@ static hwt_status read_params(ctx *c, const char *bin_path, const unsigned char 
         LERR(c, "out of memory for %zu parameters", nw + nb);
         return hwt_status_out_of_memory;
       }
-      memcpy(l->wq, p, nw);
-      memcpy(l->bq, p + wb, nb * 4);
-      memcpy(l->wscale, p + wb + nb * 4, nb * 4);
+      if ((rerr = source_read(src, off, l->wq, nw)) == 0 && (rerr = source_read(src, off + wb, l->bq, nb * 4)) == 0)
+        rerr = source_read(src, off + wb + nb * 4, l->wscale, nb * 4);
+    }
+    if (rerr != 0) {
+      LERR(c, "cannot read bytes [%llu, %llu) of weights file '%s': %s", (unsigned long long) off,
+           (unsigned long long) (off + hwt_layer_param_bytes(l, m->precision)), bin_path,
+           rerr > 0 ? strerror(rerr) : "the file changed while it was read");
+      return hwt_status_io_error;
+    }
+    if (m->precision == hwt_prec_fp32) {
+      for (size_t k = 0; k < nw + nb; k++) {
+        float v = k < nw ? l->w[k] : l->b[k - nw];
+        if (!isfinite(v)) {
+          LERR(c, "%s %zu is not finite (%g) in '%s'", k < nw ? "weight" : "bias", k < nw ? k : k - nw, (double) v,
+               bin_path);
+          return hwt_status_schema_error;
+        }
+      }
+    } else {
       for (size_t k = 0; k < nb; k++) {
         if (!(l->wscale[k] > 0) || !isfinite(l->wscale[k])) {
           LERR(c, "weight scale %zu is not a finite positive number (%g) in '%s'", k, (double) l->wscale[k], bin_path);
@@ -471,24 +667,23 @@ static hwt_status read_params(ctx *c, const char *bin_path, const unsigned char 
           return hwt_status_schema_error;
         }
       }
+      if (!check_q8_accumulators(c, bin_path, l)) return hwt_status_schema_error;
     }
-  }
-  if (need_total != len) {
-    hwt_errf(c->err, c->errlen, "%s: weights file '%s' has %zu bytes but the layers need %llu (wrong size)", c->path,
-             bin_path, len, (unsigned long long) need_total);
-    return hwt_status_schema_error;
   }
   return hwt_status_ok;
 }
 
-hwt_status hwt_model_load(const char *path, hwt_model **out, char *err, size_t errlen) {
+/* Parses and validates a model JSON (text of `len` bytes; `path` names it in messages), then its parameters:
+ * from `weights` (weights_len bytes) when not NULL, else from the file the JSON names, relative to `dir`. */
+static hwt_status load_model(const char *path, const char *dir, const char *text, size_t len, const void *weights,
+                             size_t weights_len, hwt_model **out, char *err, size_t errlen) {
   hwt_status st = hwt_status_ok;
   hwt_model *m = NULL;
-  char *bin = NULL;
-  size_t binlen = 0;
+  char *bin_path = NULL;
+  source src = {-1, weights, weights_len};
   json_t *names = json_object();
   json_error_t jerr;
-  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   ctx c = {path, err, errlen, 0, "?", "?"};
   if (names == NULL) {
     st = hwt_status_out_of_memory;
@@ -496,13 +691,8 @@ hwt_status hwt_model_load(const char *path, hwt_model **out, char *err, size_t e
     goto error;
   }
   if (root == NULL) {
-    if (jerr.line <= 0 && strstr(jerr.text, "unable to open") != NULL) {
-      hwt_errf(err, errlen, "%s: cannot open model file: %s", path, strerror(errno));
-      st = hwt_status_io_error;
-    } else {
-      hwt_errf(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column, jerr.text);
-      st = hwt_status_parse_error;
-    }
+    hwt_errf(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column, jerr.text);
+    st = hwt_status_parse_error;
     goto error;
   }
   st = hwt_status_schema_error;
@@ -567,30 +757,101 @@ hwt_status hwt_model_load(const char *path, hwt_model **out, char *err, size_t e
   st = check_output_shapes(&c, jlayers, m);
   if (st != hwt_status_ok) goto error;
 
-  char dir[1024], bin_path[2048];
   const char *wname = json_string_value(jw);
-  dirname_of(path, dir, sizeof(dir));
-  if (wname[0] == '/')
-    snprintf(bin_path, sizeof(bin_path), "%s", wname);
-  else
-    snprintf(bin_path, sizeof(bin_path), "%s/%s", dir, wname);
-  st = hwt_read_file(bin_path, &bin, &binlen, msg, sizeof(msg));
-  if (st != hwt_status_ok) {
-    hwt_errf(err, errlen, "%s: cannot read weights file: %s", path, msg);
+  size_t bl = strlen(dir ? dir : "") + strlen(wname) + 2;
+  bin_path = malloc(bl);
+  if (bin_path == NULL) {
+    st = hwt_status_out_of_memory;
+    hwt_errf(err, errlen, "%s: out of memory", path);
     goto error;
   }
-  st = read_params(&c, bin_path, (const unsigned char *) bin, binlen, m);
+  if (dir == NULL || wname[0] == '/')
+    snprintf(bin_path, bl, "%s", wname);
+  else
+    snprintf(bin_path, bl, "%s/%s", dir, wname);
+  if (weights == NULL) {
+    bool opened;
+    st = open_regular(bin_path, MAX_WEIGHTS_BYTES, &src.fd, &src.len, &opened, msg, sizeof(msg));
+    if (st != hwt_status_ok) {
+      hwt_errf(err, errlen, opened ? "%s: weights file '%s' %s" : "%s: cannot read weights file '%s': %s", path,
+               bin_path, msg);
+      goto error;
+    }
+  }
+  st = plan_params(&c, bin_path, src.len, m);
   if (st != hwt_status_ok) goto error;
-  free(bin);
-  json_decref(root);
-  json_decref(names);
+  st = read_params(&c, bin_path, &src, m);
+  if (st != hwt_status_ok) goto error;
   *out = m;
-  return hwt_status_ok;
+  m = NULL;
 error:
-  free(bin);
+  if (src.fd >= 0) close(src.fd);
+  free(bin_path);
   json_decref(root);
   json_decref(names);
   hwt_model_free(m);
+  return st;
+}
+
+hwt_status hwt_model_load_buffers(const char *json, size_t json_len, const void *weights, size_t weights_len,
+                                  const char *name, hwt_model **out, char *err, size_t errlen) {
+  *out = NULL;
+  if (name == NULL) name = "<buffer>";
+  if (json_len > MAX_JSON_BYTES || weights_len > MAX_WEIGHTS_BYTES) {
+    hwt_errf(err, errlen, "%s: the model %s is larger than %llu MiB", name,
+             json_len > MAX_JSON_BYTES ? "description" : "weights",
+             (unsigned long long) ((json_len > MAX_JSON_BYTES ? MAX_JSON_BYTES : MAX_WEIGHTS_BYTES) >> 20));
+    return hwt_status_io_error;
+  }
+  static const unsigned char empty[1];
+  return load_model(name, NULL, json, json_len, weights ? weights : empty, weights_len, out, err, errlen);
+}
+
+hwt_status hwt_model_load(const char *path, hwt_model **out, char *err, size_t errlen) {
+  *out = NULL;
+  int fd = -1;
+  uint64_t size = 0;
+  char why[256];
+  bool opened;
+  hwt_status st = open_regular(path, MAX_JSON_BYTES, &fd, &size, &opened, why, sizeof(why));
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, opened ? "%s: the model file %s" : "%s: cannot open model file: %s", path, why);
+    return st;
+  }
+  /* Read exactly the size fstat reported; a file that changes meanwhile is refused. */
+  char *text = malloc((size_t) size + 1), *dir = malloc(strlen(path) + 2);
+  size_t got = 0;
+  char extra;
+  if (text == NULL || dir == NULL) {
+    hwt_errf(err, errlen, "%s: out of memory", path);
+    st = hwt_status_out_of_memory;
+    goto done;
+  }
+  int rerr = 0;
+  while (got < size) {
+    ssize_t r = read(fd, text + got, (size_t) size - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) rerr = errno;
+    if (r <= 0) break;
+    got += (size_t) r;
+  }
+  if (got != size || read(fd, &extra, 1) != 0) {
+    hwt_errf(err, errlen, "%s: cannot read model file: %s", path,
+             rerr ? strerror(rerr) : "the file changed while it was read");
+    st = hwt_status_io_error;
+    goto done;
+  }
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL)
+    snprintf(dir, strlen(path) + 2, ".");
+  else
+    snprintf(dir, strlen(path) + 2, "%.*s", (int) (slash - path), path);
+  if (slash == path) snprintf(dir, strlen(path) + 2, "/");
+  st = load_model(path, dir, text, (size_t) size, NULL, 0, out, err, errlen);
+done:
+  close(fd);
+  free(text);
+  free(dir);
   return st;
 }
 

@@ -31,7 +31,7 @@ static size_t channel_of(const hwt_layer *l, size_t k, size_t per_channel) {
   return l->type == hwt_layer_dwconv ? k % l->in.c : k / per_channel;
 }
 
-static hwt_status quantize_params(hwt_layer *dst, const hwt_layer *src, float in_scale) {
+static hwt_status quantize_params(hwt_layer *dst, const hwt_layer *src, float in_scale, char *err, size_t errlen) {
   size_t nw = hwt_layer_weight_count(src), nb = hwt_layer_bias_count(src);
   size_t per_channel = nw / nb;
   dst->wq = hwt_rt_alloc(nw);
@@ -50,12 +50,29 @@ static hwt_status quantize_params(hwt_layer *dst, const hwt_layer *src, float in
     float v = nearbyintf(src->w[k] / dst->wscale[channel_of(src, k, per_channel)]);
     dst->wq[k] = (int8_t) (v < -127 ? -127 : v > 127 ? 127 : v);
   }
-  for (size_t c = 0; c < nb; c++) {
-    double b = nearbyint((double) src->b[c] / ((double) in_scale * dst->wscale[c]));
-    dst->bq[c] = (int32_t) (b < -2147483647.0 ? -2147483647.0 : b > 2147483647.0 ? 2147483647.0 : b);
+  /* The int32 accumulator must not overflow for any input: |bias| + 256 * sum|w| <= INT32_MAX per channel (the
+   * loader checks the same bound), so the bias is clamped to what the channel's weights leave. */
+  int64_t *wsum = calloc(nb, sizeof(int64_t));
+  if (wsum == NULL) {
+    free(amax);
+    return hwt_status_out_of_memory;
   }
+  for (size_t k = 0; k < nw; k++) wsum[channel_of(src, k, per_channel)] += abs(dst->wq[k]);
+  hwt_status st = hwt_status_ok;
+  for (size_t c = 0; c < nb; c++) {
+    double lim = 2147483647.0 - 256.0 * (double) wsum[c];
+    if (lim < 0) {
+      hwt_errf(err, errlen, "quantize: layer '%s': the int8 weights of channel %zu alone can overflow the int32 "
+               "accumulator (sum |w| = %lld)", src->name, c, (long long) wsum[c]);
+      st = hwt_status_invalid_argument;
+      break;
+    }
+    double b = nearbyint((double) src->b[c] / ((double) in_scale * dst->wscale[c]));
+    dst->bq[c] = (int32_t) (b < -lim ? -lim : b > lim ? lim : b);
+  }
+  free(wsum);
   free(amax);
-  return hwt_status_ok;
+  return st;
 }
 
 hwt_status hwt_model_quantize(const hwt_model *fp, const float *calib, size_t ncal, hwt_model **out, char *err,
@@ -133,7 +150,7 @@ hwt_status hwt_model_quantize(const hwt_model *fp, const float *calib, size_t nc
     }
     if (src->w != NULL) {
       float in_scale = i == 0 ? q->iq.scale : q->layers[i - 1].oq.scale;
-      st = quantize_params(dst, src, in_scale);
+      st = quantize_params(dst, src, in_scale, err, errlen);
       if (st != hwt_status_ok) goto done;
     }
   }

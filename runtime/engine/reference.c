@@ -218,8 +218,11 @@ static void fc_f32(const hwt_layer *l, const float *in, float *out) {
 }
 
 static int8_t requant(int32_t acc, float iscale, float wscale, hwt_qparams oq, int8_t lo, int8_t hi) {
-  float scale = iscale * wscale / oq.scale;
-  float v = nearbyintf((float) acc * scale) + (float) oq.zero_point;
+  float scale = iscale * wscale / oq.scale, r = (float) acc * scale;
+  /* Extreme (valid) scales can make the product inf, and then 0 x inf is NaN: the real value is 0, the zero
+   * point (a NaN converted to int8 would be undefined behaviour). */
+  if (isnan(r)) r = 0;
+  float v = nearbyintf(r) + (float) oq.zero_point;
   if (v < lo) v = lo;
   if (v > hi) v = hi;
   return (int8_t) v;
