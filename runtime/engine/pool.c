@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -76,7 +77,11 @@ static struct {
   _Atomic unsigned spin_us;
   _Atomic int spin_init;
   slot slots[2];
-  _Atomic uint64_t jobs, items_by_workers, items_total, inline_jobs;
+  _Atomic uint32_t preempt_us;
+  _Atomic uint64_t jobs, items_by_workers, items_total, inline_jobs, stalls, backoff_jobs;
+  uint64_t backoff_until_ns, backoff_ns, last_stall_ns, backoff_min_ns; /* under job_lock */
+  uint64_t win_start_ns;
+  double win_given, win_waited;
 } P = {.create_lock = PTHREAD_MUTEX_INITIALIZER, .job_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static view views[HWT_POOL_MAX_THREADS + 1];
@@ -117,6 +122,18 @@ unsigned hwt_pool_set_spin_us(unsigned us) {
 }
 
 void hwt_pool_test_hold_workers(bool hold) { atomic_store(&P.hold, hold ? 1u : 0u); }
+void hwt_pool_test_preempt_workers_us(unsigned us) { atomic_store(&P.preempt_us, us); }
+void hwt_pool_test_end_backoff(void) {
+  pthread_mutex_lock(&P.job_lock);
+  P.backoff_until_ns = 0;
+  P.backoff_ns = 0;
+  pthread_mutex_unlock(&P.job_lock);
+}
+void hwt_pool_test_min_backoff_ms(unsigned ms) {
+  pthread_mutex_lock(&P.job_lock);
+  P.backoff_min_ns = (uint64_t) ms * 1000000u;
+  pthread_mutex_unlock(&P.job_lock);
+}
 
 hwt_pool_stats hwt_pool_get_stats(void) {
   hwt_pool_stats s;
@@ -128,6 +145,8 @@ hwt_pool_stats hwt_pool_get_stats(void) {
   s.items_by_workers = atomic_load(&P.items_by_workers);
   s.items_total = atomic_load(&P.items_total);
   s.inline_jobs = atomic_load(&P.inline_jobs);
+  s.stalls = atomic_load(&P.stalls);
+  s.backoff_jobs = atomic_load(&P.backoff_jobs);
   return s;
 }
 
@@ -211,8 +230,9 @@ static void run_item(const job *j, size_t idx) {
   }
 }
 
-/* Claims and runs chunks of slot s until none is left; returns the items run. */
-static size_t work(slot *s) {
+/* Claims and runs chunks of slot s until none is left; returns the items run. A worker (not the caller) may be
+ * made to pause after each claim by the test hook. */
+static size_t work(slot *s, bool worker) {
   const job *j = &s->j;
   size_t ran = 0, per = 4 * (size_t) j->participants;
   for (;;) {
@@ -223,6 +243,10 @@ static size_t work(slot *s) {
     at = atomic_fetch_add_explicit(&s->next, chunk, memory_order_relaxed);
     if (at >= j->total) break;
     size_t end = at + chunk < j->total ? at + chunk : j->total;
+    if (worker) {
+      unsigned us = atomic_load_explicit(&P.preempt_us, memory_order_relaxed);
+      if (us != 0) nanosleep(&(struct timespec){us / 1000000u, (long) (us % 1000000u) * 1000}, NULL);
+    }
     for (size_t i = at; i < end; i++) run_item(j, i);
     ran += end - at;
     size_t done = atomic_fetch_add(&s->done, end - at) + (end - at);
@@ -243,7 +267,10 @@ static uint32_t wait_job(uint32_t seen, bool spin) {
     for (unsigned n = 1;; n++) {
       uint32_t e = atomic_load_explicit(&P.epoch, memory_order_acquire);
       if (new_job(e, seen)) return e;
-      if ((n & 63u) == 0 && now_ns() >= deadline) break;
+      if ((n & 63u) == 0) {
+        if (now_ns() >= deadline) break;
+        sched_yield(); /* the caller may be runnable on this CPU (a neighbour holds the other) */
+      }
       cpu_relax();
     }
   }
@@ -272,7 +299,7 @@ static void *worker_main(void *arg) {
     spin = !(s->j.flags & PTHREADPOOL_FLAG_YIELD_WORKERS);
     if (!atomic_load(&P.hold) && atomic_fetch_add(&s->seats, 1) + 1 < s->j.participants) {
       fpstate fp = denormals_off(s->j.flags);
-      size_t ran = work(s);
+      size_t ran = work(s, true);
       denormals_restore(fp);
       if (ran) atomic_fetch_add_explicit(&P.items_by_workers, ran, memory_order_relaxed);
     }
@@ -281,10 +308,21 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+static void print_stats(void) {
+  hwt_pool_stats s = hwt_pool_get_stats();
+  fprintf(stderr,
+          "hwtune pool: %u workers, %llu jobs, %llu items (%llu by workers), %llu stalls, %llu jobs in back-off, "
+          "%llu inline (busy)\n",
+          s.workers, (unsigned long long) s.jobs, (unsigned long long) s.items_total,
+          (unsigned long long) s.items_by_workers, (unsigned long long) s.stalls, (unsigned long long) s.backoff_jobs,
+          (unsigned long long) s.inline_jobs);
+}
+
 pthreadpool_t hwt_pool_get(unsigned threads) {
   if (threads <= 1) return NULL;
   if (threads > HWT_POOL_MAX_THREADS) threads = HWT_POOL_MAX_THREADS;
   pthread_mutex_lock(&P.create_lock);
+  if (P.nworkers == 0 && getenv("HWTUNE_POOL_STATS") != NULL) atexit(print_stats);
   while (P.nworkers + 1 < threads) {
     pthread_t t;
     uint32_t seen = atomic_load(&P.epoch) & ~1u;
@@ -301,6 +339,33 @@ pthreadpool_t hwt_pool_get(unsigned threads) {
 }
 
 /* ---- running a job ---- */
+/* What the workers gave and cost in one job, summed over a window of HWT_POOL_WINDOW_MS. Given: the items they
+ * ran at the caller's own pace per item. Cost: the caller's wait for them after its last item. When a window's
+ * waits exceed what the workers gave (a worker preempted on a chunk waits out a neighbour's time slice), the
+ * next jobs run on the caller alone for a back-off that doubles while it keeps happening (a window that pays
+ * again within 100 ms + twice the back-off), from HWT_POOL_BACKOFF_MIN_MS to HWT_POOL_BACKOFF_MAX_MS. Under
+ * job_lock. */
+static void account(uint64_t t0, uint64_t t1, uint64_t t2, size_t mine, size_t total) {
+  uint64_t busy = t1 - t0, stall = t2 - t1;
+  double per_item = mine != 0 ? (double) busy / (double) mine : (double) (t2 - t0) / (double) total;
+  P.win_given += per_item * (double) (total - mine);
+  P.win_waited += (double) stall;
+  if (P.win_start_ns == 0) P.win_start_ns = t0;
+  if (t2 - P.win_start_ns < HWT_POOL_WINDOW_MS * 1000000ull) return;
+  if (P.win_waited > P.win_given) {
+    uint64_t lo = P.backoff_min_ns ? P.backoff_min_ns : HWT_POOL_BACKOFF_MIN_MS * 1000000ull;
+    uint64_t hi = HWT_POOL_BACKOFF_MAX_MS * 1000000ull;
+    if (hi < lo) hi = lo;
+    bool recurs = P.backoff_ns != 0 && t2 - P.last_stall_ns <= 2 * P.backoff_ns + 100000000ull;
+    P.backoff_ns = !recurs ? lo : P.backoff_ns * 2 > hi ? hi : P.backoff_ns * 2;
+    P.backoff_until_ns = t2 + P.backoff_ns;
+    P.last_stall_ns = t2;
+    atomic_fetch_add_explicit(&P.stalls, 1, memory_order_relaxed);
+  }
+  P.win_start_ns = 0;
+  P.win_given = P.win_waited = 0;
+}
+
 static void run_inline(const job *j) {
   fpstate fp = denormals_off(j->flags);
   for (size_t i = 0; i < j->total; i++) run_item(j, i);
@@ -321,6 +386,13 @@ static void run_job(pthreadpool_t pool, job *j) {
     run_inline(j);
     return;
   }
+  uint64_t t0 = now_ns();
+  if (t0 < P.backoff_until_ns) { /* the workers cost more than they gave: the caller alone for a while */
+    atomic_fetch_add_explicit(&P.backoff_jobs, 1, memory_order_relaxed);
+    run_inline(j);
+    pthread_mutex_unlock(&P.job_lock);
+    return;
+  }
   uint32_t e = atomic_load(&P.epoch); /* even: only the lock holder changes it */
   atomic_store(&P.epoch, e + 1);
   slot *s = &P.slots[((e + 2) >> 1) & 1u];
@@ -339,19 +411,25 @@ static void run_job(pthreadpool_t pool, job *j) {
   if (atomic_load(&P.sleepers) != 0) futex(&P.epoch, FUTEX_WAKE, (uint32_t) threads - 1);
 
   fpstate fp = denormals_off(j->flags);
-  work(s);
+  size_t mine = work(s, false);
   denormals_restore(fp);
+  uint64_t t1 = now_ns(), t2 = t1;
   if (atomic_load(&s->done) != j->total) {
     uint64_t deadline = now_ns() + (uint64_t) spin_us() * 1000u;
     for (unsigned n = 1; atomic_load(&s->done) != j->total; n++) {
-      if ((n & 63u) == 0 && now_ns() >= deadline) {
-        atomic_store(&s->waiting, 1);
-        while (atomic_load(&s->done) != j->total) futex(&s->done_flag, FUTEX_WAIT, 0);
-        break;
+      if ((n & 63u) == 0) {
+        if (now_ns() >= deadline) {
+          atomic_store(&s->waiting, 1);
+          while (atomic_load(&s->done) != j->total) futex(&s->done_flag, FUTEX_WAIT, 0);
+          break;
+        }
+        sched_yield(); /* a worker with a chunk may be waiting for this CPU */
       }
       cpu_relax();
     }
+    t2 = now_ns();
   }
+  account(t0, t1, t2, mine, j->total);
   atomic_fetch_add_explicit(&P.jobs, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&P.items_total, j->total, memory_order_relaxed);
   pthread_mutex_unlock(&P.job_lock);
