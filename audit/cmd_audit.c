@@ -50,7 +50,8 @@ static void usage(FILE *out) {
           "  --inputs N        generated inputs for int8 vs fp32, N in [0, 100000] (default 100; 0 = no comparison)\n"
           "  --no-peaks        skip detect's ~2 s peak measurement (no %% of peak)\n"
           "  --no-abnormal     skip the abnormal-input checks\n\n"
-          "Exit codes: 0 ok, 1 runtime failure or a broken --fail-on rule, 2 usage error.\n");
+          "Exit codes: 0 ok, 1 runtime failure or a broken --fail-on rule, 2 usage error (an --out whose\n"
+          "directory does not exist included: refused before measuring, never created).\n");
 }
 
 static int bad(const char *msg, const char *arg) {
@@ -167,6 +168,10 @@ int hwt_cmd_audit(int argc, char **argv) {
   char err[1024] = "";
   if (fail_on != NULL && hwt_audit_rules_parse(fail_on, rules, &nrules, err, sizeof(err)) != hwt_status_ok) {
     fprintf(stderr, "hwtune audit: %s\n", err);
+    return 2;
+  }
+  if (out_path != NULL && hwt_check_out_dir(out_path, err, sizeof(err)) != hwt_status_ok) {
+    fprintf(stderr, "hwtune audit: --out: %s\n", err); /* before minutes of measuring, not after */
     return 2;
   }
   if (format == NULL) {

@@ -67,7 +67,8 @@ static void usage(FILE *out) {
           "bandwidth), CV > 5%%, frequency changes and run-queue waits are reported as warnings. NO_COLOR\n"
           "disables colour.\n"
           "\n"
-          "Exit: 0 ok, 1 failure (verify mismatch, I/O), 2 usage error, 130 interrupted (results still written,\n"
+          "Exit: 0 ok, 1 failure (verify mismatch, I/O), 2 usage error (an --out whose directory does not exist\n"
+          "included, refused before measuring), 130 interrupted (results still written,\n"
           "marked partial).\n");
 }
 
@@ -324,16 +325,12 @@ int hwt_cmd_bench(int argc, char **argv) {
       fprintf(stderr, "hwtune bench: cannot tell the format of '%s' from its extension; add --format\n", out_path);
       goto done;
     }
-    char *copy = strdup(out_path);
-    const char *dir = copy ? dirname(copy) : ".";
-    if (access(dir, W_OK) != 0) {
-      fprintf(stderr, "hwtune bench: cannot write --out '%s': directory '%s' is not writable or does not exist\n",
-              out_path, dir);
-      free(copy);
-      rc = 1;
+    char err[1024];
+    if (hwt_check_out_dir(out_path, err, sizeof err) != hwt_status_ok) {
+      fprintf(stderr, "hwtune bench: --out: %s\n", err);
+      rc = 2;
       goto done;
     }
-    free(copy);
   } else if (format_text) {
     stdout_format = out_format;
   }

@@ -13,6 +13,10 @@
  * and the reason ("cannot create '/no/such/dir/x.json.tmp.123': No such file or directory"). */
 hwt_status hwt_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
+/* Checks, before any work, that `path`'s directory exists, is a directory and is writable (it is never created):
+ * every verb refuses an unusable --out the same way, with exit 2. err: "cannot write 'p': directory 'd': ...". */
+hwt_status hwt_check_out_dir(const char *path, char *err, size_t errlen);
+
 /* Reads a whole file (NUL-terminated, *len excludes the NUL). Caller frees *data. */
 hwt_status hwt_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen);
 

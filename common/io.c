@@ -109,3 +109,35 @@ hwt_status hwt_read_file(const char *path, char **data, size_t *len, char *err, 
   if (len) *len = n;
   return hwt_status_ok;
 }
+
+hwt_status hwt_check_out_dir(const char *path, char *err, size_t errlen) {
+  char dir[4096];
+  int w = snprintf(dir, sizeof dir, "%s", path);
+  if (w < 0 || (size_t) w >= sizeof dir) {
+    hwt_errf(err, errlen, "cannot write '%.200s...': path too long", path);
+    return hwt_status_invalid_argument;
+  }
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL) {
+    dir[0] = '.', dir[1] = '\0';
+  } else if (slash == dir) {
+    slash[1] = '\0';
+  } else {
+    *slash = '\0';
+  }
+  struct stat sb;
+  if (stat(dir, &sb) != 0) {
+    hwt_errf(err, errlen, "cannot write '%s': directory '%s': %s (it is not created; create it first)", path, dir,
+             strerror(errno));
+    return hwt_status_not_found;
+  }
+  if (!S_ISDIR(sb.st_mode)) {
+    hwt_errf(err, errlen, "cannot write '%s': '%s' is not a directory", path, dir);
+    return hwt_status_not_found;
+  }
+  if (access(dir, W_OK) != 0) {
+    hwt_errf(err, errlen, "cannot write '%s': directory '%s': %s", path, dir, strerror(errno));
+    return hwt_status_io_error;
+  }
+  return hwt_status_ok;
+}

@@ -94,6 +94,10 @@ int hwt_cmd_compare(int argc, char **argv) {
   }
   hwt_results_file base = {0}, cand = {0};
   char err[1024];
+  if (out_path != NULL && hwt_check_out_dir(out_path, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune compare: --out: %s\n", err);
+    return 2;
+  }
   if (hwt_results_load(files[0], &base, err, sizeof err) != hwt_status_ok ||
       hwt_results_load(files[1], &cand, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune compare: %s\n", err);

@@ -22,7 +22,8 @@ static void report_usage(FILE *out) {
           "  --format F   md (default), csv or html; --out FILE.html/.csv picks the format when --format is absent\n"
           "  --out FILE   write there (atomically) instead of stdout\n\n"
           "Exit: 0 ok; 1 output could not be written; 2 usage error or unusable input: a missing file, not JSON,\n"
-          "a wrong schema, or no results in any file (a file without results among others is a warning).\n");
+          "a wrong schema, no results in any file (a file without results among others is a warning), or an\n"
+          "--out whose directory does not exist (refused before any work; never created).\n");
 }
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -82,13 +83,17 @@ int hwt_cmd_report(int argc, char **argv) {
     report_usage(stderr);
     goto done;
   }
+  char err[1024];
+  if (out_path != NULL && hwt_check_out_dir(out_path, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune report: --out: %s\n", err);
+    goto done;
+  }
   files = calloc(npaths, sizeof *files);
   if (files == NULL) {
     fprintf(stderr, "hwtune report: out of memory\n");
     rc = 1;
     goto done;
   }
-  char err[1024];
   size_t total = 0;
   for (size_t i = 0; i < npaths; i++) {
     if (hwt_results_load(paths[i], &files[i], err, sizeof err) != hwt_status_ok) {

@@ -181,31 +181,6 @@ static hwt_status mkdirs_for(const char *path, char *err, size_t errlen) {
   return hwt_status_ok;
 }
 
-/* The directory of `path` must exist and be a directory (it is not created). */
-static hwt_status dir_exists(const char *path, char *err, size_t errlen) {
-  char dir[4096];
-  int w = snprintf(dir, sizeof dir, "%s", path);
-  if (w < 0 || (size_t)w >= sizeof dir) {
-    hwt_errf(err, errlen, "cannot write '%.200s...': path too long", path);
-    return hwt_status_invalid_argument;
-  }
-  char *slash = strrchr(dir, '/');
-  if (!slash) return hwt_status_ok;  /* the current directory */
-  if (slash == dir) slash[1] = '\0';
-  else *slash = '\0';
-  struct stat sb;
-  if (stat(dir, &sb) != 0) {
-    hwt_errf(err, errlen, "cannot write '%s': directory '%s': %s (it is not created; create it first)", path, dir,
-             strerror(errno));
-    return hwt_status_not_found;
-  }
-  if (!S_ISDIR(sb.st_mode)) {
-    hwt_errf(err, errlen, "cannot write '%s': '%s' is not a directory", path, dir);
-    return hwt_status_not_found;
-  }
-  return hwt_status_ok;
-}
-
 /* This machine as libhwtune's check sees it: the probed fields, no fingerprint (so only fields are compared). */
 static void machine_of(json_t *machine_fields, hwt_profile_machine *m) {
   memset(m, 0, sizeof *m);
@@ -225,7 +200,7 @@ static hwt_status load_target(const char *path, unsigned flags, const char *fing
                               hwt_profile **old, bool *same, char *err, size_t errlen) {
   *old = NULL;
   *same = false;
-  hwt_status st = flags & HWT_TUNE_WRITE_MKDIRS ? hwt_status_ok : dir_exists(path, err, errlen);
+  hwt_status st = flags & HWT_TUNE_WRITE_MKDIRS ? hwt_status_ok : hwt_check_out_dir(path, err, errlen);
   if (st != hwt_status_ok) return st;
   struct stat sb;
   if (stat(path, &sb) != 0) {

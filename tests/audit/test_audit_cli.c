@@ -214,6 +214,17 @@ Test(audit_cli, engine_that_cannot_be_built_exits_1) {
   rmdir(dir);
 }
 
+/* An --out into a missing directory is refused before the measuring starts (it was refused only when the report
+ * was written, after all the measuring), with exit 2, and the directory is not created. */
+Test(audit_cli, out_into_a_missing_directory_exits_2_before_measuring) {
+  char err[4096];
+  cr_assert_eq(audit("--model mobilenet --out /nonexistent-hwtune-dir/a.json --bench-seconds 30 --no-peaks "
+                     "--profile none", err, sizeof(err)), 2, "%s", err);
+  cr_assert(strstr(err, "/nonexistent-hwtune-dir") != NULL, "%s", err);
+  cr_assert(strstr(err, "Latency") == NULL, "it measured before refusing: %s", err);
+  cr_assert_neq(access("/nonexistent-hwtune-dir", F_OK), 0);
+}
+
 /* Issue 17: under `taskset -c 0`, `audit --threads 2` ran 2 threads on one CPU (p50 40 ms against 0.015 ms on
  * one thread). The child inherits a one-CPU affinity mask: --threads is clamped to 1 with a note on stderr and
  * in the report, and every layer runs 1 thread. */

@@ -98,7 +98,7 @@ Test(cli, bad_input_is_usage_error) {
 }
 
 Test(cli, unwritable_out_is_runtime_error) {
-  expect(ARGS("--shape", "64x64", "--out", "/nonexistent-dir/r.json", "--no-peaks", "-q"), 1, "/nonexistent-dir");
+  expect(ARGS("--shape", "64x64", "--out", "/nonexistent-dir/r.json", "--no-peaks", "-q"), 2, "/nonexistent-dir");
 }
 
 Test(cli, verify_catches_wrong_backend) {

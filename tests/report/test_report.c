@@ -635,7 +635,7 @@ Test(report, bad_input_and_usage_exit_2) {
   char *a4[] = {"report", FIX "machine_a.json", "--format", "pdf", NULL};
   cr_assert_eq(hwt_cmd_report(4, a4), 2);
   char *a5[] = {"report", FIX "machine_a.json", "--out", "/no/such/dir/r.md", NULL};
-  cr_assert_eq(hwt_cmd_report(4, a5), 1);
+  cr_assert_eq(hwt_cmd_report(4, a5), 2); /* an unusable --out, refused before the work like every verb's */
 }
 
 Test(report, nothing_to_report_exits_2) {
@@ -650,6 +650,26 @@ Test(report, nothing_to_report_exits_2) {
   char *a3[] = {"report", FIX "cmp_empty.json", FIX "machine_a.json", "--out", out, NULL};
   cr_assert_eq(hwt_cmd_report(5, a3), 0);
   cr_assert_eq(access(out, F_OK), 0);
+}
+
+/* An --out into a directory that does not exist is refused before any work, with exit 2, and nothing is created
+ * (tune did create it, the other verbs failed only when writing; every verb now refuses the same way). */
+Test(report, out_into_a_missing_directory_exits_2) {
+  char out[400], dir[128];
+  snprintf(dir, sizeof dir, "%s/no/such", tmpdir);
+  snprintf(out, sizeof out, "%s/r.md", dir);
+  char *a1[] = {"report", FIX "machine_a.json", "--out", out, NULL};
+  cr_assert_eq(hwt_cmd_report(4, a1), 2);
+  char *a2[] = {"compare", FIX "cmp_base.json", FIX "cmp_rerun.json", "--out", out, NULL};
+  cr_assert_eq(hwt_cmd_compare(5, a2), 2);
+  cr_assert_eq(access(dir, F_OK), -1, "the missing directory was created");
+  char err[512] = "";
+  cr_assert_neq(hwt_check_out_dir(out, err, sizeof err), hwt_status_ok);
+  cr_assert_not_null(strstr(err, "it is not created"), "%s", err);
+  snprintf(out, sizeof out, "%s/r.md", FIX "cmp_base.json"); /* a file as the directory */
+  cr_assert_neq(hwt_check_out_dir(out, err, sizeof err), hwt_status_ok);
+  cr_assert_not_null(strstr(err, "is not a directory"), "%s", err);
+  cr_assert_eq(hwt_check_out_dir("r.md", err, sizeof err), hwt_status_ok, "the current directory: %s", err);
 }
 
 /* ---- a fleet's merged results: 50k results, far below the quadratic time -------------------------------------- */
