@@ -767,9 +767,10 @@ static json_t *mem_limit_run(audit *a) {
                  json_string_value(json_object_get(v, "message")));
       }
     }
-    if (json_object_get(out, "error")) {
+    if (json_object_get(out, "error")) { /* nothing was measured: a failure, not an answer */
       fits = false;
       snprintf(msg, sizeof(msg), "cannot set the limit: %s", json_string_value(json_object_get(out, "error")));
+      fail_at(a, hwt_status_internal, "--mem-limit: %s", msg);
     }
   } else {
     snprintf(msg, sizeof(msg), "does not fit in %.0f MB: the run ended with %s (an allocation outside the runtime's checks failed)",
