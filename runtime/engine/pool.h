@@ -8,8 +8,8 @@
  *     one process (the audit's default and tuned engines) starve each other on 2 cores;
  *   - the caller waits for every worker to check in, even a worker that has not been scheduled yet: under a CPU
  *     hog or `taskset -c 0` a 2-thread run waited for the OS to schedule a thread that had no work left to do.
- * Here a job's items are claimed from one shared counter (a guided schedule: large chunks first, single items
- * last), the caller takes part, and the call returns as soon as every item is done: a worker that never wakes
+ * Here a job's items are claimed from one shared counter (a guided schedule: remaining / participants per
+ * claim, so halves first and single items last), the caller takes part, and the call returns as soon as every item is done: a worker that never wakes
  * costs nothing, one preempted mid-chunk costs that chunk. Idle workers spin for a bounded time (default
  * HWT_POOL_SPIN_US, or HWTUNE_POOL_SPIN_US=<us> in the environment), then sleep on a futex. Nothing is pinned.
  *
@@ -35,6 +35,7 @@ extern "C" {
 
 #define HWT_POOL_MAX_THREADS 256
 #define HWT_POOL_SPIN_US 50
+#define HWT_POOL_YIELD_AFTER_US 5
 #define HWT_POOL_WINDOW_MS 10
 #define HWT_POOL_BACKOFF_MIN_MS 5
 #define HWT_POOL_BACKOFF_MAX_MS 1000
