@@ -396,20 +396,14 @@ static json_t *accuracy(audit *a, double *top1, double *cosine, double *maxerr) 
     r0 = hwt_engine_run(e0, in, o0, NULL);
     r1 = hwt_engine_run(e1, in, o1, NULL);
   }
+  json_t *res = NULL;
   if (r0 != hwt_status_ok || r1 != hwt_status_ok) {
     if (in == NULL || o0 == NULL || o1 == NULL || b0 == NULL || b1 == NULL)
       fail_at(a, hwt_status_out_of_memory, "int8 vs fp32 accuracy: out of memory for %zu inputs", n);
     else
       fail_at(a, r0 != hwt_status_ok ? r0 : r1, "int8 vs fp32 accuracy: the %s engine failed to run: %s",
               r0 != hwt_status_ok ? "fp32" : "int8", hwt_status_string(r0 != hwt_status_ok ? r0 : r1));
-    free(b0);
-    free(b1);
-    free(in);
-    free(o0);
-    free(o1);
-    hwt_engine_destroy(e0);
-    hwt_engine_destroy(e1);
-    return NULL;
+    goto done;
   }
   json_t *layers = json_array();
   for (size_t i = 0; i < nl; i++) {
@@ -448,9 +442,10 @@ static json_t *accuracy(audit *a, double *top1, double *cosine, double *maxerr) 
   *top1 = (double) agree / (double) n;
   *cosine = n0 > 0 && n1 > 0 ? dot / sqrt(n0 * n1) : 0;
   *maxerr = me;
-  json_t *res = json_pack("{s:I,s:I,s:{s:f,s:f,s:f,s:I},s:o}", "inputs", (json_int_t) n, "calibration_inputs",
-                          (json_int_t) a->o->calib_inputs, "end_to_end", "max_abs_err", me, "cosine", *cosine,
-                          "top1_agreement", *top1, "top1_agree_count", (json_int_t) agree, "layers", layers);
+  res = json_pack("{s:I,s:I,s:{s:f,s:f,s:f,s:I},s:o}", "inputs", (json_int_t) n, "calibration_inputs",
+                  (json_int_t) a->o->calib_inputs, "end_to_end", "max_abs_err", me, "cosine", *cosine,
+                  "top1_agreement", *top1, "top1_agree_count", (json_int_t) agree, "layers", layers);
+done:
   free(b0);
   free(b1);
   free(in);
