@@ -78,7 +78,6 @@ static struct {
   _Atomic uint32_t sleepers;
   _Atomic uint32_t hold;
   _Atomic unsigned spin_us;
-  _Atomic int spin_init;
   slot slots[2];
   _Atomic uint32_t preempt_us;
   _Atomic uint64_t jobs, items_by_workers, items_total, inline_jobs, stalls, backoff_jobs;
@@ -104,18 +103,25 @@ static uint64_t now_ns(void) {
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+/* HWTUNE_POOL_SPIN_US and HWTUNE_POOL_YIELD_US, read once (an invalid value keeps the default). */
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
+static _Atomic unsigned yield_us;
+
+static unsigned env_us(const char *name, unsigned dflt) {
+  const char *s = getenv(name);
+  if (s == NULL || *s == '\0') return dflt;
+  char *end;
+  unsigned long v = strtoul(s, &end, 10);
+  return *end == '\0' && v <= 1000000 ? (unsigned) v : dflt;
+}
+
+static void read_settings(void) {
+  atomic_store(&P.spin_us, env_us("HWTUNE_POOL_SPIN_US", HWT_POOL_SPIN_US));
+  atomic_store(&yield_us, env_us("HWTUNE_POOL_YIELD_US", HWT_POOL_YIELD_AFTER_US));
+}
+
 static unsigned spin_us(void) {
-  if (!atomic_load_explicit(&P.spin_init, memory_order_acquire)) {
-    unsigned us = HWT_POOL_SPIN_US;
-    const char *s = getenv("HWTUNE_POOL_SPIN_US");
-    if (s != NULL && *s != '\0') {
-      char *end;
-      unsigned long v = strtoul(s, &end, 10);
-      if (*end == '\0' && v <= 1000000) us = (unsigned) v;
-    }
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&P.spin_init, &expected, 1)) atomic_store(&P.spin_us, us);
-  }
+  pthread_once(&settings_once, read_settings);
   return atomic_load_explicit(&P.spin_us, memory_order_relaxed);
 }
 
@@ -252,6 +258,8 @@ static size_t work(slot *s, bool worker) {
     }
     for (size_t i = at; i < end; i++) run_item(j, i);
     ran += end - at;
+    /* counted before `done` lets the caller return, so its stats are complete when the job is */
+    if (worker) atomic_fetch_add_explicit(&P.items_by_workers, end - at, memory_order_relaxed);
     size_t done = atomic_fetch_add(&s->done, end - at) + (end - at);
     if (done == j->total) {
       atomic_store(&s->done_flag, 1);
@@ -272,16 +280,8 @@ typedef struct spinner {
 } spinner;
 
 static unsigned yield_after_us(void) {
-  static _Atomic int init;
-  static _Atomic unsigned us;
-  if (!atomic_load_explicit(&init, memory_order_acquire)) {
-    unsigned v = HWT_POOL_YIELD_AFTER_US;
-    const char *e = getenv("HWTUNE_POOL_YIELD_US");
-    if (e != NULL && *e != '\0') v = (unsigned) strtoul(e, NULL, 10);
-    atomic_store(&us, v);
-    atomic_store_explicit(&init, 1, memory_order_release);
-  }
-  return atomic_load_explicit(&us, memory_order_relaxed);
+  pthread_once(&settings_once, read_settings);
+  return atomic_load_explicit(&yield_us, memory_order_relaxed);
 }
 
 static spinner spin_begin(void) {
@@ -335,9 +335,8 @@ static void *worker_main(void *arg) {
     spin = !(s->j.flags & PTHREADPOOL_FLAG_YIELD_WORKERS);
     if (!atomic_load(&P.hold) && atomic_fetch_add(&s->seats, 1) + 1 < s->j.participants) {
       fpstate fp = denormals_off(s->j.flags);
-      size_t ran = work(s, true);
+      work(s, true);
       denormals_restore(fp);
-      if (ran) atomic_fetch_add_explicit(&P.items_by_workers, ran, memory_order_relaxed);
     }
     atomic_fetch_sub(&s->in_job, 1);
   }
@@ -354,11 +353,29 @@ static void print_stats(void) {
           (unsigned long long) s.inline_jobs);
 }
 
+/* A child of fork() has the caller's thread only: it starts with no workers, no job and fresh locks (engines it
+ * inherited still work: their jobs run on the caller until hwt_pool_get starts workers again). */
+static void after_fork_in_child(void) {
+  pthread_mutex_init(&P.create_lock, NULL);
+  pthread_mutex_init(&P.job_lock, NULL);
+  P.nworkers = 0;
+  atomic_store(&P.sleepers, 0);
+  for (int k = 0; k < 2; k++) atomic_store(&P.slots[k].in_job, 0);
+  atomic_store(&P.epoch, atomic_load(&P.epoch) & ~1u);
+}
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static void setup(void) {
+  for (unsigned t = 0; t <= HWT_POOL_MAX_THREADS; t++) views[t].threads = t;
+  pthread_atfork(NULL, NULL, after_fork_in_child);
+  if (getenv("HWTUNE_POOL_STATS") != NULL) atexit(print_stats);
+}
+
 pthreadpool_t hwt_pool_get(unsigned threads) {
   if (threads <= 1) return NULL;
   if (threads > HWT_POOL_MAX_THREADS) threads = HWT_POOL_MAX_THREADS;
+  pthread_once(&setup_once, setup);
   pthread_mutex_lock(&P.create_lock);
-  if (P.nworkers == 0 && getenv("HWTUNE_POOL_STATS") != NULL) atexit(print_stats);
   while (P.nworkers + 1 < threads) {
     pthread_t t;
     uint32_t seen = atomic_load(&P.epoch) & ~1u;
@@ -368,7 +385,6 @@ pthreadpool_t hwt_pool_get(unsigned threads) {
   }
   unsigned have = P.nworkers + 1;
   if (threads > have) threads = have;
-  views[threads].threads = threads;
   pthread_mutex_unlock(&P.create_lock);
   if (threads < 2) return NULL;
   return (pthreadpool_t) (void *) &views[threads];
@@ -376,16 +392,17 @@ pthreadpool_t hwt_pool_get(unsigned threads) {
 
 /* ---- running a job ---- */
 /* What the workers gave and cost in one job, summed over a window of HWT_POOL_WINDOW_MS. Given: the items they
- * ran at the caller's own pace per item. Cost: the caller's wait for them after its last item. When a window's
+ * ran at the caller's own pace per item. Cost: the caller's wait for them after its last item, plus `overhead`
+ * (publishing the job, waking sleepers, waiting for a worker to leave the slot). When a window's
  * waits exceed what the workers gave (a worker preempted on a chunk waits out a neighbour's time slice), the
  * next jobs run on the caller alone for a back-off that doubles while it keeps happening (a window that pays
  * again within 100 ms + twice the back-off), from HWT_POOL_BACKOFF_MIN_MS to HWT_POOL_BACKOFF_MAX_MS. Under
  * job_lock. */
-static void account(uint64_t t0, uint64_t t1, uint64_t t2, size_t mine, size_t total) {
+static void account(uint64_t t0, uint64_t t1, uint64_t t2, size_t mine, size_t total, double overhead) {
   uint64_t busy = t1 - t0, stall = t2 - t1;
   double per_item = mine != 0 ? (double) busy / (double) mine : (double) (t2 - t0) / (double) total;
   P.win_given += per_item * (double) (total - mine);
-  P.win_waited += (double) stall;
+  P.win_waited += (double) stall + overhead;
   if (P.win_start_ns == 0) P.win_start_ns = t0;
   if (t2 - P.win_start_ns < HWT_POOL_WINDOW_MS * 1000000ull) return;
   if (P.win_waited > P.win_given) {
@@ -432,9 +449,23 @@ static void run_job(pthreadpool_t pool, job *j) {
   uint32_t e = atomic_load(&P.epoch); /* even: only the lock holder changes it */
   atomic_store(&P.epoch, e + 1);
   slot *s = &P.slots[((e + 2) >> 1) & 1u];
-  for (unsigned n = 1; atomic_load(&s->in_job) != 0; n++) { /* a worker of the job before the last, leaving */
-    if (n % 1024u == 0) sched_yield();                       /* it may be waiting for this CPU */
-    cpu_relax();
+  if (atomic_load(&s->in_job) != 0) {
+    /* A worker of the job before the last is still leaving this slot: normally nanoseconds. If it was preempted
+     * there, do not wait out its time slice: withdraw (workers ignore an epoch they have seen) and run alone;
+     * the wait counts against the workers. */
+    spinner sp = spin_begin();
+    uint64_t limit = t0 + (uint64_t) HWT_POOL_SLOT_WAIT_US * 1000u;
+    while (atomic_load(&s->in_job) != 0) {
+      if (!spin_step(&sp) || ((sp.n & 63u) == 0 && now_ns() >= limit)) {
+        atomic_store(&P.epoch, e);
+        atomic_fetch_add_explicit(&P.inline_jobs, 1, memory_order_relaxed);
+        uint64_t t1 = now_ns();
+        run_inline(j);
+        account(t1, t1, t1, 0, 1, (double) (t1 - t0));
+        pthread_mutex_unlock(&P.job_lock);
+        return;
+      }
+    }
   }
   s->j = *j;
   s->j.participants = threads;
@@ -445,6 +476,8 @@ static void run_job(pthreadpool_t pool, job *j) {
   atomic_store_explicit(&s->waiting, 0, memory_order_relaxed);
   atomic_store(&P.epoch, e + 2);
   if (atomic_load(&P.sleepers) != 0) futex(&P.epoch, FUTEX_WAKE, (uint32_t) threads - 1);
+  uint64_t slot_wait = now_ns() - t0; /* publishing, a wake-up call, a leaving worker: not the caller's items */
+  t0 += slot_wait;
 
   fpstate fp = denormals_off(j->flags);
   size_t mine = work(s, false);
@@ -461,7 +494,7 @@ static void run_job(pthreadpool_t pool, job *j) {
     }
     t2 = now_ns();
   }
-  account(t0, t1, t2, mine, j->total);
+  account(t0, t1, t2, mine, j->total, (double) slot_wait);
   atomic_fetch_add_explicit(&P.jobs, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&P.items_total, j->total, memory_order_relaxed);
   pthread_mutex_unlock(&P.job_lock);
