@@ -105,15 +105,24 @@ static void find_usable_cpus(audit *a) {
            a->ncpus == 1 ? "" : "s", qnote);
 }
 
-/* Load from other processes on each usable CPU over 100 ms before the measurements (as bench's session). */
+/* Load from other processes on each usable CPU over 200 ms before the measurements (as bench's session; 200 ms
+ * is 20 ticks of /proc/stat per CPU, 100 ms sat at the 10-tick floor below which a CPU is not judged). */
 static void noise_before(audit *a) {
   if (a->t0 == NULL || a->t1 == NULL || !hwt_cpu_times_read(a->t0, NULL)) return;
-  struct timespec ts = {0, 100 * 1000 * 1000};
+  struct timespec ts = {0, 200 * 1000 * 1000};
   nanosleep(&ts, NULL);
   if (!hwt_cpu_times_read(a->t1, NULL)) return;
   for (size_t i = 0; i < a->ncpus; i++)
     a->load_before[i] = hwt_cpu_foreign_load(a->t0, a->t1, &a->cpus[i], 1, false, NULL, NULL);
   a->have_before = true;
+}
+
+/* The most threads any layer of `e` runs (0 for NULL). */
+static unsigned engine_max_threads(const hwt_engine *e) {
+  unsigned most = 0;
+  for (size_t i = 0; e != NULL && i < hwt_engine_model(e)->nlayers; i++)
+    if (hwt_engine_layer_choice(e, i)->threads > most) most = hwt_engine_layer_choice(e, i)->threads;
+  return most;
 }
 
 /* Brackets a measured phase: /proc/stat and this process's run-queue waits before and after. */
@@ -135,8 +144,7 @@ static void noise_end(audit *a, unsigned threads, const char *fmt, ...) {
   va_end(ap);
   p->threads = threads;
   p->wall_s = a->t0->valid && a->t1->valid ? (double) (a->t1->wall_ns - a->t0->wall_ns) / 1e9 : 0;
-  /* our own ticks (pool workers included) are subtracted: what is left is other processes (and steal) */
-  p->load = hwt_cpu_foreign_load(a->t0, a->t1, a->cpus, a->ncpus, true, &p->busiest_load, &p->busiest_cpu);
+  hwt_audit_phase_load(a->t0, a->t1, a->cpus, a->ncpus, p); /* our own ticks charged to the busiest CPUs first */
   /* a thread that ended during the phase takes its waits with it: never below 0 */
   p->runq_wait_s = wait1 == 0 && a->wait0 == 0 ? -1 : wait1 > a->wait0 ? (double) (wait1 - a->wait0) / 1e9 : 0;
 }
@@ -160,12 +168,18 @@ static json_t *noise_json(const audit *a) {
     json_object_set_new(r, "runqueue_wait_share", rq >= 0 ? json_real(rq) : json_null());
     json_array_append_new(phases, r);
   }
-  return json_pack("{s:o,s:o,s:o,s:{s:f,s:f,s:f,s:f},s:s}", "cpus", cpus, "load_before", before, "phases", phases,
+  json_t *checks = json_array(); /* multi-threaded configurations against the single-thread run */
+  for (size_t i = 0; i < a->nchk; i++)
+    json_array_append_new(checks, json_pack("{s:s,s:I,s:f,s:f}", "config", a->chk[i].label, "threads",
+                                            (json_int_t) a->chk[i].threads, "p50_ms", a->chk[i].p50_ms,
+                                            "single_thread_p50_ms", a->chk[i].single_p50_ms));
+  return json_pack("{s:o,s:o,s:o,s:o,s:{s:f,s:f,s:f,s:f},s:s}", "cpus", cpus, "load_before", before, "phases", phases,
+                   "threads_vs_one", checks,
                    "thresholds", "load_before", HWT_AUDIT_LOAD_BEFORE, "load_during", HWT_AUDIT_LOAD_DURING,
                    "load_busiest_cpu", HWT_AUDIT_LOAD_BUSIEST, "runqueue_wait_share", HWT_AUDIT_RUNQ_WAIT, "method",
-                   "load: other processes' share of the usable CPUs from /proc/stat (this process's ticks "
-                   "subtracted during phases; null when a phase is under 10 ticks per CPU); run-queue wait: "
-                   "/proc/self/task/*/schedstat, share of wall time x threads");
+                   "load: other processes' share of the usable CPUs from /proc/stat (this process's ticks, charged "
+                   "to the busiest CPUs first, subtracted during phases; null when a phase is under 10 ticks per "
+                   "CPU); run-queue wait: /proc/self/task/*/schedstat, share of wall time x threads");
 }
 
 /* count x per floats, or NULL when that many bytes cannot be allocated (checked: a model's sizes come from
@@ -1019,6 +1033,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       for (int k = 0; k < 4; k++) worst[k] = fmax(worst[k], json_number_value(json_object_get(main, keys[k])));
       worst[4] = fmin(worst[4], json_number_value(json_object_get(main, "throughput_per_s")));
       json_array_append_new(lat, row);
+      unsigned most[2] = {engine_max_threads(d), engine_max_threads(t)};
       hwt_engine_destroy(t);
       hwt_engine_destroy(d);
       /* single thread */
@@ -1038,10 +1053,11 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
         double sp50 = json_number_value(json_object_get(sj, "p50_ms"));
         for (int c = 0; c < 2 && a->threads > 1; c++) {
           json_t *cfg = json_object_get(row, c ? "tuned" : "default");
-          if (cfg == NULL || a->nchk >= sizeof(a->chk) / sizeof(a->chk[0])) continue;
+          /* a configuration whose layers all run 1 thread (a profile's choice) is the single-thread run again */
+          if (cfg == NULL || most[c] <= 1 || a->nchk >= sizeof(a->chk) / sizeof(a->chk[0])) continue;
           hwt_audit_thread_check *k = &a->chk[a->nchk++];
           snprintf(k->label, sizeof(k->label), "%s batch %zu %s", prec_name[p], batch, c ? "tuned" : "default");
-          k->threads = a->threads;
+          k->threads = most[c];
           k->p50_ms = json_number_value(json_object_get(cfg, "p50_ms"));
           k->single_p50_ms = sp50;
         }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "noise.h"
 #include "hwtune/status.h"
 
 #define HWT_AUDIT_SCHEMA "hwtune.audit/1"
@@ -105,8 +106,8 @@ size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, doub
 /* Thresholds, as bench's: load on a usable CPU before the measurement, load from other processes during a
  * phase (all usable CPUs, or the busiest one), time this process's threads waited on a run queue. */
 #define HWT_AUDIT_LOAD_BEFORE 0.20
-#define HWT_AUDIT_LOAD_DURING 0.10
-#define HWT_AUDIT_LOAD_BUSIEST 0.15
+#define HWT_AUDIT_LOAD_DURING HWT_LOAD_WARN_ALL
+#define HWT_AUDIT_LOAD_BUSIEST HWT_LOAD_WARN_CPU
 #define HWT_AUDIT_RUNQ_WAIT 0.02
 
 typedef struct hwt_audit_phase_noise {
@@ -118,6 +119,13 @@ typedef struct hwt_audit_phase_noise {
   int busiest_cpu;
   double runq_wait_s;           /* this process's threads: time waiting on a run queue; < 0 unknown */
 } hwt_audit_phase_noise;
+
+/* A phase's load from other processes between two /proc/stat readings (p->load, busiest_load, busiest_cpu): this
+ * process's own ticks, pool workers included, are charged to the busiest CPUs first, as bench does for unpinned
+ * threads. (Spreading them evenly over the usable CPUs, the first version, made a single-thread phase on 2 CPUs
+ * read its own CPU as 50% busy with other work.) */
+void hwt_audit_phase_load(const hwt_cpu_times *t0, const hwt_cpu_times *t1, const int *cpus, size_t ncpus,
+                          hwt_audit_phase_noise *p);
 
 /* A multi-threaded configuration against the single-thread run of the same precision and batch. */
 typedef struct hwt_audit_thread_check {

@@ -188,7 +188,7 @@ char *hwt_audit_render(const json_t *doc, bool md) {
   const json_t *nz = json_object_get(doc, "noise");
   if (nz != NULL) {
     heading(f, md, "Noise: other processes and run-queue waits");
-    fprintf(f, "load from other processes before the measurements (100 ms):");
+    fprintf(f, "load from other processes before the measurements (200 ms):");
     json_array_foreach(json_object_get(nz, "load_before"), i, r) {
       double l = num(r, "load");
       if (isnan(l))
@@ -203,8 +203,9 @@ char *hwt_audit_render(const json_t *doc, bool md) {
       char load[24] = "-", busy[32] = "-", wait[40] = "-";
       if (!isnan(num(r, "load"))) {
         snprintf(load, sizeof(load), "%.0f%%", 100 * num(r, "load"));
-        snprintf(busy, sizeof(busy), "cpu%lld %.0f%%", (long long) json_integer_value(json_object_get(r, "busiest_cpu")),
-                 100 * num(r, "busiest_load"));
+        long long cpu = json_integer_value(json_object_get(r, "busiest_cpu"));
+        if (cpu >= 0) snprintf(busy, sizeof(busy), "cpu%lld %.0f%%", cpu, 100 * num(r, "busiest_load"));
+        else snprintf(busy, sizeof(busy), "none");
       }
       if (!isnan(num(r, "runqueue_wait_ms")))
         snprintf(wait, sizeof(wait), "%.1f ms (%.1f%%)", num(r, "runqueue_wait_ms"), 100 * num(r, "runqueue_wait_share"));

@@ -302,6 +302,14 @@ static double status_kb(const char *key) {
 double hwt_audit_peak_rss_bytes(void) { return status_kb("VmHWM:"); }
 
 /* ---- noise ---- */
+void hwt_audit_phase_load(const hwt_cpu_times *t0, const hwt_cpu_times *t1, const int *cpus, size_t ncpus,
+                          hwt_audit_phase_noise *p) {
+  hwt_load_report r = hwt_cpu_load_all(t0, t1, cpus, ncpus, NULL, 0);
+  p->load = r.all;
+  p->busiest_load = r.worst;
+  p->busiest_cpu = r.worst_cpu;
+}
+
 double hwt_audit_runq_share(const hwt_audit_phase_noise *p) {
   if (p->runq_wait_s < 0 || p->wall_s <= 0) return -1;
   double s = p->runq_wait_s / (p->wall_s * (double) (p->threads ? p->threads : 1));

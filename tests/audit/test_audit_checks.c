@@ -193,3 +193,24 @@ Test(audit_noise, findings_from_synthetic_readings) {
   cr_assert_eq(hwt_audit_noise_findings(&n, f), 0);
   json_decref(f);
 }
+
+/* A single-thread phase on 2 unpinned CPUs: its own ticks fill one CPU, the other is idle. That is no load from
+ * other processes (the audit spread its ticks over both CPUs and reported cpu0 50% busy with other work). A
+ * neighbour on the idle CPU is still seen. */
+Test(audit_noise, own_ticks_on_one_cpu_are_not_a_neighbour) {
+  int cpus[2] = {0, 1};
+  hwt_cpu_times t0 = {0}, t1 = {0};
+  t0.valid = t1.valid = true;
+  t1.wall_ns = 500000000;
+  t1.total[0] = t1.total[1] = 50;
+  t1.busy[0] = 50;
+  t1.self_ticks = 50;
+  hwt_audit_phase_noise p = {0};
+  hwt_audit_phase_load(&t0, &t1, cpus, 2, &p);
+  cr_assert_float_eq(p.load, 0.0, 1e-9, "load %f", p.load);
+  cr_assert_lt(p.busiest_load, HWT_AUDIT_LOAD_BUSIEST, "busiest cpu%d %f", p.busiest_cpu, p.busiest_load);
+  t1.busy[1] = 25; /* another process takes half of cpu1 */
+  hwt_audit_phase_load(&t0, &t1, cpus, 2, &p);
+  cr_assert_eq(p.busiest_cpu, 1);
+  cr_assert_float_eq(p.busiest_load, 0.5, 1e-9);
+}

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hwtune/profile.h"
+
 #define FIX HWTUNE_FIXTURES "/models/"
 #define QUICK " --bench-seconds 0.05 --inputs 20 --no-peaks --profile none --threads 1"
 
@@ -223,6 +225,56 @@ Test(audit_cli, out_into_a_missing_directory_exits_2_before_measuring) {
   cr_assert(strstr(err, "/nonexistent-hwtune-dir") != NULL, "%s", err);
   cr_assert(strstr(err, "Latency") == NULL, "it measured before refusing: %s", err);
   cr_assert_neq(access("/nonexistent-hwtune-dir", F_OK), 0);
+}
+
+/* "N threads are slower than one" compares a configuration with the single-thread run. A profile that runs every
+ * layer on 1 thread makes the tuned engine that run again: no comparison for it (it was made with --threads' 2
+ * and flagged about half the time, by noise); the default engine (XNNPACK on 2 threads) is still compared. */
+Test(audit_cli, a_one_thread_profile_is_not_compared_with_one_thread) {
+  hwt_profile_machine pm;
+  cr_assert_eq(hwt_profile_machine_probe(&pm), hwt_status_ok);
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) cr_skip_test("needs 2 CPUs");
+  char dir[] = "/tmp/hwt_audit_prof_XXXXXX", prof[300], out[300], args[1024], err[4096];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(prof, sizeof(prof), "%s/one_thread.json", dir);
+  json_t *fields = json_object();
+  for (size_t i = 0; i < pm.nfields; i++) json_object_set_new(fields, pm.fields[i].name, json_string(pm.fields[i].value));
+  json_t *entries = json_array();
+  const int nk[3][2] = {{256, 784}, {128, 256}, {10, 128}}; /* the mlp's three layers */
+  for (int i = 0; i < 3; i++) {
+    char shape[32];
+    snprintf(shape, sizeof(shape), "%dx%d", nk[i][0], nk[i][1]);
+    json_array_append_new(entries, json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:{s:s,s:s,s:i},s:f}", "op", "gemm_f32", "dtype",
+                                             "f32", "shape", shape, "batch", 1, "n", nk[i][0], "k", nk[i][1], "choice",
+                                             "impl", "xnnpack", "isa", "auto", "threads", 1, "median_ns", 1000.0));
+  }
+  json_t *doc = json_pack("{s:s,s:{s:s,s:o},s:s,s:o}", "schema", "hwtune.profile/1", "machine", "fingerprint", "",
+                          "fields", fields, "objective", "latency", "entries", entries);
+  cr_assert_eq(json_dump_file(doc, prof, 0), 0);
+  json_decref(doc);
+  snprintf(out, sizeof(out), "%s/a.json", dir);
+  snprintf(args, sizeof(args),
+           "--model mlp --precision fp32 --threads 2 --bench-seconds 0.05 --inputs 20 --no-peaks --no-abnormal "
+           "--profile %s --out %s", prof, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  json_error_t je;
+  json_t *r = json_load_file(out, 0, &je);
+  cr_assert_not_null(r, "%s", je.text);
+  json_t *checks = json_object_get(json_object_get(r, "noise"), "threads_vs_one");
+  cr_assert(json_is_array(checks));
+  size_t i;
+  json_t *c;
+  bool saw_default = false;
+  json_array_foreach(checks, i, c) {
+    const char *cfg = json_string_value(json_object_get(c, "config"));
+    cr_assert(strstr(cfg, "tuned") == NULL, "the 1-thread tuned engine was compared with the 1-thread run: %s", cfg);
+    saw_default |= strstr(cfg, "default") != NULL && json_integer_value(json_object_get(c, "threads")) == 2;
+  }
+  cr_assert(saw_default, "the 2-thread default engine was not compared");
+  json_decref(r);
+  unlink(out);
+  unlink(prof);
+  rmdir(dir);
 }
 
 /* Issue 17: under `taskset -c 0`, `audit --threads 2` ran 2 threads on one CPU (p50 40 ms against 0.015 ms on
