@@ -45,9 +45,11 @@ bool hwt_bench_impl_from_name(const char *name, hwt_bench_impl *out) {
 
 #define SHAPE_DIM_MAX (1u << 20)
 
-/* Reads a positive decimal number at *p; advances *p. */
+/* Reads a positive decimal number at *p without a leading zero (a shape's text is its key in results and
+ * profiles, and libhwtune's loader reads the same grammar: "064x128" would be a second name for 64x128); advances
+ * *p. */
 static bool read_num(const char **p, size_t *out) {
-  if (!isdigit((unsigned char)**p)) return false;
+  if (!isdigit((unsigned char)**p) || **p == '0') return false;
   errno = 0;
   char *end;
   unsigned long long v = strtoull(*p, &end, 10);

@@ -42,6 +42,7 @@ Test(shapes, malformed_are_rejected_with_the_text) {
   const char *bad[] = {"", "1024", "1024x", "x1024", "0x5", "12x34x", "4096x4096x", "1024x1024 ", "-5x3",
                        "56x56x64:128", "56x56x64:128:k", "56x56x64:128:k3s0", "56x56x64:0:k3", "56x56x64:128:k3q",
                        "5x5x3:8:k7",  /* kernel larger than the padded input */
+                       "064x128", "64x0128", "56x56x064:128:k3", /* a leading zero: a second name for a shape */
                        "99999999999x2"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     hwt_bench_shape s;
