@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -372,6 +373,13 @@ static int run_check(const char *tuned, const char *ref, bool quiet) {
   return worse == 0 && share <= 0.20 ? 0 : 1;
 }
 
+/* Two paths name one file: equal strings, or (when both exist) one device and inode ("./p.json" and "p.json"). */
+static bool same_file(const char *a, const char *b) {
+  if (strcmp(a, b) == 0) return true;
+  struct stat sa, sb;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int hwt_cmd_tune(int argc, char **argv) {
   const char *ops_text = "gemm_f32,conv_f32,dwconv_f32", *shape_text = NULL, *batch_text = NULL, *out_path = NULL;
   const char *measurements_path = NULL, *check_path = NULL, *against_path = NULL;
@@ -619,7 +627,7 @@ int hwt_cmd_tune(int argc, char **argv) {
     hwt_log("no default profile path (HWTUNE_PROFILE, XDG_DATA_HOME and HOME unset): the profile is not copied");
     write_default = false;
   }
-  if (write_default && strcmp(defpath, out_path) == 0) write_default = false;
+  if (write_default && same_file(defpath, out_path)) write_default = false;
   /* This machine's identifying fields, as libhwtune will check them; and the targets checked now, before any
    * measuring, so that a refusal (a missing directory, another machine's profile) costs no tuning. */
   fields = json_object();
