@@ -1131,6 +1131,12 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
     noise_begin(a);
     size_t nw = hwt_audit_soak(se, in, o->duration_s, o->soak_window_s, o->soak_windows, o->soak_iters, w, 256);
     noise_end(a, a->threads, "soak");
+    if (nw == 0) { /* a soak of a positive duration has a window: none means its sample buffers failed */
+      for (int p = 0; p < 2; p++) hwt_engine_destroy(se[p]);
+      free(in);
+      fail_at(a, hwt_status_out_of_memory, "soak: out of memory for the latency samples: no window measured");
+      goto fatal;
+    }
     double soak_s = nw ? w[nw - 1].t_s + (w[nw - 1].t_s - (nw > 1 ? w[nw - 2].t_s : 0)) / 2 : 0;
     hwt_soak_analyze(w, nw, soak_s, &v);
     soaked = true;
