@@ -228,6 +228,13 @@ typedef struct ctx {
              (c)->ltype, msg_);                                                                        \
   } while (0)
 
+/* Makes layer i the one the next LERR names. */
+static void at_layer(ctx *c, size_t i, const hwt_layer *l) {
+  c->index = i;
+  c->lname = l->name;
+  c->ltype = type_names[l->type];
+}
+
 /* Reads an unsigned field: absent -> def (or a "missing field" error when required). */
 static bool get_u32(ctx *c, json_t *o, const char *key, bool required, uint32_t def, uint32_t *out) {
   json_t *v = json_object_get(o, key);
@@ -438,9 +445,7 @@ static hwt_status check_output_shapes(ctx *c, json_t *jlayers, hwt_model *m) {
     json_t *os = json_object_get(json_array_get(jlayers, i), "output_shape");
     if (os == NULL) continue;
     hwt_layer *l = &m->layers[i];
-    c->index = i;
-    c->lname = l->name;
-    c->ltype = type_names[l->type];
+    at_layer(c, i, l);
     hwt_shape s;
     if (!parse_shape(os, &s)) {
       LERR(c, "field 'output_shape' must be [n] or [h, w, c] with positive integers");
@@ -526,9 +531,7 @@ static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_mo
   for (size_t i = 0; i < m->nlayers; i++) {
     hwt_layer *l = &m->layers[i];
     if (!has_params(l->type)) continue;
-    c->index = i;
-    c->lname = l->name;
-    c->ltype = type_names[l->type];
+    at_layer(c, i, l);
     uint64_t bytes = hwt_layer_param_bytes(l, m->precision), end;
     if (l->offset % 4 != 0) {
       LERR(c, "offset %llu is not a multiple of 4", (unsigned long long) l->offset);
@@ -566,9 +569,7 @@ static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_mo
       const hwt_layer *la = &m->layers[ia], *lb = &m->layers[ib];
       uint64_t la_end = la->offset + hwt_layer_param_bytes(la, m->precision),
                lb_end = lb->offset + hwt_layer_param_bytes(lb, m->precision);
-      c->index = ia;
-      c->lname = la->name;
-      c->ltype = type_names[la->type];
+      at_layer(c, ia, la);
       LERR(c, "parameter bytes [%llu, %llu) overlap those of layer %zu '%s' (%s) [%llu, %llu) in '%s' (each layer "
               "needs its own range: do the shapes match the weights file?)", (unsigned long long) la->offset,
            (unsigned long long) la_end, ib, lb->name, type_names[lb->type], (unsigned long long) lb->offset,
@@ -613,9 +614,7 @@ static hwt_status read_params(ctx *c, const char *bin_path, const source *src, h
   for (size_t i = 0; i < m->nlayers; i++) {
     hwt_layer *l = &m->layers[i];
     if (!has_params(l->type)) continue;
-    c->index = i;
-    c->lname = l->name;
-    c->ltype = type_names[l->type];
+    at_layer(c, i, l);
     size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
     uint64_t off = l->offset;
     int rerr;
