@@ -189,15 +189,6 @@ static float *alloc_floats(size_t count, size_t per) {
   return malloc(count * per * sizeof(float));
 }
 
-static void finding(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void finding(audit *a, const char *fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
-  va_end(ap);
-  json_array_append_new(a->findings, json_string(buf));
-}
 
 /* Records RSS and runtime bytes at a phase boundary; tracks the largest single step up. */
 /* Records RSS and runtime bytes at the end of a phase. The step of a phase is the larger of its RSS increase
@@ -631,7 +622,7 @@ static json_t *abnormal(audit *a, size_t *failures, size_t *nonfinite_out) {
   if (!json_is_array(res)) {
     json_decref(res);
     (*failures)++;
-    finding(a, "abnormal inputs: the checking process did not finish: %s", how);
+    hwt_audit_add_finding(a->findings, "abnormal inputs: the checking process did not finish: %s", how);
     return json_pack("{s:s}", "error", how);
   }
   size_t i;
@@ -657,9 +648,9 @@ static json_t *abnormal(audit *a, size_t *failures, size_t *nonfinite_out) {
       verdict = "ok";
     if (inn == 0 && outn > 0) {
       (*nonfinite_out)++;
-      finding(a, "abnormal input %s (%s): finite input produced %lld non-finite outputs", c, p, (long long) outn);
+      hwt_audit_add_finding(a->findings, "abnormal input %s (%s): finite input produced %lld non-finite outputs", c, p, (long long) outn);
     }
-    if (ratio > 3.0) finding(a, "abnormal input %s (%s): %.1fx slower than a normal input", c, p, ratio);
+    if (ratio > 3.0) hwt_audit_add_finding(a->findings, "abnormal input %s (%s): %.1fx slower than a normal input", c, p, ratio);
     json_object_set_new(r, "verdict", json_string(verdict));
   }
   return res;
@@ -696,7 +687,7 @@ static json_t *mem_limit_run(audit *a) {
              "the engines (libraries, model, thread stacks)", lim, base);
     json_object_set_new(res, "fits", json_false());
     json_object_set_new(res, "message", json_string(m));
-    finding(a, "--mem-limit: %s", m);
+    hwt_audit_add_finding(a->findings, "--mem-limit: %s", m);
     return res;
   }
   int fds[2];
@@ -790,7 +781,7 @@ static json_t *mem_limit_run(audit *a) {
   json_object_set_new(res, "message", json_string(msg));
   if (json_is_object(out)) json_object_set_new(res, "child", out);
   else json_decref(out);
-  if (!fits) finding(a, "--mem-limit: %s", msg);
+  if (!fits) hwt_audit_add_finding(a->findings, "--mem-limit: %s", msg);
   return res;
 }
 
@@ -817,7 +808,7 @@ static hwt_status open_profile(audit *a, json_t *ctx) {
   if (st != hwt_status_ok) {
     json_object_set_new(pj, "status", json_string("not used"));
     json_object_set_new(pj, "message", json_string(msg));
-    finding(a, "profile not used: %s", msg);
+    hwt_audit_add_finding(a->findings, "profile not used: %s", msg);
     return a->o->profile != NULL ? st : hwt_status_ok;
   }
   json_object_set_new(pj, "status", json_string("loaded"));
@@ -868,7 +859,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   model_j = model_json(m);
   m = NULL;
   phase(a, "model loaded");
-  if (have == 1 && o->fp32) finding(a, "the model is int8: fp32 runs and int8-vs-fp32 accuracy are skipped");
+  if (have == 1 && o->fp32) hwt_audit_add_finding(a->findings, "the model is int8: fp32 runs and int8-vs-fp32 accuracy are skipped");
   if (have == 0 && o->int8) {
     size_t nc = o->calib_inputs ? o->calib_inputs : 32;
     float *cal = alloc_in(a, nc);
@@ -953,7 +944,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
     di.quick = true;
     char derr[512];
     if (hwt_detect(&di, a->hw, derr, sizeof(derr)) != hwt_status_ok) {
-      finding(a, "detect failed (%s): no %% of peak", derr);
+      hwt_audit_add_finding(a->findings, "detect failed (%s): no %% of peak", derr);
       free(a->hw);
       a->hw = NULL;
     } else {
@@ -1091,7 +1082,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
     if (a->fatal != hwt_status_ok) goto fatal;
     json_object_set_new(a->doc, "accuracy", acc);
     phase(a, "accuracy");
-    if (top1 < 0.95) finding(a, "int8 top-1 agreement with fp32 is %.1f%% (< 95%%)", 100 * top1);
+    if (top1 < 0.95) hwt_audit_add_finding(a->findings, "int8 top-1 agreement with fp32 is %.1f%% (< 95%%)", 100 * top1);
   }
 
   /* abnormal inputs */
@@ -1173,12 +1164,12 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       }
       json_object_set_new(sj, prec_name[p], dj);
       if (dr->flag)
-        finding(a, "soak: %s latency changed %+.1f%% over %.0f s (95%% CI [%+.1f, %+.1f]%%; significant, > %.0f%%)",
+        hwt_audit_add_finding(a->findings, "soak: %s latency changed %+.1f%% over %.0f s (95%% CI [%+.1f, %+.1f]%%; significant, > %.0f%%)",
                 prec_name[p], dr->change_pct, dr->span_s, dr->ci_lo_pct, dr->ci_hi_pct, HWT_SOAK_FLAG_PCT);
     }
-    if (v.rss_flag) finding(a, "soak: resident memory grows steadily (%+.1f MB over the soak, %.0f MB/h): a leak?",
+    if (v.rss_flag) hwt_audit_add_finding(a->findings, "soak: resident memory grows steadily (%+.1f MB over the soak, %.0f MB/h): a leak?",
                             v.rss_growth_bytes / 1048576.0, v.rss_growth_mb_h);
-    if (v.live_flag) finding(a, "soak: the runtime's own allocations grew by %.0f bytes during the soak", v.live_growth_bytes);
+    if (v.live_flag) hwt_audit_add_finding(a->findings, "soak: the runtime's own allocations grew by %.0f bytes during the soak", v.live_growth_bytes);
     json_object_set_new(a->doc, "soak", sj);
     for (int p = 0; p < 2; p++) hwt_engine_destroy(se[p]);
     free(in);

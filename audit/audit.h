@@ -102,6 +102,10 @@ void hwt_soak_analyze(const hwt_soak_window *w, size_t n, double duration_s, hwt
 size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, double window_s, size_t windows,
                       size_t iters, hwt_soak_window *windows_out, size_t max_windows);
 
+/* Appends a printf-formatted finding (at most 511 characters) to the `findings` array; returns 1, or 0 when it
+ * could not be appended. */
+size_t hwt_audit_add_finding(json_t *findings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- noise: other processes and run-queue waits (pure verdicts) ---- */
 /* Thresholds, as bench's: load on a usable CPU before the measurement, load from other processes during a
  * phase (all usable CPUs, or the busiest one), time this process's threads waited on a run queue. */

@@ -316,8 +316,7 @@ double hwt_audit_runq_share(const hwt_audit_phase_noise *p) {
   return s > 1 ? 1 : s;
 }
 
-static size_t add_finding(json_t *findings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t add_finding(json_t *findings, const char *fmt, ...) {
+size_t hwt_audit_add_finding(json_t *findings, const char *fmt, ...) {
   char buf[512];
   va_list ap;
   va_start(ap, fmt);
@@ -330,21 +329,21 @@ size_t hwt_audit_noise_findings(const hwt_audit_noise *n, json_t *findings) {
   size_t k = 0;
   for (size_t i = 0; n->load_before != NULL && i < n->ncpus; i++)
     if (n->load_before[i] >= HWT_AUDIT_LOAD_BEFORE)
-      k += add_finding(findings,
+      k += hwt_audit_add_finding(findings,
                        "noise: cpu%d (usable) was %.0f%% busy with other processes before the measurement (>= %.0f%%): "
                        "latencies are slower and noisier than on a quiet machine",
                        n->cpus ? n->cpus[i] : (int) i, 100 * n->load_before[i], 100 * HWT_AUDIT_LOAD_BEFORE);
   for (size_t i = 0; n->phases != NULL && i < n->nphases; i++) {
     const hwt_audit_phase_noise *p = &n->phases[i];
     if (p->load >= 0 && (p->load >= HWT_AUDIT_LOAD_DURING || p->busiest_load >= HWT_AUDIT_LOAD_BUSIEST))
-      k += add_finding(findings,
+      k += hwt_audit_add_finding(findings,
                        "noise: %s: other processes used %.0f%% of the usable CPUs during the measurement (cpu%d: "
                        "%.0f%%; thresholds %.0f%% / %.0f%% on one CPU)",
                        p->label, 100 * p->load, p->busiest_cpu, 100 * p->busiest_load, 100 * HWT_AUDIT_LOAD_DURING,
                        100 * HWT_AUDIT_LOAD_BUSIEST);
     double rq = hwt_audit_runq_share(p);
     if (rq >= HWT_AUDIT_RUNQ_WAIT)
-      k += add_finding(findings,
+      k += hwt_audit_add_finding(findings,
                        "noise: %s: this process's threads waited on a run queue %.1f%% of their time (%.1f ms over "
                        "%.2f s x %u thread%s; >= %.0f%%): another process had their CPU, or there are more threads "
                        "than free CPUs",
@@ -354,7 +353,7 @@ size_t hwt_audit_noise_findings(const hwt_audit_noise *n, json_t *findings) {
   for (size_t i = 0; n->checks != NULL && i < n->nchecks; i++) {
     const hwt_audit_thread_check *c = &n->checks[i];
     if (c->threads > 1 && c->single_p50_ms > 0 && c->p50_ms > c->single_p50_ms)
-      k += add_finding(findings,
+      k += hwt_audit_add_finding(findings,
                        "%s: %u threads are slower than one: p50 %.4g ms against %.4g ms single-threaded (%.2fx); "
                        "threads cost more than they give here (a busy or shared CPU, or too little work per layer): "
                        "run with --threads 1 or tune with `hwtune tune`",
