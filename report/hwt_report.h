@@ -68,6 +68,11 @@ int hwt_result_config_key(const hwt_result *r, char *buf, size_t len);
  * own kernels run at its best level). */
 int hwt_result_fleet_key(const hwt_result *r, char *buf, size_t len);
 
+/* The first of base[0..n) (elements of `size` bytes, sorted) that does not order before `key`: cmp(elem, key)
+ * < 0 when elem orders before it. n when there is none. The report's lookups all go through it. */
+size_t hwt_lower_bound(const void *base, size_t n, size_t size, const void *key,
+                       int (*cmp)(const void *elem, const void *key));
+
 /* Sorts ptrs[0..n) by key; then hwt_result_find() looks a key up in O(log n). */
 void hwt_result_sort_by_key(const hwt_result **ptrs, size_t n);
 const hwt_result *hwt_result_find(const hwt_result *const *sorted, size_t n, const char *key);

@@ -118,6 +118,13 @@ static int cmp_peer_fields(const hwt_result *p, const hwt_result *q) {
   return strcmp(p->cache, q->cache);
 }
 
+/* hwt_lower_bound comparators: an element against a search key */
+static int str_pos_key_cmp(const void *elem, const void *key) { return strcmp(((const str_pos *) elem)->s, key); }
+static int peer_key_cmp(const void *elem, const void *key) {
+  return cmp_peer_fields(((const peer_entry *) elem)->r, key);
+}
+static int fleet_key_cmp(const void *elem, const void *key) { return strcmp(((const fleet_entry *) elem)->key, key); }
+
 static int cmp_peer_entry(const void *x, const void *y) {
   const peer_entry *a = x, *b = y;
   int c = cmp_peer_fields(a->r, b->r);
@@ -213,19 +220,8 @@ hwt_status hwt_machines_group(const hwt_results_file *files, size_t nfiles, hwt_
       const hwt_result *r = &file->results[i];
       const str_pos *old = NULL;
       if (sorted) {
-        size_t lo = 0, hi = before;
-        while (lo < hi) {
-          size_t mid = lo + (hi - lo) / 2;
-          int c = strcmp(sorted[mid].s, r->key);
-          if (c == 0) {
-            old = &sorted[mid];
-            break;
-          }
-          if (c < 0)
-            lo = mid + 1;
-          else
-            hi = mid;
-        }
+        size_t at = hwt_lower_bound(sorted, before, sizeof *sorted, r->key, str_pos_key_cmp);
+        if (at < before && strcmp(sorted[at].s, r->key) == 0) old = &sorted[at];
       }
       if (old == NULL) {
         m->results[m->nresults++] = r;
@@ -262,14 +258,7 @@ const hwt_result *hwt_machine_xnnpack_peer(const hwt_machine *m, const hwt_resul
   if (m->index != NULL) {
     /* the first in the report's order: the lowest position among equal fields */
     const peer_entry *e = m->index->xnn;
-    size_t lo = 0, hi = m->index->nxnn;
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (cmp_peer_fields(e[mid].r, r) < 0)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
+    size_t lo = hwt_lower_bound(e, m->index->nxnn, sizeof *e, r, peer_key_cmp);
     return lo < m->index->nxnn && cmp_peer_fields(e[lo].r, r) == 0 ? e[lo].r : NULL;
   }
   for (size_t i = 0; i < m->nresults; i++) {
@@ -323,14 +312,7 @@ const hwt_result *hwt_fleet_cell(const hwt_machine *m, const char *key) {
   const hwt_result *best = NULL;
   if (m->index != NULL) {
     const fleet_entry *e = m->index->fleet;
-    size_t lo = 0, hi = m->index->nfleet;
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (strcmp(e[mid].key, key) < 0)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
+    size_t lo = hwt_lower_bound(e, m->index->nfleet, sizeof *e, key, fleet_key_cmp);
     /* equal keys in the report's order, so ties and NaN go as in the scan below */
     for (; lo < m->index->nfleet && strcmp(e[lo].key, key) == 0; lo++)
       if (best == NULL || e[lo].r->median_ns < best->median_ns) best = e[lo].r;

@@ -428,6 +428,10 @@ typedef struct one_entry {
   size_t pos;
 } one_entry;
 
+static int one_key_cmp(const void *elem, const void *key) {
+  return cmp_series_fields(((const one_entry *) elem)->r, key);
+}
+
 static int cmp_one_entry(const void *x, const void *y) {
   const one_entry *a = x, *b = y;
   int c = cmp_series_fields(a->r, b->r);
@@ -453,14 +457,7 @@ static int thread_chart(const hwt_machine *m, const char *op, int id, hwt_sb *ou
     if (strcmp(r->op, op) != 0) continue;
     char key[256];
     snprintf(key, sizeof key, "%s|%s|%s|%lld|%s", r->impl, r->isa, r->shape, r->m, r->cache);
-    size_t lo = 0, hi = nones;
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (cmp_series_fields(ones[mid].r, r) < 0)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
+    size_t lo = hwt_lower_bound(ones, nones, sizeof *ones, r, one_key_cmp);
     const hwt_result *one = lo < nones && cmp_series_fields(ones[lo].r, r) == 0 ? ones[lo].r : NULL;
     if (one == NULL) continue;
     series *s = set_find(&set, key);

@@ -178,18 +178,26 @@ void hwt_result_sort_by_key(const hwt_result **ptrs, size_t n) {
   if (n > 1) qsort(ptrs, n, sizeof *ptrs, cmp_result_key);
 }
 
-const hwt_result *hwt_result_find(const hwt_result *const *sorted, size_t n, const char *key) {
+size_t hwt_lower_bound(const void *base, size_t n, size_t size, const void *key,
+                       int (*cmp)(const void *elem, const void *key)) {
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(sorted[mid]->key, key);
-    if (c == 0) return sorted[mid];
-    if (c < 0)
+    if (cmp((const char *) base + mid * size, key) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return NULL;
+  return lo;
+}
+
+static int result_key_cmp(const void *elem, const void *key) {
+  return strcmp((*(const hwt_result *const *) elem)->key, key);
+}
+
+const hwt_result *hwt_result_find(const hwt_result *const *sorted, size_t n, const char *key) {
+  size_t at = hwt_lower_bound(sorted, n, sizeof *sorted, key, result_key_cmp);
+  return at < n && strcmp(sorted[at]->key, key) == 0 ? sorted[at] : NULL;
 }
 
 int hwt_result_fleet_key(const hwt_result *r, char *buf, size_t len) {
