@@ -205,7 +205,7 @@ void hwt_rt_free(void *p);
  * not cover (no entry of that op within distance 6) keep the engine default: XNNPACK on all usable CPUs. */
 bool hwt_engine_profile_chooser(void *ctx, const hwt_layer_query *q, hwt_layer_choice *choice);
 
-/* All CPUs this process may run on (sched_getaffinity), at least 1. */
+/* All CPUs this thread may run on (sched_getaffinity, as libhwtune counts them), at least 1. */
 unsigned hwt_engine_usable_cpus(void);
 
 #ifdef __cplusplus

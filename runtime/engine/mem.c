@@ -2,13 +2,14 @@
 /* Counting allocator of the runtime: every byte the runtime and XNNPACK (through xnn_allocator) allocate is
  * counted, so the audit can report live, peak and per-step allocation and spot leaks exactly. */
 #define _GNU_SOURCE 1
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
+#include "hwtune/profile.h"
 
 static atomic_size_t g_live, g_peak, g_count;
 
@@ -100,9 +101,12 @@ void hwt_rt_xnn_aligned_deallocate(void *ctx, void *p) {
 }
 
 unsigned hwt_engine_usable_cpus(void) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-  int n = CPU_COUNT(&set);
-  return n > 0 ? (unsigned) n : 1u;
+  /* libhwtune's count (it clamps profile choices the same way); "unknown" (more CPUs than a cpu_set_t holds)
+   * falls back to the online CPUs rather than to one thread. */
+  unsigned n = hwt_profile_usable_cpus();
+  if (n == 0) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    n = online > 0 ? (unsigned) online : 1u;
+  }
+  return n;
 }
