@@ -23,7 +23,7 @@ sysroot=${HWTUNE_ARM64_SYSROOT:-/opt/hwtune-arm64-sysroot}
 sysroot_packages=(
   libxnnpack-dev libxnnpack0 libcpuinfo0 libpthreadpool-dev libpthreadpool0
   libhwloc-dev libhwloc15 libudev1 libnuma-dev libnuma1 libltdl-dev libltdl7
-  libjansson-dev libjansson4
+  libjansson-dev libjansson4 libprotobuf-c-dev libprotobuf-c1
   libcriterion-dev libcriterion3 libboxfort-dev libffi-dev libffi8 libnanomsg-dev libnanomsg5
   libgit2-dev libgit2-1.5 libhttp-parser-dev libhttp-parser2.9 libmbedtls-dev libmbedtls14 libmbedcrypto7
   libmbedx509-1 libpcre2-dev libpcre2-8-0 libssh2-1-dev libssh2-1 libssl-dev libssl3 zlib1g-dev zlib1g

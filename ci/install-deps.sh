@@ -6,7 +6,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config git libcpu-features-dev libhwloc-dev hwloc libxnnpack-dev
-          libpthreadpool-dev libcriterion-dev libjansson-dev "$@")
+          libpthreadpool-dev libcriterion-dev libjansson-dev
+          libprotobuf-c-dev protobuf-c-compiler libonnx-dev "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -73,8 +73,8 @@ for json in tests/fixtures/models/*.json; do
   } >"$work/model_corpus/$(basename "$json" .json)"
 done
 "$cc" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -Iinclude -Icommon -Iruntime -Iruntime/engine runtime/engine/model.c runtime/engine/mem.c \
-  runtime/engine/reference.c runtime/profile.c runtime/profile_lookup.c runtime/profile_machine.c \
+  -Iinclude -Icommon -Iruntime -Iengine engine/model.c engine/mem.c \
+  engine/reference.c runtime/profile.c runtime/profile_lookup.c runtime/profile_machine.c \
   common/io.c common/status.c tests/audit/fuzz_model.c $(pkg-config --cflags --libs jansson) -lm \
   -o "$work/fuzz_model"
 cat >"$work/model.dict" <<'DICT'

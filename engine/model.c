@@ -16,14 +16,16 @@
 
 static const char *const type_names[hwt_layer_type_count] = {
     "fully_connected", "conv2d", "depthwise_conv2d", "relu", "relu6", "max_pool2d", "avg_pool2d",
-    "global_avg_pool", "softmax", "add"};
-static const char *const act_names[] = {"none", "relu", "relu6"};
+    "global_avg_pool", "softmax", "add", "sub", "mul", "div", "clip", "leaky_relu", "sigmoid",
+    "hard_sigmoid", "hard_swish", "tanh", "affine", "concat", "reshape", "identity", "quantize", "dequantize"};
+_Static_assert(sizeof(type_names) / sizeof(type_names[0]) == hwt_layer_type_count, "a name per layer type");
+static const char *const act_names[] = {"none", "relu", "relu6", "clip"};
 
 const char *hwt_layer_type_name(hwt_layer_type type) {
   return (unsigned) type < hwt_layer_type_count ? type_names[type] : "unknown";
 }
 
-/* Limits of a loadable model (runtime/engine/README.md, "Limits"). Every tensor (the input, each layer's output,
+/* Limits of a loadable model (engine/README.md, "Limits"). Every tensor (the input, each layer's output,
  * each weight tensor) holds at most MAX_ELEMENTS elements, so that the sizes the engine derives from a loaded
  * model (elements x batch x 4 bytes) cannot overflow; the model JSON is capped like a profile (64 MiB), the
  * weights file at 4 GiB. */
