@@ -69,6 +69,37 @@ char *hwt_audit_render(const json_t *doc, bool md) {
     fprintf(f, "|\n");
   }
 
+  const json_t *cold = json_object_get(doc, "cold_start");
+  if (cold != NULL) {
+    heading(f, md, "Cold start: what a deployed service pays before its first answer (ms)");
+    const json_t *im = json_object_get(cold, "import");
+    fprintf(f, "| step                                          |    first |   median | reps |\n"
+               "|-----------------------------------------------|---------:|---------:|-----:|\n");
+    fprintf(f, "| import: parse the file, lay out the weights   | %8.3f | %8.3f | %4lld |\n", num(im, "first_ms"),
+            num(im, "median_ms"), (long long) json_integer_value(json_object_get(im, "repetitions")));
+    json_array_foreach(json_object_get(cold, "precisions"), i, r) {
+      const json_t *c = json_object_get(r, "engine_create"), *fi = json_object_get(r, "first_inference");
+      char label[96];
+      snprintf(label, sizeof(label), "%s engine create: pack weights, plan memory", str(r, "precision"));
+      fprintf(f, "| %-45s | %8.3f | %8.3f | %4lld |\n", label, num(c, "first_ms"), num(c, "median_ms"),
+              (long long) json_integer_value(json_object_get(c, "repetitions")));
+      snprintf(label, sizeof(label), "%s first inference, batch %lld", str(r, "precision"),
+               (long long) json_integer_value(json_object_get(cold, "batch")));
+      fprintf(f, "| %-45s | %8.3f | %8.3f | %4lld |\n", label, num(fi, "first_ms"), num(fi, "median_ms"),
+              (long long) json_integer_value(json_object_get(fi, "repetitions")));
+    }
+    fprintf(f, "\n");
+    json_array_foreach(json_object_get(cold, "precisions"), i, r) {
+      fprintf(f, "%s: %.3f ms to the first answer (import + create + first inference, medians)", str(r, "precision"),
+              num(r, "to_first_answer_ms"));
+      if (!isnan(num(r, "steady_p50_ms")))
+        fprintf(f, "; steady-state p50 %.3f ms, the first inference is %.1fx it", num(r, "steady_p50_ms"),
+                num(r, "first_inference_vs_p50"));
+      fprintf(f, "\n");
+      if (json_object_get(r, "note")) fprintf(f, "  (%s)\n", str(r, "note"));
+    }
+  }
+
   json_array_foreach(json_object_get(doc, "layers"), i, r) {
     char t[160];
     snprintf(t, sizeof(t), "Top layers, %s batch %lld (%.1f us per run, %lld runs)", str(r, "precision"),
