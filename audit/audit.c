@@ -926,9 +926,12 @@ static json_t *model_json(const hwt_model *m) {
     flops += hwt_layer_flops(&m->layers[i]);
     params += (double) (hwt_layer_weight_count(&m->layers[i]) + hwt_layer_bias_count(&m->layers[i]));
   }
-  return json_pack("{s:s,s:s,s:[I,I,I],s:I,s:f,s:f}", "name", m->name, "precision", prec_name[m->precision == hwt_prec_int8],
-                   "input", (json_int_t) m->input.h, (json_int_t) m->input.w, (json_int_t) m->input.c, "layers",
-                   (json_int_t) m->nlayers, "parameters", params, "mflops_per_sample", flops / 1e6);
+  char dims[96] = "";
+  if (m->ninputs >= 1) hwt_model_value_dims_string(m, HWT_INPUT_ID(0), dims, sizeof(dims));
+  return json_pack("{s:s,s:s,s:s,s:[I,I,I],s:s,s:I,s:f,s:f}", "name", m->name, "source", m->source, "precision",
+                   prec_name[m->precision == hwt_prec_int8], "input", (json_int_t) m->input.h, (json_int_t) m->input.w,
+                   (json_int_t) m->input.c, "input_dims", dims, "layers", (json_int_t) m->nlayers, "parameters",
+                   params, "mflops_per_sample", flops / 1e6);
 }
 
 hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size_t errlen) {
@@ -972,7 +975,9 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   model_j = model_json(m);
   m = NULL;
   phase(a, "model loaded");
-  if (have == 1 && o->fp32) hwt_audit_add_finding(a->findings, "the model is int8: fp32 runs and int8-vs-fp32 accuracy are skipped");
+  if (have == 1 && o->fp32)
+    hwt_audit_add_finding(a->findings, "the model is int8: audited as it is, not re-quantized; with no fp32 twin, "
+                          "fp32 runs and int8-vs-fp32 accuracy are skipped");
   if (have == 0 && o->int8) {
     size_t nc = o->calib_inputs ? o->calib_inputs : 32;
     float *cal = alloc_in(a, nc);
@@ -1197,6 +1202,9 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
 
   /* accuracy */
   double top1 = NAN, cosine = NAN, maxerr = NAN;
+  if (have == 1 && o->accuracy_inputs > 0)
+    json_object_set_new(a->doc, "accuracy", json_pack("{s:s}", "skipped", "the model is int8 (its own scales and "
+                                                      "zero points): there is no fp32 twin to compare with"));
   if (run[0] && run[1] && o->accuracy_inputs > 0) {
     json_t *acc = accuracy(a, &top1, &cosine, &maxerr);
     if (a->fatal != hwt_status_ok) goto fatal;

@@ -40,6 +40,9 @@ char *hwt_audit_render(const json_t *doc, bool md) {
   fprintf(f, "%shwtune audit: model '%s' (%.2f MFLOP/sample, %.0f parameters) on %s, %lld thread%s\n",
           md ? "# " : "", str(model, "name"), num(model, "mflops_per_sample"), num(model, "parameters"),
           json_object_get(ctx, "cpu") ? str(ctx, "cpu") : "this CPU", nthr, nthr == 1 ? "" : "s");
+  if (*str(model, "source") || *str(model, "input_dims"))
+    fprintf(f, "%smodel: %s%sinput %s\n", md ? "\n" : "", str(model, "source"), *str(model, "source") ? ", " : "",
+            *str(model, "input_dims") ? str(model, "input_dims") : "-");
   fprintf(f, "%sprofile: %s%s%s%s\n", md ? "\n" : "", str(prof, "status"), json_object_get(prof, "path") ? " (" : "",
           str(prof, "path"), json_object_get(prof, "path") ? ")" : "");
   if (json_object_get(prof, "message")) fprintf(f, "  %s\n", str(prof, "message"));
@@ -130,6 +133,12 @@ char *hwt_audit_render(const json_t *doc, bool md) {
           (long long) json_integer_value(json_object_get(mem, "runtime_allocations")));
   fprintf(f, "largest single step up: %+.2f MB at '%s'\n", num(json_object_get(mem, "largest_step"), "mb"),
           str(json_object_get(mem, "largest_step"), "phase"));
+  json_array_foreach(json_object_get(mem, "plan"), i, r) {
+    double ar = num(r, "arena_bytes"), vb = num(r, "values_bytes");
+    fprintf(f, "%s memory plan, batch %lld: activation arena %.3f MB (every value in its own buffer: %.3f MB, %.1fx)\n",
+            str(r, "precision"), (long long) json_integer_value(json_object_get(r, "batch")), ar / 1048576.0,
+            vb / 1048576.0, ar > 0 ? vb / ar : 0.0);
+  }
   fprintf(f, "\n| phase                          | RSS MB | runtime MB | runtime peak MB | step MB |\n"
              "|--------------------------------|-------:|-----------:|----------------:|--------:|\n");
   json_array_foreach(json_object_get(mem, "phases"), i, r)
@@ -141,6 +150,8 @@ char *hwt_audit_render(const json_t *doc, bool md) {
     heading(f, md, "int8 vs fp32");
     if (json_object_get(acc, "error")) {
       fprintf(f, "error: %s\n", str(acc, "error"));
+    } else if (json_object_get(acc, "skipped")) {
+      fprintf(f, "not compared: %s\n", str(acc, "skipped"));
     } else {
       const json_t *e2e = json_object_get(acc, "end_to_end");
       fprintf(f, "end to end over %lld generated inputs: top-1 agreement %.1f%% (%lld), cosine %.5f, max |error| %.3g\n",
