@@ -50,11 +50,18 @@ static bool has_window(hwt_layer_type t) {
   return t == hwt_layer_conv || t == hwt_layer_dwconv || t == hwt_layer_maxpool || t == hwt_layer_avgpool;
 }
 
+static uint32_t conv_groups(const hwt_layer *l) { return l->groups ? l->groups : 1; }
+
 size_t hwt_layer_weight_count(const hwt_layer *l) {
   switch (l->type) {
     case hwt_layer_fc: return mul_sat(l->outputs, hwt_shape_size(l->in));
-    case hwt_layer_conv: return mul_sat(mul_sat(mul_sat(l->outputs, l->kh), l->kw), l->in.c);
+    case hwt_layer_conv: return mul_sat(mul_sat(mul_sat(l->outputs, l->kh), l->kw), l->in.c / conv_groups(l));
     case hwt_layer_dwconv: return mul_sat(mul_sat(l->kh, l->kw), l->in.c);
+    case hwt_layer_affine: return l->in.c;
+    case hwt_layer_add:
+    case hwt_layer_sub:
+    case hwt_layer_mul:
+    case hwt_layer_div: return l->nin == 1 ? hwt_shape_size(l->wshape) : 0;
     default: return 0;
   }
 }
@@ -63,15 +70,17 @@ size_t hwt_layer_bias_count(const hwt_layer *l) {
   switch (l->type) {
     case hwt_layer_fc:
     case hwt_layer_conv: return l->outputs;
-    case hwt_layer_dwconv: return l->in.c;
+    case hwt_layer_dwconv:
+    case hwt_layer_affine: return l->in.c;
     default: return 0;
   }
 }
 
-/* fp32: weights then bias (floats). int8: weights (padded to 4 bytes), int32 bias, float per-channel scales. */
+/* fp32: weights then bias (floats). int8 (fc, conv, dwconv of an int8 model): weights (padded to 4 bytes), int32
+ * bias, float per-channel scales. Affine and constant operands are float in every model. */
 size_t hwt_layer_param_bytes(const hwt_layer *l, hwt_precision p) {
   size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
-  if (p == hwt_prec_fp32) return mul_sat(add_sat(nw, nb), 4);
+  if (p == hwt_prec_fp32 || !has_params(l->type)) return mul_sat(add_sat(nw, nb), 4);
   size_t wb = add_sat(nw, 3);
   return wb == SIZE_MAX ? SIZE_MAX : add_sat(wb & ~(size_t) 3, mul_sat(nb, 8));
 }
@@ -80,12 +89,15 @@ double hwt_layer_flops(const hwt_layer *l) {
   double out = (double) hwt_shape_size(l->out);
   switch (l->type) {
     case hwt_layer_fc: return 2.0 * l->outputs * (double) hwt_shape_size(l->in);
-    case hwt_layer_conv: return 2.0 * out * l->kh * l->kw * l->in.c;
+    case hwt_layer_conv: return 2.0 * out * l->kh * l->kw * (double) (l->in.c / conv_groups(l));
     case hwt_layer_dwconv: return 2.0 * out * l->kh * l->kw;
     case hwt_layer_maxpool:
     case hwt_layer_avgpool: return out * l->kh * l->kw;
     case hwt_layer_gavgpool: return (double) hwt_shape_size(l->in);
     case hwt_layer_softmax: return 3.0 * out;
+    case hwt_layer_affine: return 2.0 * out;
+    case hwt_layer_reshape:
+    case hwt_layer_identity: return 0;
     default: return out;
   }
 }
@@ -121,95 +133,34 @@ static hwt_model *model_new(const char *name, size_t nlayers) {
   return m;
 }
 
-hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
-  if (hwt_shape_size(m->input) == 0) {
-    hwt_errf(err, errlen, "input shape has a zero dimension");
-    return hwt_status_schema_error;
-  }
-  if (hwt_shape_size(m->input) > MAX_ELEMENTS) {
-    hwt_errf(err, errlen, "input shape [%u, %u, %u] has more than 2^31 elements (the limit of a tensor)", m->input.h,
-             m->input.w, m->input.c);
-    return hwt_status_schema_error;
-  }
-  if (m->nlayers == 0) {
-    hwt_errf(err, errlen, "the model has no layers");
-    return hwt_status_schema_error;
-  }
-  hwt_shape cur = m->input;
+/* The sequential defaults (as hwt_model_finalize fills them) for code that needs shapes before finalizing:
+ * every node reads the previous one (the first: the input); add's second input is `from`. */
+static void sequential_inputs(hwt_model *m) {
   for (size_t i = 0; i < m->nlayers; i++) {
     hwt_layer *l = &m->layers[i];
-    l->in = cur;
-    hwt_shape o = cur;
-    if (has_window(l->type)) {
-      if (l->kh == 0 || l->kw == 0 || l->sh == 0 || l->sw == 0) {
-        hwt_errf(err, errlen, "layer %zu '%s' (%s): kernel and stride must be >= 1", i, l->name,
-                 hwt_layer_type_name(l->type));
-        return hwt_status_schema_error;
-      }
-      uint64_t ph = (uint64_t) cur.h + l->pad_t + l->pad_b, pw = (uint64_t) cur.w + l->pad_l + l->pad_r;
-      if (ph < l->kh || pw < l->kw) {
-        hwt_errf(err, errlen, "layer %zu '%s' (%s): kernel %ux%u is larger than the padded input %llux%llu", i,
-                 l->name, hwt_layer_type_name(l->type), l->kh, l->kw, (unsigned long long) ph,
-                 (unsigned long long) pw);
-        return hwt_status_schema_error;
-      }
-      if (l->pad_t >= l->kh || l->pad_b >= l->kh || l->pad_l >= l->kw || l->pad_r >= l->kw) {
-        hwt_errf(err, errlen, "layer %zu '%s' (%s): padding must be smaller than the kernel", i, l->name,
-                 hwt_layer_type_name(l->type));
-        return hwt_status_schema_error;
-      }
-      o.h = (uint32_t) ((ph - l->kh) / l->sh + 1);
-      o.w = (uint32_t) ((pw - l->kw) / l->sw + 1);
+    if (l->nin != 0) continue;
+    l->inputs[0] = i > 0 ? (int) i - 1 : HWT_INPUT_ID(0);
+    l->nin = 1;
+    if (l->type == hwt_layer_add && l->w == NULL && l->from >= -1 && l->from < (int) i) {
+      l->inputs[1] = l->from < 0 ? HWT_INPUT_ID(0) : l->from;
+      l->nin = 2;
     }
-    switch (l->type) {
-      case hwt_layer_fc:
-        if (l->outputs == 0) goto zero_outputs;
-        o = (hwt_shape){1, 1, l->outputs};
-        break;
-      case hwt_layer_conv:
-        if (l->outputs == 0) goto zero_outputs;
-        o.c = l->outputs;
-        break;
-      case hwt_layer_gavgpool: o = (hwt_shape){1, 1, cur.c}; break;
-      case hwt_layer_softmax:
-        if (i + 1 != m->nlayers) {
-          hwt_errf(err, errlen, "layer %zu '%s' (softmax): softmax must be the last layer", i, l->name);
-          return hwt_status_schema_error;
-        }
-        break;
-      case hwt_layer_add: {
-        if (l->from >= (int) i || l->from < -1) {
-          hwt_errf(err, errlen, "layer %zu '%s' (add): 'from' must name an earlier layer or \"input\"", i, l->name);
-          return hwt_status_schema_error;
-        }
-        hwt_shape f = l->from < 0 ? m->input : m->layers[l->from].out;
-        if (f.h != cur.h || f.w != cur.w || f.c != cur.c) {
-          hwt_errf(err, errlen, "layer %zu '%s' (add): shapes differ: [%u,%u,%u] + [%u,%u,%u] from '%s'", i, l->name,
-                   cur.h, cur.w, cur.c, f.h, f.w, f.c, l->from < 0 ? "input" : m->layers[l->from].name);
-          return hwt_status_schema_error;
-        }
-        break;
-      }
-      default: break;
-    }
-    if (hwt_shape_size(o) > MAX_ELEMENTS) {
-      hwt_errf(err, errlen, "layer %zu '%s' (%s): output [%u, %u, %u] has more than 2^31 elements (the limit of a "
-               "tensor)", i, l->name, hwt_layer_type_name(l->type), o.h, o.w, o.c);
-      return hwt_status_schema_error;
-    }
-    if (hwt_layer_weight_count(l) > MAX_ELEMENTS) {
-      hwt_errf(err, errlen, "layer %zu '%s' (%s): more than 2^31 weights (the limit of a tensor)", i, l->name,
-               hwt_layer_type_name(l->type));
-      return hwt_status_schema_error;
-    }
-    l->out = o;
-    cur = o;
-    continue;
-  zero_outputs:
-    hwt_errf(err, errlen, "layer %zu '%s' (%s): 'outputs' must be >= 1", i, l->name, hwt_layer_type_name(l->type));
-    return hwt_status_schema_error;
   }
-  return hwt_status_ok;
+}
+
+/* The classifier rule of int8 models (hwt_layer_float_logits): an fc that is last, or only followed by the
+ * final softmax, keeps float logits. */
+static bool classifier_at(const hwt_model *m, size_t i) {
+  if (m->layers[i].type != hwt_layer_fc) return false;
+  return i + 1 == m->nlayers || (i + 2 == m->nlayers && m->layers[i + 1].type == hwt_layer_softmax);
+}
+
+/* int8 models in the sequential format: every node outputs int8 except softmax and the classifier. */
+static void sequential_q8(hwt_model *m) {
+  for (size_t i = 0; i < m->nlayers; i++) {
+    hwt_layer *l = &m->layers[i];
+    l->q8 = m->precision == hwt_prec_int8 && l->type != hwt_layer_softmax && !classifier_at(m, i);
+  }
 }
 
 /* ---------------- loading ---------------- */
@@ -749,7 +700,9 @@ static hwt_status load_model(const char *path, const char *dir, const char *text
     st = parse_layer(&c, json_array_get(jlayers, i), m, i, names);
     if (st != hwt_status_ok) goto error;
   }
-  char msg[400];
+  sequential_inputs(m);
+  sequential_q8(m);
+  char msg[700];
   st = hwt_model_infer_shapes(m, msg, sizeof(msg));
   if (st != hwt_status_ok) {
     hwt_errf(err, errlen, "%s: %s", path, msg);
@@ -782,6 +735,8 @@ static hwt_status load_model(const char *path, const char *dir, const char *text
   st = plan_params(&c, bin_path, src.len, m);
   if (st != hwt_status_ok) goto error;
   st = read_params(&c, bin_path, &src, m);
+  if (st != hwt_status_ok) goto error;
+  st = hwt_model_finalize(m, path, err, errlen);
   if (st != hwt_status_ok) goto error;
   *out = m;
   m = NULL;
@@ -1120,9 +1075,11 @@ hwt_status hwt_model_gen_mlp(uint64_t seed, hwt_model **out) {
   set_layer(&m->layers[1], "fc2", hwt_layer_fc, hwt_act_relu, 128, 0, 0, 0);
   set_layer(&m->layers[2], "fc3", hwt_layer_fc, hwt_act_none, 10, 0, 0, 0);
   set_layer(&m->layers[3], "softmax", hwt_layer_softmax, hwt_act_none, 0, 0, 0, 0);
+  sequential_inputs(m);
   hwt_status st = hwt_model_infer_shapes(m, NULL, 0);
   if (st == hwt_status_ok) st = fill_params(m, seed);
   if (st == hwt_status_ok) st = normalize_params(m, seed);
+  if (st == hwt_status_ok) st = hwt_model_finalize(m, m->name, NULL, 0);
   if (st != hwt_status_ok) {
     hwt_model_free(m);
     return st;
@@ -1151,9 +1108,11 @@ hwt_status hwt_model_gen_mobilenet(uint64_t seed, hwt_model **out) {
   set_layer(&m->layers[n++], "pool", hwt_layer_gavgpool, hwt_act_none, 0, 0, 0, 0);
   set_layer(&m->layers[n++], "fc", hwt_layer_fc, hwt_act_none, 1000, 0, 0, 0);
   set_layer(&m->layers[n++], "softmax", hwt_layer_softmax, hwt_act_none, 0, 0, 0, 0);
+  sequential_inputs(m);
   hwt_status st = hwt_model_infer_shapes(m, NULL, 0);
   if (st == hwt_status_ok) st = fill_params(m, seed);
   if (st == hwt_status_ok) st = normalize_params(m, seed);
+  if (st == hwt_status_ok) st = hwt_model_finalize(m, m->name, NULL, 0);
   if (st != hwt_status_ok) {
     hwt_model_free(m);
     return st;

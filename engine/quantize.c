@@ -139,6 +139,10 @@ hwt_status hwt_model_quantize(const hwt_model *fp, const float *calib, size_t nc
   }
   q->precision = hwt_prec_int8;
   q->iq = range_to_q(lo[0], hi[0]);
+  if (q->ninputs > 0) {
+    q->inputs[0].q8 = true;
+    q->inputs[0].q = q->iq;
+  }
   for (size_t i = 0; i < nl; i++) {
     const hwt_layer *src = &fp->layers[i];
     hwt_layer *dst = &q->layers[i];
@@ -148,15 +152,19 @@ hwt_status hwt_model_quantize(const hwt_model *fp, const float *calib, size_t nc
     if (src->type == hwt_layer_relu || src->type == hwt_layer_maxpool) {
       dst->oq = i == 0 ? q->iq : q->layers[i - 1].oq; /* order-preserving: keep the input's params */
     }
+    bool classifier = src->type == hwt_layer_fc &&
+                      (i + 1 == nl || (i + 2 == nl && fp->layers[i + 1].type == hwt_layer_softmax));
+    dst->q8 = src->type != hwt_layer_softmax && !classifier;
     if (src->w != NULL) {
       float in_scale = i == 0 ? q->iq.scale : q->layers[i - 1].oq.scale;
       st = quantize_params(dst, src, in_scale, err, errlen);
       if (st != hwt_status_ok) goto done;
     }
   }
+  st = hwt_model_finalize(q, "quantize", err, errlen);
+  if (st != hwt_status_ok) goto done;
   *out = q;
   q = NULL;
-  st = hwt_status_ok;
 done:
   if (st == hwt_status_out_of_memory) hwt_errf(err, errlen, "quantize: out of memory");
   hwt_model_free(q);

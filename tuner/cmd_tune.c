@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "hwt_common.h"
 #include "hwtune/profile.h"
 #include "hwtune_build_info.h"
@@ -33,6 +34,12 @@ static void usage(FILE *out) {
           "/mlp.txt\n"
           "                     and mobilenet*.txt)\n"
           "  --shape LIST       shapes given inline (1024x1024, 56x56x64:128:k3s1p1)\n"
+          "  --model M          tune exactly the layer problems of model M (an .onnx file, a model JSON, mlp or\n"
+          "                     mobilenet): each fc / conv / depthwise node as the engine asks the profile about it\n"
+          "                     (op, outputs, inputs, batch) at the --batch sizes (default: the model's fixed batch,\n"
+          "                     else 1). --op defaults to the model's own precision (fp32: gemm_f32,conv_f32,\n"
+          "                     dwconv_f32; int8: the qs8 ops and gemm_f32 for float logits); qs8 ops on an fp32\n"
+          "                     model tune the int8 twin the audit quantizes. Not with --shape / --shapes\n"
           "  --batch LIST       batch sizes (default 1; with --objective throughput the batches to choose from,\n"
           "                     default 1,2,4,8,16,32,64)\n"
           "  --objective OBJ    latency (default): fastest per call; throughput: per shape the batch with the most\n"
@@ -382,7 +389,11 @@ static bool same_file(const char *a, const char *b) {
 
 int hwt_cmd_tune(int argc, char **argv) {
   const char *ops_text = "gemm_f32,conv_f32,dwconv_f32", *shape_text = NULL, *batch_text = NULL, *out_path = NULL;
-  const char *measurements_path = NULL, *check_path = NULL, *against_path = NULL;
+  const char *measurements_path = NULL, *check_path = NULL, *against_path = NULL, *model_spec = NULL;
+  bool ops_given = false;
+  hwt_model *model = NULL;
+  hwt_tune_layer_shape *lshapes = NULL;  /* --model: its layer problems */
+  size_t nlshapes = 0;
   char *shape_files = NULL;
   bool throughput = false, exhaustive = false, quiet = false, no_default = false, slo_given = false;
   bool also_default = false, force = false;
@@ -399,13 +410,18 @@ int hwt_cmd_tune(int argc, char **argv) {
       {"measurements", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
       {"also-default", no_argument, NULL, 'D'},    {"force", no_argument, NULL, 'F'},
       {"check", required_argument, NULL, 'c'},     {"against", required_argument, NULL, 'a'},
-      {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+      {"model", required_argument, NULL, 'M'},     {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   optind = 1;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
     switch (c) {
-      case 'o': ops_text = optarg; break;
+      case 'o':
+        ops_text = optarg;
+        ops_given = true;
+        break;
+      case 'M': model_spec = optarg; break;
       case 'S': {
         size_t old = shape_files ? strlen(shape_files) : 0;
         char *nf = realloc(shape_files, old + strlen(optarg) + 2);
@@ -490,7 +506,29 @@ int hwt_cmd_tune(int argc, char **argv) {
     rc = 2;
     goto done;
   }
+  if (model_spec && (shape_text || shape_files)) {
+    fprintf(stderr, "hwtune tune: --model tunes the model's own layers: not with --shape or --shapes\n");
+    rc = 2;
+    goto done;
+  }
+  if (model_spec && (check_path || exhaustive || throughput)) {
+    fprintf(stderr, "hwtune tune: --model goes with the latency objective, not --exhaustive or --objective "
+                    "throughput\n");
+    rc = 2;
+    goto done;
+  }
   double start = now_s();
+  if (model_spec) {
+    char merr[1024];
+    if (hwt_model_open(model_spec, &model, merr, sizeof merr) != hwt_status_ok) {
+      fprintf(stderr, "hwtune tune: --model: %s\n", merr);
+      rc = 1;
+      goto done;
+    }
+    if (!ops_given)
+      ops_text = model->precision == hwt_prec_int8 ? "gemm_f32,gemm_qs8,conv_qs8,dwconv_qs8"
+                                                   : "gemm_f32,conv_f32,dwconv_f32";
+  }
 
   /* ---- ops, batches, shapes */
   hwt_list ops_l = {0};
@@ -517,10 +555,20 @@ int hwt_cmd_tune(int argc, char **argv) {
   hwt_list_free(&ops_l);
 
   size_t *batches = NULL, nbatches = 0;
-  if (!parse_sizes(batch_text ? batch_text : throughput ? "1,2,4,8,16,32,64" : "1", &batches, &nbatches, "--batch")) {
+  char model_batch[24];
+  snprintf(model_batch, sizeof model_batch, "%u", model && model->fixed_batch ? model->fixed_batch : 1u);
+  if (!parse_sizes(batch_text ? batch_text : throughput ? "1,2,4,8,16,32,64" : model ? model_batch : "1", &batches,
+                   &nbatches, "--batch")) {
     rc = 2;
     goto done;
   }
+  for (size_t i = 0; model && model->fixed_batch && i < nbatches; i++)
+    if (batches[i] != model->fixed_batch) {
+      fprintf(stderr, "hwtune tune: --batch: %s fixes the batch to %u; %zu is not a batch its engine runs\n",
+              model_spec, model->fixed_batch, batches[i]);
+      rc = 2;
+      goto done_batches;
+    }
 
   shape_item *shapes = NULL;
   size_t nshapes = 0;
@@ -556,7 +604,24 @@ int hwt_cmd_tune(int argc, char **argv) {
     }
     hwt_list_free(&l);
   }
-  if (!shape_text && !shape_files) {
+  if (model) {
+    char notes[2048], merr[256];
+    if (hwt_tune_model_shapes(model, ops, nops, &lshapes, &nlshapes, notes, sizeof notes, merr, sizeof merr) !=
+        hwt_status_ok) {
+      fprintf(stderr, "hwtune tune: --model %s: %s\n", model_spec, merr);
+      goto done_shapes;
+    }
+    if (notes[0]) hwt_log("%s: %s", model_spec, notes);
+    shapes = calloc(nlshapes + 1, sizeof *shapes);
+    if (!shapes) goto done_shapes;
+    for (size_t i = 0; i < nlshapes; i++) {
+      shapes[nshapes].shape = lshapes[i].shape;
+      shapes[nshapes++].kind = -1;
+      if (!quiet)
+        fprintf(stderr, "hwtune tune: %-10s %-24s %2zu node%s from '%s'\n", hwt_bench_op_name(lshapes[i].op),
+                lshapes[i].shape.text, lshapes[i].layers, lshapes[i].layers == 1 ? " " : "s", lshapes[i].first);
+    }
+  } else if (!shape_text && !shape_files) {
     const char *dir = getenv("HWTUNE_SHAPES_DIR");
     if (!dir || !dir[0]) dir = HWTUNE_SHAPES_DIR;
     char pattern[1024];
@@ -584,7 +649,11 @@ int hwt_cmd_tune(int argc, char **argv) {
   hwt_tune_problem *problems = calloc(nops * nshapes * nbatches + 1, sizeof *problems);
   size_t nproblems = 0;
   if (!problems) goto done_shapes;
-  for (size_t o = 0; o < nops; o++)
+  /* --model: each layer problem under its own op (a depthwise shape is a conv shape too, for instance) */
+  for (size_t s = 0; model && s < nlshapes; s++)
+    for (size_t b = 0; b < nbatches; b++)
+      hwt_tune_problem_init(&problems[nproblems++], lshapes[s].op, &lshapes[s].shape, batches[b]);
+  for (size_t o = 0; !model && o < nops; o++)
     for (size_t s = 0; s < nshapes; s++) {
       if (!shape_applies(&shapes[s], ops[o])) continue;
       bool dup = false;
@@ -593,6 +662,11 @@ int hwt_cmd_tune(int argc, char **argv) {
       if (dup) continue;
       for (size_t b = 0; b < nbatches; b++) hwt_tune_problem_init(&problems[nproblems++], ops[o], &shapes[s].shape, batches[b]);
     }
+  if (nproblems == 0 && model) {
+    fprintf(stderr, "hwtune tune: %s has no fc, conv or depthwise node the ops '%s' run\n", model_spec, ops_text);
+    rc = 2;
+    goto done_problems;
+  }
   if (nproblems == 0) {
     fprintf(stderr, "hwtune tune: none of the shapes fits the ops '%s'\n", ops_text);
     rc = 2;
@@ -911,9 +985,11 @@ done_problems:
   free(problems);
 done_shapes:
   free(shapes);
+  free(lshapes);
 done_batches:
   free(batches);
 done:
+  hwt_model_free(model);
   json_decref(fields);
   free(shape_files);
   return rc;

@@ -249,6 +249,31 @@ typedef struct hwt_tune_check_row {
 hwt_status hwt_tune_check(const char *tuned_path, const char *ref_path, const hwt_tune_measurer *mm, double seconds,
                           hwt_tune_check_row **rows, size_t *nrows, char *err, size_t errlen);
 
+/* ---------------------------------------------------------------- a model's layer problems (tune --model) */
+
+struct hwt_model; /* engine.h */
+
+/* One distinct layer problem of a model: the bench shape whose (op, n, k) is the engine's profile query for a
+ * fc / conv / dwconv node (engine.h hwt_layer_query: fc n = outputs, k = inputs; conv n = output channels,
+ * k = kh * kw * input channels; dwconv n = channels, k = kh * kw). */
+typedef struct hwt_tune_layer_shape {
+  hwt_bench_op op;
+  hwt_bench_shape shape;        /* "NxK" or "HxWxC:OC:kKHxKWsSpP" */
+  size_t layers;                /* nodes of the model with this problem */
+  char first[64];               /* the first such node's name */
+} hwt_tune_layer_shape;
+
+/* The distinct problems of m's fc / conv / dwconv nodes (one per profile key: op, n, k) for the ops in `ops`, in
+ * node order: an fp32 model's nodes under the f32 ops and, when qs8 ops are asked, its int8 twin's (what the
+ * audit's post-training quantization runs: every node int8 but the classifier, whose float logits make it a
+ * gemm_f32 problem); an int8 model's nodes under the qs8 ops (the classifier likewise gemm_f32). Nodes the bench
+ * cannot measure (grouped convolutions other than depthwise, dilation, unequal strides) are left out with a
+ * sentence each in notes ("; "-separated; asymmetric padding is measured symmetric, also noted). *out is
+ * malloc'ed (NULL with 0 problems). */
+hwt_status hwt_tune_model_shapes(const struct hwt_model *m, const hwt_bench_op *ops, size_t nops,
+                                 hwt_tune_layer_shape **out, size_t *count, char *notes, size_t noteslen, char *err,
+                                 size_t errlen);
+
 /* ---------------------------------------------------------------- profile */
 
 /* One profile entry as JSON (see docs/profile-schema.md). New reference. */

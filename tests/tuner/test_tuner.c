@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hwtune/profile.h"
+#include "engine.h"
 #include "tuner.h"
 
 /* ---------------------------------------------------------------- the decision rule */
@@ -1320,4 +1321,164 @@ Test(tune_cli, a_run_under_a_narrower_cpu_set_merges_into_the_default_profile) {
   json_decref(fields);
   json_decref(meta);
   json_decref(two);
+}
+
+/* ---------------------------------------------------------------- tune --model: a model's layer problems */
+
+static const hwt_bench_op all_f32[] = {hwt_bench_gemm_f32, hwt_bench_conv_f32, hwt_bench_dwconv_f32};
+static const hwt_bench_op all_ops[] = {hwt_bench_gemm_f32, hwt_bench_conv_f32, hwt_bench_dwconv_f32,
+                                       hwt_bench_gemm_qs8, hwt_bench_conv_qs8, hwt_bench_dwconv_qs8};
+
+static size_t count_op(const hwt_tune_layer_shape *v, size_t n, hwt_bench_op op) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) c += v[i].op == op;
+  return c;
+}
+
+Test(tune_model, the_engines_queries_one_problem_per_key) {
+  hwt_model *m = NULL;
+  char err[512], notes[512];
+  cr_assert_eq(hwt_model_gen_mobilenet(1, &m), hwt_status_ok);
+  hwt_tune_layer_shape *v = NULL;
+  size_t n = 0;
+  cr_assert_eq(hwt_tune_model_shapes(m, all_f32, 3, &v, &n, notes, sizeof notes, err, sizeof err), hwt_status_ok);
+  /* MobileNet v1 0.25 at 96x96: 14 convolutions (the first 3x3, 13 pointwise), 13 depthwise, 1 classifier. The
+   * profile key is (op, n, k): the five 6x6x128 blocks share theirs, a stride-2 depthwise layer shares the
+   * stride-1 one's of its channels (6 channel counts) */
+  cr_assert_eq(count_op(v, n, hwt_bench_gemm_f32), 1);
+  cr_assert_eq(count_op(v, n, hwt_bench_conv_f32), 10, "%zu", count_op(v, n, hwt_bench_conv_f32));
+  cr_assert_eq(count_op(v, n, hwt_bench_dwconv_f32), 6, "%zu", count_op(v, n, hwt_bench_dwconv_f32));
+  cr_assert_str_empty(notes);
+  size_t nodes = 0;
+  for (size_t i = 0; i < n; i++) {
+    nodes += v[i].layers;
+    /* the profile key of each problem is the engine's query of its first node */
+    const hwt_layer *l = NULL;
+    for (size_t j = 0; j < m->nlayers; j++)
+      if (strcmp(m->layers[j].name, v[i].first) == 0) l = &m->layers[j];
+    cr_assert_not_null(l, "%s", v[i].first);
+    hwt_tune_problem p;
+    hwt_tune_problem_init(&p, v[i].op, &v[i].shape, 1);
+    size_t qn = l->type == hwt_layer_fc ? l->outputs : l->out.c;
+    size_t qk = l->type == hwt_layer_fc ? hwt_shape_size(l->in)
+                                        : (size_t) l->kh * l->kw * (l->type == hwt_layer_dwconv ? 1 : l->in.c);
+    cr_assert_eq(p.n, qn, "%s: n %zu vs %zu", v[i].shape.text, p.n, qn);
+    cr_assert_eq(p.k, qk, "%s: k %zu vs %zu", v[i].shape.text, p.k, qk);
+  }
+  cr_assert_eq(nodes, 28, "every fc / conv / dwconv node is one of the problems");
+  free(v);
+  /* qs8 ops too: the int8 twin's nodes; its classifier keeps float logits, the gemm_f32 problem already there */
+  cr_assert_eq(hwt_tune_model_shapes(m, all_ops, 6, &v, &n, notes, sizeof notes, err, sizeof err), hwt_status_ok);
+  cr_assert_eq(count_op(v, n, hwt_bench_gemm_f32), 1);
+  cr_assert_eq(count_op(v, n, hwt_bench_gemm_qs8), 0);
+  cr_assert_eq(count_op(v, n, hwt_bench_conv_qs8), 10);
+  cr_assert_eq(count_op(v, n, hwt_bench_dwconv_qs8), 6);
+  free(v);
+  hwt_model_free(m);
+}
+
+Test(tune_model, an_mlp_is_three_gemms) {
+  hwt_model *m = NULL;
+  char err[512], notes[512];
+  cr_assert_eq(hwt_model_gen_mlp(1, &m), hwt_status_ok);
+  hwt_tune_layer_shape *v = NULL;
+  size_t n = 0;
+  cr_assert_eq(hwt_tune_model_shapes(m, all_f32, 3, &v, &n, notes, sizeof notes, err, sizeof err), hwt_status_ok);
+  cr_assert_eq(n, 3);
+  cr_assert_str_eq(v[0].shape.text, "256x784");
+  cr_assert_str_eq(v[1].shape.text, "128x256");
+  cr_assert_str_eq(v[2].shape.text, "10x128");
+  free(v);
+  /* only conv ops asked: nothing of an MLP */
+  const hwt_bench_op conv[] = {hwt_bench_conv_f32};
+  cr_assert_eq(hwt_tune_model_shapes(m, conv, 1, &v, &n, notes, sizeof notes, err, sizeof err), hwt_status_ok);
+  cr_assert_eq(n, 0);
+  free(v);
+  hwt_model_free(m);
+}
+
+Test(tune_model, what_the_bench_cannot_measure_is_noted_not_tuned) {
+  hwt_layer layers[3];
+  memset(layers, 0, sizeof layers);
+  hwt_layer *g = &layers[0], *d = &layers[1], *a = &layers[2];
+  snprintf(g->name, sizeof g->name, "grouped");
+  g->type = hwt_layer_conv;
+  g->groups = 2;
+  g->kh = g->kw = 3;
+  g->sh = g->sw = 1;
+  g->outputs = 16;
+  g->in = (hwt_shape){8, 8, 16};
+  g->out = (hwt_shape){6, 6, 16};
+  *d = *g;
+  snprintf(d->name, sizeof d->name, "dilated");
+  d->groups = 1;
+  d->dh = d->dw = 2;
+  *a = *g;
+  snprintf(a->name, sizeof a->name, "asym");
+  a->groups = 1;
+  a->pad_t = a->pad_l = 0;
+  a->pad_b = a->pad_r = 1;
+  hwt_model m;
+  memset(&m, 0, sizeof m);
+  m.layers = layers;
+  m.nlayers = 3;
+  char err[512], notes[1024];
+  hwt_tune_layer_shape *v = NULL;
+  size_t n = 0;
+  cr_assert_eq(hwt_tune_model_shapes(&m, all_f32, 3, &v, &n, notes, sizeof notes, err, sizeof err), hwt_status_ok);
+  cr_assert_eq(n, 1, "only the asymmetric padding is measured");
+  cr_assert_str_eq(v[0].shape.text, "8x8x16:16:k3x3s1p1");
+  cr_assert(strstr(notes, "layer 0 'grouped': a grouped convolution (groups 2)"), "%s", notes);
+  cr_assert(strstr(notes, "layer 1 'dilated': a dilated convolution"), "%s", notes);
+  cr_assert(strstr(notes, "layer 2 'asym': asymmetric padding measured as 1"), "%s", notes);
+  free(v);
+}
+
+Test(tune_cli, model_usage_errors) {
+  cr_assert_eq(run(HWTUNE_BINARY " tune --model mlp --shape 64x64 2>/dev/null"), 2, "--model with --shape");
+  cr_assert_eq(run(HWTUNE_BINARY " tune --model mlp --exhaustive 2>/dev/null"), 2);
+  cr_assert_eq(run(HWTUNE_BINARY " tune --model mlp --op conv_f32 --no-default 2>/dev/null"), 2,
+               "an MLP has nothing for conv_f32");
+  cr_assert_eq(run(HWTUNE_BINARY " tune --model /nonexistent/m.json --no-default 2>/dev/null"), 1);
+}
+
+Test(tune_cli, model_run_makes_the_engine_use_the_profile) {
+  char dir[] = "/tmp/hwtune-tune-model-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char cmd[1024], path[256], rep[256];
+  snprintf(path, sizeof path, "%s/p.json", dir);
+  snprintf(rep, sizeof rep, "%s/audit.json", dir);
+  snprintf(cmd, sizeof cmd, HWTUNE_BINARY " tune --model mlp --budget 8 --no-default -q --out %s >/dev/null", path);
+  cr_assert_eq(run(cmd), 0);
+  hwt_profile *p = NULL;
+  char msg[512];
+  cr_assert_eq(hwt_profile_open(path, NULL, 0, &p, msg, sizeof msg), hwt_status_ok, "%s", msg);
+  size_t entries = hwt_profile_count(p);
+  cr_assert(entries >= 1 && entries <= 3, "%zu entries", entries);
+  /* the audit's engine asks the profile about each node: a tuned one answers "profile" (exact) */
+  snprintf(cmd, sizeof cmd, HWTUNE_BINARY " audit --model mlp --profile %s --precision fp32 --bench-seconds 0.05 "
+           "--no-peaks --no-abnormal --inputs 0 --out %s 2>/dev/null", path, rep);
+  cr_assert_eq(run(cmd), 0);
+  char *doc = slurp(rep);
+  const char *names[3] = {"fc1", "fc2", "fc3"};
+  const size_t qn[3] = {256, 128, 10}, qk[3] = {784, 256, 128};
+  size_t exact = 0;
+  for (int i = 0; i < 3; i++) {
+    hwt_profile_choice c;
+    hwt_profile_query q = {.op = "gemm_f32", .dtype = "f32", .n = qn[i], .k = qk[i], .batch = 1};
+    if (hwt_profile_lookup(p, &q, &c) != hwt_profile_match_exact) continue;
+    exact++;
+    char want[128];
+    snprintf(want, sizeof want, "\"name\": \"%s\",", names[i]);
+    const char *row = strstr(doc, want);
+    cr_assert_not_null(row, "%s in the audit's layers", names[i]);
+    const char *src = strstr(row, "\"source\": ");
+    cr_assert(src != NULL && strncmp(src, "\"source\": \"profile\"", 19) == 0, "%s: %.60s", names[i], src);
+  }
+  cr_assert_eq(exact, entries, "every entry is one of the model's queries");
+  free(doc);
+  hwt_profile_free(p);
+  unlink(rep);
+  unlink(path);
+  rmdir(dir);
 }
