@@ -562,6 +562,7 @@ static hwt_status op_conv(imp *c) {
   l->nin = 1;
   l->inputs[0] = x->id;
   window_to_layer(&w, l);
+  l->in = internal_shape(x->rank, x->dims);
   l->groups = dw ? 0 : (uint32_t) group;
   l->outputs = (uint32_t) cout;
   size_t kh = l->kh, kw = l->kw, n = (size_t) cout * kh * kw * (size_t) cpg;
@@ -628,6 +629,7 @@ static hwt_status op_gemm(imp *c, bool matmul) {
   l->nin = 1;
   l->inputs[0] = a->id;
   l->outputs = (uint32_t) nout;
+  l->in = internal_shape(a->rank, a->dims);
   size_t N = (size_t) nout, K = (size_t) k;
   float *src = const_f32(c, bt);
   if (src == NULL) return hwt_status_out_of_memory;
@@ -690,13 +692,11 @@ static hwt_status op_batchnorm(imp *c) {
   int pid = foldable(c, x);
   if (pid >= 0) {
     hwt_layer *l = &c->layers[pid];
-    size_t per = l->type == hwt_layer_fc ? hwt_shape_size(l->in) : 0;
     if (l->type == hwt_layer_dwconv) {
       for (size_t k = 0; k < (size_t) l->kh * l->kw; k++)
         for (size_t ch = 0; ch < C; ch++) l->w[k * C + ch] *= s[ch];
-    } else {
-      if (l->type == hwt_layer_conv) per = hwt_layer_weight_count(l) / C;
-      if (l->type == hwt_layer_fc) per = hwt_layer_weight_count(l) / C;
+    } else { /* conv and fc: w [C][per] */
+      size_t per = hwt_layer_weight_count(l) / C;
       for (size_t o = 0; o < C; o++)
         for (size_t j = 0; j < per; j++) l->w[o * per + j] *= s[o];
     }
@@ -1236,6 +1236,14 @@ static hwt_status import_node(imp *c) {
   const char *dom = c->node->domain ? c->node->domain : "";
   if (dom[0] != '\0' && strcmp(dom, "ai.onnx") != 0)
     return node_err(c, hwt_status_unsupported, "operator domain '%.64s' not supported (only ai.onnx)", dom);
+  static const char *const known[] = {"Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant",
+                                      "Conv", "DequantizeLinear", "Div", "Dropout", "Flatten", "Gemm",
+                                      "GlobalAveragePool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu",
+                                      "MatMul", "MaxPool", "Mul", "QuantizeLinear", "ReduceMean", "Relu", "Reshape",
+                                      "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Unsqueeze"};
+  bool ok = false;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(op, known[i]) == 0;
+  if (!ok) return node_err(c, hwt_status_unsupported, "operator not supported");
   if (c->node->n_output < 1 || c->node->output[0] == NULL || c->node->output[0][0] == '\0')
     return node_err(c, hwt_status_schema_error, "no output");
   if (strcmp(op, "Constant") == 0) return op_constant(c);
