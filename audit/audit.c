@@ -73,6 +73,7 @@ typedef struct audit {
   size_t nnph;
   hwt_audit_thread_check chk[2 * HWT_AUDIT_MAX_BATCH * 2];
   size_t nchk;
+  bool keep_values;         /* engines built now keep every value apart (the per-layer int8 comparison) */
   hwt_status fatal;         /* first failure that makes the report meaningless (exit 1, no report) */
   char fatal_msg[1024];
 } audit;
@@ -216,6 +217,7 @@ static hwt_engine *make_engine(audit *a, int p, size_t batch, bool tuned, unsign
   hwt_engine_options opt = {0};
   opt.threads = threads ? threads : a->threads;
   opt.layer_timing = timing;
+  opt.keep_values = a->keep_values;
   opt.test_leak_bytes = a->o->test_leak_bytes;
   if (tuned && a->profile != NULL) {
     opt.chooser = hwt_engine_profile_chooser;
@@ -383,8 +385,10 @@ static json_t *layer_breakdown(audit *a, int p, size_t batch, double seconds) {
 static json_t *accuracy(audit *a, double *top1, double *cosine, double *maxerr) {
   size_t n = a->o->accuracy_inputs, nl = a->model[0]->nlayers;
   char err[512];
+  a->keep_values = true; /* every node's output is compared, not only what the arena still holds */
   hwt_engine *e0 = make_engine(a, 0, n, false, 0, false, err, sizeof(err));
   hwt_engine *e1 = e0 ? make_engine(a, 1, n, false, 0, false, err, sizeof(err)) : NULL;
+  a->keep_values = false;
   if (e1 == NULL) {
     hwt_engine_destroy(e0);
     fail_at(a, hwt_status_out_of_memory, "int8 vs fp32 accuracy (batch %zu): cannot build the engine: %s", n, err);
@@ -785,6 +789,106 @@ static json_t *mem_limit_run(audit *a) {
   return res;
 }
 
+/* ---- cold start: what a deployed service pays before its first answer ---- */
+
+/* Repetitions of a step whose first run took first_ns: a few where cheap, one where not (a cold start of seconds
+ * is measured once, and the report says so). */
+static size_t cold_reps(uint64_t first_ns) {
+  return first_ns < 200000000ull ? 5 : first_ns < 1000000000ull ? 3 : 1;
+}
+
+static json_t *step_json(const double *ns, size_t n) {
+  return json_pack("{s:f,s:f,s:I}", "first_ms", ns[0] / 1e6, "median_ms", hwt_stats_median(ns, n) / 1e6,
+                   "repetitions", (json_int_t) n);
+}
+
+/* Import (the file opened again, as at start-up), then per precision an engine built (weight packing, memory
+ * plan) and its first inference, each repeated where cheap. The first repetition of each is the process's
+ * first: the truly cold figure (first-touch of pages, one-time initialisations); the median is a restart's. */
+static json_t *cold_start(audit *a, const bool run[2], double import_first_ns) {
+  const hwt_audit_opts *o = a->o;
+  size_t batch = o->batches[0];
+  double ns[5];
+  ns[0] = import_first_ns;
+  size_t reps = cold_reps((uint64_t) import_first_ns), n = 1;
+  char err[1024];
+  for (; n < reps; n++) {
+    hwt_model *m = NULL;
+    uint64_t t = hwt_now_ns();
+    hwt_status st = hwt_model_open(o->model, &m, err, sizeof(err));
+    ns[n] = (double) (hwt_now_ns() - t);
+    hwt_model_free(m);
+    if (st != hwt_status_ok) {
+      fail_at(a, st, "cold start: opening the model again failed: %s", err);
+      return NULL;
+    }
+  }
+  json_t *res = json_pack("{s:I,s:o,s:o}", "batch", (json_int_t) batch, "import", step_json(ns, n), "precisions",
+                          json_array());
+  float *in = alloc_in(a, batch), *out = alloc_out(a, batch);
+  if (in == NULL || out == NULL) {
+    fail_at(a, hwt_status_out_of_memory, "cold start: out of memory for the input/output buffers");
+    goto done;
+  }
+  for (int p = 0; p < 2; p++) {
+    if (!run[p]) continue;
+    hwt_model_gen_inputs(a->model[p], 9, batch, in);
+    double cns[5], fns[5];
+    size_t k = 0, want = 1;
+    for (; k < want; k++) {
+      uint64_t t = hwt_now_ns();
+      hwt_engine *e = make_engine(a, p, batch, true, 0, false, err, sizeof(err));
+      cns[k] = (double) (hwt_now_ns() - t);
+      if (e == NULL) {
+        fail_at(a, hwt_status_out_of_memory, "%s batch %zu: cannot build the engine: %s (cold start)", prec_name[p],
+                batch, err);
+        goto done;
+      }
+      t = hwt_now_ns();
+      hwt_status rs = hwt_engine_run(e, in, out, NULL);
+      fns[k] = (double) (hwt_now_ns() - t);
+      hwt_engine_destroy(e);
+      if (rs != hwt_status_ok) {
+        fail_at(a, rs, "%s batch %zu: the engine failed to run: %s (cold start)", prec_name[p], batch,
+                hwt_status_string(rs));
+        goto done;
+      }
+      if (k == 0) want = cold_reps((uint64_t) (cns[0] + fns[0]));
+    }
+    json_t *pj = json_pack("{s:s,s:o,s:o}", "precision", prec_name[p], "engine_create", step_json(cns, k),
+                           "first_inference", step_json(fns, k));
+    json_object_set_new(pj, "to_first_answer_ms",
+                        json_real((hwt_stats_median(ns, n) + hwt_stats_median(cns, k) + hwt_stats_median(fns, k)) / 1e6));
+    if (p == 1 && a->model[0] != NULL)
+      json_object_set_new(pj, "note", json_string("the int8 model is the audit's quantization of the file (not "
+                                                  "timed here); a deployed int8 model is imported as it is"));
+    json_array_append_new(json_object_get(res, "precisions"), pj);
+  }
+done:
+  free(in);
+  free(out);
+  return res;
+}
+
+/* Puts the steady-state p50 of each precision at the cold start's batch beside its cold start. */
+static void cold_start_steady(json_t *cold, json_t *lat) {
+  size_t i, j;
+  json_t *c, *r;
+  json_array_foreach(json_object_get(cold, "precisions"), i, c) {
+    json_array_foreach(lat, j, r) {
+      if (strcmp(json_string_value(json_object_get(r, "precision")), json_string_value(json_object_get(c, "precision"))) != 0 ||
+          json_integer_value(json_object_get(r, "batch")) != json_integer_value(json_object_get(cold, "batch")))
+        continue;
+      json_t *cfg = json_object_get(r, "tuned") ? json_object_get(r, "tuned") : json_object_get(r, "default");
+      double p50 = json_number_value(json_object_get(cfg, "p50_ms"));
+      double first = json_number_value(json_object_get(json_object_get(c, "first_inference"), "median_ms"));
+      json_object_set_new(c, "steady_p50_ms", json_real(p50));
+      json_object_set_new(c, "first_inference_vs_p50", json_real(p50 > 0 ? first / p50 : 0));
+      break;
+    }
+  }
+}
+
 /* ---- the run ---- */
 
 static hwt_status open_profile(audit *a, json_t *ctx) {
@@ -822,9 +926,12 @@ static json_t *model_json(const hwt_model *m) {
     flops += hwt_layer_flops(&m->layers[i]);
     params += (double) (hwt_layer_weight_count(&m->layers[i]) + hwt_layer_bias_count(&m->layers[i]));
   }
-  return json_pack("{s:s,s:s,s:[I,I,I],s:I,s:f,s:f}", "name", m->name, "precision", prec_name[m->precision == hwt_prec_int8],
-                   "input", (json_int_t) m->input.h, (json_int_t) m->input.w, (json_int_t) m->input.c, "layers",
-                   (json_int_t) m->nlayers, "parameters", params, "mflops_per_sample", flops / 1e6);
+  char dims[96] = "";
+  if (m->ninputs >= 1) hwt_model_value_dims_string(m, HWT_INPUT_ID(0), dims, sizeof(dims));
+  return json_pack("{s:s,s:s,s:s,s:[I,I,I],s:s,s:I,s:f,s:f}", "name", m->name, "source", m->source, "precision",
+                   prec_name[m->precision == hwt_prec_int8], "input", (json_int_t) m->input.h, (json_int_t) m->input.w,
+                   (json_int_t) m->input.c, "input_dims", dims, "layers", (json_int_t) m->nlayers, "parameters",
+                   params, "mflops_per_sample", flops / 1e6);
 }
 
 hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size_t errlen) {
@@ -848,18 +955,29 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
 
   /* model */
   hwt_model *m = NULL;
+  uint64_t import_t0 = hwt_now_ns();
   st = hwt_model_open(o->model, &m, err, errlen);
+  double import_ns = (double) (hwt_now_ns() - import_t0);
   if (st != hwt_status_ok) goto fail;
+  if (m->ninputs > 1) {
+    st = hwt_status_unsupported;
+    hwt_errf(err, errlen, "%s: the audit feeds one input; this model has %zu (hwtune run takes each)", o->model,
+             m->ninputs);
+    hwt_model_free(m);
+    goto fail;
+  }
   int have = m->precision == hwt_prec_int8;
   a->model[have] = m;
   a->in_size = hwt_shape_size(m->input);
-  a->out_size = hwt_shape_size(m->layers[m->nlayers - 1].out);
+  a->out_size = hwt_model_output_size(m, 0);
   /* The model section describes the model as loaded: written now, since an int8-only audit of an fp32 model
    * frees the fp32 model once it is quantized. */
   model_j = model_json(m);
   m = NULL;
   phase(a, "model loaded");
-  if (have == 1 && o->fp32) hwt_audit_add_finding(a->findings, "the model is int8: fp32 runs and int8-vs-fp32 accuracy are skipped");
+  if (have == 1 && o->fp32)
+    hwt_audit_add_finding(a->findings, "the model is int8: audited as it is, not re-quantized; with no fp32 twin, "
+                          "fp32 runs and int8-vs-fp32 accuracy are skipped");
   if (have == 0 && o->int8) {
     size_t nc = o->calib_inputs ? o->calib_inputs : 32;
     float *cal = alloc_in(a, nc);
@@ -960,6 +1078,12 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
                       json_string("without a profile every fc/conv/dwconv layer runs on XNNPACK with all usable CPUs "
                                   "(or --threads); pooling, softmax, relu and add run natively on one thread"));
   phase(a, "profile + detect");
+
+  /* cold start: before any other engine of this process has run */
+  json_t *cold = cold_start(a, run, import_ns);
+  if (cold != NULL) json_object_set_new(a->doc, "cold_start", cold);
+  if (a->fatal != hwt_status_ok) goto fatal;
+  phase(a, "cold start");
   noise_before(a);
 
   /* latency: tuned vs default, interleaved */
@@ -1064,6 +1188,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   free(sa);
   free(sb);
   if (a->fatal != hwt_status_ok) goto fatal;
+  cold_start_steady(cold, lat);
 
   /* per-layer bottlenecks at the first batch */
   json_t *layers = json_array();
@@ -1077,6 +1202,9 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
 
   /* accuracy */
   double top1 = NAN, cosine = NAN, maxerr = NAN;
+  if (have == 1 && o->accuracy_inputs > 0)
+    json_object_set_new(a->doc, "accuracy", json_pack("{s:s}", "skipped", "the model is int8 (its own scales and "
+                                                      "zero points): there is no fp32 twin to compare with"));
   if (run[0] && run[1] && o->accuracy_inputs > 0) {
     json_t *acc = accuracy(a, &top1, &cosine, &maxerr);
     if (a->fatal != hwt_status_ok) goto fatal;

@@ -18,7 +18,7 @@
 #define HWT_AUDIT_MAX_RULES 32
 
 typedef struct hwt_audit_opts {
-  const char *model;            /* "mlp", "mobilenet" or a model JSON path */
+  const char *model;            /* "mlp", "mobilenet", a model JSON path or an ONNX file (hwt_model_open) */
   const char *profile;          /* profile path; NULL = libhwtune's default path if it exists; "none" = none */
   bool fp32, int8;
   size_t batches[HWT_AUDIT_MAX_BATCH], nbatches;

@@ -13,20 +13,23 @@
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: hwtune audit --model FILE|mlp|mobilenet [--profile P|none] [--precision fp32,int8] [--batch LIST]\n"
+          "usage: hwtune audit --model M.onnx|FILE|mlp|mobilenet [--profile P|none] [--precision fp32,int8] [--batch LIST]\n"
           "                    [--duration S] [--threads N] [--mem-limit MB] [--fail-on RULES]\n"
           "                    [--format console|md|json] [--out FILE] [--bench-seconds S] [--inputs N]\n"
           "                    [--soak-window S] [--no-peaks] [--no-abnormal]\n\n"
           "Audits a model on this CPU with hwtune's inference runtime: latency p50/p90/p99/max and throughput per\n"
-          "precision and batch (tuned by the profile vs the default, side by side), the slowest layers with GFLOP/s,\n"
-          "%% of peak and compute/memory bound, memory (peak RSS, runtime allocations, largest step up), int8 vs\n"
-          "fp32 accuracy (per layer and end to end), abnormal inputs (zero, huge, NaN, Inf, denormal), a\n"
-          "single-thread run, a run under --mem-limit, and with --duration a soak (latency change, memory growth).\n"
+          "precision and batch (tuned by the profile vs the default, side by side), the cold start a deployed\n"
+          "service pays (import, engine create, first inference), the slowest layers with GFLOP/s, %% of peak and\n"
+          "compute/memory bound, memory (peak RSS, runtime allocations, largest step up, the activation arena's\n"
+          "plan), int8 vs fp32 accuracy (per layer and end to end; an int8 ONNX model runs as it is, with no fp32\n"
+          "twin), abnormal inputs (zero, huge, NaN, Inf, denormal), a single-thread run, a run under --mem-limit,\n"
+          "and with --duration a soak (latency change, memory growth).\n"
           "It looks for noise as bench does: load from other processes on each usable CPU before and during each\n"
           "measurement (/proc/stat) and this process's run-queue waits (schedstat), each a finding above its\n"
           "threshold; and a finding whenever the multi-threaded p50 is slower than the single-thread p50.\n"
           "Failures (a model, engine or run that does not work) exit 1 with no report.\n\n"
-          "  --model M         mlp (784-256-128-10), mobilenet (v1, width 0.25, 96x96x3) or a model JSON file\n"
+          "  --model M         an ONNX file (.onnx; a symbolic batch dimension takes each --batch), mlp\n"
+          "                    (784-256-128-10), mobilenet (v1, width 0.25, 96x96x3) or a model JSON file\n"
           "  --profile P       tuning profile (default: libhwtune's default path when it exists; 'none': defaults only)\n"
           "                    Without a profile every layer runs on XNNPACK with all usable CPUs.\n"
           "  --precision LIST  fp32, int8 or both (default fp32,int8; int8 = post-training quantization)\n"
@@ -164,7 +167,7 @@ int hwt_cmd_audit(int argc, char **argv) {
       return bad("unknown option", a);
     }
   }
-  if (o.model == NULL) return bad("--model is required (mlp, mobilenet or a model JSON file)", NULL);
+  if (o.model == NULL) return bad("--model is required (an .onnx file, mlp, mobilenet or a model JSON file)", NULL);
   char err[1024] = "";
   if (fail_on != NULL && hwt_audit_rules_parse(fail_on, rules, &nrules, err, sizeof(err)) != hwt_status_ok) {
     fprintf(stderr, "hwtune audit: %s\n", err);

@@ -40,6 +40,9 @@ char *hwt_audit_render(const json_t *doc, bool md) {
   fprintf(f, "%shwtune audit: model '%s' (%.2f MFLOP/sample, %.0f parameters) on %s, %lld thread%s\n",
           md ? "# " : "", str(model, "name"), num(model, "mflops_per_sample"), num(model, "parameters"),
           json_object_get(ctx, "cpu") ? str(ctx, "cpu") : "this CPU", nthr, nthr == 1 ? "" : "s");
+  if (*str(model, "source") || *str(model, "input_dims"))
+    fprintf(f, "%smodel: %s%sinput %s\n", md ? "\n" : "", str(model, "source"), *str(model, "source") ? ", " : "",
+            *str(model, "input_dims") ? str(model, "input_dims") : "-");
   fprintf(f, "%sprofile: %s%s%s%s\n", md ? "\n" : "", str(prof, "status"), json_object_get(prof, "path") ? " (" : "",
           str(prof, "path"), json_object_get(prof, "path") ? ")" : "");
   if (json_object_get(prof, "message")) fprintf(f, "  %s\n", str(prof, "message"));
@@ -67,6 +70,37 @@ char *hwt_audit_render(const json_t *doc, bool md) {
     fprintf(f, "| %-9s | %5lld | 1 thr   ", str(r, "precision"), (long long) json_integer_value(json_object_get(r, "batch")));
     lat_cells(f, json_object_get(r, "single_thread"));
     fprintf(f, "|\n");
+  }
+
+  const json_t *cold = json_object_get(doc, "cold_start");
+  if (cold != NULL) {
+    heading(f, md, "Cold start: what a deployed service pays before its first answer (ms)");
+    const json_t *im = json_object_get(cold, "import");
+    fprintf(f, "| step                                          |    first |   median | reps |\n"
+               "|-----------------------------------------------|---------:|---------:|-----:|\n");
+    fprintf(f, "| import: parse the file, lay out the weights   | %8.3f | %8.3f | %4lld |\n", num(im, "first_ms"),
+            num(im, "median_ms"), (long long) json_integer_value(json_object_get(im, "repetitions")));
+    json_array_foreach(json_object_get(cold, "precisions"), i, r) {
+      const json_t *c = json_object_get(r, "engine_create"), *fi = json_object_get(r, "first_inference");
+      char label[96];
+      snprintf(label, sizeof(label), "%s engine create: pack weights, plan memory", str(r, "precision"));
+      fprintf(f, "| %-45s | %8.3f | %8.3f | %4lld |\n", label, num(c, "first_ms"), num(c, "median_ms"),
+              (long long) json_integer_value(json_object_get(c, "repetitions")));
+      snprintf(label, sizeof(label), "%s first inference, batch %lld", str(r, "precision"),
+               (long long) json_integer_value(json_object_get(cold, "batch")));
+      fprintf(f, "| %-45s | %8.3f | %8.3f | %4lld |\n", label, num(fi, "first_ms"), num(fi, "median_ms"),
+              (long long) json_integer_value(json_object_get(fi, "repetitions")));
+    }
+    fprintf(f, "\n");
+    json_array_foreach(json_object_get(cold, "precisions"), i, r) {
+      fprintf(f, "%s: %.3f ms to the first answer (import + create + first inference, medians)", str(r, "precision"),
+              num(r, "to_first_answer_ms"));
+      if (!isnan(num(r, "steady_p50_ms")))
+        fprintf(f, "; steady-state p50 %.3f ms, the first inference is %.1fx it", num(r, "steady_p50_ms"),
+                num(r, "first_inference_vs_p50"));
+      fprintf(f, "\n");
+      if (json_object_get(r, "note")) fprintf(f, "  (%s)\n", str(r, "note"));
+    }
   }
 
   json_array_foreach(json_object_get(doc, "layers"), i, r) {
@@ -99,6 +133,12 @@ char *hwt_audit_render(const json_t *doc, bool md) {
           (long long) json_integer_value(json_object_get(mem, "runtime_allocations")));
   fprintf(f, "largest single step up: %+.2f MB at '%s'\n", num(json_object_get(mem, "largest_step"), "mb"),
           str(json_object_get(mem, "largest_step"), "phase"));
+  json_array_foreach(json_object_get(mem, "plan"), i, r) {
+    double ar = num(r, "arena_bytes"), vb = num(r, "values_bytes");
+    fprintf(f, "%s memory plan, batch %lld: activation arena %.3f MB (every value in its own buffer: %.3f MB, %.1fx)\n",
+            str(r, "precision"), (long long) json_integer_value(json_object_get(r, "batch")), ar / 1048576.0,
+            vb / 1048576.0, ar > 0 ? vb / ar : 0.0);
+  }
   fprintf(f, "\n| phase                          | RSS MB | runtime MB | runtime peak MB | step MB |\n"
              "|--------------------------------|-------:|-----------:|----------------:|--------:|\n");
   json_array_foreach(json_object_get(mem, "phases"), i, r)
@@ -110,6 +150,8 @@ char *hwt_audit_render(const json_t *doc, bool md) {
     heading(f, md, "int8 vs fp32");
     if (json_object_get(acc, "error")) {
       fprintf(f, "error: %s\n", str(acc, "error"));
+    } else if (json_object_get(acc, "skipped")) {
+      fprintf(f, "not compared: %s\n", str(acc, "skipped"));
     } else {
       const json_t *e2e = json_object_get(acc, "end_to_end");
       fprintf(f, "end to end over %lld generated inputs: top-1 agreement %.1f%% (%lld), cosine %.5f, max |error| %.3g\n",

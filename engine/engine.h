@@ -192,6 +192,9 @@ hwt_status hwt_model_finalize(hwt_model *m, const char *file, char *err, size_t 
  * output shape the parameters alone do not give (reshape) keep the `out` they were built with, checked for
  * the element count. */
 hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen);
+/* Node types with an int8 implementation: q8 may be set (fc, conv, dwconv, relu, relu6, pools, gavgpool, add,
+ * concat, reshape, identity, quantize); hwt_model_finalize refuses q8 on the others, which stay float. */
+bool hwt_layer_type_q8_capable(hwt_layer_type type);
 
 /* Values: id >= 0 a node's output, id < 0 graph input -1 - id. */
 hwt_shape hwt_model_value_shape(const hwt_model *m, int id);

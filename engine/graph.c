@@ -271,6 +271,14 @@ hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
           return node_err(err, errlen, i, l, "bounds [%g, %g] must be ordered numbers", (double) l->alpha,
                           (double) l->beta);
         break;
+      case hwt_layer_leaky_relu:
+        if (!isfinite(l->alpha)) return node_err(err, errlen, i, l, "alpha %g must be finite", (double) l->alpha);
+        break;
+      case hwt_layer_hard_sigmoid:
+        if (!isfinite(l->alpha) || !isfinite(l->beta))
+          return node_err(err, errlen, i, l, "alpha %g and beta %g must be finite", (double) l->alpha,
+                          (double) l->beta);
+        break;
       case hwt_layer_concat: {
         uint64_t c = 0;
         for (int k = 0; k < l->nin; k++) {
@@ -309,7 +317,7 @@ hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
 
 /* ---- finalize ---- */
 
-static bool q8_capable(hwt_layer_type t) {
+bool hwt_layer_type_q8_capable(hwt_layer_type t) {
   switch (t) {
     case hwt_layer_fc:
     case hwt_layer_conv:
@@ -445,7 +453,7 @@ hwt_status hwt_model_finalize(hwt_model *m, const char *file, char *err, size_t 
       NODE_FAIL(i, l, "clip bounds [%g, %g] must be ordered numbers", (double) l->act_lo, (double) l->act_hi);
     if (l->rank > 4) NODE_FAIL(i, l, "rank %u (0 to 4)", l->rank);
     if (l->q8) {
-      if (!q8_capable(l->type)) NODE_FAIL(i, l, "int8 output is not supported for this type (it stays float)");
+      if (!hwt_layer_type_q8_capable(l->type)) NODE_FAIL(i, l, "int8 output is not supported for this type (it stays float)");
       if (!q_valid(l->oq))
         NODE_FAIL(i, l, "int8 output needs a finite scale > 0 and a zero point in [-128, 127] (scale %g, zero "
                   "point %d)", (double) l->oq.scale, (int) l->oq.zero_point);

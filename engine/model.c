@@ -155,12 +155,12 @@ static bool classifier_at(const hwt_model *m, size_t i) {
   return i + 1 == m->nlayers || (i + 2 == m->nlayers && m->layers[i + 1].type == hwt_layer_softmax);
 }
 
-/* int8 models in the sequential format: every node outputs int8 except softmax and the classifier. */
-static void sequential_q8(hwt_model *m) {
-  for (size_t i = 0; i < m->nlayers; i++) {
-    hwt_layer *l = &m->layers[i];
-    l->q8 = m->precision == hwt_prec_int8 && l->type != hwt_layer_softmax && !classifier_at(m, i);
-  }
+/* The default int8-ness of a node's output: quantize always; in an int8 model every type with an int8
+ * implementation but the classifier (float logits). */
+static bool default_q8(const hwt_model *m, size_t i) {
+  const hwt_layer *l = &m->layers[i];
+  if (l->type == hwt_layer_quantize) return true;
+  return m->precision == hwt_prec_int8 && hwt_layer_type_q8_capable(l->type) && !classifier_at(m, i);
 }
 
 /* ---------------- loading ---------------- */
@@ -171,6 +171,8 @@ typedef struct ctx {
   size_t errlen;
   size_t index;
   const char *lname, *ltype;
+  bool *i8;          /* per layer: int8 parameters in the weights file */
+  signed char *q8;   /* per layer: "output_int8" (-1 absent) */
 } ctx;
 
 #define LERR(c, ...)                                                                                   \
@@ -180,6 +182,8 @@ typedef struct ctx {
     hwt_errf((c)->err, (c)->errlen, "%s: layer %zu '%s' (%s): %s", (c)->path, (c)->index, (c)->lname, \
              (c)->ltype, msg_);                                                                        \
   } while (0)
+
+#define LPREC(c, i) ((c)->i8[i] ? hwt_prec_int8 : hwt_prec_fp32)
 
 /* Makes layer i the one the next LERR names. */
 static void at_layer(ctx *c, size_t i, const hwt_layer *l) {
@@ -270,6 +274,68 @@ static const char *json_kind(const json_t *v) {
   }
 }
 
+/* An optional boolean field. */
+static bool get_bool(ctx *c, json_t *o, const char *key, bool def, bool *out) {
+  json_t *v = json_object_get(o, key);
+  if (v == NULL) {
+    *out = def;
+    return true;
+  }
+  if (!json_is_boolean(v)) {
+    LERR(c, "field '%s' must be true or false, got %s", key, json_kind(v));
+    return false;
+  }
+  *out = json_is_true(v);
+  return true;
+}
+
+/* An optional finite number (absent: def, which may be infinite). */
+static bool get_float(ctx *c, json_t *o, const char *key, float def, float *out) {
+  json_t *v = json_object_get(o, key);
+  if (v == NULL) {
+    *out = def;
+    return true;
+  }
+  double d = json_is_number(v) ? json_number_value(v) : NAN;
+  if (!isfinite(d) || fabs(d) > 3.0e38) {
+    LERR(c, "field '%s' must be a finite number (leave it out for no bound)", key);
+    return false;
+  }
+  *out = (float) d;
+  return true;
+}
+
+/* Fields a type does not use are refused, so that a misplaced attribute is not silently ignored. */
+static bool field_allowed(ctx *c, json_t *jl, const char *key, bool allowed) {
+  if (allowed || json_object_get(jl, key) == NULL) return true;
+  LERR(c, "field '%s' does not apply to %s", key, c->ltype);
+  return false;
+}
+
+/* A value named in "inputs" or "from": a graph input's or an earlier layer's name. */
+static bool resolve_value(ctx *c, json_t *names, json_t *v, size_t i, const char *what, int *id) {
+  if (!json_is_string(v)) {
+    LERR(c, "%s must be a string naming an earlier layer or a graph input, got %s", what, json_kind(v));
+    return false;
+  }
+  json_t *idx = json_object_get(names, json_string_value(v));
+  if (idx == NULL || json_integer_value(idx) >= (json_int_t) i) {
+    LERR(c, "%s names '%s', which is not an earlier layer or a graph input", what, json_string_value(v));
+    return false;
+  }
+  *id = (int) json_integer_value(idx);
+  return true;
+}
+
+static bool is_binary_type(hwt_layer_type t) {
+  return t == hwt_layer_add || t == hwt_layer_sub || t == hwt_layer_mul || t == hwt_layer_div;
+}
+
+/* Does the layer keep parameters in the weights file? (fc, conv, dwconv, affine, binary with a constant) */
+static bool stores_params(const hwt_layer *l) {
+  return has_params(l->type) || l->type == hwt_layer_affine || (is_binary_type(l->type) && l->nin == 1);
+}
+
 static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t *names) {
   hwt_layer *l = &m->layers[i];
   c->index = i;
@@ -290,8 +356,9 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
   }
   snprintf(l->name, sizeof(l->name), "%s", json_string_value(name));
   c->lname = l->name;
-  if (json_object_get(names, l->name) != NULL) {
-    LERR(c, "duplicate layer name");
+  json_t *prev = json_object_get(names, l->name);
+  if (prev != NULL) {
+    LERR(c, json_integer_value(prev) < 0 ? "layer name is also a graph input's" : "duplicate layer name");
     return hwt_status_schema_error;
   }
   json_object_set_new(names, l->name, json_integer((json_int_t) i));
@@ -305,11 +372,24 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
     if (strcmp(ts, type_names[k]) == 0) t = k;
   if (t < 0) {
     LERR(c, "unknown layer type '%s' (known: fully_connected, conv2d, depthwise_conv2d, relu, relu6, max_pool2d, "
-            "avg_pool2d, global_avg_pool, softmax, add)", ts);
+            "avg_pool2d, global_avg_pool, softmax, add, sub, mul, div, clip, leaky_relu, sigmoid, hard_sigmoid, "
+            "hard_swish, tanh, affine, concat, reshape, identity, quantize, dequantize)", ts);
     return hwt_status_schema_error;
   }
   l->type = (hwt_layer_type) t;
   c->ltype = type_names[t];
+  bool binary = is_binary_type(l->type), pool = l->type == hwt_layer_maxpool || l->type == hwt_layer_avgpool;
+  bool conv = l->type == hwt_layer_conv || l->type == hwt_layer_dwconv;
+  bool ab = l->type == hwt_layer_clip || l->type == hwt_layer_leaky_relu || l->type == hwt_layer_hard_sigmoid;
+  if (!field_allowed(c, jl, "groups", l->type == hwt_layer_conv) || !field_allowed(c, jl, "dilation", conv) ||
+      !field_allowed(c, jl, "ceil_mode", pool) ||
+      !field_allowed(c, jl, "count_include_pad", l->type == hwt_layer_avgpool) ||
+      !field_allowed(c, jl, "alpha", ab) ||
+      !field_allowed(c, jl, "beta", l->type == hwt_layer_clip || l->type == hwt_layer_hard_sigmoid) ||
+      !field_allowed(c, jl, "axes", l->type == hwt_layer_softmax) || !field_allowed(c, jl, "const_shape", binary) ||
+      !field_allowed(c, jl, "const_first", binary) || !field_allowed(c, jl, "from", l->type == hwt_layer_add) ||
+      !field_allowed(c, jl, "param_precision", has_params(l->type)))
+    return hwt_status_schema_error;
 
   json_t *act = json_object_get(jl, "activation");
   l->act = hwt_act_none;
@@ -320,14 +400,20 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
     }
     const char *as = json_is_string(act) ? json_string_value(act) : "";
     int a = -1;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
       if (strcmp(as, act_names[k]) == 0) a = k;
     if (a < 0) {
-      LERR(c, "field 'activation' must be \"none\", \"relu\" or \"relu6\"");
+      LERR(c, "field 'activation' must be \"none\", \"relu\", \"relu6\" or \"clip\"");
       return hwt_status_schema_error;
     }
     l->act = (hwt_act) a;
   }
+  if (!field_allowed(c, jl, "act_min", l->act == hwt_act_clip) ||
+      !field_allowed(c, jl, "act_max", l->act == hwt_act_clip))
+    return hwt_status_schema_error;
+  if (l->act == hwt_act_clip &&
+      (!get_float(c, jl, "act_min", -INFINITY, &l->act_lo) || !get_float(c, jl, "act_max", INFINITY, &l->act_hi)))
+    return hwt_status_schema_error;
   if (l->type == hwt_layer_fc || l->type == hwt_layer_conv) {
     if (!get_u32(c, jl, "outputs", true, 0, &l->outputs)) return hwt_status_schema_error;
   }
@@ -345,29 +431,133 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
     l->pad_b = p[2];
     l->pad_l = p[3];
   }
-  if (l->type == hwt_layer_add) {
-    json_t *from = json_object_get(jl, "from");
-    if (from == NULL) {
-      LERR(c, "missing field 'from'");
+  if (conv) {
+    uint32_t d[2];
+    if (!get_ints(c, jl, "dilation", false, 1, 2, d)) return hwt_status_schema_error;
+    if (d[0] == 0 || d[1] == 0) {
+      LERR(c, "field 'dilation' must be >= 1");
       return hwt_status_schema_error;
     }
-    if (!json_is_string(from)) {
-      LERR(c, "'from' must be a string naming an earlier layer or \"input\", got %s", json_kind(from));
+    l->dh = d[0];
+    l->dw = d[1];
+  }
+  if (l->type == hwt_layer_conv) {
+    if (!get_u32(c, jl, "groups", false, 1, &l->groups)) return hwt_status_schema_error;
+    if (l->groups == 0) {
+      LERR(c, "field 'groups' must be >= 1");
       return hwt_status_schema_error;
-    }
-    const char *fs = json_string_value(from);
-    if (strcmp(fs, "input") == 0) {
-      l->from = -1;
-    } else {
-      json_t *idx = json_object_get(names, fs);
-      if (idx == NULL || json_integer_value(idx) >= (json_int_t) i) {
-        LERR(c, "'from' names '%s', which is not an earlier layer (or \"input\")", fs);
-        return hwt_status_schema_error;
-      }
-      l->from = (int) json_integer_value(idx);
     }
   }
-  if (has_params(l->type)) {
+  if (!get_bool(c, jl, "ceil_mode", false, &l->ceil_mode) ||
+      !get_bool(c, jl, "count_include_pad", false, &l->count_include_pad) ||
+      !get_bool(c, jl, "const_first", false, &l->const_first))
+    return hwt_status_schema_error;
+  if (l->type == hwt_layer_clip &&
+      (!get_float(c, jl, "alpha", -INFINITY, &l->alpha) || !get_float(c, jl, "beta", INFINITY, &l->beta)))
+    return hwt_status_schema_error;
+  if (l->type == hwt_layer_leaky_relu && !get_float(c, jl, "alpha", 0.01f, &l->alpha)) return hwt_status_schema_error;
+  if (l->type == hwt_layer_hard_sigmoid &&
+      (!get_float(c, jl, "alpha", 0.2f, &l->alpha) || !get_float(c, jl, "beta", 0.5f, &l->beta)))
+    return hwt_status_schema_error;
+  json_t *axes = json_object_get(jl, "axes");
+  if (axes != NULL) {
+    bool ok = json_is_array(axes) && json_array_size(axes) >= 1 && json_array_size(axes) <= 3;
+    for (size_t k = 0; ok && k < json_array_size(axes); k++) {
+      const char *a = json_string_value(json_array_get(axes, k));
+      uint8_t bit = a == NULL ? 0 : !strcmp(a, "h") ? HWT_AXIS_H : !strcmp(a, "w") ? HWT_AXIS_W
+                                                  : !strcmp(a, "c") ? HWT_AXIS_C : 0;
+      ok = bit != 0 && !(l->axes & bit);
+      l->axes |= bit;
+    }
+    if (!ok) {
+      LERR(c, "field 'axes' must list distinct dims out of \"h\", \"w\", \"c\"");
+      return hwt_status_schema_error;
+    }
+  }
+  json_t *rank = json_object_get(jl, "rank");
+  if (rank != NULL) {
+    if (!json_is_integer(rank) || json_integer_value(rank) < 0 || json_integer_value(rank) > 4) {
+      LERR(c, "field 'rank' must be an integer in [0, 4]");
+      return hwt_status_schema_error;
+    }
+    l->rank = (uint8_t) json_integer_value(rank);
+  }
+  json_t *fused = json_object_get(jl, "fused");
+  if (fused != NULL) {
+    if (!json_is_string(fused) || json_string_length(fused) >= sizeof(l->fused)) {
+      LERR(c, "field 'fused' must be a string shorter than %zu characters", sizeof(l->fused));
+      return hwt_status_schema_error;
+    }
+    snprintf(l->fused, sizeof(l->fused), "%s", json_string_value(fused));
+  }
+
+  /* Data inputs: "inputs" (names), else the previous layer (add: and "from"). */
+  json_t *jin = json_object_get(jl, "inputs"), *from = json_object_get(jl, "from"),
+         *cshape = json_object_get(jl, "const_shape");
+  if (cshape != NULL && !parse_shape(cshape, &l->wshape)) {
+    LERR(c, "field 'const_shape' must be [n] or [h, w, c] with positive integers");
+    return hwt_status_schema_error;
+  }
+  if (jin != NULL) {
+    if (from != NULL) {
+      LERR(c, "fields 'inputs' and 'from' exclude each other");
+      return hwt_status_schema_error;
+    }
+    if (!json_is_array(jin) || json_array_size(jin) < 1 || json_array_size(jin) > HWT_NODE_MAX_INPUTS) {
+      LERR(c, "field 'inputs' must be an array of 1 to %d names", HWT_NODE_MAX_INPUTS);
+      return hwt_status_schema_error;
+    }
+    l->nin = (int) json_array_size(jin);
+    for (int k = 0; k < l->nin; k++) {
+      char what[48];
+      snprintf(what, sizeof(what), "'inputs' entry %d", k);
+      if (!resolve_value(c, names, json_array_get(jin, (size_t) k), i, what, &l->inputs[k]))
+        return hwt_status_schema_error;
+    }
+  } else {
+    l->inputs[0] = i > 0 ? (int) i - 1 : HWT_INPUT_ID(0);
+    l->nin = 1;
+    if (l->type == hwt_layer_add && cshape == NULL) {
+      if (from == NULL) {
+        LERR(c, "missing field 'from' (or 'inputs', or 'const_shape')");
+        return hwt_status_schema_error;
+      }
+      if (!json_is_string(from)) {
+        LERR(c, "'from' must be a string naming an earlier layer or \"input\", got %s", json_kind(from));
+        return hwt_status_schema_error;
+      }
+      if (strcmp(json_string_value(from), "input") == 0 && json_object_get(names, "input") == NULL)
+        l->inputs[1] = HWT_INPUT_ID(0);
+      else if (!resolve_value(c, names, from, i, "'from'", &l->inputs[1]))
+        return hwt_status_schema_error;
+      l->nin = 2;
+    }
+  }
+  if (l->type == hwt_layer_add && l->nin == 2) l->from = l->inputs[1] >= 0 ? l->inputs[1] : -1;
+  if (binary) {
+    int want = cshape != NULL ? 1 : 2;
+    if (l->nin != want) {
+      LERR(c, "%d inputs: a binary layer reads %s", l->nin,
+           want == 1 ? "1 with 'const_shape' (the constant operand)" : "2 (or 1 with 'const_shape')");
+      return hwt_status_schema_error;
+    }
+  }
+  if (l->const_first && cshape == NULL) {
+    LERR(c, "'const_first' needs a constant operand ('const_shape')");
+    return hwt_status_schema_error;
+  }
+  if (l->type == hwt_layer_reshape) {
+    json_t *os = json_object_get(jl, "output_shape");
+    if (os == NULL) {
+      LERR(c, "missing field 'output_shape' (the shape a reshape produces)");
+      return hwt_status_schema_error;
+    }
+    if (!parse_shape(os, &l->out)) {
+      LERR(c, "field 'output_shape' must be [n] or [h, w, c] with positive integers");
+      return hwt_status_schema_error;
+    }
+  }
+  if (stores_params(l)) {
     json_t *off = json_object_get(jl, "offset");
     if (off == NULL) {
       LERR(c, "missing field 'offset' (byte offset of the layer's parameters in the weights file)");
@@ -378,15 +568,45 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
       return hwt_status_schema_error;
     }
     l->offset = (uint64_t) json_integer_value(off);
+  } else if (!field_allowed(c, jl, "offset", false)) {
+    return hwt_status_schema_error;
   }
-  if (m->precision == hwt_prec_int8 && l->type != hwt_layer_softmax) {
-    json_t *q = json_object_get(jl, "output_quant");
-    if (q == NULL) {
-      LERR(c, "missing field 'output_quant' (int8 model)");
+  c->i8[i] = has_params(l->type) && m->precision == hwt_prec_int8;
+  json_t *pp = json_object_get(jl, "param_precision");
+  if (pp != NULL) {
+    const char *ps = json_is_string(pp) ? json_string_value(pp) : "";
+    if (strcmp(ps, "fp32") != 0 && strcmp(ps, "int8") != 0) {
+      LERR(c, "field 'param_precision' must be \"fp32\" or \"int8\"");
       return hwt_status_schema_error;
     }
-    if (!get_qparams(q, &l->oq)) {
-      LERR(c, "'output_quant' needs a finite 'scale' > 0 and an integer 'zero_point' in [-128, 127]");
+    c->i8[i] = strcmp(ps, "int8") == 0;
+  }
+  c->q8[i] = -1;
+  json_t *oi = json_object_get(jl, "output_int8");
+  if (oi != NULL) {
+    if (!json_is_boolean(oi)) {
+      LERR(c, "field 'output_int8' must be true or false, got %s", json_kind(oi));
+      return hwt_status_schema_error;
+    }
+    c->q8[i] = json_is_true(oi);
+  }
+  json_t *q = json_object_get(jl, "output_quant");
+  if (q != NULL && !get_qparams(q, &l->oq)) {
+    LERR(c, "'output_quant' needs a finite 'scale' > 0 and an integer 'zero_point' in [-128, 127]");
+    return hwt_status_schema_error;
+  }
+  return hwt_status_ok;
+}
+
+/* q8 of every layer ("output_int8", else the default: in an int8 model every type with an int8 implementation
+ * but the classifier; quantize always) and the 'output_quant' an int8 output needs. */
+static hwt_status settle_q8(ctx *c, json_t *jlayers, hwt_model *m) {
+  for (size_t i = 0; i < m->nlayers; i++) {
+    hwt_layer *l = &m->layers[i];
+    l->q8 = c->q8[i] >= 0 ? c->q8[i] == 1 : default_q8(m, i);
+    at_layer(c, i, l);
+    if (l->q8 && json_object_get(json_array_get(jlayers, i), "output_quant") == NULL) {
+      LERR(c, "missing field 'output_quant' (%s)", m->precision == hwt_prec_int8 ? "int8 model" : "int8 output");
       return hwt_status_schema_error;
     }
   }
@@ -483,9 +703,9 @@ static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_mo
   size_t nparam = 0;
   for (size_t i = 0; i < m->nlayers; i++) {
     hwt_layer *l = &m->layers[i];
-    if (!has_params(l->type)) continue;
+    if (!stores_params(l)) continue;
     at_layer(c, i, l);
-    uint64_t bytes = hwt_layer_param_bytes(l, m->precision), end;
+    uint64_t bytes = hwt_layer_param_bytes(l, LPREC(c, i)), end;
     if (l->offset % 4 != 0) {
       LERR(c, "offset %llu is not a multiple of 4", (unsigned long long) l->offset);
       return hwt_status_schema_error;
@@ -506,7 +726,7 @@ static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_mo
     return hwt_status_out_of_memory;
   }
   for (size_t i = 0; i < m->nlayers; i++) {
-    if (!has_params(m->layers[i].type)) continue;
+    if (!stores_params(&m->layers[i])) continue;
     size_t k = n++;
     while (k > 0 && m->layers[order[k - 1]].offset > m->layers[i].offset) {
       order[k] = order[k - 1];
@@ -516,12 +736,12 @@ static hwt_status plan_params(ctx *c, const char *bin_path, uint64_t len, hwt_mo
   }
   for (size_t k = 1; k < n; k++) {
     const hwt_layer *a = &m->layers[order[k - 1]], *b = &m->layers[order[k]];
-    uint64_t a_end = a->offset + hwt_layer_param_bytes(a, m->precision);
+    uint64_t a_end = a->offset + hwt_layer_param_bytes(a, LPREC(c, order[k - 1]));
     if (a_end > b->offset) {
       size_t ia = order[k - 1] < order[k] ? order[k - 1] : order[k], ib = order[k - 1] ^ order[k] ^ ia;
       const hwt_layer *la = &m->layers[ia], *lb = &m->layers[ib];
-      uint64_t la_end = la->offset + hwt_layer_param_bytes(la, m->precision),
-               lb_end = lb->offset + hwt_layer_param_bytes(lb, m->precision);
+      uint64_t la_end = la->offset + hwt_layer_param_bytes(la, LPREC(c, ia)),
+               lb_end = lb->offset + hwt_layer_param_bytes(lb, LPREC(c, ib));
       at_layer(c, ia, la);
       LERR(c, "parameter bytes [%llu, %llu) overlap those of layer %zu '%s' (%s) [%llu, %llu) in '%s' (each layer "
               "needs its own range: do the shapes match the weights file?)", (unsigned long long) la->offset,
@@ -566,15 +786,15 @@ static bool check_q8_accumulators(ctx *c, const char *bin_path, const hwt_layer 
 static hwt_status read_params(ctx *c, const char *bin_path, const source *src, hwt_model *m) {
   for (size_t i = 0; i < m->nlayers; i++) {
     hwt_layer *l = &m->layers[i];
-    if (!has_params(l->type)) continue;
+    if (!stores_params(l)) continue;
     at_layer(c, i, l);
     size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
     uint64_t off = l->offset;
     int rerr;
-    if (m->precision == hwt_prec_fp32) {
+    if (!c->i8[i]) {
       l->w = hwt_rt_alloc(nw * 4);
-      l->b = hwt_rt_alloc(nb * 4);
-      if (l->w == NULL || l->b == NULL) {
+      l->b = nb ? hwt_rt_alloc(nb * 4) : NULL;
+      if (l->w == NULL || (nb && l->b == NULL)) {
         LERR(c, "out of memory for %zu parameters", nw + nb);
         return hwt_status_out_of_memory;
       }
@@ -593,11 +813,11 @@ static hwt_status read_params(ctx *c, const char *bin_path, const source *src, h
     }
     if (rerr != 0) {
       LERR(c, "cannot read bytes [%llu, %llu) of weights file '%s': %s", (unsigned long long) off,
-           (unsigned long long) (off + hwt_layer_param_bytes(l, m->precision)), bin_path,
+           (unsigned long long) (off + hwt_layer_param_bytes(l, LPREC(c, i))), bin_path,
            rerr > 0 ? strerror(rerr) : "the file changed while it was read");
       return hwt_status_io_error;
     }
-    if (m->precision == hwt_prec_fp32) {
+    if (!c->i8[i]) {
       for (size_t k = 0; k < nw + nb; k++) {
         float v = k < nw ? l->w[k] : l->b[k - nw];
         if (!isfinite(v)) {
@@ -625,6 +845,107 @@ static hwt_status read_params(ctx *c, const char *bin_path, const source *src, h
   return hwt_status_ok;
 }
 
+/* Graph inputs: "inputs": [{"name", "shape", "rank", "quant"}, ...] or the sequential "input": {"shape", "quant"}
+ * (named "input"; an int8 model's needs "quant"). Their names enter `names` as value ids. */
+static bool parse_graph_inputs(const char *path, json_t *root, hwt_model *m, json_t *names, char *err, size_t errlen) {
+  json_t *jin = json_object_get(root, "input"), *jins = json_object_get(root, "inputs");
+  if (jin != NULL && jins != NULL) {
+    hwt_errf(err, errlen, "%s: fields 'input' and 'inputs' exclude each other", path);
+    return false;
+  }
+  if (jins == NULL) {
+    if (!json_is_object(jin) || !parse_shape(json_object_get(jin, "shape"), &m->inputs[0].shape)) {
+      hwt_errf(err, errlen, "%s: field 'input' must be an object with 'shape': [n] or [h, w, c] (positive integers)",
+               path);
+      return false;
+    }
+    if (m->precision == hwt_prec_int8 && !get_qparams(json_object_get(jin, "quant"), &m->inputs[0].q)) {
+      hwt_errf(err, errlen,
+               "%s: int8 model: 'input' needs 'quant' with a finite 'scale' > 0 and 'zero_point' in [-128, 127]", path);
+      return false;
+    }
+    snprintf(m->inputs[0].name, sizeof(m->inputs[0].name), "input");
+    m->inputs[0].q8 = m->precision == hwt_prec_int8;
+    m->ninputs = 1;
+    json_object_set_new(names, "input", json_integer((json_int_t) HWT_INPUT_ID(0)));
+  } else {
+    if (!json_is_array(jins) || json_array_size(jins) < 1 || json_array_size(jins) > HWT_GRAPH_MAX_IO) {
+      hwt_errf(err, errlen, "%s: field 'inputs' must be an array of 1 to %d graph inputs", path, HWT_GRAPH_MAX_IO);
+      return false;
+    }
+    m->ninputs = json_array_size(jins);
+    for (size_t k = 0; k < m->ninputs; k++) {
+      json_t *e = json_array_get(jins, k), *n = json_object_get(e, "name"), *r = json_object_get(e, "rank"),
+             *q = json_object_get(e, "quant");
+      hwt_graph_io *io = &m->inputs[k];
+      if (!json_is_object(e) || !json_is_string(n) || json_string_length(n) == 0 ||
+          json_string_length(n) >= HWT_IO_NAME_MAX || !parse_shape(json_object_get(e, "shape"), &io->shape)) {
+        hwt_errf(err, errlen, "%s: graph input %zu must be an object with 'name' (1 to %d characters) and 'shape': "
+                 "[n] or [h, w, c] (positive integers)", path, k, HWT_IO_NAME_MAX - 1);
+        return false;
+      }
+      snprintf(io->name, sizeof(io->name), "%s", json_string_value(n));
+      if (r != NULL && (!json_is_integer(r) || json_integer_value(r) < 0 || json_integer_value(r) > 4)) {
+        hwt_errf(err, errlen, "%s: graph input %zu '%s': 'rank' must be an integer in [0, 4]", path, k, io->name);
+        return false;
+      }
+      io->rank = r ? (uint8_t) json_integer_value(r) : 0;
+      if (q != NULL && !get_qparams(q, &io->q)) {
+        hwt_errf(err, errlen, "%s: graph input %zu '%s': 'quant' needs a finite 'scale' > 0 and 'zero_point' in "
+                 "[-128, 127]", path, k, io->name);
+        return false;
+      }
+      io->q8 = q != NULL;
+      if (json_object_get(names, io->name) != NULL) {
+        hwt_errf(err, errlen, "%s: graph input %zu: duplicate name '%s'", path, k, io->name);
+        return false;
+      }
+      json_object_set_new(names, io->name, json_integer((json_int_t) HWT_INPUT_ID(k)));
+    }
+  }
+  for (size_t k = 0; k < m->ninputs; k++) m->inputs[k].value = HWT_INPUT_ID(k);
+  m->input = m->inputs[0].shape;
+  m->iq = m->inputs[0].q;
+  return true;
+}
+
+/* Graph outputs: "outputs": ["<value name>" | {"value": "<name>", "name": "<output name>", "rank": r}, ...];
+ * absent: the last layer. */
+static bool parse_graph_outputs(const char *path, json_t *root, hwt_model *m, json_t *names, char *err,
+                                size_t errlen) {
+  json_t *jo = json_object_get(root, "outputs");
+  if (jo == NULL) return true;
+  if (!json_is_array(jo) || json_array_size(jo) < 1 || json_array_size(jo) > HWT_GRAPH_MAX_IO) {
+    hwt_errf(err, errlen, "%s: field 'outputs' must be an array of 1 to %d graph outputs", path, HWT_GRAPH_MAX_IO);
+    return false;
+  }
+  m->noutputs = json_array_size(jo);
+  for (size_t k = 0; k < m->noutputs; k++) {
+    json_t *e = json_array_get(jo, k), *v = json_is_object(e) ? json_object_get(e, "value") : e,
+           *n = json_is_object(e) ? json_object_get(e, "name") : NULL, *r = json_is_object(e) ? json_object_get(e, "rank") : NULL;
+    hwt_graph_io *io = &m->outputs[k];
+    json_t *id = json_is_string(v) ? json_object_get(names, json_string_value(v)) : NULL;
+    if (id == NULL) {
+      hwt_errf(err, errlen, "%s: graph output %zu must name a layer or a graph input ('value' or a string)%s%s", path,
+               k, json_is_string(v) ? ", not " : "", json_is_string(v) ? json_string_value(v) : "");
+      return false;
+    }
+    io->value = (int) json_integer_value(id);
+    if (n != NULL && (!json_is_string(n) || json_string_length(n) == 0 || json_string_length(n) >= HWT_IO_NAME_MAX)) {
+      hwt_errf(err, errlen, "%s: graph output %zu: 'name' must be a string of 1 to %d characters", path, k,
+               HWT_IO_NAME_MAX - 1);
+      return false;
+    }
+    snprintf(io->name, sizeof(io->name), "%s", n ? json_string_value(n) : json_string_value(v));
+    if (r != NULL && (!json_is_integer(r) || json_integer_value(r) < 0 || json_integer_value(r) > 4)) {
+      hwt_errf(err, errlen, "%s: graph output %zu '%s': 'rank' must be an integer in [0, 4]", path, k, io->name);
+      return false;
+    }
+    io->rank = r ? (uint8_t) json_integer_value(r) : 0;
+  }
+  return true;
+}
+
 /* Parses and validates a model JSON (text of `len` bytes; `path` names it in messages), then its parameters:
  * from `weights` (weights_len bytes) when not NULL, else from the file the JSON names, relative to `dir`. */
 static hwt_status load_model(const char *path, const char *dir, const char *text, size_t len, const void *weights,
@@ -636,7 +957,7 @@ static hwt_status load_model(const char *path, const char *dir, const char *text
   json_t *names = json_object();
   json_error_t jerr;
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-  ctx c = {path, err, errlen, 0, "?", "?"};
+  ctx c = {path, err, errlen, 0, "?", "?", NULL, NULL};
   if (names == NULL) {
     st = hwt_status_out_of_memory;
     hwt_errf(err, errlen, "%s: out of memory", path);
@@ -658,8 +979,7 @@ static hwt_status load_model(const char *path, const char *dir, const char *text
              json_is_string(schema) ? json_string_value(schema) : schema ? "a non-string" : "nothing");
     goto error;
   }
-  json_t *jlayers = json_object_get(root, "layers"), *jin = json_object_get(root, "input"),
-         *jw = json_object_get(root, "weights"), *jp = json_object_get(root, "precision"),
+  json_t *jlayers = json_object_get(root, "layers"), *jw = json_object_get(root, "weights"), *jp = json_object_get(root, "precision"),
          *jn = json_object_get(root, "name");
   if (!json_is_array(jlayers) || json_array_size(jlayers) == 0) {
     hwt_errf(err, errlen, "%s: field 'layers' must be a non-empty array", path);
@@ -667,11 +987,6 @@ static hwt_status load_model(const char *path, const char *dir, const char *text
   }
   if (json_array_size(jlayers) > 100000) {
     hwt_errf(err, errlen, "%s: too many layers (%zu)", path, json_array_size(jlayers));
-    goto error;
-  }
-  if (!json_is_object(jin) || !parse_shape(json_object_get(jin, "shape"), &(hwt_shape){0, 0, 0})) {
-    hwt_errf(err, errlen, "%s: field 'input' must be an object with 'shape': [n] or [h, w, c] (positive integers)",
-             path);
     goto error;
   }
   if (!json_is_string(jw) || json_string_length(jw) == 0) {
@@ -690,18 +1005,31 @@ static hwt_status load_model(const char *path, const char *dir, const char *text
     goto error;
   }
   m->precision = strcmp(ps, "int8") == 0 ? hwt_prec_int8 : hwt_prec_fp32;
-  parse_shape(json_object_get(jin, "shape"), &m->input);
-  if (m->precision == hwt_prec_int8 && !get_qparams(json_object_get(jin, "quant"), &m->iq)) {
-    hwt_errf(err, errlen,
-             "%s: int8 model: 'input' needs 'quant' with a finite 'scale' > 0 and 'zero_point' in [-128, 127]", path);
+  json_t *js = json_object_get(root, "source"), *jb = json_object_get(root, "fixed_batch");
+  if (js != NULL && (!json_is_string(js) || json_string_length(js) >= sizeof(m->source))) {
+    hwt_errf(err, errlen, "%s: field 'source' must be a string shorter than %zu characters", path, sizeof(m->source));
+    goto error;
+  }
+  snprintf(m->source, sizeof(m->source), "%s", js ? json_string_value(js) : HWT_MODEL_SCHEMA);
+  if (jb != NULL && (!json_is_integer(jb) || json_integer_value(jb) < 0 || json_integer_value(jb) > 1 << 20)) {
+    hwt_errf(err, errlen, "%s: field 'fixed_batch' must be an integer in [0, 1048576]", path);
+    goto error;
+  }
+  m->fixed_batch = jb ? (uint32_t) json_integer_value(jb) : 0;
+  if (!parse_graph_inputs(path, root, m, names, err, errlen)) goto error;
+  c.i8 = calloc(m->nlayers, sizeof(bool));
+  c.q8 = calloc(m->nlayers, 1);
+  if (c.i8 == NULL || c.q8 == NULL) {
+    st = hwt_status_out_of_memory;
+    hwt_errf(err, errlen, "%s: out of memory", path);
     goto error;
   }
   for (size_t i = 0; i < m->nlayers; i++) {
     st = parse_layer(&c, json_array_get(jlayers, i), m, i, names);
     if (st != hwt_status_ok) goto error;
   }
-  sequential_inputs(m);
-  sequential_q8(m);
+  st = settle_q8(&c, jlayers, m);
+  if (st != hwt_status_ok) goto error;
   char msg[700];
   st = hwt_model_infer_shapes(m, msg, sizeof(msg));
   if (st != hwt_status_ok) {
@@ -736,6 +1064,8 @@ static hwt_status load_model(const char *path, const char *dir, const char *text
   if (st != hwt_status_ok) goto error;
   st = read_params(&c, bin_path, &src, m);
   if (st != hwt_status_ok) goto error;
+  st = hwt_status_schema_error;
+  if (!parse_graph_outputs(path, root, m, names, err, errlen)) goto error;
   st = hwt_model_finalize(m, path, err, errlen);
   if (st != hwt_status_ok) goto error;
   *out = m;
@@ -743,6 +1073,8 @@ static hwt_status load_model(const char *path, const char *dir, const char *text
 error:
   if (src.fd >= 0) close(src.fd);
   free(bin_path);
+  free(c.i8);
+  free(c.q8);
   json_decref(root);
   json_decref(names);
   hwt_model_free(m);
@@ -822,6 +1154,124 @@ static json_t *q_json(hwt_qparams q) {
   return json_pack("{s:f,s:I}", "scale", (double) q.scale, "zero_point", (json_int_t) q.zero_point);
 }
 
+static const char *value_name(const hwt_model *m, int id) {
+  if (id >= 0) return (size_t) id < m->nlayers ? m->layers[id].name : "?";
+  size_t k = (size_t) (-1 - (long) id);
+  return k < m->ninputs ? m->inputs[k].name : k == 0 ? "input" : "?";
+}
+
+static hwt_precision layer_prec(const hwt_layer *l) { return l->wq != NULL ? hwt_prec_int8 : hwt_prec_fp32; }
+
+/* The layer's JSON object (parameters go to blob at *off). */
+static json_t *layer_json(const hwt_model *m, size_t i, unsigned char *blob, size_t *off) {
+  const hwt_layer *l = &m->layers[i];
+  json_t *jl = json_pack("{s:s,s:s}", "name", l->name, "type", type_names[l->type]);
+  if (jl == NULL) return NULL;
+  int prev = i > 0 ? (int) i - 1 : HWT_INPUT_ID(0);
+  bool binary = is_binary_type(l->type);
+  if (l->type == hwt_layer_add && l->nin == 2 && l->inputs[0] == prev) {
+    json_object_set_new(jl, "from", json_string(value_name(m, l->inputs[1])));
+  } else if (!(l->nin == 1 && l->inputs[0] == prev)) {
+    json_t *a = json_array();
+    for (int k = 0; k < l->nin; k++) json_array_append_new(a, json_string(value_name(m, l->inputs[k])));
+    json_object_set_new(jl, "inputs", a);
+  }
+  if (l->type == hwt_layer_fc || l->type == hwt_layer_conv)
+    json_object_set_new(jl, "outputs", json_integer(l->outputs));
+  if (has_window(l->type)) {
+    json_object_set_new(jl, "kernel", json_pack("[i,i]", (int) l->kh, (int) l->kw));
+    json_object_set_new(jl, "stride", json_pack("[i,i]", (int) l->sh, (int) l->sw));
+    json_object_set_new(jl, "padding",
+                        json_pack("[i,i,i,i]", (int) l->pad_t, (int) l->pad_r, (int) l->pad_b, (int) l->pad_l));
+  }
+  if ((l->type == hwt_layer_conv || l->type == hwt_layer_dwconv) && (l->dh > 1 || l->dw > 1))
+    json_object_set_new(jl, "dilation", json_pack("[i,i]", (int) (l->dh ? l->dh : 1), (int) (l->dw ? l->dw : 1)));
+  if (l->type == hwt_layer_conv && l->groups > 1) json_object_set_new(jl, "groups", json_integer(l->groups));
+  if ((l->type == hwt_layer_maxpool || l->type == hwt_layer_avgpool) && l->ceil_mode)
+    json_object_set_new(jl, "ceil_mode", json_true());
+  if (l->type == hwt_layer_avgpool && l->count_include_pad) json_object_set_new(jl, "count_include_pad", json_true());
+  if (has_params(l->type)) json_object_set_new(jl, "activation", json_string(act_names[l->act]));
+  if (l->act == hwt_act_clip) {
+    if (isfinite(l->act_lo)) json_object_set_new(jl, "act_min", json_real(l->act_lo));
+    if (isfinite(l->act_hi)) json_object_set_new(jl, "act_max", json_real(l->act_hi));
+  }
+  if (l->type == hwt_layer_clip || l->type == hwt_layer_leaky_relu || l->type == hwt_layer_hard_sigmoid) {
+    if (isfinite(l->alpha)) json_object_set_new(jl, "alpha", json_real(l->alpha));
+    if (l->type != hwt_layer_leaky_relu && isfinite(l->beta)) json_object_set_new(jl, "beta", json_real(l->beta));
+  }
+  if (l->type == hwt_layer_softmax && l->axes != 0) {
+    json_t *a = json_array();
+    if (l->axes & HWT_AXIS_H) json_array_append_new(a, json_string("h"));
+    if (l->axes & HWT_AXIS_W) json_array_append_new(a, json_string("w"));
+    if (l->axes & HWT_AXIS_C) json_array_append_new(a, json_string("c"));
+    json_object_set_new(jl, "axes", a);
+  }
+  if (binary && l->nin == 1) {
+    json_object_set_new(jl, "const_shape", json_pack("[I,I,I]", (json_int_t) l->wshape.h, (json_int_t) l->wshape.w,
+                                                     (json_int_t) l->wshape.c));
+    if (l->const_first) json_object_set_new(jl, "const_first", json_true());
+  }
+  if (l->rank != 0) json_object_set_new(jl, "rank", json_integer(l->rank));
+  if (l->fused[0] != '\0') json_object_set_new(jl, "fused", json_string(l->fused));
+  if (stores_params(l)) {
+    json_object_set_new(jl, "offset", json_integer((json_int_t) *off));
+    if (has_params(l->type) && (l->wq != NULL) != (m->precision == hwt_prec_int8))
+      json_object_set_new(jl, "param_precision", json_string(l->wq != NULL ? "int8" : "fp32"));
+    size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
+    if (l->wq == NULL) {
+      if (nw) memcpy(blob + *off, l->w, nw * 4);
+      if (nb) memcpy(blob + *off + nw * 4, l->b, nb * 4);
+    } else {
+      size_t wb = (nw + 3) & ~(size_t) 3;
+      memcpy(blob + *off, l->wq, nw);
+      memcpy(blob + *off + wb, l->bq, nb * 4);
+      memcpy(blob + *off + wb + nb * 4, l->wscale, nb * 4);
+    }
+    *off += hwt_layer_param_bytes(l, layer_prec(l));
+  }
+  json_object_set_new(jl, "output_shape", shape_json(l->out));
+  if (l->q8 != default_q8(m, i)) json_object_set_new(jl, "output_int8", json_boolean(l->q8));
+  if (l->q8 || l->oq.scale > 0) json_object_set_new(jl, "output_quant", q_json(l->oq));
+  return jl;
+}
+
+/* The graph's inputs and outputs: the sequential form ("input", no "outputs") when it says everything. */
+static void io_json(const hwt_model *m, json_t *root) {
+  const hwt_graph_io *in0 = &m->inputs[0];
+  bool int8 = m->precision == hwt_prec_int8;
+  if (m->ninputs <= 1 && (m->ninputs == 0 || (strcmp(in0->name, "input") == 0 && in0->rank == 0 && in0->q8 == int8))) {
+    json_t *input = json_pack("{s:o}", "shape", shape_json(m->input));
+    if (int8) json_object_set_new(input, "quant", q_json(m->iq));
+    json_object_set_new(root, "input", input);
+  } else {
+    json_t *a = json_array();
+    for (size_t k = 0; k < m->ninputs; k++) {
+      const hwt_graph_io *io = &m->inputs[k];
+      json_t *e = json_pack("{s:s,s:o}", "name", io->name, "shape", shape_json(io->shape));
+      if (io->rank) json_object_set_new(e, "rank", json_integer(io->rank));
+      if (io->q8) json_object_set_new(e, "quant", q_json(io->q));
+      json_array_append_new(a, e);
+    }
+    json_object_set_new(root, "inputs", a);
+  }
+}
+
+static void outputs_json(const hwt_model *m, json_t *root) {
+  const hwt_graph_io *o = &m->outputs[0];
+  int last = (int) m->nlayers - 1;
+  if (m->noutputs == 0 || (m->noutputs == 1 && o->value == last && strcmp(o->name, m->layers[last].name) == 0 &&
+                           o->rank == m->layers[last].rank))
+    return;
+  json_t *a = json_array();
+  for (size_t k = 0; k < m->noutputs; k++) {
+    o = &m->outputs[k];
+    json_t *e = json_pack("{s:s,s:s}", "name", o->name, "value", value_name(m, o->value));
+    if (o->rank != hwt_model_value_rank(m, o->value)) json_object_set_new(e, "rank", json_integer(o->rank));
+    json_array_append_new(a, e);
+  }
+  json_object_set_new(root, "outputs", a);
+}
+
 hwt_status hwt_model_save(const hwt_model *m, const char *json_path, char *err, size_t errlen) {
   size_t plen = strlen(json_path);
   char bin_path[2048];
@@ -832,55 +1282,31 @@ hwt_status hwt_model_save(const hwt_model *m, const char *json_path, char *err, 
   const char *bin_base = strrchr(bin_path, '/') ? strrchr(bin_path, '/') + 1 : bin_path;
 
   size_t total = 0;
-  for (size_t i = 0; i < m->nlayers; i++) total += hwt_layer_param_bytes(&m->layers[i], m->precision);
-  unsigned char *blob = calloc(total ? total : 1, 1);
+  for (size_t i = 0; i < m->nlayers; i++)
+    if (stores_params(&m->layers[i]))
+      total = add_sat(total, hwt_layer_param_bytes(&m->layers[i], layer_prec(&m->layers[i])));
+  unsigned char *blob = total == SIZE_MAX ? NULL : calloc(total ? total : 1, 1);
   json_t *root = json_object(), *layers = json_array();
   hwt_status st = hwt_status_out_of_memory;
   char *text = NULL;
   if (blob == NULL || root == NULL || layers == NULL) goto error;
-  json_t *input = json_pack("{s:o}", "shape", shape_json(m->input));
-  if (m->precision == hwt_prec_int8) json_object_set_new(input, "quant", q_json(m->iq));
   json_object_set_new(root, "schema", json_string(HWT_MODEL_SCHEMA));
   json_object_set_new(root, "name", json_string(m->name));
   json_object_set_new(root, "precision", json_string(m->precision == hwt_prec_int8 ? "int8" : "fp32"));
+  if (m->source[0] != '\0' && strcmp(m->source, HWT_MODEL_SCHEMA) != 0)
+    json_object_set_new(root, "source", json_string(m->source));
+  if (m->fixed_batch) json_object_set_new(root, "fixed_batch", json_integer(m->fixed_batch));
   json_object_set_new(root, "weights", json_string(bin_base));
-  json_object_set_new(root, "input", input);
+  io_json(m, root);
   size_t off = 0;
   for (size_t i = 0; i < m->nlayers; i++) {
-    const hwt_layer *l = &m->layers[i];
-    json_t *jl = json_pack("{s:s,s:s}", "name", l->name, "type", type_names[l->type]);
-    if (l->type == hwt_layer_fc || l->type == hwt_layer_conv)
-      json_object_set_new(jl, "outputs", json_integer(l->outputs));
-    if (has_window(l->type)) {
-      json_object_set_new(jl, "kernel", json_pack("[i,i]", (int) l->kh, (int) l->kw));
-      json_object_set_new(jl, "stride", json_pack("[i,i]", (int) l->sh, (int) l->sw));
-      json_object_set_new(jl, "padding",
-                          json_pack("[i,i,i,i]", (int) l->pad_t, (int) l->pad_r, (int) l->pad_b, (int) l->pad_l));
-    }
-    if (has_params(l->type)) json_object_set_new(jl, "activation", json_string(act_names[l->act]));
-    if (l->type == hwt_layer_add)
-      json_object_set_new(jl, "from", json_string(l->from < 0 ? "input" : m->layers[l->from].name));
-    if (has_params(l->type)) {
-      json_object_set_new(jl, "offset", json_integer((json_int_t) off));
-      size_t nw = hwt_layer_weight_count(l), nb = hwt_layer_bias_count(l);
-      if (m->precision == hwt_prec_fp32) {
-        memcpy(blob + off, l->w, nw * 4);
-        memcpy(blob + off + nw * 4, l->b, nb * 4);
-      } else {
-        size_t wb = (nw + 3) & ~(size_t) 3;
-        memcpy(blob + off, l->wq, nw);
-        memcpy(blob + off + wb, l->bq, nb * 4);
-        memcpy(blob + off + wb + nb * 4, l->wscale, nb * 4);
-      }
-      off += hwt_layer_param_bytes(l, m->precision);
-    }
-    json_object_set_new(jl, "output_shape", shape_json(l->out));
-    if (m->precision == hwt_prec_int8 && l->type != hwt_layer_softmax)
-      json_object_set_new(jl, "output_quant", q_json(l->oq));
+    json_t *jl = layer_json(m, i, blob, &off);
+    if (jl == NULL) goto error;
     json_array_append_new(layers, jl);
   }
   json_object_set_new(root, "layers", layers);
   layers = NULL;
+  outputs_json(m, root);
   text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
   if (text == NULL) goto error;
   st = hwt_write_file_atomic(bin_path, blob, total, err, errlen);

@@ -338,3 +338,75 @@ Test(audit_cli, short_soak_gives_no_drift_figure) {
   cr_assert(strstr(soak, "%/h") == NULL && strstr(soak, "nan") == NULL, "%s", soak);
   cr_assert(strstr(soak, "fp32 median") == NULL, "a column for a precision that was not soaked: %s", soak);
 }
+
+/* Issue 18: the cold start a deployed service pays (import, engine create, first inference) beside the steady
+ * state, per precision, at the first batch. */
+Test(audit_cli, cold_start_section_is_sane) {
+  char err[4096], out[] = "/tmp/hwt_audit_cold_XXXXXX.json", args[1024];
+  int fd = mkstemps(out, 5);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(args, sizeof(args), "--model mlp --batch 2,1 --no-abnormal --out %s" QUICK, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  json_error_t je;
+  json_t *doc = json_load_file(out, 0, &je);
+  cr_assert_not_null(doc, "%s", je.text);
+  json_t *cold = json_object_get(doc, "cold_start");
+  cr_assert_not_null(cold);
+  cr_assert_eq(json_integer_value(json_object_get(cold, "batch")), 2, "the first --batch");
+  json_t *im = json_object_get(cold, "import");
+  double imp = json_number_value(json_object_get(im, "median_ms"));
+  json_int_t reps = json_integer_value(json_object_get(im, "repetitions"));
+  cr_assert(imp > 0 && json_number_value(json_object_get(im, "first_ms")) > 0);
+  cr_assert(reps >= 1 && reps <= 5, "%lld", (long long) reps);
+  json_t *ps = json_object_get(cold, "precisions");
+  cr_assert_eq(json_array_size(ps), 2);
+  for (size_t i = 0; i < 2; i++) {
+    json_t *p = json_array_get(ps, i);
+    cr_assert_str_eq(json_string_value(json_object_get(p, "precision")), i ? "int8" : "fp32");
+    double c = json_number_value(json_object_get(json_object_get(p, "engine_create"), "median_ms"));
+    double f = json_number_value(json_object_get(json_object_get(p, "first_inference"), "median_ms"));
+    double total = json_number_value(json_object_get(p, "to_first_answer_ms"));
+    double p50 = json_number_value(json_object_get(p, "steady_p50_ms"));
+    cr_assert(c > 0 && f > 0 && p50 > 0, "create %g, first %g, p50 %g", c, f, p50);
+    cr_assert_float_eq(total, imp + c + f, 1e-6 * total + 1e-9, "the sum of the medians");
+    cr_assert_float_eq(json_number_value(json_object_get(p, "first_inference_vs_p50")), f / p50, 1e-6 * f / p50);
+    /* the steady p50 is the latency table's at the same precision and batch */
+    json_t *l = json_array_get(json_object_get(doc, "latency"), 2 * i); /* batch 2 comes first */
+    cr_assert_eq(json_integer_value(json_object_get(l, "batch")), 2);
+    cr_assert_float_eq(p50, json_number_value(json_object_get(json_object_get(l, "default"), "p50_ms")), 1e-12);
+  }
+  cr_assert_not_null(json_object_get(json_array_get(ps, 1), "note"), "the int8 twin was quantized by the audit");
+  json_decref(doc);
+  unlink(out);
+  /* the console report has the section */
+  char cmd[1024], txt[] = "/tmp/hwt_audit_cold_XXXXXX.txt";
+  fd = mkstemps(txt, 4);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(cmd, sizeof(cmd), "%s audit --model mlp --precision fp32 --no-abnormal" QUICK " >%s 2>/dev/null",
+           HWTUNE_BINARY, txt);
+  cr_assert_eq(system(cmd), 0);
+  FILE *f = fopen(txt, "r");
+  char buf[1 << 15];
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  unlink(txt);
+  cr_assert(strstr(buf, "Cold start: what a deployed service pays before its first answer") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "fp32: ") != NULL && strstr(buf, "ms to the first answer") != NULL, "%s", buf);
+}
+
+/* A file that is not an ONNX model: exit 1 with the file named, never a crash. */
+Test(audit_cli, bad_onnx_file_exits_1_with_the_file_named) {
+  char err[4096], path[] = "/tmp/hwt_audit_bad_XXXXXX.onnx", args[1024];
+  int fd = mkstemps(path, 5);
+  cr_assert(fd >= 0);
+  static const unsigned char junk[] = {0x08, 0x07, 0x12, 0xff, 0xff, 0xff, 0x0f, 0x3a, 0x05, 'g', 'r'};
+  cr_assert_eq(write(fd, junk, sizeof(junk)), (ssize_t) sizeof(junk));
+  close(fd);
+  snprintf(args, sizeof(args), "--model %s" QUICK, path);
+  cr_assert_eq(audit(args, err, sizeof(err)), 1, "%s", err);
+  cr_assert(strstr(err, path) != NULL, "the message names the file: %s", err);
+  unlink(path);
+}
