@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The engine: builds one operator per layer (XNNPACK, hwtune's GEMM plans, or a native loop) for a fixed
- * batch, with per-layer implementation and thread count from a chooser (the profile), and runs them. */
+/* The engine: runs a graph (engine.h) for a fixed batch. Every node gets one operator (XNNPACK, hwtune's GEMM
+ * plans, or a native loop from ops.c) with its implementation and thread count from a chooser (the profile);
+ * every value and conversion buffer lives at a planned offset of one arena (plan.c) allocated at create, so a
+ * run allocates nothing. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,29 +16,61 @@
 #include "pool.h"
 
 #define MAX_POOL_THREADS HWT_POOL_MAX_THREADS
-#define PAD_BYTES 64 /* >= XNN_EXTRA_BYTES: XNNPACK may read past the end of an input */
 
-enum { kind_xnn = 0, kind_own_f32, kind_own_q8, kind_native, kind_logits_q8 };
+enum { kind_xnn = 0, kind_own_f32, kind_own_q8, kind_native, kind_logits };
 
-typedef struct layer_exec {
+typedef struct node_exec {
   hwt_layer_choice choice;
   int kind;
+  bool native_q8;      /* kind_native: hwt_op_q8 (else hwt_op_f32) */
   xnn_operator_t op;
   hwt_gemm_f32_plan *pf;
   hwt_gemm_qs8_plan *pq;
   pthreadpool_t pool;
-  void *out;         /* batch x out elements, int8 or float (float for softmax and fp32 models) */
-  float *fin, *wf, *bf; /* float-logits classifier: dequantized input, weights and bias folded with scales */
-  size_t gemm_m;     /* own kernels: rows */
+  const void *in[HWT_NODE_MAX_INPUTS]; /* inputs in the element type the node reads */
+  hwt_shape ish[HWT_NODE_MAX_INPUTS];
+  uint8_t irank[HWT_NODE_MAX_INPUTS];
+  hwt_qparams iq[HWT_NODE_MAX_INPUTS];
+  void *dst;           /* where the kernel writes: the value, or fout */
+  float *fout;         /* q8 node computed in float: the float result, quantized into the value after */
+  float *fin;          /* kind_logits: the int8 input minus its zero point, as float */
+  float *wf, *bf;      /* kind_logits: int8 weights and biases times their scales (owned) */
+  size_t gemm_m, lda;  /* own kernels */
   uint64_t ns;
-} layer_exec;
+} node_exec;
+
+/* A value: graph input k at index k, node i at ninputs + i. */
+typedef struct value_buf {
+  void *p;             /* in its own element type */
+  void *alt;           /* converted copy in the other type (a consumer reads that), or NULL */
+  bool q8;
+  hwt_qparams q;
+  hwt_shape shape;
+  size_t n;            /* elements for the whole batch */
+} value_buf;
+
+/* A graph input or output as the engine sees it (a model built without graph I/O: input 0 and the last node). */
+typedef struct io_desc {
+  int value;
+  hwt_shape shape;
+  uint8_t rank;
+} io_desc;
 
 struct hwt_engine {
   const hwt_model *m;
+  io_desc in_io[HWT_GRAPH_MAX_IO], out_io[HWT_GRAPH_MAX_IO];
+  size_t nout;
   size_t batch;
-  bool q, timing;
-  void *in;
-  layer_exec *lx;
+  bool timing;
+  size_t ni, nv;
+  node_exec *nx;
+  value_buf *vals;
+  float *in_scratch[HWT_GRAPH_MAX_IO];  /* int8 input with a layout change: float internal layout first */
+  float *out_scratch[HWT_GRAPH_MAX_IO]; /* int8 output with a layout change: dequantized first */
+  unsigned char *arena;
+  size_t arena_bytes, values_bytes;
+  hwt_plan_buf *plan;
+  size_t nplan;
   size_t leak_bytes;
   void *leaked; /* test hook: a chain of blocks, freed by destroy */
   size_t bytes;
@@ -76,35 +110,37 @@ hwt_status hwt_engine_global_init(char *err, size_t errlen) {
 
 size_t hwt_engine_batch(const hwt_engine *e) { return e->batch; }
 const hwt_model *hwt_engine_model(const hwt_engine *e) { return e->m; }
-const hwt_layer_choice *hwt_engine_layer_choice(const hwt_engine *e, size_t i) { return &e->lx[i].choice; }
-uint64_t hwt_engine_layer_ns(const hwt_engine *e, size_t i) { return e->lx[i].ns; }
+const hwt_layer_choice *hwt_engine_layer_choice(const hwt_engine *e, size_t i) { return &e->nx[i].choice; }
+uint64_t hwt_engine_layer_ns(const hwt_engine *e, size_t i) { return e->nx[i].ns; }
 size_t hwt_engine_bytes(const hwt_engine *e) { return e->bytes; }
-
-static bool layer_out_float(const hwt_engine *e, const hwt_layer *l) {
-  return !e->q || l->type == hwt_layer_softmax || hwt_layer_float_logits(e->m, (size_t) (l - e->m->layers));
+size_t hwt_engine_arena_bytes(const hwt_engine *e) { return e->arena_bytes; }
+size_t hwt_engine_values_bytes(const hwt_engine *e) { return e->values_bytes; }
+const hwt_plan_buf *hwt_engine_plan(const hwt_engine *e, size_t *n) {
+  *n = e->nplan;
+  return e->plan;
 }
 
+static size_t vidx(const hwt_engine *e, int id) { return id < 0 ? (size_t) (-1 - id) : e->ni + (size_t) id; }
+
 void hwt_engine_layer_output(const hwt_engine *e, size_t i, size_t sample, float *dst) {
-  const hwt_layer *l = &e->m->layers[i];
-  size_t n = hwt_shape_size(l->out);
-  if (layer_out_float(e, l)) {
-    memcpy(dst, (const float *) e->lx[i].out + sample * n, n * sizeof(float));
+  const value_buf *v = &e->vals[e->ni + i];
+  size_t n = hwt_shape_size(v->shape);
+  if (!v->q8) {
+    memcpy(dst, (const float *) v->p + sample * n, n * sizeof(float));
   } else {
-    const int8_t *src = (const int8_t *) e->lx[i].out + sample * n;
-    for (size_t k = 0; k < n; k++) dst[k] = hwt_dq8(src[k], l->oq);
+    const int8_t *src = (const int8_t *) v->p + sample * n;
+    for (size_t k = 0; k < n; k++) dst[k] = hwt_dq8(src[k], v->q);
   }
 }
 
 void hwt_engine_destroy(hwt_engine *e) {
   if (e == NULL) return;
-  if (e->lx != NULL) {
+  if (e->nx != NULL) {
     for (size_t i = 0; i < e->m->nlayers; i++) {
-      layer_exec *x = &e->lx[i];
+      node_exec *x = &e->nx[i];
       if (x->op != NULL) xnn_delete_operator(x->op);
       hwt_gemm_f32_destroy(x->pf);
       hwt_gemm_qs8_destroy(x->pq);
-      hwt_rt_free(x->out);
-      hwt_rt_free(x->fin);
       hwt_rt_free(x->wf);
       hwt_rt_free(x->bf);
     }
@@ -114,18 +150,11 @@ void hwt_engine_destroy(hwt_engine *e) {
     hwt_rt_free(e->leaked);
     e->leaked = next;
   }
-  hwt_rt_free(e->lx);
-  hwt_rt_free(e->in);
+  hwt_rt_free(e->nx);
+  hwt_rt_free(e->vals);
+  hwt_rt_free(e->plan);
+  hwt_rt_free(e->arena);
   hwt_rt_free(e);
-}
-
-/* Bytes of `batch` tensors of shape s with es-byte elements plus the read-past pad; false on overflow (a model
- * from any source, generators and future importers included, must not wrap the engine's buffers). */
-static bool tensor_bytes(hwt_shape s, size_t batch, size_t es, size_t *out) {
-  size_t n;
-  return !__builtin_mul_overflow((size_t) s.h, (size_t) s.w, &n) && !__builtin_mul_overflow(n, (size_t) s.c, &n) &&
-         !__builtin_mul_overflow(n, batch, &n) && !__builtin_mul_overflow(n, es, &n) &&
-         !__builtin_add_overflow(n, (size_t) PAD_BYTES, out);
 }
 
 static const char *op_name(const hwt_layer *l, bool q) {
@@ -139,82 +168,96 @@ static const char *op_name(const hwt_layer *l, bool q) {
 
 static bool is_1x1(const hwt_layer *l) {
   return l->type == hwt_layer_conv && l->kh == 1 && l->kw == 1 && l->sh == 1 && l->sw == 1 && l->pad_t == 0 &&
-         l->pad_r == 0 && l->pad_b == 0 && l->pad_l == 0;
+         l->pad_r == 0 && l->pad_b == 0 && l->pad_l == 0 && hwt_conv_groups(l) == 1;
 }
 
 /* Every engine of the process runs on the one runtime pool (pool.h): two engines' idle workers cannot starve
  * each other, and a worker the OS does not schedule delays nothing. */
-static pthreadpool_t get_pool(hwt_engine *e, unsigned threads) {
-  (void) e;
-  return hwt_pool_get(threads);
+static pthreadpool_t get_pool(unsigned threads) { return hwt_pool_get(threads); }
+
+static hwt_status xnn_fail(const hwt_layer *l, size_t i, enum xnn_status s, char *err, size_t errlen) {
+  hwt_errf(err, errlen, "layer %zu '%s' (%s): XNNPACK operator creation failed (status %d%s)", i, l->name,
+           hwt_layer_type_name(l->type), (int) s, s == xnn_status_out_of_memory ? ": out of memory" : "");
+  return s == xnn_status_out_of_memory ? hwt_status_out_of_memory : hwt_status_internal;
 }
 
-static hwt_status create_xnn(hwt_engine *e, size_t i, const void *src, layer_exec *x, char *err, size_t errlen) {
+/* A float fc / conv / dwconv over src -> dst with weights w, b (the layer's, or the classifier's folded ones). */
+static enum xnn_status create_xnn_f32(hwt_engine *e, const hwt_layer *l, node_exec *x, const float *w, const float *b,
+                                      const void *src, void *dst) {
+  enum xnn_status s;
+  float lo, hi;
+  hwt_layer_act_bounds_f32(l, &lo, &hi);
+  hwt_shape is = x->ish[0];
+  if (l->type == hwt_layer_fc) {
+    size_t k = hwt_shape_size(is);
+    s = xnn_create_fully_connected_nc_f32(k, l->outputs, k, l->outputs, w, b, lo, hi, 0, &x->op);
+    if (s == xnn_status_success) s = xnn_setup_fully_connected_nc_f32(x->op, e->batch, src, dst, x->pool);
+    return s;
+  }
+  bool dw = l->type == hwt_layer_dwconv;
+  uint32_t g = hwt_conv_groups(l);
+  s = xnn_create_convolution2d_nhwc_f32(l->pad_t, l->pad_r, l->pad_b, l->pad_l, l->kh, l->kw, l->sh, l->sw,
+                                        hwt_dil(l->dh), hwt_dil(l->dw), dw ? is.c : g, dw ? 1 : is.c / g,
+                                        dw ? 1 : l->out.c / g, is.c, l->out.c, w, b, lo, hi,
+                                        dw ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0, &x->op);
+  if (s == xnn_status_success) s = xnn_setup_convolution2d_nhwc_f32(x->op, e->batch, is.h, is.w, src, dst, x->pool);
+  return s;
+}
+
+static hwt_status create_xnn(hwt_engine *e, size_t i, node_exec *x, bool q, char *err, size_t errlen) {
   const hwt_layer *l = &e->m->layers[i];
-  const hwt_model *m = e->m;
-  enum xnn_status s = xnn_status_invalid_parameter;
-  size_t B = e->batch;
-  if (!e->q) {
-    float lo, hi;
-    hwt_act_bounds_f32(l->act, &lo, &hi);
-    if (l->type == hwt_layer_fc) {
-      size_t k = hwt_shape_size(l->in);
-      s = xnn_create_fully_connected_nc_f32(k, l->outputs, k, l->outputs, l->w, l->b, lo, hi, 0, &x->op);
-      if (s == xnn_status_success) s = xnn_setup_fully_connected_nc_f32(x->op, B, src, x->out, x->pool);
-    } else {
-      bool dw = l->type == hwt_layer_dwconv;
-      s = xnn_create_convolution2d_nhwc_f32(l->pad_t, l->pad_r, l->pad_b, l->pad_l, l->kh, l->kw, l->sh, l->sw, 1, 1,
-                                            dw ? l->in.c : 1, dw ? 1 : l->in.c, dw ? 1 : l->out.c, l->in.c, l->out.c,
-                                            l->w, l->b, lo, hi, dw ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0, &x->op);
-      if (s == xnn_status_success)
-        s = xnn_setup_convolution2d_nhwc_f32(x->op, B, l->in.h, l->in.w, src, x->out, x->pool);
-    }
+  enum xnn_status s;
+  if (!q) {
+    s = create_xnn_f32(e, l, x, l->w, l->b, x->in[0], x->dst);
   } else {
-    hwt_qparams iq = hwt_model_out_q(m, (int) i - 1);
+    hwt_qparams iq = x->iq[0];
     int8_t lo, hi;
-    hwt_act_bounds_q8(l->act, l->oq, &lo, &hi);
+    hwt_layer_act_bounds_q8(l, l->oq, &lo, &hi);
     /* Per-channel int8 (qc8): Debian's XNNPACK has it for convolution only, so a fully-connected layer runs
      * as a 1x1 convolution over a 1x1 image per sample. */
     bool dw = l->type == hwt_layer_dwconv, fc = l->type == hwt_layer_fc;
-    size_t cin = fc ? hwt_shape_size(l->in) : l->in.c, cout = fc ? l->outputs : l->out.c;
+    hwt_shape is = x->ish[0];
+    uint32_t g = fc ? 1 : hwt_conv_groups(l);
+    size_t cin = fc ? hwt_shape_size(is) : is.c, cout = fc ? l->outputs : l->out.c;
     s = xnn_create_convolution2d_nhwc_qc8(
         fc ? 0 : l->pad_t, fc ? 0 : l->pad_r, fc ? 0 : l->pad_b, fc ? 0 : l->pad_l, fc ? 1 : l->kh, fc ? 1 : l->kw,
-        fc ? 1 : l->sh, fc ? 1 : l->sw, 1, 1, dw ? l->in.c : 1, dw ? 1 : cin, dw ? 1 : cout, cin, cout,
-        (int8_t) iq.zero_point, iq.scale, l->wscale, l->wq, l->bq, (int8_t) l->oq.zero_point, l->oq.scale, lo, hi,
-        dw ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0, &x->op);
+        fc ? 1 : l->sh, fc ? 1 : l->sw, fc ? 1 : hwt_dil(l->dh), fc ? 1 : hwt_dil(l->dw), dw ? (uint32_t) cin : g,
+        dw ? 1 : cin / g, dw ? 1 : cout / g, cin, cout, (int8_t) iq.zero_point, iq.scale, l->wscale, l->wq, l->bq,
+        (int8_t) l->oq.zero_point, l->oq.scale, lo, hi, dw ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0, &x->op);
     if (s == xnn_status_success)
-      s = xnn_setup_convolution2d_nhwc_qc8(x->op, B, fc ? 1 : l->in.h, fc ? 1 : l->in.w, src, x->out, x->pool);
+      s = xnn_setup_convolution2d_nhwc_qc8(x->op, e->batch, fc ? 1 : is.h, fc ? 1 : is.w, x->in[0], x->dst, x->pool);
   }
-  if (s != xnn_status_success) {
-    hwt_errf(err, errlen, "layer %zu '%s' (%s): XNNPACK operator creation failed (status %d%s)", i, l->name,
-             hwt_layer_type_name(l->type), (int) s, s == xnn_status_out_of_memory ? ": out of memory" : "");
-    return s == xnn_status_out_of_memory ? hwt_status_out_of_memory : hwt_status_internal;
-  }
+  if (s != xnn_status_success) return xnn_fail(l, i, s, err, errlen);
   x->kind = kind_xnn;
   return hwt_status_ok;
 }
 
-static hwt_status create_own(hwt_engine *e, size_t i, layer_exec *x, char *err, size_t errlen) {
+static void note_source(hwt_layer_choice *c, const char *fmt, const char *what) {
+  char prev[sizeof(c->source)];
+  memcpy(prev, c->source, sizeof(prev));
+  snprintf(c->source, sizeof(c->source), fmt, prev, what);
+}
+
+static hwt_status create_own(hwt_engine *e, size_t i, node_exec *x, bool q, char *err, size_t errlen) {
   const hwt_layer *l = &e->m->layers[i];
   bool fc = l->type == hwt_layer_fc;
-  size_t n = fc ? l->outputs : l->out.c, k = fc ? hwt_shape_size(l->in) : l->in.c;
-  x->gemm_m = fc ? e->batch : e->batch * l->in.h * l->in.w;
-  hwt_gemm_family fam = e->q ? hwt_gemm_qs8 : hwt_gemm_f32;
+  size_t n = fc ? l->outputs : l->out.c, k = fc ? hwt_shape_size(x->ish[0]) : x->ish[0].c;
+  x->gemm_m = fc ? e->batch : e->batch * x->ish[0].h * x->ish[0].w;
+  x->lda = k;
+  hwt_gemm_family fam = q ? hwt_gemm_qs8 : hwt_gemm_f32;
   if (!hwt_gemm_isa_supported(fam, x->choice.isa)) {
     x->choice.isa = hwt_gemm_best_isa(fam);
-    char prev[sizeof(x->choice.source)];
-    memcpy(prev, x->choice.source, sizeof(prev));
-    snprintf(x->choice.source, sizeof(x->choice.source), "%.24s (isa->%s)", prev, hwt_isa_name(x->choice.isa));
+    note_source(&x->choice, "%.24s (isa->%s)", hwt_isa_name(x->choice.isa));
   }
   const hwt_gemm_blocking *blk = &x->choice.blocking;
   hwt_status st;
-  if (!e->q) {
+  if (!q) {
     float lo, hi;
-    hwt_act_bounds_f32(l->act, &lo, &hi);
+    hwt_layer_act_bounds_f32(l, &lo, &hi);
     st = hwt_gemm_f32_create(n, k, l->w, l->b, lo, hi, x->choice.isa, blk, &x->pf);
     x->kind = kind_own_f32;
   } else {
-    hwt_qparams iq = hwt_model_out_q(e->m, (int) i - 1);
+    hwt_qparams iq = x->iq[0];
     hwt_qs8_params p = {0};
     p.input_zero_point = (int8_t) iq.zero_point;
     p.input_scale = iq.scale;
@@ -222,7 +265,7 @@ static hwt_status create_own(hwt_engine *e, size_t i, layer_exec *x, char *err, 
     p.kernel_scales = l->wscale;
     p.output_zero_point = (int8_t) l->oq.zero_point;
     p.output_scale = l->oq.scale;
-    hwt_act_bounds_q8(l->act, l->oq, &p.output_min, &p.output_max);
+    hwt_layer_act_bounds_q8(l, l->oq, &p.output_min, &p.output_max);
     st = hwt_gemm_qs8_create(n, k, l->wq, l->bq, &p, x->choice.isa, blk, &x->pq);
     x->kind = kind_own_q8;
   }
@@ -234,44 +277,44 @@ static hwt_status create_own(hwt_engine *e, size_t i, layer_exec *x, char *err, 
   return hwt_status_ok;
 }
 
-/* The int8 classifier with float logits. Neither XNNPACK's qc8 nor our qs8 plans output float, so it runs as
- * an fp32 fully-connected layer on the dequantized int8 input with the int8 weights times their scales: the
- * same products as the int32 path, rounded to float (relative error ~1e-7 instead of exact integers). */
+/* int8 weights with a float output (the int8 classifier, engine.h): neither XNNPACK's qc8 nor our qs8 plans
+ * output float, so it runs as a float operator on the int8 input minus its zero point with the int8 weights
+ * times their scales: the same products as the int32 path, rounded to float (relative error ~1e-7). */
 static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt_engine_options *opt, char *err,
                                 size_t errlen) {
   const hwt_layer *l = &e->m->layers[i];
-  layer_exec *x = &e->lx[i];
-  size_t k = hwt_shape_size(l->in), n = l->outputs;
-  float is = hwt_model_out_q(e->m, (int) i - 1).scale;
-  x->kind = kind_logits_q8;
-  size_t fin_bytes, wf_bytes;
-  bool fits = tensor_bytes(l->in, e->batch, sizeof(float), &fin_bytes) &&
-              !__builtin_mul_overflow(n, k * sizeof(float), &wf_bytes); /* k * 4 <= fin_bytes did not wrap */
-  x->fin = fits ? hwt_rt_alloc(fin_bytes) : NULL;
-  x->wf = fits ? hwt_rt_alloc(wf_bytes) : NULL;
+  node_exec *x = &e->nx[i];
+  bool fc = l->type == hwt_layer_fc;
+  size_t nw = hwt_layer_weight_count(l), n = hwt_layer_bias_count(l), k = fc ? hwt_shape_size(x->ish[0]) : 0;
+  size_t per = nw / (n ? n : 1); /* weights per output channel (fc, conv); dwconv: per tap, channel = index % C */
+  float is = x->iq[0].scale;
+  x->kind = kind_logits;
+  size_t wf_bytes;
+  x->wf = !__builtin_mul_overflow(nw, sizeof(float), &wf_bytes) ? hwt_rt_alloc(wf_bytes) : NULL;
   x->bf = hwt_rt_alloc(n * sizeof(float));
-  if (x->fin == NULL || x->wf == NULL || x->bf == NULL) {
-    hwt_errf(err, errlen, "layer %zu '%s': out of memory for the float classifier", i, l->name);
+  if (x->wf == NULL || x->bf == NULL) {
+    hwt_errf(err, errlen, "layer %zu '%s': out of memory for the float-output int8 weights", i, l->name);
     return hwt_status_out_of_memory;
   }
-  for (size_t o = 0; o < n; o++) {
-    float sc = is * l->wscale[o];
-    for (size_t j = 0; j < k; j++) x->wf[o * k + j] = (float) l->wq[o * k + j] * sc;
-    x->bf[o] = (float) l->bq[o] * sc;
+  for (size_t j = 0; j < nw; j++) {
+    size_t o = l->type == hwt_layer_dwconv ? j % n : j / per;
+    x->wf[j] = (float) l->wq[j] * (is * l->wscale[o]);
   }
-  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default (float logits)"};
-  hwt_layer_query qry = {"gemm_f32", l, e->batch, e->batch, n, k};
-  if (opt->chooser != NULL && opt->chooser(opt->chooser_ctx, &qry, &x->choice)) {
-    char prev[sizeof(x->choice.source)];
-    memcpy(prev, x->choice.source, sizeof(prev));
-    snprintf(x->choice.source, sizeof(x->choice.source), "%.30s (f32 logits)", prev);
+  for (size_t o = 0; o < n; o++) x->bf[o] = (float) l->bq[o] * (is * l->wscale[o]);
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default (float out)"};
+  hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k};
+  if (!fc) {
+    qry.m = e->batch * l->out.h * l->out.w;
+    qry.k = (size_t) l->kh * l->kw * (l->type == hwt_layer_dwconv ? 1 : x->ish[0].c / hwt_conv_groups(l));
   }
+  if (opt->chooser != NULL && opt->chooser(opt->chooser_ctx, &qry, &x->choice))
+    note_source(&x->choice, "%.30s (%s)", "f32 out");
   if (x->choice.threads == 0) x->choice.threads = 1;
   if (x->choice.threads > cap) x->choice.threads = cap;
-  x->pool = get_pool(e, x->choice.threads);
-  float lo, hi;
-  hwt_act_bounds_f32(l->act, &lo, &hi);
-  if (x->choice.impl == hwt_impl_own) {
+  x->pool = get_pool(x->choice.threads);
+  if (x->choice.impl == hwt_impl_own && fc) {
+    float lo, hi;
+    hwt_layer_act_bounds_f32(l, &lo, &hi);
     if (!hwt_gemm_isa_supported(hwt_gemm_f32, x->choice.isa)) x->choice.isa = hwt_gemm_best_isa(hwt_gemm_f32);
     hwt_status st = hwt_gemm_f32_create(n, k, x->wf, x->bf, lo, hi, x->choice.isa, &x->choice.blocking, &x->pf);
     if (st != hwt_status_ok) {
@@ -281,21 +324,215 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
     return hwt_status_ok;
   }
   x->choice.impl = hwt_impl_xnnpack;
-  enum xnn_status s = xnn_create_fully_connected_nc_f32(k, n, k, n, x->wf, x->bf, lo, hi, 0, &x->op);
-  if (s == xnn_status_success) s = xnn_setup_fully_connected_nc_f32(x->op, e->batch, x->fin, x->out, x->pool);
-  if (s != xnn_status_success) {
-    hwt_errf(err, errlen, "layer %zu '%s': XNNPACK operator creation failed (status %d)", i, l->name, (int) s);
-    return s == xnn_status_out_of_memory ? hwt_status_out_of_memory : hwt_status_internal;
-  }
+  enum xnn_status s = create_xnn_f32(e, l, x, x->wf, x->bf, x->fin, x->dst);
+  if (s != xnn_status_success) return xnn_fail(l, i, s, err, errlen);
   return hwt_status_ok;
+}
+
+/* ---- the memory plan of an engine ---- */
+
+/* Bytes of n elements of es bytes; false on overflow. */
+static bool nbytes(size_t n, size_t es, size_t *out) { return !__builtin_mul_overflow(n, es, out); }
+
+enum { buf_value, buf_alt, buf_in_scratch, buf_out_scratch, buf_fout, buf_fin };
+typedef struct buf_ref {
+  int what;
+  size_t index; /* value index, io index or node */
+} buf_ref;
+
+static hwt_status build_plan(hwt_engine *e, const hwt_engine_options *opt, char *err, size_t errlen) {
+  const hwt_model *m = e->m;
+  size_t nl = m->nlayers, ni = e->ni, nv = e->nv, B = e->batch;
+  uint32_t end = (uint32_t) nl + 1;
+  /* Per value: last step read in its own type / in the other type. */
+  uint32_t *last = hwt_rt_calloc(nv * 2, sizeof(uint32_t));
+  bool *need_alt = hwt_rt_calloc(nv, sizeof(bool));
+  size_t cap = nv * 2 + 2 * HWT_GRAPH_MAX_IO + 2 * nl;
+  e->plan = hwt_rt_calloc(cap, sizeof(hwt_plan_buf));
+  buf_ref *refs = hwt_rt_calloc(cap, sizeof(buf_ref));
+  hwt_status st = hwt_status_out_of_memory;
+  if (last == NULL || need_alt == NULL || e->plan == NULL || refs == NULL) {
+    hwt_errf(err, errlen, "engine: out of memory for the memory plan");
+    goto done;
+  }
+  for (size_t v = 0; v < nv; v++) last[v * 2] = v < ni ? 0 : (uint32_t) (v - ni + 1);
+  for (size_t i = 0; i < nl; i++) {
+    const hwt_layer *l = &m->layers[i];
+    bool rq8 = hwt_node_reads_q8(l);
+    for (int j = 0; j < l->nin; j++) {
+      size_t v = vidx(e, l->inputs[j]);
+      bool other = e->vals[v].q8 != rq8;
+      last[v * 2 + other] = (uint32_t) i + 1;
+      if (other) {
+        need_alt[v] = true;
+        hwt_qparams q = e->vals[v].q;
+        if (rq8 && !(q.scale > 0 && isfinite(q.scale))) {
+          hwt_errf(err, errlen,
+                   "layer %zu '%s' (%s): reads int8, but its input %d is float without quantization params (scale %g)",
+                   i, l->name, hwt_layer_type_name(l->type), j, (double) q.scale);
+          st = hwt_status_invalid_argument;
+          goto done;
+        }
+      }
+    }
+  }
+  for (size_t k = 0; k < e->nout; k++) last[vidx(e, e->out_io[k].value) * 2] = end;
+  size_t nb = 0;
+#define ADD(BYTES, FIRST, LAST, WHAT, INDEX)                    \
+  do {                                                          \
+    e->plan[nb] = (hwt_plan_buf){(BYTES), (FIRST), (LAST), 0};  \
+    refs[nb++] = (buf_ref){(WHAT), (INDEX)};                    \
+  } while (0)
+  size_t total = 0;
+  for (size_t v = 0; v < nv; v++) {
+    value_buf *vb = &e->vals[v];
+    size_t bytes;
+    if (!nbytes(vb->n, vb->q8 ? 1 : 4, &bytes)) goto overflow;
+    uint32_t first = v < ni ? 0 : (uint32_t) (v - ni + 1), lst = last[v * 2];
+    if (lst == end || opt->keep_values) { /* graph outputs and kept values: never reused */
+      first = 0;
+      lst = end;
+    }
+    ADD(bytes, first, lst, buf_value, v);
+    if (need_alt[v]) {
+      if (!nbytes(vb->n, vb->q8 ? 4 : 1, &bytes)) goto overflow;
+      ADD(bytes, v < ni ? 0 : (uint32_t) (v - ni + 1), last[v * 2 + 1], buf_alt, v);
+    }
+  }
+  for (size_t k = 0; k < ni; k++) {
+    const io_desc *io = &e->in_io[k];
+    size_t bytes;
+    if (e->vals[k].q8 && !hwt_layout_is_copy(io->shape, io->rank)) {
+      if (!nbytes(e->vals[k].n, 4, &bytes)) goto overflow;
+      ADD(bytes, 0, 0, buf_in_scratch, k);
+    }
+  }
+  for (size_t k = 0; k < e->nout; k++) {
+    const io_desc *io = &e->out_io[k];
+    size_t bytes, v = vidx(e, io->value);
+    if (e->vals[v].q8 && !hwt_layout_is_copy(io->shape, io->rank)) {
+      if (!nbytes(e->vals[v].n, 4, &bytes)) goto overflow;
+      ADD(bytes, end, end, buf_out_scratch, k);
+    }
+  }
+  for (size_t i = 0; i < nl; i++) {
+    const hwt_layer *l = &m->layers[i];
+    value_buf *vb = &e->vals[ni + i];
+    size_t bytes;
+    if (hwt_node_q8_via_float(l)) {
+      if (!nbytes(vb->n, 4, &bytes)) goto overflow;
+      ADD(bytes, (uint32_t) i + 1, (uint32_t) i + 1, buf_fout, i);
+    }
+    bool wnode = l->type == hwt_layer_fc || l->type == hwt_layer_conv || l->type == hwt_layer_dwconv;
+    if (wnode && l->wq != NULL && !l->q8) {
+      if (!nbytes(e->vals[vidx(e, l->inputs[0])].n, 4, &bytes)) goto overflow;
+      ADD(bytes, (uint32_t) i + 1, (uint32_t) i + 1, buf_fin, i);
+    }
+  }
+#undef ADD
+  e->nplan = nb;
+  for (size_t b = 0; b < nb; b++)
+    if (__builtin_add_overflow(total, e->plan[b].bytes, &total)) goto overflow;
+  e->values_bytes = total;
+  if (!hwt_plan_assign(e->plan, nb, &e->arena_bytes)) goto overflow;
+  e->arena = hwt_rt_calloc(1, e->arena_bytes ? e->arena_bytes : 64);
+  if (e->arena == NULL) {
+    hwt_errf(err, errlen, "engine: out of memory for the %zu-byte activation arena (batch %zu)", e->arena_bytes, B);
+    goto done;
+  }
+  for (size_t b = 0; b < nb; b++) {
+    void *p = e->arena + e->plan[b].offset;
+    size_t k = refs[b].index;
+    switch (refs[b].what) {
+      case buf_value: e->vals[k].p = p; break;
+      case buf_alt: e->vals[k].alt = p; break;
+      case buf_in_scratch: e->in_scratch[k] = p; break;
+      case buf_out_scratch: e->out_scratch[k] = p; break;
+      case buf_fout: e->nx[k].fout = p; break;
+      case buf_fin: e->nx[k].fin = p; break;
+    }
+  }
+  st = hwt_status_ok;
+  goto done;
+overflow:
+  hwt_errf(err, errlen, "engine: the values x batch %zu do not fit in memory's address range", B);
+  st = hwt_status_out_of_memory;
+done:
+  hwt_rt_free(last);
+  hwt_rt_free(need_alt);
+  hwt_rt_free(refs);
+  return st;
+}
+
+/* ---- create ---- */
+
+static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_engine_options *opt, char *err,
+                              size_t errlen) {
+  const hwt_model *m = e->m;
+  const hwt_layer *l = &m->layers[i];
+  node_exec *x = &e->nx[i];
+  bool rq8 = hwt_node_reads_q8(l);
+  for (int j = 0; j < l->nin; j++) {
+    const value_buf *v = &e->vals[vidx(e, l->inputs[j])];
+    x->in[j] = v->q8 == rq8 ? v->p : v->alt;
+    x->ish[j] = v->shape;
+    x->irank[j] = hwt_model_value_rank(m, l->inputs[j]);
+    x->iq[j] = v->q;
+  }
+  x->dst = x->fout != NULL ? (void *) x->fout : e->vals[e->ni + i].p;
+  bool wnode = l->type == hwt_layer_fc || l->type == hwt_layer_conv || l->type == hwt_layer_dwconv;
+  if (wnode && l->wq != NULL && !l->q8) return create_logits(e, i, cap, opt, err, errlen);
+  if (!wnode) {
+    x->kind = kind_native;
+    x->native_q8 = l->type == hwt_layer_quantize || (rq8 && hwt_op_has_q8(l->type));
+    x->choice = (hwt_layer_choice){hwt_impl_native, hwt_isa_scalar, 1, {0, 0, 0}, "native"};
+    return hwt_status_ok;
+  }
+  bool q = l->wq != NULL; /* and q8: int8 in, int8 out */
+  if (!q && l->w == NULL) {
+    hwt_errf(err, errlen, "layer %zu '%s' (%s): no weights", i, l->name, hwt_layer_type_name(l->type));
+    return hwt_status_invalid_argument;
+  }
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default"};
+  hwt_layer_query qry = {op_name(l, q), l, e->batch, 0, 0, 0};
+  if (l->type == hwt_layer_fc) {
+    qry.m = e->batch;
+    qry.n = l->outputs;
+    qry.k = hwt_shape_size(x->ish[0]);
+  } else {
+    qry.m = e->batch * l->out.h * l->out.w;
+    qry.n = l->out.c;
+    qry.k = (size_t) l->kh * l->kw * (l->type == hwt_layer_dwconv ? 1 : x->ish[0].c / hwt_conv_groups(l));
+  }
+  if (opt->chooser != NULL) opt->chooser(opt->chooser_ctx, &qry, &x->choice);
+  if (x->choice.threads == 0) x->choice.threads = 1;
+  if (x->choice.threads > cap) x->choice.threads = cap;
+  x->pool = get_pool(x->choice.threads);
+  if (x->choice.threads > 1 && x->pool == NULL) {
+    hwt_errf(err, errlen, "layer %zu '%s': cannot create a pool of %u threads", i, l->name, x->choice.threads);
+    return hwt_status_out_of_memory;
+  }
+  if (x->choice.impl == hwt_impl_own && !(l->type == hwt_layer_fc || is_1x1(l))) {
+    /* Our kernels are GEMMs: they run fully-connected layers and 1x1 convolutions only. */
+    x->choice.impl = hwt_impl_xnnpack;
+    note_source(&x->choice, "%.24s (%s)", "own n/a");
+  }
+  if (x->choice.impl != hwt_impl_own) x->choice.impl = hwt_impl_xnnpack;
+  return x->choice.impl == hwt_impl_own ? create_own(e, i, x, q, err, errlen) : create_xnn(e, i, x, q, err, errlen);
 }
 
 hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_options *opt, hwt_engine **out,
                              char *err, size_t errlen) {
   hwt_engine_options none = {0};
   if (opt == NULL) opt = &none;
+  *out = NULL;
   if (m == NULL || batch == 0 || m->nlayers == 0) {
     hwt_errf(err, errlen, "engine: needs a model and a batch >= 1");
+    return hwt_status_invalid_argument;
+  }
+  if (m->ninputs > HWT_GRAPH_MAX_IO || m->noutputs > HWT_GRAPH_MAX_IO) {
+    hwt_errf(err, errlen, "engine: the model has %zu graph inputs and %zu outputs (at most %d each)", m->ninputs,
+             m->noutputs, HWT_GRAPH_MAX_IO);
     return hwt_status_invalid_argument;
   }
   hwt_status st = hwt_engine_global_init(err, errlen);
@@ -305,89 +542,67 @@ hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_
   if (e == NULL) goto oom;
   e->m = m;
   e->batch = batch;
-  e->q = m->precision == hwt_prec_int8;
   e->timing = opt->layer_timing;
   e->leak_bytes = opt->test_leak_bytes;
   const char *leak = getenv("HWTUNE_ENGINE_TEST_LEAK");
   if (leak != NULL && e->leak_bytes == 0) e->leak_bytes = (size_t) strtoull(leak, NULL, 10);
-  size_t es = e->q ? 1 : 4;
-  size_t in_bytes;
-  if (!tensor_bytes(m->input, batch, es, &in_bytes)) {
-    hwt_errf(err, errlen, "engine: the input (%ux%ux%u) x batch %zu does not fit in memory's address range",
-             m->input.h, m->input.w, m->input.c, batch);
-    hwt_engine_destroy(e);
-    return hwt_status_out_of_memory;
+  e->ni = m->ninputs ? m->ninputs : 1;
+  e->nv = e->ni + m->nlayers;
+  e->nout = m->noutputs ? m->noutputs : 1;
+  for (size_t k = 0; k < e->ni; k++) {
+    int id = HWT_INPUT_ID(k);
+    e->in_io[k] = (io_desc){id, hwt_model_value_shape(m, id), hwt_model_value_rank(m, id)};
   }
-  e->in = hwt_rt_calloc(1, in_bytes);
-  e->lx = hwt_rt_calloc(m->nlayers, sizeof(layer_exec));
-  if (e->in == NULL || e->lx == NULL) goto oom;
+  for (size_t k = 0; k < e->nout; k++) {
+    int id = m->noutputs ? m->outputs[k].value : (int) m->nlayers - 1;
+    e->out_io[k] = (io_desc){id, hwt_model_value_shape(m, id), m->noutputs ? m->outputs[k].rank : 0};
+  }
+  e->nx = hwt_rt_calloc(m->nlayers, sizeof(node_exec));
+  e->vals = hwt_rt_calloc(e->nv, sizeof(value_buf));
+  if (e->nx == NULL || e->vals == NULL) goto oom;
+  for (size_t v = 0; v < e->nv; v++) {
+    int id = v < e->ni ? HWT_INPUT_ID(v) : (int) (v - e->ni);
+    value_buf *vb = &e->vals[v];
+    vb->shape = hwt_model_value_shape(m, id);
+    vb->q8 = hwt_model_value_q8(m, id);
+    vb->q = hwt_model_value_q(m, id);
+    size_t bytes;
+    if (__builtin_mul_overflow(hwt_shape_size(vb->shape), batch, &vb->n) || !nbytes(vb->n, sizeof(float), &bytes)) {
+      hwt_errf(err, errlen, "engine: value %d (%ux%ux%u) x batch %zu does not fit in memory's address range", id,
+               vb->shape.h, vb->shape.w, vb->shape.c, batch);
+      hwt_engine_destroy(e);
+      return hwt_status_out_of_memory;
+    }
+  }
+  for (size_t i = 0; i < m->nlayers; i++) {
+    const hwt_layer *l = &m->layers[i];
+    bool ok = l->nin >= 1 && l->nin <= HWT_NODE_MAX_INPUTS;
+    for (int j = 0; ok && j < l->nin; j++) ok = l->inputs[j] < (int) i && l->inputs[j] >= HWT_INPUT_ID(e->ni - 1);
+    if (!ok) {
+      hwt_errf(err, errlen, "layer %zu '%s' (%s): inputs not set or not earlier values (finalize the model)", i,
+               l->name, hwt_layer_type_name(l->type));
+      hwt_engine_destroy(e);
+      return hwt_status_invalid_argument;
+    }
+  }
+  st = build_plan(e, opt, err, errlen);
+  if (st != hwt_status_ok) {
+    hwt_engine_destroy(e);
+    return st;
+  }
   /* More threads than usable CPUs only ever wait for each other: the cap is the usable CPUs at most. */
   unsigned usable = hwt_engine_usable_cpus();
   unsigned cap = opt->threads && opt->threads < usable ? opt->threads : usable;
   if (cap > MAX_POOL_THREADS) cap = MAX_POOL_THREADS;
   size_t plan_bytes = 0;
   for (size_t i = 0; i < m->nlayers; i++) {
-    const hwt_layer *l = &m->layers[i];
-    layer_exec *x = &e->lx[i];
-    size_t out_bytes = 0;
-    bool fits = tensor_bytes(l->out, batch, layer_out_float(e, l) ? 4 : 1, &out_bytes);
-    x->out = fits ? hwt_rt_calloc(1, out_bytes) : NULL;
-    if (x->out == NULL) {
-      hwt_errf(err, errlen, "layer %zu '%s' (%s): out of memory for the %ux%ux%u x batch %zu output", i, l->name,
-               hwt_layer_type_name(l->type), l->out.h, l->out.w, l->out.c, batch);
-      hwt_engine_destroy(e);
-      return hwt_status_out_of_memory;
-    }
-    const void *src = i == 0 ? e->in : e->lx[i - 1].out;
-    const char *op = op_name(l, e->q);
-    if (hwt_layer_float_logits(m, i)) {
-      st = create_logits(e, i, cap, opt, err, errlen);
-      if (st != hwt_status_ok) {
-        hwt_engine_destroy(e);
-        return st;
-      }
-      if (x->pf != NULL) plan_bytes += hwt_gemm_f32_plan_bytes(x->pf);
-      continue;
-    }
-    if (op == NULL) {
-      x->kind = kind_native;
-      x->choice = (hwt_layer_choice){hwt_impl_native, hwt_isa_scalar, 1, {0, 0, 0}, "native"};
-      continue;
-    }
-    x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default"};
-    hwt_layer_query qry = {op, l, batch, 0, 0, 0};
-    if (l->type == hwt_layer_fc) {
-      qry.m = batch;
-      qry.n = l->outputs;
-      qry.k = hwt_shape_size(l->in);
-    } else {
-      qry.m = batch * l->out.h * l->out.w;
-      qry.n = l->out.c;
-      qry.k = (size_t) l->kh * l->kw * (l->type == hwt_layer_dwconv ? 1 : l->in.c);
-    }
-    if (opt->chooser != NULL) opt->chooser(opt->chooser_ctx, &qry, &x->choice);
-    if (x->choice.threads == 0) x->choice.threads = 1;
-    if (x->choice.threads > cap) x->choice.threads = cap;
-    x->pool = get_pool(e, x->choice.threads);
-    if (x->choice.threads > 1 && x->pool == NULL) {
-      hwt_errf(err, errlen, "layer %zu '%s': cannot create a pool of %u threads", i, l->name, x->choice.threads);
-      hwt_engine_destroy(e);
-      return hwt_status_out_of_memory;
-    }
-    if (x->choice.impl == hwt_impl_own && !(l->type == hwt_layer_fc || is_1x1(l))) {
-      /* Our kernels are GEMMs: they run fully-connected layers and 1x1 convolutions only. */
-      x->choice.impl = hwt_impl_xnnpack;
-      char prev[sizeof(x->choice.source)];
-      memcpy(prev, x->choice.source, sizeof(prev));
-      snprintf(x->choice.source, sizeof(x->choice.source), "%.24s (own n/a)", prev);
-    }
-    st = x->choice.impl == hwt_impl_own ? create_own(e, i, x, err, errlen) : create_xnn(e, i, src, x, err, errlen);
+    st = create_node(e, i, cap, opt, err, errlen);
     if (st != hwt_status_ok) {
       hwt_engine_destroy(e);
       return st;
     }
-    if (x->pf != NULL) plan_bytes += hwt_gemm_f32_plan_bytes(x->pf);
-    if (x->pq != NULL) plan_bytes += hwt_gemm_qs8_plan_bytes(x->pq);
+    if (e->nx[i].pf != NULL) plan_bytes += hwt_gemm_f32_plan_bytes(e->nx[i].pf);
+    if (e->nx[i].pq != NULL) plan_bytes += hwt_gemm_qs8_plan_bytes(e->nx[i].pq);
   }
   e->bytes = hwt_engine_mem_stats().live_bytes - live0 + plan_bytes;
   *out = e;
@@ -398,71 +613,104 @@ oom:
   return hwt_status_out_of_memory;
 }
 
-hwt_status hwt_engine_run(hwt_engine *e, const float *in, float *out, hwt_run_info *info) {
-  const hwt_model *m = e->m;
-  size_t in_n = hwt_shape_size(m->input) * e->batch;
-  size_t bad = 0;
-  for (size_t k = 0; k < in_n; k++) bad += !isfinite(in[k]);
-  if (e->q) {
-    int8_t *qi = e->in;
-    for (size_t k = 0; k < in_n; k++) qi[k] = hwt_q8(in[k], m->iq, -128, 127);
+/* ---- run ---- */
+
+/* The other-type copy of a value that some consumer reads. */
+static void convert_alt(const value_buf *v) {
+  if (v->alt == NULL) return;
+  if (v->q8) {
+    const int8_t *s = v->p;
+    float *d = v->alt;
+    for (size_t k = 0; k < v->n; k++) d[k] = hwt_dq8(s[k], v->q);
   } else {
-    memcpy(e->in, in, in_n * sizeof(float));
+    const float *s = v->p;
+    int8_t *d = v->alt;
+    for (size_t k = 0; k < v->n; k++) d[k] = hwt_q8(s[k], v->q, -128, 127);
+  }
+}
+
+static hwt_status run_node(hwt_engine *e, size_t i) {
+  const hwt_layer *l = &e->m->layers[i];
+  node_exec *x = &e->nx[i];
+  switch (x->kind) {
+    case kind_xnn:
+      if (xnn_run_operator(x->op, x->pool) != xnn_status_success) return hwt_status_internal;
+      break;
+    case kind_own_f32: hwt_gemm_f32_run(x->pf, x->gemm_m, x->in[0], x->lda, x->dst, l->out.c, x->pool); break;
+    case kind_own_q8: hwt_gemm_qs8_run(x->pq, x->gemm_m, x->in[0], x->lda, x->dst, l->out.c, x->pool); break;
+    case kind_logits: {
+      size_t k = e->vals[vidx(e, l->inputs[0])].n;
+      int32_t zp = x->iq[0].zero_point;
+      const int8_t *q = x->in[0];
+      for (size_t j = 0; j < k; j++) x->fin[j] = (float) ((int32_t) q[j] - zp);
+      if (x->op != NULL) {
+        if (xnn_run_operator(x->op, x->pool) != xnn_status_success) return hwt_status_internal;
+      } else {
+        hwt_gemm_f32_run(x->pf, e->batch, x->fin, hwt_shape_size(x->ish[0]), x->dst, l->outputs, x->pool);
+      }
+      break;
+    }
+    default:
+      if (x->native_q8)
+        hwt_op_q8(l, e->batch, x->in, x->ish, x->irank, x->iq, x->dst);
+      else
+        hwt_op_f32(l, e->batch, x->in, x->ish, x->irank, x->iq, x->dst);
+      break;
+  }
+  if (x->fout != NULL) { /* q8 node computed in float */
+    int8_t *o = e->vals[e->ni + i].p;
+    size_t n = e->vals[e->ni + i].n;
+    for (size_t k = 0; k < n; k++) o[k] = hwt_q8(x->fout[k], l->oq, -128, 127);
+  }
+  return hwt_status_ok;
+}
+
+hwt_status hwt_engine_run_io(hwt_engine *e, const float *const *ins, float *const *outs, hwt_run_info *info) {
+  const hwt_model *m = e->m;
+  size_t bad = 0;
+  for (size_t k = 0; k < e->ni; k++) {
+    if (ins[k] == NULL) continue;
+    const io_desc *io = &e->in_io[k];
+    value_buf *v = &e->vals[k];
+    const float *src = ins[k];
+    for (size_t j = 0; j < v->n; j++) bad += !isfinite(src[j]);
+    if (v->q8) {
+      if (e->in_scratch[k] != NULL) {
+        hwt_layout_to_internal(io->shape, io->rank, e->batch, src, e->in_scratch[k]);
+        src = e->in_scratch[k];
+      }
+      int8_t *d = v->p;
+      for (size_t j = 0; j < v->n; j++) d[j] = hwt_q8(src[j], v->q, -128, 127);
+    } else {
+      hwt_layout_to_internal(io->shape, io->rank, e->batch, src, v->p);
+    }
+    convert_alt(v);
   }
   for (size_t i = 0; i < m->nlayers; i++) {
-    const hwt_layer *l = &m->layers[i];
-    layer_exec *x = &e->lx[i];
-    const void *src = i == 0 ? e->in : e->lx[i - 1].out;
     uint64_t t0 = e->timing ? hwt_now_ns() : 0;
-    switch (x->kind) {
-      case kind_xnn:
-        if (xnn_run_operator(x->op, x->pool) != xnn_status_success) return hwt_status_internal;
-        break;
-      case kind_own_f32:
-        hwt_gemm_f32_run(x->pf, x->gemm_m, src, l->type == hwt_layer_fc ? hwt_shape_size(l->in) : l->in.c, x->out,
-                         l->out.c, x->pool);
-        break;
-      case kind_own_q8:
-        hwt_gemm_qs8_run(x->pq, x->gemm_m, src, l->type == hwt_layer_fc ? hwt_shape_size(l->in) : l->in.c, x->out,
-                         l->out.c, x->pool);
-        break;
-      case kind_logits_q8: {
-        size_t k = hwt_shape_size(l->in) * e->batch;
-        hwt_qparams iq = hwt_model_out_q(m, (int) i - 1);
-        const int8_t *q = src;
-        for (size_t j = 0; j < k; j++) x->fin[j] = (float) ((int32_t) q[j] - iq.zero_point);
-        if (x->op != NULL) {
-          if (xnn_run_operator(x->op, x->pool) != xnn_status_success) return hwt_status_internal;
-        } else {
-          hwt_gemm_f32_run(x->pf, e->batch, x->fin, hwt_shape_size(l->in), x->out, l->outputs, x->pool);
-        }
-        break;
-      }
-      default: {
-        size_t isz = hwt_shape_size(l->in), osz = hwt_shape_size(l->out);
-        const void *from = NULL;
-        if (l->type == hwt_layer_add) from = l->from < 0 ? e->in : e->lx[l->from].out;
-        for (size_t s = 0; s < e->batch; s++) {
-          if (!e->q || (l->type == hwt_layer_softmax && i > 0 && hwt_layer_float_logits(m, i - 1))) {
-            hwt_native_f32(l, (const float *) src + s * isz, from ? (const float *) from + s * osz : NULL,
-                           (float *) x->out + s * osz);
-          } else {
-            hwt_qparams iq = hwt_model_out_q(m, (int) i - 1);
-            hwt_qparams fq = l->type == hwt_layer_add ? hwt_model_out_q(m, l->from) : iq;
-            hwt_native_q8(l, (const int8_t *) src + s * isz, iq, from ? (const int8_t *) from + s * osz : NULL, fq,
-                          (int8_t *) x->out + s * osz, (float *) x->out + s * osz);
-          }
-        }
-      }
-    }
-    if (e->timing) x->ns = hwt_now_ns() - t0;
+    hwt_status st = run_node(e, i);
+    if (st != hwt_status_ok) return st;
+    convert_alt(&e->vals[e->ni + i]);
+    if (e->timing) e->nx[i].ns = hwt_now_ns() - t0;
   }
-  size_t on = hwt_shape_size(m->layers[m->nlayers - 1].out);
-  for (size_t s = 0; s < e->batch; s++) hwt_engine_layer_output(e, m->nlayers - 1, s, out + s * on);
+  size_t obad = 0;
+  for (size_t k = 0; k < e->nout; k++) {
+    if (outs[k] == NULL) continue;
+    const io_desc *io = &e->out_io[k];
+    const value_buf *v = &e->vals[vidx(e, io->value)];
+    const float *src = v->p;
+    if (v->q8) {
+      float *d = e->out_scratch[k] != NULL ? e->out_scratch[k] : outs[k];
+      const int8_t *s = v->p;
+      for (size_t j = 0; j < v->n; j++) d[j] = hwt_dq8(s[j], v->q);
+      src = d;
+    }
+    if (src != outs[k]) hwt_layout_to_external(io->shape, io->rank, e->batch, src, outs[k]);
+    for (size_t j = 0; j < v->n; j++) obad += !isfinite(outs[k][j]);
+  }
   if (info != NULL) {
     info->input_nonfinite = bad;
-    info->output_nonfinite = 0;
-    for (size_t k = 0; k < on * e->batch; k++) info->output_nonfinite += !isfinite(out[k]);
+    info->output_nonfinite = obad;
   }
   if (e->leak_bytes >= sizeof(void *)) { /* test hook: grows by leak_bytes per run until destroy */
     void *p = hwt_rt_alloc(e->leak_bytes);
@@ -473,4 +721,10 @@ hwt_status hwt_engine_run(hwt_engine *e, const float *in, float *out, hwt_run_in
     }
   }
   return hwt_status_ok;
+}
+
+hwt_status hwt_engine_run(hwt_engine *e, const float *in, float *out, hwt_run_info *info) {
+  const float *ins[HWT_GRAPH_MAX_IO] = {in};
+  float *outs[HWT_GRAPH_MAX_IO] = {out};
+  return hwt_engine_run_io(e, ins, outs, info);
 }

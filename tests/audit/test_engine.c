@@ -34,6 +34,7 @@ static double compare(const hwt_model *m, size_t batch, hwt_chooser_fn chooser, 
   hwt_engine_options opt = {0};
   opt.chooser = chooser;
   opt.threads = threads;
+  opt.keep_values = true; /* every layer's output is read below */
   hwt_engine *e = NULL;
   cr_assert_eq(hwt_engine_create(m, batch, &opt, &e, err, sizeof(err)), hwt_status_ok, "%s", err);
   size_t in = hwt_shape_size(m->input), on = hwt_shape_size(m->layers[m->nlayers - 1].out);
