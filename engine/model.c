@@ -356,12 +356,6 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
   }
   snprintf(l->name, sizeof(l->name), "%s", json_string_value(name));
   c->lname = l->name;
-  json_t *prev = json_object_get(names, l->name);
-  if (prev != NULL) {
-    LERR(c, json_integer_value(prev) < 0 ? "layer name is also a graph input's" : "duplicate layer name");
-    return hwt_status_schema_error;
-  }
-  json_object_set_new(names, l->name, json_integer((json_int_t) i));
   if (type == NULL) {
     LERR(c, "missing field 'type'");
     return hwt_status_schema_error;
@@ -378,6 +372,12 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
   }
   l->type = (hwt_layer_type) t;
   c->ltype = type_names[t];
+  json_t *prev = json_object_get(names, l->name);
+  if (prev != NULL) {
+    LERR(c, json_integer_value(prev) < 0 ? "layer name is also a graph input's" : "duplicate layer name");
+    return hwt_status_schema_error;
+  }
+  json_object_set_new(names, l->name, json_integer((json_int_t) i));
   bool binary = is_binary_type(l->type), pool = l->type == hwt_layer_maxpool || l->type == hwt_layer_avgpool;
   bool conv = l->type == hwt_layer_conv || l->type == hwt_layer_dwconv;
   bool ab = l->type == hwt_layer_clip || l->type == hwt_layer_leaky_relu || l->type == hwt_layer_hard_sigmoid;

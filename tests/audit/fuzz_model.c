@@ -23,6 +23,21 @@ static int small_enough(const hwt_model *m) {
   return elements < 1e6 && flops < 2e7;
 }
 
+/* The reference runs the node types and the one-input sequential graphs of the sequential format; the graph
+ * engineer's reference (every node type, any DAG) widens this. */
+static int reference_runs(const hwt_model *m) {
+  if (m->ninputs != 1 || m->noutputs != 1 || m->outputs[0].value != (int) m->nlayers - 1) return 0;
+  for (size_t i = 0; i < m->nlayers; i++) {
+    const hwt_layer *l = &m->layers[i];
+    int prev = i > 0 ? (int) i - 1 : HWT_INPUT_ID(0);
+    if (l->type > hwt_layer_add || l->inputs[0] != prev || l->groups > 1 || l->dh > 1 || l->dw > 1 || l->ceil_mode ||
+        l->count_include_pad || l->axes != 0 || l->rank != 0 || l->act == hwt_act_clip || (l->wq != NULL) != (m->precision == hwt_prec_int8))
+      return 0;
+    if (l->type == hwt_layer_add && l->nin != 2) return 0;
+  }
+  return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t *nul = memchr(data, 0, size);
   size_t json_len = nul ? (size_t) (nul - data) : size;
@@ -36,16 +51,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (m != NULL || strlen(msg) >= sizeof msg) __builtin_trap();
     return 0;
   }
-  /* A loaded model is consistent: shapes chain, parameter bytes fit the weights. */
+  /* A loaded model is a finalized graph: inputs name earlier values, shapes chain, graph outputs exist,
+   * parameter bytes fit the weights. */
   uint64_t bytes = 0;
+  if (m->ninputs < 1 || m->ninputs > HWT_GRAPH_MAX_IO || m->noutputs < 1 || m->noutputs > HWT_GRAPH_MAX_IO)
+    __builtin_trap();
   for (size_t i = 0; i < m->nlayers; i++) {
     const hwt_layer *l = &m->layers[i];
     if (hwt_shape_size(l->out) == 0 || hwt_shape_size(l->out) > ((size_t) 1 << 31)) __builtin_trap();
-    if (i > 0 && memcmp(&l->in, &m->layers[i - 1].out, sizeof l->in) != 0) __builtin_trap();
-    bytes += hwt_layer_param_bytes(l, m->precision);
+    if (l->nin < 1 || l->nin > HWT_NODE_MAX_INPUTS) __builtin_trap();
+    for (int k = 0; k < l->nin; k++)
+      if (l->inputs[k] >= (int) i || l->inputs[k] < HWT_INPUT_ID(m->ninputs - 1)) __builtin_trap();
+    hwt_shape s0 = hwt_model_value_shape(m, l->inputs[0]);
+    if (memcmp(&l->in, &s0, sizeof s0) != 0) __builtin_trap();
+    bytes += hwt_layer_param_bytes(l, l->wq != NULL ? hwt_prec_int8 : hwt_prec_fp32);
   }
+  for (size_t k = 0; k < m->noutputs; k++)
+    if (m->outputs[k].value >= (int) m->nlayers || m->outputs[k].value < HWT_INPUT_ID(m->ninputs - 1)) __builtin_trap();
   if (bytes > weights_len) __builtin_trap();
-  if (small_enough(m)) {
+  if (small_enough(m) && reference_runs(m)) {
     size_t in_size = hwt_shape_size(m->input), out_size = hwt_shape_size(m->layers[m->nlayers - 1].out);
     float *in = malloc(in_size * sizeof(float)), *out = malloc(out_size * sizeof(float));
     if (in != NULL && out != NULL) {

@@ -171,6 +171,7 @@ static char *slurp(const char *path, size_t *len) {
   char *b = malloc((size_t) n + 1);
   cr_assert_not_null(b);
   cr_assert_eq(fread(b, 1, (size_t) n, f), (size_t) n);
+  b[n] = '\0';
   fclose(f);
   *len = (size_t) n;
   return b;
@@ -300,4 +301,164 @@ Test(model_json, generators_round_trip) {
   cr_assert_eq(hwt_model_gen_mlp(7, &m), hwt_status_ok);
   round_trip(m);
   hwt_model_free(m);
+}
+
+Test(model_json, graph_fixture) {
+  hwt_model *m = NULL;
+  char err[1024] = "";
+  cr_assert_eq(hwt_model_load(FIX "graph.json", &m, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(m->ninputs, 2);
+  cr_assert_str_eq(m->inputs[1].name, "s");
+  cr_assert_eq(m->inputs[0].rank, 4);
+  cr_assert_eq(m->noutputs, 2);
+  cr_assert_eq(m->outputs[1].value, 10);
+  cr_assert_str_eq(m->outputs[0].name, "probs");
+  cr_assert_eq(m->layers[3].inputs[1], 2);
+  cr_assert_eq(m->layers[4].inputs[1], HWT_INPUT_ID(0));
+  cr_assert_eq(m->layers[13].inputs[1], HWT_INPUT_ID(1));
+  cr_assert_eq(m->layers[0].groups, 3);
+  cr_assert_eq(m->layers[0].act, hwt_act_clip);
+  cr_assert_float_eq(m->layers[0].act_hi, 4.0f, 0);
+  cr_assert_eq(m->layers[1].dh, 2);
+  cr_assert_eq(m->layers[6].nin, 1);
+  cr_assert_eq(m->layers[6].wshape.c, 9);
+  cr_assert_eq(m->layers[7].out.h, 2);
+  cr_assert_eq(m->layers[8].out.h, 3);
+  cr_assert(m->layers[8].count_include_pad);
+  cr_assert_eq(m->layers[11].out.c, 81);
+  cr_assert_float_eq(m->layers[14].alpha, -1.0f, 0);
+  cr_assert_float_eq(m->layers[15].alpha, 0.2f, 0); /* hard_sigmoid defaults */
+  cr_assert_float_eq(m->layers[15].beta, 0.5f, 0);
+  cr_assert_eq(m->layers[18].axes, HWT_AXIS_C);
+  char d[64];
+  hwt_model_value_dims_string(m, 10, d, sizeof d);
+  cr_assert_str_eq(d, "[N, 9, 3, 3]");
+  round_trip(m);
+  hwt_model_free(m);
+}
+
+#define HEAD "{\"schema\": \"hwtune.model/1\", \"name\": \"t\", \"precision\": \"fp32\", \"weights\": \"t.bin\", "
+
+static void load_fails(const char *json, const void *weights, size_t wlen, const char *needle) {
+  hwt_model *m = NULL;
+  char err[1024] = "";
+  hwt_status st = hwt_model_load_buffers(json, strlen(json), weights, wlen, "t.json", &m, err, sizeof err);
+  cr_assert_neq(st, hwt_status_ok, "loaded; want '%s'", needle);
+  cr_assert_null(m);
+  cr_assert(strncmp(err, "t.json: ", 8) == 0, "%s", err);
+  cr_assert(strstr(err, needle) != NULL, "message has '%s': %s", needle, err);
+}
+
+static void load_ok(const char *json, const void *weights, size_t wlen) {
+  hwt_model *m = NULL;
+  char err[1024] = "";
+  cr_assert_eq(hwt_model_load_buffers(json, strlen(json), weights, wlen, "t.json", &m, err, sizeof err), hwt_status_ok,
+               "%s", err);
+  hwt_model_free(m);
+}
+
+#define IN1 "\"input\": {\"shape\": [2, 2, 3]}, "
+#define INS "\"inputs\": [{\"name\": \"x\", \"shape\": [2, 2, 3]}, {\"name\": \"y\", \"shape\": [3]}], "
+
+Test(model_json, inputs_must_be_earlier) {
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\"}, {\"name\": \"b\", \"type\": \"relu\", "
+             "\"inputs\": [\"c\"]}, {\"name\": \"c\", \"type\": \"relu\"}]}", NULL, 0,
+             "layer 1 'b' (relu): 'inputs' entry 0 names 'c', which is not an earlier layer or a graph input");
+}
+
+Test(model_json, inputs_name_graph_inputs) {
+  load_ok(HEAD INS "\"layers\": [{\"name\": \"a\", \"type\": \"mul\", \"inputs\": [\"x\", \"y\"]}]}", NULL, 0);
+  load_ok(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\"}, {\"name\": \"b\", \"type\": \"add\", "
+          "\"inputs\": [\"a\", \"input\"]}]}", NULL, 0);
+}
+
+Test(model_json, inputs_and_from_exclusive) {
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\"}, {\"name\": \"b\", \"type\": \"add\", "
+             "\"from\": \"a\", \"inputs\": [\"a\", \"a\"]}]}", NULL, 0,
+             "layer 1 'b' (add): fields 'inputs' and 'from' exclude each other");
+}
+
+Test(model_json, field_does_not_apply) {
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\", \"groups\": 2}]}", NULL, 0,
+             "layer 0 'a' (relu): field 'groups' does not apply to relu");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\", \"offset\": 0}]}", NULL, 0,
+             "layer 0 'a' (relu): field 'offset' does not apply to relu");
+}
+
+Test(model_json, binary_arity) {
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"mul\"}]}", NULL, 0,
+             "layer 0 'a' (mul): 1 inputs: a binary layer reads 2 (or 1 with 'const_shape')");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"sub\", \"const_shape\": [3], \"inputs\": "
+             "[\"input\", \"input\"], \"offset\": 0}]}", NULL, 0,
+             "layer 0 'a' (sub): 2 inputs: a binary layer reads 1 with 'const_shape' (the constant operand)");
+}
+
+Test(model_json, constant_operand) {
+  static const float w[3] = {1, 2, 3};
+  load_ok(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"div\", \"const_shape\": [3], \"const_first\": true, "
+          "\"offset\": 0}]}", w, sizeof w);
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"div\", \"const_shape\": [3], \"offset\": 0}]}", w,
+             8, "layer 0 'a' (div): weights file 't.bin' is truncated: the layer needs 12 bytes");
+  static const float nan[3] = {1, NAN, 3};
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"add\", \"const_shape\": [3], \"offset\": 0}]}", nan,
+             sizeof nan, "layer 0 'a' (add): weight 1 is not finite");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"add\", \"const_shape\": [2], \"offset\": 0}]}", w,
+             8, "node 0 'a' (add): constant of shape [1, 1, 2] does not broadcast to [2, 2, 3]");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\"}, {\"name\": \"b\", \"type\": \"sub\", "
+             "\"const_first\": true, \"inputs\": [\"a\", \"input\"]}]}", NULL, 0,
+             "layer 1 'b' (sub): 'const_first' needs a constant operand ('const_shape')");
+}
+
+Test(model_json, reshape_needs_output_shape) {
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"reshape\"}]}", NULL, 0,
+             "layer 0 'a' (reshape): missing field 'output_shape' (the shape a reshape produces)");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"reshape\", \"output_shape\": [13]}]}", NULL, 0,
+             "node 0 'a' (reshape): output [1, 1, 13] holds 13 elements, the input [2, 2, 3] 12");
+}
+
+Test(model_json, attribute_values) {
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"softmax\", \"axes\": [\"c\", \"c\"]}]}", NULL, 0,
+             "layer 0 'a' (softmax): field 'axes' must list distinct dims out of \"h\", \"w\", \"c\"");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\", \"rank\": 5}]}", NULL, 0,
+             "layer 0 'a' (relu): field 'rank' must be an integer in [0, 4]");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\", \"rank\": 2}]}", NULL, 0,
+             "node 0 'a' (relu): output [2, 2, 3] does not fit rank 2");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"clip\", \"alpha\": 2, \"beta\": 1}]}", NULL, 0,
+             "node 0 'a' (clip): bounds [2, 1] must be ordered numbers");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"leaky_relu\", \"alpha\": \"x\"}]}", NULL, 0,
+             "layer 0 'a' (leaky_relu): field 'alpha' must be a finite number");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"max_pool2d\", \"kernel\": 2, \"ceil_mode\": 1}]}",
+             NULL, 0, "layer 0 'a' (max_pool2d): field 'ceil_mode' must be true or false, got a number");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"depthwise_conv2d\", \"kernel\": 1, \"dilation\": 0, "
+             "\"offset\": 0}]}", NULL, 0, "layer 0 'a' (depthwise_conv2d): field 'dilation' must be >= 1");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"conv2d\", \"outputs\": 2, \"kernel\": 1, "
+             "\"activation\": \"clip\", \"act_min\": 1e39, \"offset\": 0}]}", NULL, 0,
+             "layer 0 'a' (conv2d): field 'act_min' must be a finite number");
+}
+
+Test(model_json, graph_io_errors) {
+  load_fails(HEAD IN1 "\"inputs\": [{\"name\": \"x\", \"shape\": [3]}], \"layers\": [{\"name\": \"a\", \"type\": "
+             "\"relu\"}]}", NULL, 0, "t.json: fields 'input' and 'inputs' exclude each other");
+  load_fails(HEAD "\"inputs\": [{\"name\": \"x\", \"shape\": [3]}, {\"name\": \"x\", \"shape\": [3]}], \"layers\": "
+             "[{\"name\": \"a\", \"type\": \"relu\"}]}", NULL, 0, "t.json: graph input 1: duplicate name 'x'");
+  load_fails(HEAD INS "\"layers\": [{\"name\": \"x\", \"type\": \"relu\"}]}", NULL, 0,
+             "layer 0 'x' (relu): layer name is also a graph input's");
+  load_fails(HEAD INS "\"layers\": [{\"name\": \"a\", \"type\": \"relu\"}], \"outputs\": [\"b\"]}", NULL, 0,
+             "t.json: graph output 0 must name a layer or a graph input ('value' or a string), not b");
+  load_fails(HEAD "\"inputs\": [], \"layers\": [{\"name\": \"a\", \"type\": \"relu\"}]}", NULL, 0,
+             "t.json: field 'inputs' must be an array of 1 to 16 graph inputs");
+  load_fails(HEAD "\"inputs\": [{\"name\": \"x\", \"shape\": [2, 2, 3], \"rank\": 2}], \"layers\": [{\"name\": \"a\", "
+             "\"type\": \"relu\"}]}", NULL, 0, "t.json: graph input 0 'x': shape [2, 2, 3] does not fit rank 2");
+}
+
+Test(model_json, output_int8_rules) {
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"relu\", \"output_int8\": true}]}", NULL, 0,
+             "layer 0 'a' (relu): missing field 'output_quant' (int8 output)");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"sigmoid\", \"output_int8\": true, \"output_quant\": "
+             "{\"scale\": 0.1, \"zero_point\": 0}}]}", NULL, 0,
+             "node 0 'a' (sigmoid): int8 output is not supported for this type (it stays float)");
+  load_fails(HEAD IN1 "\"layers\": [{\"name\": \"a\", \"type\": \"dequantize\"}]}", NULL, 0,
+             "node 0 'a' (dequantize): its input graph input 0 'input' is not int8");
+  load_ok(HEAD IN1 "\"layers\": [{\"name\": \"q\", \"type\": \"quantize\", \"output_quant\": {\"scale\": 0.1, "
+          "\"zero_point\": 0}}, {\"name\": \"d\", \"type\": \"dequantize\"}]}", NULL, 0);
 }

@@ -1,0 +1,1688 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ONNX import (onnx.h): decodes a ModelProto with protobuf-c (budgeted allocator), sorts its nodes, and maps
+ * them onto the engine's graph (engine.h), re-laying weights from NCHW to NHWC once and folding
+ * BatchNormalization and clamp activations into the producing Conv / Gemm. The model ends finalized
+ * (hwt_model_finalize), which recomputes and checks every shape.
+ *
+ * Values: every ONNX tensor name is an entry. Constants (initializers, bound inputs, Constant nodes and the
+ * few ops folded at import) hold a hwt_tensor; runtime values hold the engine's value id and their logical
+ * (ONNX) rank and dims, dims[0] being the batch. Identity, Dropout, and a Flatten / Reshape that does not
+ * reorder elements (a [N, C, 1, 1] tensor to [N, C]) alias the engine value instead of copying it.
+ *
+ * Flatten / Reshape of a [C, H, W] tensor with H * W > 1 keeps a reshape node (the engine reorders NHWC to the
+ * logical order there); an fc after it reads the logical order, so its weights need no permutation. */
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hwt_common.h"
+#include "onnx_internal.h"
+
+#define OPSET_MIN 7
+#define OPSET_MAX 17
+
+static const char supported_ops[] =
+    "Add, AveragePool, BatchNormalization, Clip, Concat, Constant, Conv, DequantizeLinear, Div, Dropout, Flatten, "
+    "Gemm, GlobalAveragePool, HardSigmoid, HardSwish, Identity, LeakyRelu, MatMul, MaxPool, Mul, QuantizeLinear, "
+    "ReduceMean, Relu, Reshape, Sigmoid, Softmax, Squeeze, Sub, Tanh, Unsqueeze";
+
+const char *hwt_onnx_supported_ops(void) { return supported_ops; }
+
+/* ---------------- values ---------------- */
+
+typedef enum { V_UNDEF = 0, V_CONST, V_VALUE } vkind;
+
+typedef struct entry {
+  const char *name;
+  int producer;           /* node index in the file, -1 for initializers and graph inputs */
+  int uses;               /* node inputs and graph outputs naming it */
+  vkind kind;
+  const hwt_tensor *t;    /* V_CONST */
+  int id;                 /* V_VALUE: the engine value id */
+  uint8_t rank;           /* V_VALUE: logical rank incl. batch (1..4) */
+  int64_t dims[4];        /* V_VALUE: logical dims, dims[0] = the batch */
+} entry;
+
+typedef struct imp {
+  const char *file;
+  char *err;
+  size_t errlen;
+  const Onnx__GraphProto *g;
+  int64_t opset;
+  uint32_t batch;         /* the concrete batch used for shape arithmetic (fixed or opt.batch) */
+  const hwt_onnx_options *opt;
+  entry *e;
+  size_t ne, cape;
+  uint32_t *hash;         /* entry index + 1; 0 = empty */
+  size_t hcap;
+  hwt_tensor **owned;     /* tensors this import allocated (initializers, folded constants) */
+  size_t nowned, capowned;
+  uint64_t weight_bytes;
+  hwt_layer *layers;
+  int *id_uses;           /* per layer: consumers of its value (folding needs exactly one) */
+  size_t nlayers, caplayers;
+  hwt_model *m;
+  /* the node being imported */
+  size_t ni;
+  const Onnx__NodeProto *node;
+} imp;
+
+static hwt_status node_err(imp *c, hwt_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static hwt_status node_err(imp *c, hwt_status st, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  const Onnx__NodeProto *n = c->node;
+  hwt_errf(c->err, c->errlen, "%s: node %zu '%.64s' (%.64s): %s", c->file, c->ni, n && n->name ? n->name : "",
+           n && n->op_type ? n->op_type : "", msg);
+  return st;
+}
+
+static hwt_status file_err(imp *c, hwt_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static hwt_status file_err(imp *c, hwt_status st, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  hwt_errf(c->err, c->errlen, "%s: %s", c->file, msg);
+  return st;
+}
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char) *s) * 1099511628211ull;
+  return h;
+}
+
+static entry *lookup(imp *c, const char *name) {
+  if (c->hcap == 0 || name == NULL) return NULL;
+  for (size_t i = hash_str(name) & (c->hcap - 1);; i = (i + 1) & (c->hcap - 1)) {
+    uint32_t k = c->hash[i];
+    if (k == 0) return NULL;
+    if (strcmp(c->e[k - 1].name, name) == 0) return &c->e[k - 1];
+  }
+}
+
+/* Adds an entry (the table is sized once for every name the graph can define). */
+static entry *add_entry(imp *c, const char *name) {
+  if (c->ne >= c->cape) return NULL;
+  size_t i = hash_str(name) & (c->hcap - 1);
+  while (c->hash[i] != 0) i = (i + 1) & (c->hcap - 1);
+  entry *e = &c->e[c->ne];
+  memset(e, 0, sizeof *e);
+  e->name = name;
+  e->producer = -1;
+  c->hash[i] = (uint32_t) (++c->ne);
+  return e;
+}
+
+static hwt_tensor *own_tensor(imp *c) {
+  if (c->nowned == c->capowned) {
+    size_t cap = c->capowned ? c->capowned * 2 : 16;
+    hwt_tensor **p = realloc(c->owned, cap * sizeof *p);
+    if (p == NULL) return NULL;
+    c->owned = p;
+    c->capowned = cap;
+  }
+  hwt_tensor *t = calloc(1, sizeof *t);
+  if (t != NULL) c->owned[c->nowned++] = t;
+  return t;
+}
+
+/* The internal (h, w, c) of logical dims (engine.h). */
+static hwt_shape internal_shape(uint8_t rank, const int64_t *d) {
+  switch (rank) {
+    case 4: return (hwt_shape){(uint32_t) d[2], (uint32_t) d[3], (uint32_t) d[1]};
+    case 3: return (hwt_shape){1, (uint32_t) d[2], (uint32_t) d[1]};
+    case 2: return (hwt_shape){1, 1, (uint32_t) d[1]};
+    default: return (hwt_shape){1, 1, 1};
+  }
+}
+
+static void dims_string(uint8_t rank, const int64_t *d, char *buf, size_t len) {
+  size_t n = 0;
+  buf[0] = '\0';
+  n += (size_t) snprintf(buf + n, len - n, "[");
+  for (uint8_t i = 0; i < rank && n < len; i++)
+    n += (size_t) snprintf(buf + n, len - n, "%s%lld", i ? ", " : "", (long long) d[i]);
+  if (n < len) snprintf(buf + n, len - n, "]");
+}
+
+/* ---------------- layers ---------------- */
+
+/* Appends a layer named after the node (plus `suffix`); returns its index (= value id) or -1 (out of memory,
+ * message written). */
+static int new_layer(imp *c, hwt_layer_type type, const char *suffix) {
+  if (c->nlayers == c->caplayers) {
+    size_t cap = c->caplayers ? c->caplayers * 2 : 64;
+    if (cap > (size_t) INT32_MAX) {
+      node_err(c, hwt_status_unsupported, "more than 2^31 nodes");
+      return -1;
+    }
+    hwt_layer *p = hwt_rt_calloc(cap, sizeof *p);
+    int *u = calloc(cap, sizeof *u);
+    if (p == NULL || u == NULL) {
+      hwt_rt_free(p);
+      free(u);
+      node_err(c, hwt_status_out_of_memory, "out of memory");
+      return -1;
+    }
+    if (c->nlayers) {
+      memcpy(p, c->layers, c->nlayers * sizeof *p);
+      memcpy(u, c->id_uses, c->nlayers * sizeof *u);
+    }
+    hwt_rt_free(c->layers);
+    free(c->id_uses);
+    c->layers = p;
+    c->id_uses = u;
+    c->caplayers = cap;
+  }
+  int id = (int) c->nlayers++;
+  hwt_layer *l = &c->layers[id];
+  memset(l, 0, sizeof *l);
+  l->type = type;
+  l->from = -1;
+  const char *name = c->node->name && c->node->name[0] ? c->node->name : NULL;
+  if (name)
+    snprintf(l->name, sizeof l->name, "%.*s%s", (int) (sizeof l->name - 1 - strlen(suffix)), name, suffix);
+  else
+    snprintf(l->name, sizeof l->name, "%.40s_%zu%s", c->node->op_type, c->ni, suffix);
+  c->id_uses[id] = 0;
+  return id;
+}
+
+static void set_layer_out(imp *c, int id, uint8_t rank, const int64_t *dims) {
+  c->layers[id].rank = rank;
+  c->layers[id].out = internal_shape(rank, dims);
+}
+
+/* Defines the node's output k as runtime value id with logical dims; uses of the entry count for the id. */
+static void define_value(imp *c, size_t k, int id, uint8_t rank, const int64_t *dims) {
+  entry *e = lookup(c, c->node->output[k]);
+  e->kind = V_VALUE;
+  e->id = id;
+  e->rank = rank;
+  memcpy(e->dims, dims, rank * sizeof dims[0]);
+  if (id >= 0) c->id_uses[id] += e->uses;
+}
+
+static void define_const(imp *c, size_t k, const hwt_tensor *t) {
+  entry *e = lookup(c, c->node->output[k]);
+  e->kind = V_CONST;
+  e->t = t;
+}
+
+static void append_fused(hwt_layer *l, const char *op, const char *name) {
+  size_t n = strlen(l->fused);
+  snprintf(l->fused + n, sizeof l->fused - n, "%s%s '%s'", n ? " + " : "", op, name ? name : "");
+}
+
+/* ---------------- inputs and attributes ---------------- */
+
+static const char *in_name(imp *c, size_t k) {
+  return k < c->node->n_input && c->node->input[k] && c->node->input[k][0] ? c->node->input[k] : NULL;
+}
+
+static entry *input(imp *c, size_t k) { return lookup(c, in_name(c, k)); }
+
+/* Input k as a runtime value (not a constant). */
+static hwt_status need_value(imp *c, size_t k, entry **out) {
+  entry *e = input(c, k);
+  if (e == NULL) return node_err(c, hwt_status_schema_error, "input %zu is missing", k);
+  if (e->kind == V_CONST)
+    return node_err(c, hwt_status_unsupported, "input %zu '%.64s' is a constant (constant folding of %.32s is not "
+                    "supported)", k, e->name, c->node->op_type);
+  *out = e;
+  return hwt_status_ok;
+}
+
+/* Input k as a constant (initializer, Constant node, bound input). */
+static hwt_status need_const(imp *c, size_t k, const hwt_tensor **out) {
+  entry *e = input(c, k);
+  if (e == NULL) return node_err(c, hwt_status_schema_error, "input %zu is missing", k);
+  if (e->kind != V_CONST)
+    return node_err(c, hwt_status_unsupported, "input %zu '%.64s' must be a constant (an initializer or a "
+                    "Constant node)", k, e->name);
+  *out = e->t;
+  return hwt_status_ok;
+}
+
+static const Onnx__AttributeProto *attr(imp *c, const char *name) {
+  for (size_t i = 0; i < c->node->n_attribute; i++) {
+    const Onnx__AttributeProto *a = c->node->attribute[i];
+    if (a->name && strcmp(a->name, name) == 0) return a;
+  }
+  return NULL;
+}
+
+static hwt_status attr_int(imp *c, const char *name, int64_t def, int64_t *out) {
+  const Onnx__AttributeProto *a = attr(c, name);
+  *out = def;
+  if (a == NULL) return hwt_status_ok;
+  if (!a->has_i || (a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT))
+    return node_err(c, hwt_status_schema_error, "attribute '%s' is not an integer", name);
+  *out = a->i;
+  return hwt_status_ok;
+}
+
+static hwt_status attr_float(imp *c, const char *name, float def, float *out) {
+  const Onnx__AttributeProto *a = attr(c, name);
+  *out = def;
+  if (a == NULL) return hwt_status_ok;
+  if (!a->has_f || (a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT))
+    return node_err(c, hwt_status_schema_error, "attribute '%s' is not a float", name);
+  *out = a->f;
+  return hwt_status_ok;
+}
+
+/* INTS attribute into v[0..max); *n = -1 when absent. */
+static hwt_status attr_ints(imp *c, const char *name, int64_t *v, size_t max, int *n) {
+  const Onnx__AttributeProto *a = attr(c, name);
+  *n = -1;
+  if (a == NULL) return hwt_status_ok;
+  if (a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS)
+    return node_err(c, hwt_status_schema_error, "attribute '%s' is not a list of integers", name);
+  if (a->n_ints > max)
+    return node_err(c, hwt_status_unsupported, "attribute '%s' has %zu values (at most %zu here)", name, a->n_ints,
+                    max);
+  for (size_t i = 0; i < a->n_ints; i++) v[i] = a->ints[i];
+  *n = (int) a->n_ints;
+  return hwt_status_ok;
+}
+
+static hwt_status attr_string(imp *c, const char *name, const char *def, char *buf, size_t len) {
+  const Onnx__AttributeProto *a = attr(c, name);
+  snprintf(buf, len, "%s", def);
+  if (a == NULL) return hwt_status_ok;
+  if (!a->has_s || (a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING))
+    return node_err(c, hwt_status_schema_error, "attribute '%s' is not a string", name);
+  size_t n = a->s.len < len - 1 ? a->s.len : len - 1;
+  memcpy(buf, a->s.data, n);
+  buf[n] = '\0';
+  return hwt_status_ok;
+}
+
+/* A constant's elements as float (malloc'ed; free()). */
+static float *const_f32(imp *c, const hwt_tensor *t) {
+  float *f = malloc(t->count ? t->count * sizeof(float) : 1);
+  if (f == NULL) {
+    node_err(c, hwt_status_out_of_memory, "out of memory");
+    return NULL;
+  }
+  hwt_tensor_to_f32(t, f);
+  return f;
+}
+
+/* Integer constant (int64 / int32) elements into v[0..max). */
+static hwt_status const_ints(imp *c, const hwt_tensor *t, const char *what, int64_t *v, size_t max, size_t *n) {
+  if (t->dtype != hwt_dtype_i64 && t->dtype != hwt_dtype_i32)
+    return node_err(c, hwt_status_schema_error, "%s must be int64, not %s", what, hwt_dtype_name(t->dtype));
+  if (t->rank > 1 || t->count > max)
+    return node_err(c, hwt_status_unsupported, "%s has %zu values (at most %zu here)", what, t->count, max);
+  for (size_t i = 0; i < t->count; i++)
+    v[i] = t->dtype == hwt_dtype_i64 ? ((const int64_t *) t->data)[i] : ((const int32_t *) t->data)[i];
+  *n = t->count;
+  return hwt_status_ok;
+}
+
+/* A scalar float constant (one element). */
+static hwt_status const_scalar(imp *c, size_t k, const char *what, float *out) {
+  const hwt_tensor *t = NULL;
+  hwt_status st = need_const(c, k, &t);
+  if (st != hwt_status_ok) return st;
+  if (t->count != 1) return node_err(c, hwt_status_unsupported, "%s must be a scalar (has %zu values)", what, t->count);
+  hwt_tensor_to_f32(t, out);
+  return hwt_status_ok;
+}
+
+/* An output k beyond the first that is used by something: not supported. */
+static hwt_status extra_outputs_unused(imp *c, size_t from) {
+  for (size_t k = from; k < c->node->n_output; k++) {
+    if (c->node->output[k] == NULL || c->node->output[k][0] == '\0') continue;
+    entry *e = lookup(c, c->node->output[k]);
+    if (e && e->uses > 0)
+      return node_err(c, hwt_status_unsupported, "output %zu '%.64s' is used (only the first output is supported)",
+                      k, c->node->output[k]);
+  }
+  return hwt_status_ok;
+}
+
+/* Normalizes an axis against `rank` (negative counts from the end). */
+static hwt_status norm_axis(imp *c, int64_t axis, int rank, const char *what, int *out) {
+  if (axis < -rank || axis >= rank)
+    return node_err(c, hwt_status_schema_error, "%s %lld is out of range for rank %d", what, (long long) axis, rank);
+  *out = (int) (axis < 0 ? axis + rank : axis);
+  return hwt_status_ok;
+}
+
+/* Weight bytes: the model's total must stay under 2 GiB. */
+static hwt_status count_weights(imp *c, size_t floats) {
+  c->weight_bytes += (uint64_t) floats * 4;
+  if (c->weight_bytes > HWT_ONNX_MAX_WEIGHT_BYTES)
+    return node_err(c, hwt_status_unsupported, "the model's weights exceed 2 GiB");
+  return hwt_status_ok;
+}
+
+static float *alloc_params(imp *c, size_t n) {
+  if (count_weights(c, n) != hwt_status_ok) return NULL;
+  float *p = hwt_rt_calloc(n ? n : 1, sizeof(float));
+  if (p == NULL) node_err(c, hwt_status_out_of_memory, "out of memory (%zu weights)", n);
+  return p;
+}
+
+/* Checks a new value's dims (positive, fitting uint32, at most 2^31 elements). */
+static hwt_status check_dims(imp *c, uint8_t rank, const int64_t *d) {
+  uint64_t n = 1;
+  for (uint8_t i = 0; i < rank; i++) {
+    if (d[i] <= 0 || d[i] > (int64_t) HWT_ONNX_MAX_ELEMENTS) {
+      char buf[96];
+      dims_string(rank, d, buf, sizeof buf);
+      return node_err(c, hwt_status_unsupported, "output dims %s: each must be in 1..2^31", buf);
+    }
+    n *= (uint64_t) d[i];
+    if (n > HWT_ONNX_MAX_ELEMENTS) {
+      char buf[96];
+      dims_string(rank, d, buf, sizeof buf);
+      return node_err(c, hwt_status_unsupported, "output dims %s: more than 2^31 elements", buf);
+    }
+  }
+  return hwt_status_ok;
+}
+
+/* The layer that produced runtime value e, when an op may fold into it: a float conv / dwconv / fc with no
+ * fused activation whose value has no other consumer (and is no graph output). -1 otherwise. */
+static int foldable(imp *c, const entry *e) {
+  if (e->id < 0) return -1;
+  hwt_layer *l = &c->layers[e->id];
+  if (l->type != hwt_layer_conv && l->type != hwt_layer_dwconv && l->type != hwt_layer_fc) return -1;
+  if (l->act != hwt_act_none || l->q8 || l->wq != NULL || c->id_uses[e->id] != 1) return -1;
+  return e->id;
+}
+
+/* A unary node on input 0 producing the same dims. */
+static hwt_status unary(imp *c, hwt_layer_type type, float alpha, float beta, int *idp) {
+  entry *x = NULL;
+  hwt_status st = need_value(c, 0, &x);
+  if (st != hwt_status_ok) return st;
+  int id = new_layer(c, type, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  hwt_layer *l = &c->layers[id];
+  l->nin = 1;
+  l->inputs[0] = x->id;
+  l->alpha = alpha;
+  l->beta = beta;
+  set_layer_out(c, id, x->rank, x->dims);
+  define_value(c, 0, id, x->rank, x->dims);
+  if (idp) *idp = id;
+  return hwt_status_ok;
+}
+
+/* ---------------- spatial attributes (Conv, pools) ---------------- */
+
+typedef struct window {
+  int nsp;                /* spatial dims: 1 (rank 3) or 2 (rank 4) */
+  int64_t k[2], s[2], d[2], pb[2], pe[2]; /* kernel, stride, dilation, pad begin / end per spatial dim */
+  int64_t in[2], out[2];
+} window;
+
+/* Reads strides, dilations, pads / auto_pad for input dims x (rank 3 or 4) and kernel k (already set), and
+ * computes the output size (ceil_mode for pools). */
+static hwt_status read_window(imp *c, const entry *x, window *w, bool ceil_mode) {
+  int nsp = x->rank - 2;
+  w->nsp = nsp;
+  for (int i = 0; i < nsp; i++) w->in[i] = x->dims[2 + i];
+  int64_t v[4];
+  int n;
+  hwt_status st = attr_ints(c, "strides", v, 2, &n);
+  if (st != hwt_status_ok) return st;
+  for (int i = 0; i < nsp; i++) w->s[i] = n < 0 ? 1 : v[i];
+  if (n >= 0 && n != nsp) return node_err(c, hwt_status_schema_error, "strides has %d values for %d spatial dims", n, nsp);
+  st = attr_ints(c, "dilations", v, 2, &n);
+  if (st != hwt_status_ok) return st;
+  if (n >= 0 && n != nsp)
+    return node_err(c, hwt_status_schema_error, "dilations has %d values for %d spatial dims", n, nsp);
+  for (int i = 0; i < nsp; i++) w->d[i] = n < 0 ? 1 : v[i];
+  for (int i = 0; i < nsp; i++) {
+    if (w->s[i] < 1 || w->s[i] > 65535) return node_err(c, hwt_status_unsupported, "stride %lld not supported", (long long) w->s[i]);
+    if (w->d[i] < 1 || w->d[i] > 65535) return node_err(c, hwt_status_unsupported, "dilation %lld not supported", (long long) w->d[i]);
+    if (w->k[i] < 1 || w->k[i] > 65535) return node_err(c, hwt_status_unsupported, "kernel %lld not supported", (long long) w->k[i]);
+  }
+  char autopad[32];
+  st = attr_string(c, "auto_pad", "NOTSET", autopad, sizeof autopad);
+  if (st != hwt_status_ok) return st;
+  st = attr_ints(c, "pads", v, 4, &n);
+  if (st != hwt_status_ok) return st;
+  if (n >= 0 && n != 2 * nsp)
+    return node_err(c, hwt_status_schema_error, "pads has %d values for %d spatial dims", n, nsp);
+  for (int i = 0; i < nsp; i++) {
+    w->pb[i] = n < 0 ? 0 : v[i];
+    w->pe[i] = n < 0 ? 0 : v[nsp + i];
+    if (w->pb[i] < 0 || w->pe[i] < 0 || w->pb[i] > 65535 || w->pe[i] > 65535)
+      return node_err(c, hwt_status_unsupported, "pads %lld, %lld not supported", (long long) w->pb[i],
+                      (long long) w->pe[i]);
+  }
+  bool same_upper = strcmp(autopad, "SAME_UPPER") == 0, same_lower = strcmp(autopad, "SAME_LOWER") == 0;
+  if (same_upper || same_lower) {
+    for (int i = 0; i < nsp; i++) {
+      int64_t ext = (w->k[i] - 1) * w->d[i] + 1;
+      int64_t out = (w->in[i] + w->s[i] - 1) / w->s[i];
+      int64_t total = (out - 1) * w->s[i] + ext - w->in[i];
+      if (total < 0) total = 0;
+      w->pb[i] = same_upper ? total / 2 : total - total / 2;
+      w->pe[i] = total - w->pb[i];
+    }
+  } else if (strcmp(autopad, "VALID") == 0) {
+    for (int i = 0; i < nsp; i++) w->pb[i] = w->pe[i] = 0;
+  } else if (strcmp(autopad, "NOTSET") != 0) {
+    return node_err(c, hwt_status_unsupported, "auto_pad '%s' not supported", autopad);
+  }
+  for (int i = 0; i < nsp; i++) {
+    int64_t ext = (w->k[i] - 1) * w->d[i] + 1;
+    int64_t span = w->in[i] + w->pb[i] + w->pe[i] - ext;
+    if (span < 0)
+      return node_err(c, hwt_status_schema_error, "kernel %lld (dilated %lld) is larger than the padded input %lld",
+                      (long long) w->k[i], (long long) ext, (long long) (w->in[i] + w->pb[i] + w->pe[i]));
+    int64_t out = span / w->s[i] + 1;
+    if (ceil_mode && span % w->s[i] != 0) {
+      out++;
+      /* the last window must start inside the input or its begin padding */
+      if ((out - 1) * w->s[i] >= w->in[i] + w->pb[i]) out--;
+    }
+    w->out[i] = out;
+  }
+  return hwt_status_ok;
+}
+
+static void window_to_layer(const window *w, hwt_layer *l) {
+  if (w->nsp == 2) {
+    l->kh = (uint32_t) w->k[0], l->kw = (uint32_t) w->k[1];
+    l->sh = (uint32_t) w->s[0], l->sw = (uint32_t) w->s[1];
+    l->dh = (uint32_t) w->d[0], l->dw = (uint32_t) w->d[1];
+    l->pad_t = (uint32_t) w->pb[0], l->pad_l = (uint32_t) w->pb[1];
+    l->pad_b = (uint32_t) w->pe[0], l->pad_r = (uint32_t) w->pe[1];
+  } else {
+    l->kh = 1, l->kw = (uint32_t) w->k[0];
+    l->sh = 1, l->sw = (uint32_t) w->s[0];
+    l->dh = 1, l->dw = (uint32_t) w->d[0];
+    l->pad_t = l->pad_b = 0;
+    l->pad_l = (uint32_t) w->pb[0], l->pad_r = (uint32_t) w->pe[0];
+  }
+}
+
+/* ---------------- operators ---------------- */
+
+static hwt_status op_conv(imp *c) {
+  entry *x = NULL;
+  const hwt_tensor *wt = NULL;
+  hwt_status st = need_value(c, 0, &x);
+  if (st == hwt_status_ok) st = need_const(c, 1, &wt);
+  if (st != hwt_status_ok) return st;
+  if (x->rank != 3 && x->rank != 4)
+    return node_err(c, hwt_status_unsupported, "input of rank %u (Conv on 1-D and 2-D images only)", x->rank);
+  if (wt->rank != x->rank)
+    return node_err(c, hwt_status_schema_error, "weight of rank %u for an input of rank %u", wt->rank, x->rank);
+  int64_t group;
+  if ((st = attr_int(c, "group", 1, &group)) != hwt_status_ok) return st;
+  int64_t cin = x->dims[1], cout = wt->dims[0], cpg = wt->dims[1];
+  if (group < 1 || cin % group != 0 || cout % group != 0)
+    return node_err(c, hwt_status_schema_error, "group %lld does not divide %lld input and %lld output channels",
+                    (long long) group, (long long) cin, (long long) cout);
+  if (cpg * group != cin)
+    return node_err(c, hwt_status_schema_error, "weight has %lld input channels per group, input %lld / group %lld",
+                    (long long) cpg, (long long) cin, (long long) group);
+  window w;
+  memset(&w, 0, sizeof w);
+  int nsp = x->rank - 2;
+  for (int i = 0; i < nsp; i++) w.k[i] = wt->dims[2 + i];
+  int64_t ks[2];
+  int nk;
+  if ((st = attr_ints(c, "kernel_shape", ks, 2, &nk)) != hwt_status_ok) return st;
+  if (nk >= 0)
+    for (int i = 0; i < nsp; i++)
+      if (nk != nsp || ks[i] != w.k[i])
+        return node_err(c, hwt_status_schema_error, "kernel_shape does not match the weight's dims");
+  if ((st = read_window(c, x, &w, false)) != hwt_status_ok) return st;
+  const hwt_tensor *bt = NULL;
+  if (in_name(c, 2) != NULL) {
+    if ((st = need_const(c, 2, &bt)) != hwt_status_ok) return st;
+    if (bt->count != (size_t) cout)
+      return node_err(c, hwt_status_schema_error, "bias has %zu values for %lld output channels", bt->count,
+                      (long long) cout);
+  }
+  bool dw = group == cin && cout == cin && group > 1;
+  int id = new_layer(c, dw ? hwt_layer_dwconv : hwt_layer_conv, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  hwt_layer *l = &c->layers[id];
+  l->nin = 1;
+  l->inputs[0] = x->id;
+  window_to_layer(&w, l);
+  l->in = internal_shape(x->rank, x->dims);
+  l->groups = dw ? 0 : (uint32_t) group;
+  l->outputs = (uint32_t) cout;
+  size_t kh = l->kh, kw = l->kw, n = (size_t) cout * kh * kw * (size_t) cpg;
+  float *src = const_f32(c, wt);
+  if (src == NULL) return hwt_status_out_of_memory;
+  l->w = alloc_params(c, n);
+  l->b = alloc_params(c, (size_t) cout);
+  if (l->w == NULL || l->b == NULL) {
+    free(src);
+    return hwt_status_out_of_memory;
+  }
+  for (size_t o = 0; o < (size_t) cout; o++)
+    for (size_t i = 0; i < (size_t) cpg; i++)
+      for (size_t y = 0; y < kh; y++)
+        for (size_t xx = 0; xx < kw; xx++) {
+          float v = src[((o * (size_t) cpg + i) * kh + y) * kw + xx];
+          if (dw)
+            l->w[(y * kw + xx) * (size_t) cout + o] = v;
+          else
+            l->w[((o * kh + y) * kw + xx) * (size_t) cpg + i] = v;
+        }
+  free(src);
+  if (bt) hwt_tensor_to_f32(bt, l->b);
+  int64_t od[4] = {x->dims[0], cout, w.out[0], nsp == 2 ? w.out[1] : 0};
+  if ((st = check_dims(c, x->rank, od)) != hwt_status_ok) return st;
+  set_layer_out(c, id, x->rank, od);
+  define_value(c, 0, id, x->rank, od);
+  return hwt_status_ok;
+}
+
+/* Gemm and MatMul: an fc with w [N][K] from a constant B. */
+static hwt_status op_gemm(imp *c, bool matmul) {
+  entry *a = NULL;
+  const hwt_tensor *bt = NULL;
+  hwt_status st = need_value(c, 0, &a);
+  if (st == hwt_status_ok) st = need_const(c, 1, &bt);
+  if (st != hwt_status_ok) return st;
+  int64_t ta = 0, tb = 0;
+  float alpha = 1, beta = 1;
+  if (!matmul) {
+    if ((st = attr_int(c, "transA", 0, &ta)) != hwt_status_ok) return st;
+    if ((st = attr_int(c, "transB", 0, &tb)) != hwt_status_ok) return st;
+    if ((st = attr_float(c, "alpha", 1, &alpha)) != hwt_status_ok) return st;
+    if ((st = attr_float(c, "beta", 1, &beta)) != hwt_status_ok) return st;
+    if (ta != 0) return node_err(c, hwt_status_unsupported, "transA = 1 not supported (the batch is A's first dim)");
+  }
+  if (a->rank != 2)
+    return node_err(c, hwt_status_unsupported, "input A of rank %u (only [N, K] matrices)", a->rank);
+  if (bt->rank != 2) return node_err(c, hwt_status_unsupported, "B of rank %u (only 2-D constants)", bt->rank);
+  int64_t k = a->dims[1], kb = tb ? bt->dims[1] : bt->dims[0], nout = tb ? bt->dims[0] : bt->dims[1];
+  if (kb != k)
+    return node_err(c, hwt_status_schema_error, "A has %lld columns, B has %lld rows", (long long) k, (long long) kb);
+  if (nout < 1 || nout > (int64_t) UINT32_MAX) return node_err(c, hwt_status_schema_error, "B has no columns");
+  const hwt_tensor *ct = NULL;
+  if (in_name(c, 2) != NULL) {
+    if (matmul) return node_err(c, hwt_status_schema_error, "MatMul has two inputs");
+    if ((st = need_const(c, 2, &ct)) != hwt_status_ok) return st;
+    bool ok = ct->count == 1 || (ct->count == (size_t) nout && (ct->rank == 1 || (ct->rank == 2 && ct->dims[0] == 1)));
+    if (!ok) return node_err(c, hwt_status_unsupported, "bias C of %zu values: only [N], [1, N] or a scalar", ct->count);
+  }
+  int id = new_layer(c, hwt_layer_fc, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  hwt_layer *l = &c->layers[id];
+  l->nin = 1;
+  l->inputs[0] = a->id;
+  l->outputs = (uint32_t) nout;
+  l->in = internal_shape(a->rank, a->dims);
+  size_t N = (size_t) nout, K = (size_t) k;
+  float *src = const_f32(c, bt);
+  if (src == NULL) return hwt_status_out_of_memory;
+  l->w = alloc_params(c, N * K);
+  l->b = alloc_params(c, N);
+  if (l->w == NULL || l->b == NULL) {
+    free(src);
+    return hwt_status_out_of_memory;
+  }
+  for (size_t n = 0; n < N; n++)
+    for (size_t j = 0; j < K; j++) l->w[n * K + j] = alpha * (tb ? src[n * K + j] : src[j * N + n]);
+  free(src);
+  if (ct) {
+    float *cv = const_f32(c, ct);
+    if (cv == NULL) return hwt_status_out_of_memory;
+    for (size_t n = 0; n < N; n++) l->b[n] = beta * cv[ct->count == 1 ? 0 : n];
+    free(cv);
+  }
+  int64_t od[2] = {a->dims[0], nout};
+  set_layer_out(c, id, 2, od);
+  define_value(c, 0, id, 2, od);
+  return hwt_status_ok;
+}
+
+static hwt_status op_batchnorm(imp *c) {
+  entry *x = NULL;
+  hwt_status st = need_value(c, 0, &x);
+  if (st != hwt_status_ok) return st;
+  if (x->rank < 2) return node_err(c, hwt_status_unsupported, "input of rank %u", x->rank);
+  float eps;
+  int64_t spatial = 1, training = 0;
+  if ((st = attr_float(c, "epsilon", 1e-5f, &eps)) != hwt_status_ok) return st;
+  if (c->opset < 9 && (st = attr_int(c, "spatial", 1, &spatial)) != hwt_status_ok) return st;
+  if (spatial != 1) return node_err(c, hwt_status_unsupported, "spatial = 0 not supported");
+  if ((st = attr_int(c, "training_mode", 0, &training)) != hwt_status_ok) return st;
+  if (training != 0) return node_err(c, hwt_status_unsupported, "training_mode = 1 not supported (inference only)");
+  if ((st = extra_outputs_unused(c, 1)) != hwt_status_ok) return st;
+  size_t C = (size_t) x->dims[1];
+  const hwt_tensor *p[4];
+  static const char *const names[4] = {"scale", "B", "mean", "var"};
+  for (int i = 0; i < 4; i++) {
+    if ((st = need_const(c, 1 + (size_t) i, &p[i])) != hwt_status_ok) return st;
+    if (p[i]->count != C)
+      return node_err(c, hwt_status_schema_error, "%s has %zu values for %zu channels", names[i], p[i]->count, C);
+  }
+  float *v[4] = {0};
+  float *s = malloc(C * sizeof(float) + 1), *t = malloc(C * sizeof(float) + 1);
+  st = s && t ? hwt_status_ok : hwt_status_out_of_memory;
+  for (int i = 0; i < 4 && st == hwt_status_ok; i++)
+    if ((v[i] = const_f32(c, p[i])) == NULL) st = hwt_status_out_of_memory;
+  if (st != hwt_status_ok) {
+    if (!s || !t) node_err(c, st, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < C; i++) {
+    double sc = (double) v[0][i] / sqrt((double) v[3][i] + (double) eps);
+    s[i] = (float) sc;
+    t[i] = (float) ((double) v[1][i] - (double) v[2][i] * sc);
+  }
+  int pid = foldable(c, x);
+  if (pid >= 0) {
+    hwt_layer *l = &c->layers[pid];
+    if (l->type == hwt_layer_dwconv) {
+      for (size_t k = 0; k < (size_t) l->kh * l->kw; k++)
+        for (size_t ch = 0; ch < C; ch++) l->w[k * C + ch] *= s[ch];
+    } else { /* conv and fc: w [C][per] */
+      size_t per = hwt_layer_weight_count(l) / C;
+      for (size_t o = 0; o < C; o++)
+        for (size_t j = 0; j < per; j++) l->w[o * per + j] *= s[o];
+    }
+    for (size_t o = 0; o < C; o++) l->b[o] = l->b[o] * s[o] + t[o];
+    append_fused(l, "BatchNormalization", c->node->name);
+    c->id_uses[pid] = 0;
+    define_value(c, 0, pid, x->rank, x->dims);
+  } else {
+    int id = new_layer(c, hwt_layer_affine, "");
+    if (id < 0) {
+      st = hwt_status_out_of_memory;
+      goto done;
+    }
+    hwt_layer *l = &c->layers[id];
+    l->nin = 1;
+    l->inputs[0] = x->id;
+    if ((st = count_weights(c, 2 * C)) != hwt_status_ok) goto done;
+    l->w = hwt_rt_alloc(C * sizeof(float) + 1);
+    l->b = hwt_rt_alloc(C * sizeof(float) + 1);
+    if (l->w == NULL || l->b == NULL) {
+      st = node_err(c, hwt_status_out_of_memory, "out of memory");
+      goto done;
+    }
+    memcpy(l->w, s, C * sizeof(float));
+    memcpy(l->b, t, C * sizeof(float));
+    set_layer_out(c, id, x->rank, x->dims);
+    define_value(c, 0, id, x->rank, x->dims);
+  }
+done:
+  for (int i = 0; i < 4; i++) free(v[i]);
+  free(s);
+  free(t);
+  return st;
+}
+
+/* Relu / Clip: fused into the producing conv / fc when it is the value's only consumer, else its own node. */
+static hwt_status op_clamp(imp *c, bool relu) {
+  entry *x = NULL;
+  hwt_status st = need_value(c, 0, &x);
+  if (st != hwt_status_ok) return st;
+  float lo = 0, hi = INFINITY;
+  if (!relu) {
+    lo = -INFINITY;
+    if (c->opset < 11) {
+      if ((st = attr_float(c, "min", -FLT_MAX, &lo)) != hwt_status_ok) return st;
+      if ((st = attr_float(c, "max", FLT_MAX, &hi)) != hwt_status_ok) return st;
+    } else {
+      if (in_name(c, 1) && (st = const_scalar(c, 1, "min", &lo)) != hwt_status_ok) return st;
+      if (in_name(c, 2) && (st = const_scalar(c, 2, "max", &hi)) != hwt_status_ok) return st;
+    }
+    if (isnan(lo) || isnan(hi)) return node_err(c, hwt_status_unsupported, "NaN bounds");
+  }
+  int pid = foldable(c, x);
+  if (pid >= 0) {
+    hwt_layer *l = &c->layers[pid];
+    if (lo == 0 && hi == INFINITY)
+      l->act = hwt_act_relu;
+    else if (lo == 0 && hi == 6)
+      l->act = hwt_act_relu6;
+    else
+      l->act = hwt_act_clip, l->act_lo = lo, l->act_hi = hi;
+    append_fused(l, c->node->op_type, c->node->name);
+    c->id_uses[pid] = 0;
+    define_value(c, 0, pid, x->rank, x->dims);
+    return hwt_status_ok;
+  }
+  if (relu) return unary(c, hwt_layer_relu, 0, 0, NULL);
+  return unary(c, hwt_layer_clip, lo, hi, NULL);
+}
+
+/* Right-aligns constant dims against a value of rank r; false when they do not broadcast into it. */
+static bool broadcast_dims(const hwt_tensor *t, const entry *x, int64_t *cd) {
+  if (t->rank > x->rank) return false;
+  int off = x->rank - (int) t->rank;
+  for (int i = 0; i < x->rank; i++) cd[i] = i < off ? 1 : t->dims[i - off];
+  if (cd[0] != 1) return false; /* over the batch */
+  for (int i = 1; i < x->rank; i++)
+    if (cd[i] != 1 && cd[i] != x->dims[i]) return false;
+  return true;
+}
+
+static hwt_status op_binary(imp *c, hwt_layer_type type) {
+  entry *a = input(c, 0), *b = input(c, 1);
+  if (a == NULL || b == NULL) return node_err(c, hwt_status_schema_error, "needs two inputs");
+  if (a->kind == V_CONST && b->kind == V_CONST)
+    return node_err(c, hwt_status_unsupported, "both inputs are constants (constant folding is not supported)");
+  bool commutative = type == hwt_layer_add || type == hwt_layer_mul;
+  if (a->kind == V_CONST || b->kind == V_CONST) {
+    bool first = a->kind == V_CONST;
+    entry *x = first ? b : a;
+    const hwt_tensor *t = first ? a->t : b->t;
+    int64_t cd[4] = {0};
+    if (!broadcast_dims(t, x, cd)) {
+      char xs[96], ts[96];
+      dims_string(x->rank, x->dims, xs, sizeof xs);
+      dims_string((uint8_t) t->rank, t->dims, ts, sizeof ts);
+      return node_err(c, hwt_status_unsupported, "constant %s does not broadcast into %s without the batch", ts, xs);
+    }
+    int id = new_layer(c, type, "");
+    if (id < 0) return hwt_status_out_of_memory;
+    hwt_layer *l = &c->layers[id];
+    l->nin = 1;
+    l->inputs[0] = x->id;
+    l->const_first = first && !commutative;
+    l->wshape = internal_shape(x->rank, cd);
+    size_t n = hwt_shape_size(l->wshape);
+    float *src = const_f32(c, t);
+    if (src == NULL) return hwt_status_out_of_memory;
+    l->w = alloc_params(c, n);
+    if (l->w == NULL) {
+      free(src);
+      return hwt_status_out_of_memory;
+    }
+    /* logical [1, C, H, W] (or [1, C, L], [1, K], [1]) to internal [H][W][C] */
+    size_t C = x->rank >= 2 ? (size_t) cd[1] : 1, H = x->rank == 4 ? (size_t) cd[2] : 1;
+    size_t W = x->rank == 4 ? (size_t) cd[3] : x->rank == 3 ? (size_t) cd[2] : 1;
+    for (size_t ch = 0; ch < C; ch++)
+      for (size_t y = 0; y < H; y++)
+        for (size_t xx = 0; xx < W; xx++) l->w[(y * W + xx) * C + ch] = src[(ch * H + y) * W + xx];
+    free(src);
+    set_layer_out(c, id, x->rank, x->dims);
+    define_value(c, 0, id, x->rank, x->dims);
+    return hwt_status_ok;
+  }
+  /* two runtime values: equal dims, or the second 1 where they differ (swap for Add / Mul) */
+  if (a->rank != b->rank) return node_err(c, hwt_status_unsupported, "inputs of ranks %u and %u", a->rank, b->rank);
+  bool a_in_b = true, b_in_a = true;
+  for (int i = 0; i < a->rank; i++) {
+    if (a->dims[i] != b->dims[i] && b->dims[i] != 1) b_in_a = false;
+    if (a->dims[i] != b->dims[i] && a->dims[i] != 1) a_in_b = false;
+  }
+  if (!b_in_a && a_in_b && commutative) {
+    entry *t = a;
+    a = b;
+    b = t;
+    b_in_a = true;
+  }
+  if (!b_in_a || b->dims[0] != a->dims[0]) {
+    char as[96], bs[96];
+    dims_string(a->rank, a->dims, as, sizeof as);
+    dims_string(b->rank, b->dims, bs, sizeof bs);
+    return node_err(c, hwt_status_unsupported, "inputs %s and %s: only equal shapes or the second broadcast into "
+                    "the first", as, bs);
+  }
+  int id = new_layer(c, type, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  hwt_layer *l = &c->layers[id];
+  l->nin = 2;
+  l->inputs[0] = a->id;
+  l->inputs[1] = b->id;
+  l->from = b->id;
+  set_layer_out(c, id, a->rank, a->dims);
+  define_value(c, 0, id, a->rank, a->dims);
+  return hwt_status_ok;
+}
+
+/* A pool (Max / Average) or a global average pool. */
+static hwt_status op_pool(imp *c, hwt_layer_type type) {
+  entry *x = NULL;
+  hwt_status st = need_value(c, 0, &x);
+  if (st != hwt_status_ok) return st;
+  if (x->rank != 3 && x->rank != 4) return node_err(c, hwt_status_unsupported, "input of rank %u", x->rank);
+  if ((st = extra_outputs_unused(c, 1)) != hwt_status_ok) return st;
+  if (type == hwt_layer_gavgpool) {
+    int id = new_layer(c, type, "");
+    if (id < 0) return hwt_status_out_of_memory;
+    c->layers[id].nin = 1;
+    c->layers[id].inputs[0] = x->id;
+    int64_t od[4] = {x->dims[0], x->dims[1], 1, 1};
+    set_layer_out(c, id, x->rank, od);
+    define_value(c, 0, id, x->rank, od);
+    return hwt_status_ok;
+  }
+  window w;
+  memset(&w, 0, sizeof w);
+  int64_t ks[2];
+  int nk, nsp = x->rank - 2;
+  if ((st = attr_ints(c, "kernel_shape", ks, 2, &nk)) != hwt_status_ok) return st;
+  if (nk != nsp) return node_err(c, hwt_status_schema_error, "kernel_shape must have %d values", nsp);
+  for (int i = 0; i < nsp; i++) w.k[i] = ks[i];
+  int64_t ceil_mode = 0, cip = 0, order = 0;
+  if ((st = attr_int(c, "ceil_mode", 0, &ceil_mode)) != hwt_status_ok) return st;
+  if (type == hwt_layer_avgpool && (st = attr_int(c, "count_include_pad", 0, &cip)) != hwt_status_ok) return st;
+  if (type == hwt_layer_maxpool && (st = attr_int(c, "storage_order", 0, &order)) != hwt_status_ok) return st;
+  if (order != 0) return node_err(c, hwt_status_unsupported, "storage_order = %lld not supported", (long long) order);
+  if ((st = read_window(c, x, &w, ceil_mode != 0)) != hwt_status_ok) return st;
+  for (int i = 0; i < nsp; i++)
+    if (w.d[i] != 1) {
+      if (nsp == 2)
+        return node_err(c, hwt_status_unsupported, "dilations [%lld, %lld] not supported", (long long) w.d[0],
+                        (long long) w.d[1]);
+      return node_err(c, hwt_status_unsupported, "dilations [%lld] not supported", (long long) w.d[0]);
+    }
+  int id = new_layer(c, type, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  hwt_layer *l = &c->layers[id];
+  l->nin = 1;
+  l->inputs[0] = x->id;
+  window_to_layer(&w, l);
+  l->dh = l->dw = 0;
+  l->ceil_mode = ceil_mode != 0;
+  l->count_include_pad = cip != 0;
+  int64_t od[4] = {x->dims[0], x->dims[1], w.out[0], nsp == 2 ? w.out[1] : 0};
+  set_layer_out(c, id, x->rank, od);
+  define_value(c, 0, id, x->rank, od);
+  return hwt_status_ok;
+}
+
+static hwt_status op_reducemean(imp *c) {
+  entry *x = NULL;
+  hwt_status st = need_value(c, 0, &x);
+  if (st != hwt_status_ok) return st;
+  int64_t axes[4], keep;
+  int n;
+  if ((st = attr_ints(c, "axes", axes, 4, &n)) != hwt_status_ok) return st;
+  if ((st = attr_int(c, "keepdims", 1, &keep)) != hwt_status_ok) return st;
+  if (n < 0 && in_name(c, 1)) return node_err(c, hwt_status_unsupported, "axes as an input (opset 18) not supported");
+  unsigned mask = 0;
+  for (int i = 0; i < n; i++) {
+    int a = 0;
+    if ((st = norm_axis(c, axes[i], x->rank, "axis", &a)) != hwt_status_ok) return st;
+    mask |= 1u << a;
+  }
+  unsigned want = x->rank == 4 ? 0xcu : x->rank == 3 ? 0x4u : 0;
+  if (n < 0 || want == 0 || mask != want)
+    return node_err(c, hwt_status_unsupported, "only the mean over the spatial axes (H and W) is supported");
+  int id = new_layer(c, hwt_layer_gavgpool, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  c->layers[id].nin = 1;
+  c->layers[id].inputs[0] = x->id;
+  int64_t od[4] = {x->dims[0], x->dims[1], 1, 1};
+  uint8_t rank = keep ? x->rank : 2;
+  set_layer_out(c, id, rank, od);
+  define_value(c, 0, id, rank, od);
+  return hwt_status_ok;
+}
+
+/* Flatten / Reshape / Squeeze / Unsqueeze of a runtime value to new logical dims (the batch stays first). A
+ * reshape that keeps the internal order aliases the value (unless it is a graph output); others get a node. */
+static hwt_status reshape_to(imp *c, entry *x, uint8_t rank, int64_t *od) {
+  if (rank < 1 || rank > 4) return node_err(c, hwt_status_unsupported, "output of rank %u (1 to 4 supported)", rank);
+  hwt_status st = check_dims(c, rank, od);
+  if (st != hwt_status_ok) return st;
+  uint64_t nin = 1, nout = 1;
+  for (int i = 1; i < x->rank; i++) nin *= (uint64_t) x->dims[i];
+  for (int i = 1; i < rank; i++) nout *= (uint64_t) od[i];
+  if (od[0] != x->dims[0] || nin != nout) {
+    char xs[96], os[96];
+    dims_string(x->rank, x->dims, xs, sizeof xs);
+    dims_string(rank, od, os, sizeof os);
+    return node_err(c, hwt_status_unsupported, "%s to %s %s", xs, os,
+                    od[0] != x->dims[0] ? "changes the batch dimension" : "changes the element count");
+  }
+  hwt_shape si = internal_shape(x->rank, x->dims), so = internal_shape(rank, od);
+  /* the internal order equals the logical one when no spatial extent is left on either side */
+  bool same_order = (si.h * si.w == 1 || si.c == 1) && (so.h * so.w == 1 || so.c == 1);
+  entry *out = lookup(c, c->node->output[0]);
+  bool graph_output = false;
+  for (size_t i = 0; i < c->g->n_output; i++)
+    if (c->g->output[i]->name && strcmp(c->g->output[i]->name, out->name) == 0) graph_output = true;
+  if (same_order && !graph_output && x->id >= 0) {
+    c->id_uses[x->id] -= 1;
+    define_value(c, 0, x->id, rank, od);
+    return hwt_status_ok;
+  }
+  int id = new_layer(c, hwt_layer_reshape, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  c->layers[id].nin = 1;
+  c->layers[id].inputs[0] = x->id;
+  set_layer_out(c, id, rank, od);
+  define_value(c, 0, id, rank, od);
+  return hwt_status_ok;
+}
+
+/* Flatten / Reshape / Squeeze / Unsqueeze of a constant: same data, new dims. */
+static hwt_status reshape_const(imp *c, const hwt_tensor *t, unsigned rank, const int64_t *od) {
+  hwt_tensor *o = own_tensor(c);
+  if (o == NULL) return node_err(c, hwt_status_out_of_memory, "out of memory");
+  size_t bytes = t->count * hwt_dtype_size(t->dtype);
+  o->data = hwt_rt_alloc(bytes ? bytes : 1);
+  if (o->data == NULL) return node_err(c, hwt_status_out_of_memory, "out of memory");
+  memcpy(o->data, t->data, bytes);
+  o->dtype = t->dtype;
+  o->count = t->count;
+  o->rank = rank;
+  for (unsigned i = 0; i < rank; i++) o->dims[i] = od[i];
+  define_const(c, 0, o);
+  return hwt_status_ok;
+}
+
+typedef enum { RS_FLATTEN, RS_RESHAPE, RS_SQUEEZE, RS_UNSQUEEZE } rs_kind;
+
+static hwt_status op_reshape(imp *c, rs_kind kind) {
+  entry *x = input(c, 0);
+  if (x == NULL) return node_err(c, hwt_status_schema_error, "input 0 is missing");
+  bool is_const = x->kind == V_CONST;
+  unsigned rank = is_const ? x->t->rank : x->rank;
+  int64_t d[HWT_TENSOR_MAX_RANK], od[HWT_TENSOR_MAX_RANK];
+  for (unsigned i = 0; i < rank; i++) d[i] = is_const ? x->t->dims[i] : x->dims[i];
+  uint64_t total = 1;
+  for (unsigned i = 0; i < rank; i++) total *= (uint64_t) d[i];
+  unsigned orank = 0;
+  hwt_status st;
+  if (kind == RS_FLATTEN) {
+    int64_t axis;
+    int a = 0;
+    if ((st = attr_int(c, "axis", 1, &axis)) != hwt_status_ok) return st;
+    if (axis == (int64_t) rank)
+      a = (int) rank;
+    else if ((st = norm_axis(c, axis, (int) rank, "axis", &a)) != hwt_status_ok)
+      return st;
+    uint64_t p = 1;
+    for (int i = 0; i < a; i++) p *= (uint64_t) d[i];
+    od[0] = (int64_t) p;
+    od[1] = p ? (int64_t) (total / p) : 0;
+    orank = 2;
+  } else if (kind == RS_RESHAPE) {
+    const hwt_tensor *s = NULL;
+    if ((st = need_const(c, 1, &s)) != hwt_status_ok) return st;
+    size_t n;
+    if ((st = const_ints(c, s, "the shape", od, HWT_TENSOR_MAX_RANK, &n)) != hwt_status_ok) return st;
+    int64_t allowzero = 0;
+    if ((st = attr_int(c, "allowzero", 0, &allowzero)) != hwt_status_ok) return st;
+    int infer = -1;
+    uint64_t known = 1;
+    for (size_t i = 0; i < n; i++) {
+      if (od[i] == 0 && !allowzero) {
+        if (i >= rank) return node_err(c, hwt_status_schema_error, "shape[%zu] = 0 copies a missing dim", i);
+        od[i] = d[i];
+      }
+      if (od[i] == -1) {
+        if (infer >= 0) return node_err(c, hwt_status_schema_error, "two -1 in the shape");
+        infer = (int) i;
+        continue;
+      }
+      if (od[i] < 0 || od[i] > (int64_t) HWT_ONNX_MAX_ELEMENTS)
+        return node_err(c, hwt_status_schema_error, "shape[%zu] = %lld", i, (long long) od[i]);
+      known *= (uint64_t) od[i];
+      if (known > HWT_ONNX_MAX_ELEMENTS) return node_err(c, hwt_status_schema_error, "shape has too many elements");
+    }
+    if (infer >= 0) {
+      if (known == 0 || total % known != 0)
+        return node_err(c, hwt_status_schema_error, "shape cannot hold %llu elements", (unsigned long long) total);
+      od[infer] = (int64_t) (total / known);
+    }
+    orank = (unsigned) n;
+  } else {
+    int64_t axes[HWT_TENSOR_MAX_RANK];
+    int na = -1;
+    if (c->opset < 13) {
+      if ((st = attr_ints(c, "axes", axes, HWT_TENSOR_MAX_RANK, &na)) != hwt_status_ok) return st;
+    } else if (in_name(c, 1)) {
+      const hwt_tensor *s = NULL;
+      size_t n;
+      if ((st = need_const(c, 1, &s)) != hwt_status_ok) return st;
+      if ((st = const_ints(c, s, "axes", axes, HWT_TENSOR_MAX_RANK, &n)) != hwt_status_ok) return st;
+      na = (int) n;
+    }
+    unsigned mask = 0;
+    if (kind == RS_SQUEEZE) {
+      if (na < 0) { /* every dim of size 1 except the batch of a runtime value */
+        for (unsigned i = is_const ? 0 : 1; i < rank; i++)
+          if (d[i] == 1) mask |= 1u << i;
+      }
+      for (int i = 0; i < na; i++) {
+        int a = 0;
+        if ((st = norm_axis(c, axes[i], (int) rank, "axis", &a)) != hwt_status_ok) return st;
+        if (d[a] != 1) return node_err(c, hwt_status_schema_error, "axis %d has size %lld, not 1", a, (long long) d[a]);
+        mask |= 1u << a;
+      }
+      for (unsigned i = 0; i < rank; i++)
+        if (!(mask & (1u << i))) od[orank++] = d[i];
+    } else {
+      if (na < 0) return node_err(c, hwt_status_schema_error, "axes missing");
+      unsigned r = rank + (unsigned) na;
+      if (r > HWT_TENSOR_MAX_RANK) return node_err(c, hwt_status_unsupported, "rank %u", r);
+      for (int i = 0; i < na; i++) {
+        int a = 0;
+        if ((st = norm_axis(c, axes[i], (int) r, "axis", &a)) != hwt_status_ok) return st;
+        if (mask & (1u << a)) return node_err(c, hwt_status_schema_error, "axis %d repeated", a);
+        mask |= 1u << a;
+      }
+      for (unsigned i = 0, j = 0; i < r; i++) od[i] = (mask & (1u << i)) ? 1 : d[j++];
+      orank = r;
+    }
+  }
+  if (is_const) return reshape_const(c, x->t, orank, od);
+  return reshape_to(c, x, (uint8_t) orank, od);
+}
+
+static hwt_status op_concat(imp *c) {
+  int64_t axis;
+  hwt_status st = attr_int(c, "axis", INT64_MIN, &axis);
+  if (st != hwt_status_ok) return st;
+  if (axis == INT64_MIN) return node_err(c, hwt_status_schema_error, "attribute 'axis' missing");
+  if (c->node->n_input < 1) return node_err(c, hwt_status_schema_error, "no inputs");
+  entry *x0 = NULL;
+  if ((st = need_value(c, 0, &x0)) != hwt_status_ok) return st;
+  int a = 0;
+  if ((st = norm_axis(c, axis, x0->rank, "axis", &a)) != hwt_status_ok) return st;
+  if (a != 1) return node_err(c, hwt_status_unsupported, "axis %lld: only the channels (axis 1) are supported", (long long) axis);
+  int64_t od[4];
+  memcpy(od, x0->dims, sizeof od);
+  od[1] = 0;
+  int prev = -1;
+  size_t k = 0;
+  while (k < c->node->n_input) {
+    int id = new_layer(c, hwt_layer_concat, prev < 0 ? "" : "_chain");
+    if (id < 0) return hwt_status_out_of_memory;
+    hwt_layer *l = &c->layers[id];
+    if (prev >= 0) l->inputs[l->nin++] = prev;
+    for (; k < c->node->n_input && l->nin < HWT_NODE_MAX_INPUTS; k++) {
+      entry *x = NULL;
+      if ((st = need_value(c, k, &x)) != hwt_status_ok) return st;
+      if (x->rank != x0->rank) return node_err(c, hwt_status_schema_error, "inputs of different ranks");
+      for (int i = 0; i < x->rank; i++)
+        if (i != 1 && x->dims[i] != x0->dims[i])
+          return node_err(c, hwt_status_schema_error, "input %zu '%.64s' differs in dim %d", k, x->name, i);
+      od[1] += x->dims[1];
+      l = &c->layers[id];
+      l->inputs[l->nin++] = x->id;
+    }
+    if ((st = check_dims(c, x0->rank, od)) != hwt_status_ok) return st;
+    set_layer_out(c, id, x0->rank, od);
+    prev = id;
+  }
+  define_value(c, 0, prev, x0->rank, od);
+  return hwt_status_ok;
+}
+
+/* The HWT_AXIS_* bit of logical axis a (1..rank-1) of a value of rank r. */
+static uint8_t axis_bit(int r, int a) {
+  if (a == 1) return HWT_AXIS_C;
+  if (r == 4) return a == 2 ? HWT_AXIS_H : HWT_AXIS_W;
+  return HWT_AXIS_W; /* rank 3: L */
+}
+
+static hwt_status op_softmax(imp *c) {
+  entry *x = NULL;
+  hwt_status st = need_value(c, 0, &x);
+  if (st != hwt_status_ok) return st;
+  int64_t axis;
+  if ((st = attr_int(c, "axis", c->opset < 13 ? 1 : -1, &axis)) != hwt_status_ok) return st;
+  int a = 0;
+  if ((st = norm_axis(c, axis, x->rank, "axis", &a)) != hwt_status_ok) return st;
+  if (a == 0 || x->rank < 2)
+    return node_err(c, hwt_status_unsupported, "axis %lld includes the batch dimension", (long long) axis);
+  uint8_t bits = 0;
+  if (c->opset < 13)
+    for (int i = a; i < x->rank; i++) bits |= axis_bit(x->rank, i); /* coerced to 2-D: every axis from `axis` */
+  else
+    bits = axis_bit(x->rank, a);
+  int id;
+  if ((st = unary(c, hwt_layer_softmax, 0, 0, &id)) != hwt_status_ok) return st;
+  c->layers[id].axes = bits;
+  return hwt_status_ok;
+}
+
+/* Identity / Dropout: alias the value (a node when the output is a graph output, so each output has its own). */
+static hwt_status op_identity(imp *c, bool dropout) {
+  entry *x = input(c, 0);
+  if (x == NULL) return node_err(c, hwt_status_schema_error, "input 0 is missing");
+  hwt_status st;
+  if (dropout) {
+    if ((st = extra_outputs_unused(c, 1)) != hwt_status_ok) return st;
+    if (c->opset >= 12 && in_name(c, 2)) {
+      const hwt_tensor *t = NULL;
+      if ((st = need_const(c, 2, &t)) != hwt_status_ok) return st;
+      float f = 0;
+      if (t->count == 1) hwt_tensor_to_f32(t, &f);
+      if (t->count != 1 || f != 0) return node_err(c, hwt_status_unsupported, "training_mode = true not supported");
+    }
+  }
+  if (x->kind == V_CONST) {
+    define_const(c, 0, x->t);
+    return hwt_status_ok;
+  }
+  entry *out = lookup(c, c->node->output[0]);
+  bool graph_output = false;
+  for (size_t i = 0; i < c->g->n_output; i++)
+    if (c->g->output[i]->name && strcmp(c->g->output[i]->name, out->name) == 0) graph_output = true;
+  if (!graph_output && x->id >= 0) {
+    c->id_uses[x->id] -= 1;
+    define_value(c, 0, x->id, x->rank, x->dims);
+    return hwt_status_ok;
+  }
+  return unary(c, hwt_layer_identity, 0, 0, NULL);
+}
+
+static hwt_status op_constant(imp *c) {
+  const Onnx__AttributeProto *a = c->node->n_attribute == 1 ? c->node->attribute[0] : NULL;
+  if (a == NULL || a->name == NULL)
+    return node_err(c, hwt_status_schema_error, "needs exactly one attribute (value, value_float, ...)");
+  hwt_tensor *t = own_tensor(c);
+  if (t == NULL) return node_err(c, hwt_status_out_of_memory, "out of memory");
+  hwt_status st;
+  if (strcmp(a->name, "value") == 0 && a->t != NULL) {
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s: node %zu '%.64s' (Constant): value", c->file, c->ni,
+             c->node->name ? c->node->name : "");
+    if ((st = hwt_onnx_tensor_convert(a->t, prefix, t, c->err, c->errlen)) != hwt_status_ok) return st;
+  } else if (strcmp(a->name, "value_float") == 0 || strcmp(a->name, "value_int") == 0 ||
+             strcmp(a->name, "value_floats") == 0 || strcmp(a->name, "value_ints") == 0) {
+    bool flt = a->name[6] == 'f', list = a->name[strlen(a->name) - 1] == 's';
+    size_t n = list ? (flt ? a->n_floats : a->n_ints) : 1;
+    t->dtype = flt ? hwt_dtype_f32 : hwt_dtype_i64;
+    t->rank = list ? 1 : 0;
+    t->dims[0] = (int64_t) n;
+    t->count = n;
+    t->data = hwt_rt_alloc(n * 8 + 1);
+    if (t->data == NULL) return node_err(c, hwt_status_out_of_memory, "out of memory");
+    if (flt)
+      memcpy(t->data, list ? a->floats : &a->f, n * sizeof(float));
+    else
+      memcpy(t->data, list ? a->ints : &a->i, n * sizeof(int64_t));
+  } else {
+    return node_err(c, hwt_status_unsupported, "attribute '%.32s' not supported (value, value_float(s), "
+                    "value_int(s) are)", a->name);
+  }
+  if ((st = count_weights(c, t->count * hwt_dtype_size(t->dtype) / 4)) != hwt_status_ok) return st;
+  define_const(c, 0, t);
+  return hwt_status_ok;
+}
+
+/* ---------------- QDQ ---------------- */
+
+static hwt_status op_quantize(imp *c) {
+  return node_err(c, hwt_status_unsupported, "QuantizeLinear not supported yet");
+}
+
+static hwt_status op_dequantize(imp *c) {
+  return node_err(c, hwt_status_unsupported, "DequantizeLinear not supported yet");
+}
+
+static hwt_status import_node(imp *c) {
+  const char *op = c->node->op_type ? c->node->op_type : "";
+  const char *dom = c->node->domain ? c->node->domain : "";
+  if (dom[0] != '\0' && strcmp(dom, "ai.onnx") != 0)
+    return node_err(c, hwt_status_unsupported, "operator domain '%.64s' not supported (only ai.onnx)", dom);
+  static const char *const known[] = {"Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant",
+                                      "Conv", "DequantizeLinear", "Div", "Dropout", "Flatten", "Gemm",
+                                      "GlobalAveragePool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu",
+                                      "MatMul", "MaxPool", "Mul", "QuantizeLinear", "ReduceMean", "Relu", "Reshape",
+                                      "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Unsqueeze"};
+  bool ok = false;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(op, known[i]) == 0;
+  if (!ok) return node_err(c, hwt_status_unsupported, "operator not supported");
+  if (c->node->n_output < 1 || c->node->output[0] == NULL || c->node->output[0][0] == '\0')
+    return node_err(c, hwt_status_schema_error, "no output");
+  if (strcmp(op, "Constant") == 0) return op_constant(c);
+  if (strcmp(op, "Conv") == 0) return op_conv(c);
+  if (strcmp(op, "Gemm") == 0) return op_gemm(c, false);
+  if (strcmp(op, "MatMul") == 0) return op_gemm(c, true);
+  if (strcmp(op, "BatchNormalization") == 0) return op_batchnorm(c);
+  if (strcmp(op, "Relu") == 0) return op_clamp(c, true);
+  if (strcmp(op, "Clip") == 0) return op_clamp(c, false);
+  if (strcmp(op, "Add") == 0) return op_binary(c, hwt_layer_add);
+  if (strcmp(op, "Sub") == 0) return op_binary(c, hwt_layer_sub);
+  if (strcmp(op, "Mul") == 0) return op_binary(c, hwt_layer_mul);
+  if (strcmp(op, "Div") == 0) return op_binary(c, hwt_layer_div);
+  if (strcmp(op, "MaxPool") == 0) return op_pool(c, hwt_layer_maxpool);
+  if (strcmp(op, "AveragePool") == 0) return op_pool(c, hwt_layer_avgpool);
+  if (strcmp(op, "GlobalAveragePool") == 0) return op_pool(c, hwt_layer_gavgpool);
+  if (strcmp(op, "ReduceMean") == 0) return op_reducemean(c);
+  if (strcmp(op, "Flatten") == 0) return op_reshape(c, RS_FLATTEN);
+  if (strcmp(op, "Reshape") == 0) return op_reshape(c, RS_RESHAPE);
+  if (strcmp(op, "Squeeze") == 0) return op_reshape(c, RS_SQUEEZE);
+  if (strcmp(op, "Unsqueeze") == 0) return op_reshape(c, RS_UNSQUEEZE);
+  if (strcmp(op, "Concat") == 0) return op_concat(c);
+  if (strcmp(op, "Softmax") == 0) return op_softmax(c);
+  if (strcmp(op, "Identity") == 0) return op_identity(c, false);
+  if (strcmp(op, "Dropout") == 0) return op_identity(c, true);
+  if (strcmp(op, "Sigmoid") == 0) return unary(c, hwt_layer_sigmoid, 0, 0, NULL);
+  if (strcmp(op, "Tanh") == 0) return unary(c, hwt_layer_tanh, 0, 0, NULL);
+  if (strcmp(op, "HardSwish") == 0) return unary(c, hwt_layer_hard_swish, 0, 0, NULL);
+  if (strcmp(op, "LeakyRelu") == 0) {
+    float alpha;
+    hwt_status st = attr_float(c, "alpha", 0.01f, &alpha);
+    return st != hwt_status_ok ? st : unary(c, hwt_layer_leaky_relu, alpha, 0, NULL);
+  }
+  if (strcmp(op, "HardSigmoid") == 0) {
+    float alpha, beta;
+    hwt_status st = attr_float(c, "alpha", 0.2f, &alpha);
+    if (st == hwt_status_ok) st = attr_float(c, "beta", 0.5f, &beta);
+    return st != hwt_status_ok ? st : unary(c, hwt_layer_hard_sigmoid, alpha, beta, NULL);
+  }
+  if (strcmp(op, "QuantizeLinear") == 0) return op_quantize(c);
+  if (strcmp(op, "DequantizeLinear") == 0) return op_dequantize(c);
+  return node_err(c, hwt_status_unsupported, "operator not supported");
+}
+
+/* ---------------- the graph ---------------- */
+
+static hwt_status check_opset(imp *c, const Onnx__ModelProto *mp) {
+  c->opset = -1;
+  for (size_t i = 0; i < mp->n_opset_import; i++) {
+    const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+    const char *d = o->domain ? o->domain : "";
+    if (d[0] == '\0' || strcmp(d, "ai.onnx") == 0) c->opset = o->has_version ? o->version : 0;
+  }
+  if (c->opset < 0) return file_err(c, hwt_status_unsupported, "no opset of the ai.onnx domain in opset_import");
+  if (c->opset < OPSET_MIN || c->opset > OPSET_MAX)
+    return file_err(c, hwt_status_unsupported, "opset %lld of ai.onnx not supported (%d to %d are)",
+                    (long long) c->opset, OPSET_MIN, OPSET_MAX);
+  return hwt_status_ok;
+}
+
+/* A graph input that is not a constant: float32, rank 1 to 4, the first dim the batch. */
+static hwt_status add_graph_input(imp *c, const Onnx__ValueInfoProto *vi, entry *e, hwt_model *m, uint32_t *fixed,
+                                  bool *symbolic) {
+  const char *name = vi->name;
+  const Onnx__TypeProto *tp = vi->type;
+  if (tp == NULL || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || tp->tensor_type == NULL)
+    return file_err(c, hwt_status_unsupported, "graph input '%.64s' is not a tensor", name);
+  const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+  if (!tt->has_elem_type || tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+    char b[24];
+    return file_err(c, hwt_status_unsupported, "graph input '%.64s' is %s (only FLOAT inputs are supported)", name,
+                    hwt_onnx_type_name(tt->has_elem_type ? tt->elem_type : 0, b, sizeof b));
+  }
+  if (tt->shape == NULL) return file_err(c, hwt_status_unsupported, "graph input '%.64s' has no shape", name);
+  size_t r = tt->shape->n_dim;
+  if (r < 1 || r > 4)
+    return file_err(c, hwt_status_unsupported, "graph input '%.64s' has rank %zu (1 to 4 supported)", name, r);
+  if (m->ninputs >= HWT_GRAPH_MAX_IO)
+    return file_err(c, hwt_status_unsupported, "more than %d graph inputs", HWT_GRAPH_MAX_IO);
+  e->rank = (uint8_t) r;
+  for (size_t i = 0; i < r; i++) {
+    const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+    bool has = d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    if (i == 0) {
+      if (!has) {
+        *symbolic = true;
+        e->dims[0] = 0; /* set once the batch is known */
+        continue;
+      }
+      if (d->dim_value < 1 || d->dim_value > 65536)
+        return file_err(c, hwt_status_unsupported, "graph input '%.64s': batch dimension %lld not supported", name,
+                        (long long) d->dim_value);
+      if (*fixed != 0 && *fixed != (uint32_t) d->dim_value)
+        return file_err(c, hwt_status_unsupported, "graph inputs fix different batch sizes (%u and %lld)", *fixed,
+                        (long long) d->dim_value);
+      *fixed = (uint32_t) d->dim_value;
+      e->dims[0] = d->dim_value;
+      continue;
+    }
+    if (!has)
+      return file_err(c, hwt_status_unsupported, "graph input '%.64s': dimension %zu is symbolic ('%.32s'); only "
+                      "the first (the batch) may be", name, i,
+                      d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param
+                          ? d->dim_param : "");
+    if (d->dim_value < 1 || d->dim_value > (int64_t) HWT_ONNX_MAX_ELEMENTS)
+      return file_err(c, hwt_status_unsupported, "graph input '%.64s': dimension %zu = %lld not supported", name, i,
+                      (long long) d->dim_value);
+    e->dims[i] = d->dim_value;
+  }
+  uint64_t n = 1;
+  for (size_t i = 1; i < r; i++) {
+    n *= (uint64_t) e->dims[i];
+    if (n > HWT_ONNX_MAX_ELEMENTS)
+      return file_err(c, hwt_status_unsupported, "graph input '%.64s' has more than 2^31 elements per sample", name);
+  }
+  size_t k = m->ninputs++;
+  hwt_graph_io *io = &m->inputs[k];
+  snprintf(io->name, sizeof io->name, "%s", name);
+  io->value = HWT_INPUT_ID(k);
+  io->rank = (uint8_t) r;
+  io->shape = internal_shape(e->rank, e->dims);
+  e->kind = V_VALUE;
+  e->id = HWT_INPUT_ID(k);
+  return hwt_status_ok;
+}
+
+/* Kahn's algorithm over the producer edges; order[] gets node indices, file order among the ready ones. */
+static hwt_status topo_sort(imp *c, size_t *order) {
+  const Onnx__GraphProto *g = c->g;
+  size_t nn = g->n_node, nedges = 0;
+  for (size_t j = 0; j < nn; j++) nedges += g->node[j]->n_input;
+  size_t *indeg = calloc(nn + 1, sizeof *indeg), *start = calloc(nn + 2, sizeof *start);
+  size_t *adj = malloc((nedges + 1) * sizeof *adj), *fill = calloc(nn + 1, sizeof *fill);
+  hwt_status st = hwt_status_ok;
+  if (!indeg || !start || !adj || !fill) {
+    st = file_err(c, hwt_status_out_of_memory, "out of memory sorting %zu nodes", nn);
+    goto done;
+  }
+  for (size_t j = 0; j < nn; j++)
+    for (size_t k = 0; k < g->node[j]->n_input; k++) {
+      const char *nm = g->node[j]->input[k];
+      entry *e = nm && nm[0] ? lookup(c, nm) : NULL;
+      if (e && e->producer >= 0) {
+        start[e->producer + 1]++;
+        indeg[j]++;
+      }
+    }
+  for (size_t j = 0; j < nn; j++) start[j + 1] += start[j];
+  for (size_t j = 0; j < nn; j++)
+    for (size_t k = 0; k < g->node[j]->n_input; k++) {
+      const char *nm = g->node[j]->input[k];
+      entry *e = nm && nm[0] ? lookup(c, nm) : NULL;
+      if (e && e->producer >= 0) adj[start[e->producer] + fill[e->producer]++] = j;
+    }
+  size_t head = 0, tail = 0;
+  for (size_t j = 0; j < nn; j++)
+    if (indeg[j] == 0) order[tail++] = j;
+  while (head < tail) {
+    size_t p = order[head++];
+    for (size_t q = start[p]; q < start[p + 1]; q++)
+      if (--indeg[adj[q]] == 0) order[tail++] = adj[q];
+  }
+  if (tail < nn) {
+    for (size_t j = 0; j < nn; j++)
+      if (indeg[j] > 0) {
+        c->ni = j;
+        c->node = g->node[j];
+        st = node_err(c, hwt_status_schema_error, "is part of a cycle (%zu nodes cannot be ordered)", nn - tail);
+        break;
+      }
+  }
+done:
+  free(indeg);
+  free(start);
+  free(adj);
+  free(fill);
+  return st;
+}
+
+static bool is_graph_input(const Onnx__GraphProto *g, const char *name) {
+  for (size_t i = 0; i < g->n_input; i++)
+    if (g->input[i]->name && strcmp(g->input[i]->name, name) == 0) return true;
+  return false;
+}
+
+static hwt_status import_graph(imp *c, const Onnx__ModelProto *mp) {
+  hwt_status st = check_opset(c, mp);
+  if (st != hwt_status_ok) return st;
+  const Onnx__GraphProto *g = mp->graph;
+  if (g == NULL) return file_err(c, hwt_status_schema_error, "no graph");
+  c->g = g;
+  if (g->n_sparse_initializer > 0) return file_err(c, hwt_status_unsupported, "sparse initializers not supported");
+  if (g->n_node == 0) return file_err(c, hwt_status_schema_error, "the graph has no nodes");
+  if (g->n_output == 0) return file_err(c, hwt_status_schema_error, "the graph has no outputs");
+  if (g->n_output > HWT_GRAPH_MAX_IO)
+    return file_err(c, hwt_status_unsupported, "%zu graph outputs (at most %d)", g->n_output, HWT_GRAPH_MAX_IO);
+  size_t cap = g->n_initializer + g->n_input;
+  for (size_t j = 0; j < g->n_node; j++) cap += g->node[j]->n_output;
+  c->cape = cap + 1;
+  c->e = calloc(c->cape, sizeof *c->e);
+  c->hcap = 16;
+  while (c->hcap < 2 * c->cape) c->hcap *= 2;
+  c->hash = calloc(c->hcap, sizeof *c->hash);
+  if (c->e == NULL || c->hash == NULL) return file_err(c, hwt_status_out_of_memory, "out of memory (%zu names)", cap);
+
+  /* constants: initializers, then bound inputs */
+  for (size_t i = 0; i < g->n_initializer; i++) {
+    const Onnx__TensorProto *tp = g->initializer[i];
+    if (tp->name == NULL || tp->name[0] == '\0') return file_err(c, hwt_status_schema_error, "initializer %zu has no name", i);
+    if (lookup(c, tp->name)) return file_err(c, hwt_status_schema_error, "initializer '%.64s' is defined twice", tp->name);
+    hwt_tensor *t = own_tensor(c);
+    if (t == NULL) return file_err(c, hwt_status_out_of_memory, "out of memory");
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s: initializer '%.64s'", c->file, tp->name);
+    if ((st = hwt_onnx_tensor_convert(tp, prefix, t, c->err, c->errlen)) != hwt_status_ok) return st;
+    c->weight_bytes += (uint64_t) t->count * hwt_dtype_size(t->dtype);
+    if (c->weight_bytes > HWT_ONNX_MAX_WEIGHT_BYTES)
+      return file_err(c, hwt_status_unsupported, "initializers exceed 2 GiB");
+    entry *e = add_entry(c, tp->name);
+    e->kind = V_CONST;
+    e->t = t;
+  }
+  const hwt_onnx_options *opt = c->opt;
+  for (size_t i = 0; opt && i < opt->nbind; i++) {
+    const hwt_onnx_binding *b = &opt->bind[i];
+    if (b->name == NULL || b->tensor == NULL) return file_err(c, hwt_status_invalid_argument, "binding %zu is empty", i);
+    if (!is_graph_input(g, b->name))
+      return file_err(c, hwt_status_invalid_argument, "bound name '%.64s' is not a graph input", b->name);
+    entry *e = lookup(c, b->name);
+    if (e == NULL) {
+      const char *nm = NULL;
+      for (size_t k = 0; k < g->n_input; k++)
+        if (strcmp(g->input[k]->name, b->name) == 0) nm = g->input[k]->name;
+      e = add_entry(c, nm);
+    }
+    e->kind = V_CONST;
+    e->t = b->tensor;
+  }
+  /* runtime inputs */
+  hwt_model *m = c->m;
+  uint32_t fixed = 0;
+  bool symbolic = false;
+  for (size_t i = 0; i < g->n_input; i++) {
+    const Onnx__ValueInfoProto *vi = g->input[i];
+    if (vi->name == NULL || vi->name[0] == '\0') return file_err(c, hwt_status_schema_error, "graph input %zu has no name", i);
+    entry *e = lookup(c, vi->name);
+    if (e != NULL && e->kind == V_CONST) continue; /* an initializer listed as an input (older exporters), or bound */
+    if (e != NULL) return file_err(c, hwt_status_schema_error, "graph input '%.64s' is listed twice", vi->name);
+    e = add_entry(c, vi->name);
+    if ((st = add_graph_input(c, vi, e, m, &fixed, &symbolic)) != hwt_status_ok) return st;
+  }
+  if (m->ninputs == 0) return file_err(c, hwt_status_unsupported, "the graph has no non-constant input");
+  c->batch = fixed ? fixed : (opt && opt->batch ? opt->batch : 1);
+  m->fixed_batch = fixed;
+  for (size_t i = 0; i < c->ne; i++)
+    if (c->e[i].kind == V_VALUE) c->e[i].dims[0] = c->batch;
+
+  /* node outputs, then uses */
+  for (size_t j = 0; j < g->n_node; j++) {
+    const Onnx__NodeProto *n = g->node[j];
+    c->ni = j;
+    c->node = n;
+    for (size_t k = 0; k < n->n_output; k++) {
+      const char *nm = n->output[k];
+      if (nm == NULL || nm[0] == '\0') continue;
+      entry *e = lookup(c, nm);
+      if (e != NULL)
+        return node_err(c, hwt_status_schema_error, "output '%.64s' is already defined by %s", nm,
+                        e->producer >= 0 ? "another node" : "an initializer or graph input");
+      e = add_entry(c, nm);
+      e->producer = (int) j;
+    }
+  }
+  for (size_t j = 0; j < g->n_node; j++) {
+    const Onnx__NodeProto *n = g->node[j];
+    c->ni = j;
+    c->node = n;
+    for (size_t k = 0; k < n->n_input; k++) {
+      const char *nm = n->input[k];
+      if (nm == NULL || nm[0] == '\0') continue;
+      entry *e = lookup(c, nm);
+      if (e == NULL)
+        return node_err(c, hwt_status_schema_error, "input '%.64s' is not produced by any node, initializer or graph "
+                        "input", nm);
+      e->uses++;
+    }
+  }
+  for (size_t i = 0; i < g->n_output; i++) {
+    const char *nm = g->output[i]->name;
+    entry *e = nm ? lookup(c, nm) : NULL;
+    if (e == NULL) return file_err(c, hwt_status_schema_error, "graph output '%.64s' is not produced by any node", nm ? nm : "");
+    e->uses++;
+  }
+
+  size_t *order = malloc(g->n_node * sizeof *order);
+  if (order == NULL) return file_err(c, hwt_status_out_of_memory, "out of memory");
+  st = topo_sort(c, order);
+  for (size_t j = 0; j < g->n_node && st == hwt_status_ok; j++) {
+    c->ni = order[j];
+    c->node = g->node[order[j]];
+    /* a node whose inputs were never defined (an unused output of an earlier node) */
+    for (size_t k = 0; k < c->node->n_input && st == hwt_status_ok; k++) {
+      entry *e = input(c, k);
+      if (e != NULL && e->kind == V_UNDEF)
+        st = node_err(c, hwt_status_schema_error, "input '%.64s' is not available (an output the producer does not "
+                      "compute)", e->name);
+    }
+    if (st == hwt_status_ok) st = import_node(c);
+  }
+  free(order);
+  if (st != hwt_status_ok) return st;
+
+  /* graph outputs */
+  c->node = NULL;
+  for (size_t i = 0; i < g->n_output; i++) {
+    entry *e = lookup(c, g->output[i]->name);
+    if (e->kind != V_VALUE)
+      return file_err(c, hwt_status_unsupported, "graph output '%.64s' is a constant", e->name);
+    int id = e->id;
+    if (id < 0) { /* a graph input passed through: give it a node */
+      static Onnx__NodeProto pass;
+      onnx__node_proto__init(&pass);
+      pass.name = g->output[i]->name;
+      pass.op_type = "Identity";
+      c->node = &pass;
+      c->ni = g->n_node + i;
+      id = new_layer(c, hwt_layer_identity, "");
+      c->node = NULL;
+      if (id < 0) return hwt_status_out_of_memory;
+      c->layers[id].nin = 1;
+      c->layers[id].inputs[0] = e->id;
+      set_layer_out(c, id, e->rank, e->dims);
+    }
+    hwt_graph_io *io = &m->outputs[m->noutputs++];
+    snprintf(io->name, sizeof io->name, "%s", e->name);
+    io->value = id;
+    io->rank = e->rank;
+    io->shape = internal_shape(e->rank, e->dims);
+  }
+  return hwt_status_ok;
+}
+
+static void append_supported(char *err, size_t errlen) {
+  if (err == NULL || errlen == 0) return;
+  size_t n = strnlen(err, errlen);
+  if (n + 1 < errlen) snprintf(err + n, errlen - n, "\nsupported operators: %s", supported_ops);
+}
+
+hwt_status hwt_onnx_import_buffer(const void *data, size_t len, const char *name, const hwt_onnx_options *opt,
+                                  hwt_model **out, char *err, size_t errlen) {
+  if (name == NULL) name = "<memory>";
+  if (out == NULL || (data == NULL && len > 0)) {
+    hwt_errf(err, errlen, "%s: no model data or no output", name);
+    return hwt_status_invalid_argument;
+  }
+  imp ctx;
+  imp *c = &ctx;
+  memset(c, 0, sizeof *c);
+  c->file = name;
+  c->err = err;
+  c->errlen = errlen;
+  c->opt = opt;
+  hwt_status st;
+  hwt_pb_budget budget;
+  hwt_pb_budget_init(&budget, len);
+  static const uint8_t empty[1] = {0};
+  Onnx__ModelProto *mp = onnx__model_proto__unpack(&budget.base, len, len > 0 ? data : empty);
+  if (mp == NULL) {
+    if (budget.exceeded) {
+      st = file_err(c, hwt_status_out_of_memory, "decoding needs more than %zu MiB (a hostile file?)", budget.limit >> 20);
+    } else {
+      st = file_err(c, hwt_status_parse_error, "not a valid ONNX model (truncated or malformed protobuf)");
+    }
+    append_supported(err, errlen);
+    return st;
+  }
+  c->m = hwt_rt_calloc(1, sizeof *c->m);
+  if (c->m == NULL) {
+    st = file_err(c, hwt_status_out_of_memory, "out of memory");
+    goto done;
+  }
+  st = import_graph(c, mp);
+  if (st != hwt_status_ok) goto done;
+  hwt_model *m = c->m;
+  const char *base = strrchr(name, '/');
+  base = base ? base + 1 : name;
+  snprintf(m->name, sizeof m->name, "%s", mp->graph->name && mp->graph->name[0] ? mp->graph->name : base);
+  snprintf(m->source, sizeof m->source, "onnx (opset %lld%s%.24s%s%.12s)", (long long) c->opset,
+           mp->producer_name && mp->producer_name[0] ? ", " : "", mp->producer_name ? mp->producer_name : "",
+           mp->producer_version && mp->producer_version[0] ? " " : "",
+           mp->producer_version ? mp->producer_version : "");
+  m->layers = c->layers;
+  m->nlayers = c->nlayers;
+  c->layers = NULL;
+  c->nlayers = 0;
+  m->input = m->inputs[0].shape;
+  m->precision = hwt_prec_fp32;
+  for (size_t i = 0; i < m->nlayers; i++)
+    if (m->layers[i].wq != NULL) m->precision = hwt_prec_int8;
+  st = hwt_model_finalize(m, name, err, errlen);
+done:
+  if (st != hwt_status_ok) {
+    append_supported(err, errlen);
+    hwt_model_free(c->m);
+  } else {
+    *out = c->m;
+  }
+  for (size_t i = 0; i < c->nlayers; i++) {
+    hwt_layer *l = &c->layers[i];
+    hwt_rt_free(l->w);
+    hwt_rt_free(l->b);
+    hwt_rt_free(l->wq);
+    hwt_rt_free(l->bq);
+    hwt_rt_free(l->wscale);
+  }
+  hwt_rt_free(c->layers);
+  free(c->id_uses);
+  for (size_t i = 0; i < c->nowned; i++) {
+    hwt_tensor_free(c->owned[i]);
+    free(c->owned[i]);
+  }
+  free(c->owned);
+  free(c->e);
+  free(c->hash);
+  onnx__model_proto__free_unpacked(mp, &budget.base);
+  return st;
+}
+
+hwt_status hwt_onnx_import(const char *path, const hwt_onnx_options *opt, hwt_model **out, char *err,
+                           size_t errlen) {
+  if (path == NULL) {
+    hwt_errf(err, errlen, "no model file given");
+    return hwt_status_invalid_argument;
+  }
+  void *data = NULL;
+  size_t len = 0;
+  hwt_status st = hwt_onnx_read_file(path, HWT_ONNX_MAX_FILE, &data, &len, err, errlen);
+  if (st != hwt_status_ok) return st;
+  st = hwt_onnx_import_buffer(data, len, path, opt, out, err, errlen);
+  free(data);
+  return st;
+}
