@@ -74,6 +74,7 @@ typedef struct audit {
   hwt_audit_thread_check chk[2 * HWT_AUDIT_MAX_BATCH * 2];
   size_t nchk;
   bool keep_values;         /* engines built now keep every value apart (the per-layer int8 comparison) */
+  json_t *plan;             /* the memory plan of each (precision, batch) engine */
   hwt_status fatal;         /* first failure that makes the report meaningless (exit 1, no report) */
   char fatal_msg[1024];
 } audit;
@@ -941,6 +942,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   a->doc = json_object();
   a->phases = json_array();
   a->findings = json_array();
+  a->plan = json_array();
   hwt_status st = hwt_status_ok;
   phase(a, "start");
   a->t0 = malloc(sizeof(hwt_cpu_times));
@@ -1137,6 +1139,11 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
       noise_end(a, a->threads, "%s batch %zu (default%s)", prec_name[p], batch, t ? " vs tuned" : "");
       json_t *row = json_pack("{s:s,s:I,s:o,s:I}", "precision", prec_name[p], "batch", (json_int_t) batch, "default",
                               lat_json(sa, n, batch), "engine_bytes", (json_int_t) hwt_engine_bytes(d));
+      /* the memory plan: one arena for every intermediate value, against each value in its own buffer */
+      json_array_append_new(a->plan, json_pack("{s:s,s:I,s:I,s:I}", "precision", prec_name[p], "batch",
+                                               (json_int_t) batch, "arena_bytes",
+                                               (json_int_t) hwt_engine_arena_bytes(d), "values_bytes",
+                                               (json_int_t) hwt_engine_values_bytes(d)));
       json_t *main = json_object_get(row, "default");
       if (t != NULL) {
         json_object_set_new(row, "tuned", lat_json(sb, n, batch));
@@ -1314,6 +1321,8 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
                                 ms.live_bytes / 1048576.0, "runtime_allocations", (json_int_t) ms.allocations,
                                 "phases", a->phases, "largest_step", "phase", a->step_phase, "mb", a->step_mb));
   a->phases = NULL;
+  json_object_set_new(json_object_get(a->doc, "memory"), "plan", a->plan);
+  a->plan = NULL;
 
   /* noise: other processes before and during the measurements, run-queue waits, threads that do not pay */
   hwt_audit_noise nz = {a->cpus, a->have_before ? a->load_before : NULL, a->ncpus, a->nph, a->nnph, a->chk, a->nchk};
@@ -1364,6 +1373,7 @@ fail:
   json_decref(a->doc);
   json_decref(a->phases);
   json_decref(a->findings);
+  json_decref(a->plan);
   hwt_model_free(a->model[0]);
   hwt_model_free(a->model[1]);
   hwt_profile_free(a->profile);

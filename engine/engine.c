@@ -17,6 +17,8 @@
 
 #define MAX_POOL_THREADS HWT_POOL_MAX_THREADS
 
+bool hwt_engine_native_ops = false;
+
 enum { kind_xnn = 0, kind_own_f32, kind_own_q8, kind_native, kind_logits };
 
 typedef struct node_exec {
@@ -329,6 +331,81 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
   return hwt_status_ok;
 }
 
+/* Float nodes that XNNPACK has an operator for (global average pooling, broadcasting add / sub / mul / div,
+ * sigmoid, hardswish): vectorized and threaded. relu / relu6 / clip stay native: XNNPACK's clamp does not keep
+ * a NaN, and the audit flags NaN outputs. Returns false (native loop) for anything else. */
+static bool create_xnn_elementwise(hwt_engine *e, size_t i, node_exec *x, unsigned cap, char *err, size_t errlen,
+                                   hwt_status *st) {
+  const hwt_layer *l = &e->m->layers[i];
+  size_t B = e->batch, n = hwt_shape_size(l->out);
+  enum xnn_status s = xnn_status_unsupported_parameter;
+  *st = hwt_status_ok;
+  /* Large tensors only get the pool: below ~64K elements the pool's wake-up costs more than it saves. */
+  unsigned threads = n * B >= ((size_t) 1 << 16) ? cap : 1;
+  x->pool = get_pool(threads);
+  switch (l->type) {
+    case hwt_layer_gavgpool: {
+      hwt_shape is = x->ish[0];
+      s = xnn_create_global_average_pooling_nwc_f32(is.c, is.c, is.c, -INFINITY, INFINITY, 0, &x->op);
+      if (s == xnn_status_success)
+        s = xnn_setup_global_average_pooling_nwc_f32(x->op, B, (size_t) is.h * is.w, x->in[0], x->dst, x->pool);
+      break;
+    }
+    case hwt_layer_sigmoid:
+    case hwt_layer_hard_swish:
+      s = l->type == hwt_layer_sigmoid ? xnn_create_sigmoid_nc_f32(n, n, n, 0, &x->op)
+                                       : xnn_create_hardswish_nc_f32(n, n, n, 0, &x->op);
+      if (s == xnn_status_success)
+        s = l->type == hwt_layer_sigmoid ? xnn_setup_sigmoid_nc_f32(x->op, B, x->in[0], x->dst, x->pool)
+                                         : xnn_setup_hardswish_nc_f32(x->op, B, x->in[0], x->dst, x->pool);
+      break;
+    case hwt_layer_add:
+    case hwt_layer_sub:
+    case hwt_layer_mul:
+    case hwt_layer_div: {
+      hwt_shape a = x->ish[0], b = l->nin >= 2 ? x->ish[1] : l->wshape;
+      const float *pa = x->in[0], *pb = x->in[1];
+      if (l->nin < 2) { /* the constant, copied with XNNPACK's read-past pad */
+        size_t nb = hwt_shape_size(b);
+        x->wf = hwt_rt_calloc(nb + XNN_EXTRA_BYTES / sizeof(float), sizeof(float));
+        if (x->wf == NULL) {
+          hwt_errf(err, errlen, "layer %zu '%s': out of memory", i, l->name);
+          *st = hwt_status_out_of_memory;
+          return true;
+        }
+        memcpy(x->wf, l->w, nb * sizeof(float));
+        pb = x->wf;
+      }
+      size_t sa[4] = {B, a.h, a.w, a.c}, sb[4] = {l->nin >= 2 ? B : 1, b.h, b.w, b.c};
+      bool swap = l->nin < 2 && l->const_first;
+      switch (l->type) {
+        case hwt_layer_add: s = xnn_create_add_nd_f32(-INFINITY, INFINITY, 0, &x->op); break;
+        case hwt_layer_sub: s = xnn_create_subtract_nd_f32(-INFINITY, INFINITY, 0, &x->op); break;
+        case hwt_layer_mul: s = xnn_create_multiply_nd_f32(-INFINITY, INFINITY, 0, &x->op); break;
+        default: s = xnn_create_divide_nd_f32(-INFINITY, INFINITY, 0, &x->op); break;
+      }
+      if (s != xnn_status_success) break;
+      const size_t *s1 = swap ? sb : sa, *s2 = swap ? sa : sb;
+      const float *p1 = swap ? pb : pa, *p2 = swap ? pa : pb;
+      switch (l->type) {
+        case hwt_layer_add: s = xnn_setup_add_nd_f32(x->op, 4, s1, 4, s2, p1, p2, x->dst, x->pool); break;
+        case hwt_layer_sub: s = xnn_setup_subtract_nd_f32(x->op, 4, s1, 4, s2, p1, p2, x->dst, x->pool); break;
+        case hwt_layer_mul: s = xnn_setup_multiply_nd_f32(x->op, 4, s1, 4, s2, p1, p2, x->dst, x->pool); break;
+        default: s = xnn_setup_divide_nd_f32(x->op, 4, s1, 4, s2, p1, p2, x->dst, x->pool); break;
+      }
+      break;
+    }
+    default: return false;
+  }
+  if (s != xnn_status_success) {
+    *st = xnn_fail(l, i, s, err, errlen);
+    return true;
+  }
+  x->kind = kind_xnn;
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, threads, {0, 0, 0}, "default (elementwise)"};
+  return true;
+}
+
 /* ---- the memory plan of an engine ---- */
 
 /* Bytes of n elements of es bytes; false on overflow. */
@@ -482,6 +559,10 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
   x->dst = x->fout != NULL ? (void *) x->fout : e->vals[e->ni + i].p;
   bool wnode = l->type == hwt_layer_fc || l->type == hwt_layer_conv || l->type == hwt_layer_dwconv;
   if (wnode && l->wq != NULL && !l->q8) return create_logits(e, i, cap, opt, err, errlen);
+  if (!wnode && !rq8 && l->type != hwt_layer_quantize && !hwt_engine_native_ops) {
+    hwt_status st;
+    if (create_xnn_elementwise(e, i, x, cap, err, errlen, &st)) return st;
+  }
   if (!wnode) {
     x->kind = kind_native;
     x->native_q8 = l->type == hwt_layer_quantize || (rq8 && hwt_op_has_q8(l->type));

@@ -79,6 +79,9 @@ typedef struct hwt_plan_buf {
 bool hwt_plan_assign(hwt_plan_buf *b, size_t n, size_t *arena);
 /* True when no two buffers that are live at the same step overlap in memory and all fit in `arena`. */
 bool hwt_plan_check(const hwt_plan_buf *b, size_t n, size_t arena);
+/* Tests: engines created while this is true run every non-GEMM float node with ops.c's loops (else XNNPACK
+ * runs global average pooling, binary ops, sigmoid and hardswish). */
+extern bool hwt_engine_native_ops;
 /* The plan of an engine (tests). */
 const hwt_plan_buf *hwt_engine_plan(const hwt_engine *e, size_t *n);
 

@@ -73,7 +73,7 @@ for json in tests/fixtures/models/*.json; do
   } >"$work/model_corpus/$(basename "$json" .json)"
 done
 "$cc" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -Iinclude -Icommon -Iruntime -Iengine engine/model.c engine/graph.c engine/mem.c \
+  -Iinclude -Icommon -Iruntime -Iengine engine/model.c engine/graph.c engine/mem.c engine/ops.c \
   engine/reference.c runtime/profile.c runtime/profile_lookup.c runtime/profile_machine.c \
   common/io.c common/status.c tests/audit/fuzz_model.c $(pkg-config --cflags --libs jansson) -lm \
   -o "$work/fuzz_model"

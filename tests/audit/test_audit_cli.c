@@ -377,6 +377,16 @@ Test(audit_cli, cold_start_section_is_sane) {
     cr_assert_float_eq(p50, json_number_value(json_object_get(json_object_get(l, "default"), "p50_ms")), 1e-12);
   }
   cr_assert_not_null(json_object_get(json_array_get(ps, 1), "note"), "the int8 twin was quantized by the audit");
+  /* the memory plan of each (precision, batch): one arena, no larger than every value in its own buffer (an MLP's
+   * four values: reuse makes it smaller) */
+  json_t *plan = json_object_get(json_object_get(doc, "memory"), "plan");
+  cr_assert_eq(json_array_size(plan), 4);
+  for (size_t i = 0; i < 4; i++) {
+    json_t *r = json_array_get(plan, i);
+    json_int_t ar = json_integer_value(json_object_get(r, "arena_bytes"));
+    json_int_t vb = json_integer_value(json_object_get(r, "values_bytes"));
+    cr_assert(ar > 0 && ar < vb, "plan %zu: arena %lld, values %lld", i, (long long) ar, (long long) vb);
+  }
   json_decref(doc);
   unlink(out);
   /* the console report has the section */

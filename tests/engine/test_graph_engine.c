@@ -138,6 +138,9 @@ static void check_all(hwt_model *m, double steps) {
   finalize(m);
   check(m, 1, 1, steps);
   check(m, 3, 2, steps);
+  hwt_engine_native_ops = true; /* the same through ops.c's loops */
+  check(m, 2, 1, steps);
+  hwt_engine_native_ops = false;
   hwt_model_free(m);
 }
 
@@ -502,11 +505,38 @@ Test(graph_engine, keep_values_changes_nothing) {
   cr_assert_eq(hwt_engine_run(e1, x, a, NULL), hwt_status_ok);
   cr_assert_eq(hwt_engine_run(e2, x, b, NULL), hwt_status_ok);
   cr_assert_eq(memcmp(a, b, sizeof(a)), 0);
-  float l1[144], l2[144];
+  float l1[144], l2[432];
   hwt_engine_layer_output(e2, 2, 0, l1);
   hwt_engine_layer_output(e1, 5, 0, l2); /* graph output: valid without keep_values */
-  for (int i = 0; i < 144; i++) cr_assert(isfinite(l1[i]) && l2[i] > 0 && l2[i] < 1);
+  for (int i = 0; i < 144; i++) cr_assert(isfinite(l1[i]));
+  for (int i = 0; i < 432; i++) cr_assert(l2[i] > 0 && l2[i] < 1);
   hwt_engine_destroy(e1);
   hwt_engine_destroy(e2);
+  hwt_model_free(m);
+}
+
+/* Which implementation runs each node: XNNPACK for conv and the elementwise ops it has, native otherwise
+ * (and native everything with the test switch). */
+Test(graph_engine, implementation_choices) {
+  hwt_model *m = mk(5, 4, 4, 8, 4);
+  conv_params(node(m, 0, hwt_layer_conv, 1, IN(HWT_INPUT_ID(0))), hwt_layer_conv, 8, 8, 1, 1, 0, 1, 1);
+  node(m, 1, hwt_layer_add, 2, IN(0, HWT_INPUT_ID(0)));
+  node(m, 2, hwt_layer_relu, 1, IN(1));
+  node(m, 3, hwt_layer_gavgpool, 1, IN(2));
+  node(m, 4, hwt_layer_sigmoid, 1, IN(3));
+  finalize(m);
+  hwt_impl want[2][5] = {{hwt_impl_xnnpack, hwt_impl_xnnpack, hwt_impl_native, hwt_impl_xnnpack, hwt_impl_xnnpack},
+                         {hwt_impl_xnnpack, hwt_impl_native, hwt_impl_native, hwt_impl_native, hwt_impl_native}};
+  for (int native = 0; native < 2; native++) {
+    hwt_engine_native_ops = native;
+    char err[512];
+    hwt_engine *e = NULL;
+    cr_assert_eq(hwt_engine_create(m, 1, NULL, &e, err, sizeof(err)), hwt_status_ok, "%s", err);
+    for (size_t i = 0; i < 5; i++)
+      cr_assert_eq(hwt_engine_layer_choice(e, i)->impl, want[native][i], "native=%d node %zu: %s", native, i,
+                   hwt_impl_name(hwt_engine_layer_choice(e, i)->impl));
+    hwt_engine_destroy(e);
+  }
+  hwt_engine_native_ops = false;
   hwt_model_free(m);
 }
