@@ -15,3 +15,5 @@ int hwt_cmd_tune(int argc, char **argv);
 int hwt_cmd_report(int argc, char **argv);
 int hwt_cmd_compare(int argc, char **argv);
 int hwt_cmd_audit(int argc, char **argv);
+int hwt_cmd_run(int argc, char **argv);
+int hwt_cmd_model(int argc, char **argv);
