@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./ci/install-deps.sh
+# python3-onnx and numpy: ci/models/mobilenet_v2.py builds the ONNX model audited at the end
+./ci/install-deps.sh python3-onnx python3-numpy
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)"
 
@@ -24,3 +25,9 @@ echo "== the example inference-runtime program loads that profile and asks for o
 
 echo "== hwtune audit (short: MobileNet-v1 0.25, fp32 vs int8, a 5 s soak, the machine's profile if any)" >&2
 ./build/hwtune audit --model mobilenet --precision fp32,int8 --batch 1,8 --bench-seconds 0.5 --duration 5
+
+echo "== an ONNX model, as users bring theirs: MobileNet v2 (width 0.5, 160x160, random weights, batch norm folded)" >&2
+echo "   built by ci/models/mobilenet_v2.py with Debian's python3-onnx, audited from the file (import, cold start," >&2
+echo "   latency, int8 vs fp32, memory plan)" >&2
+./ci/models/mobilenet_v2.py --out build/mobilenet_v2_0.5_160.onnx --width 0.5 --resolution 160
+./build/hwtune audit --model build/mobilenet_v2_0.5_160.onnx --precision fp32,int8 --bench-seconds 0.5 --inputs 50

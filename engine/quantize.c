@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Post-training quantization: activation ranges calibrated through the fp32 reference (99.99th percentiles of
- * the sampled values), per-channel symmetric int8 weights, int32 biases, affine per-tensor int8 activations. */
+/* Post-training quantization of a graph: activation ranges calibrated through the fp32 reference (99.99th
+ * percentiles of the sampled values of every node's output), per-channel symmetric int8 weights, int32 biases,
+ * affine per-tensor int8 activations on the node types with an int8 implementation; the others stay float with
+ * calibrated params (the engine converts around them). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,17 +77,54 @@ static hwt_status quantize_params(hwt_layer *dst, const hwt_layer *src, float in
   return st;
 }
 
+static bool is_graph_output(const hwt_model *m, int id) {
+  for (size_t k = 0; k < m->noutputs; k++)
+    if (m->outputs[k].value == id) return true;
+  return false;
+}
+
+/* The classifier rule over the graph: an fc whose output is read only by graph outputs and by softmax nodes that
+ * are graph outputs read by nothing else (the sequential "last fc, or fc before the final softmax"). */
+static bool is_classifier(const hwt_model *m, size_t i) {
+  if (m->layers[i].type != hwt_layer_fc) return false;
+  bool any = is_graph_output(m, (int) i);
+  for (size_t j = i + 1; j < m->nlayers; j++) {
+    const hwt_layer *l = &m->layers[j];
+    for (int k = 0; k < l->nin; k++) {
+      if (l->inputs[k] != (int) i) continue;
+      if (l->type != hwt_layer_softmax || !is_graph_output(m, (int) j)) return false;
+      for (size_t r = j + 1; r < m->nlayers; r++)
+        for (int t = 0; t < m->layers[r].nin; t++)
+          if (m->layers[r].inputs[t] == (int) j) return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
+/* Nodes whose int8 output keeps the input's parameters exactly (they only move, select or zero values). */
+static bool keeps_input_q(hwt_layer_type t) {
+  return t == hwt_layer_relu || t == hwt_layer_maxpool || t == hwt_layer_identity || t == hwt_layer_reshape;
+}
+
+static float *dup_floats(const float *src, size_t n) {
+  if (src == NULL || n == 0) return NULL;
+  float *d = hwt_rt_alloc(n * sizeof(float));
+  if (d != NULL) memcpy(d, src, n * sizeof(float));
+  return d;
+}
+
 hwt_status hwt_model_quantize(const hwt_model *fp, const float *calib, size_t ncal, hwt_model **out, char *err,
                               size_t errlen) {
-  if (fp->precision != hwt_prec_fp32 || ncal == 0) {
+  if (fp == NULL || fp->precision != hwt_prec_fp32 || ncal == 0 || calib == NULL || fp->nlayers == 0) {
     hwt_errf(err, errlen, "quantize: needs an fp32 model and at least one calibration input");
     return hwt_status_invalid_argument;
   }
-  size_t nl = fp->nlayers, in_size = hwt_shape_size(fp->input);
+  size_t nl = fp->nlayers, in_size = hwt_model_input_size(fp, 0);
   hwt_status st = hwt_status_out_of_memory;
   double *lo = calloc(nl + 1, sizeof(double)), *hi = calloc(nl + 1, sizeof(double));
   float **lout = calloc(nl, sizeof(float *));
-  float *o = malloc(hwt_shape_size(fp->layers[nl - 1].out) * sizeof(float));
+  float *o = malloc((hwt_model_output_size(fp, 0) + 1) * sizeof(float));
   hwt_model *q = NULL;
   float **samp = calloc(nl, sizeof(float *));
   size_t *nsamp = calloc(nl, sizeof(size_t));
@@ -139,26 +178,32 @@ hwt_status hwt_model_quantize(const hwt_model *fp, const float *calib, size_t nc
   }
   q->precision = hwt_prec_int8;
   q->iq = range_to_q(lo[0], hi[0]);
-  if (q->ninputs > 0) {
-    q->inputs[0].q8 = true;
-    q->inputs[0].q = q->iq;
-  }
+  if (q->ninputs == 0) q->ninputs = 1; /* finalized models name their inputs; this only guards the copy below */
+  q->inputs[0].q8 = true;
+  q->inputs[0].q = q->iq;
+  q->inputs[0].shape = fp->input;
   for (size_t i = 0; i < nl; i++) {
     const hwt_layer *src = &fp->layers[i];
     hwt_layer *dst = &q->layers[i];
     *dst = *src;
-    dst->w = dst->b = NULL;
+    dst->w = dst->b = dst->wscale = NULL;
+    dst->wq = NULL;
+    dst->bq = NULL;
+    if (src->type == hwt_layer_quantize) continue; /* keeps its own parameters */
     dst->oq = range_to_q(lo[i + 1], hi[i + 1]);
-    if (src->type == hwt_layer_relu || src->type == hwt_layer_maxpool) {
-      dst->oq = i == 0 ? q->iq : q->layers[i - 1].oq; /* order-preserving: keep the input's params */
-    }
-    bool classifier = src->type == hwt_layer_fc &&
-                      (i + 1 == nl || (i + 2 == nl && fp->layers[i + 1].type == hwt_layer_softmax));
-    dst->q8 = src->type != hwt_layer_softmax && !classifier;
-    if (src->w != NULL) {
-      float in_scale = i == 0 ? q->iq.scale : q->layers[i - 1].oq.scale;
-      st = quantize_params(dst, src, in_scale, err, errlen);
+    /* order-preserving: keep the input's params (q's values before i are final) */
+    if (keeps_input_q(src->type)) dst->oq = hwt_model_value_q(q, src->inputs[0]);
+    dst->q8 = hwt_layer_type_q8_capable(src->type) && !is_classifier(fp, i);
+    bool weighted = src->type == hwt_layer_fc || src->type == hwt_layer_conv || src->type == hwt_layer_dwconv;
+    if (weighted && src->w != NULL) {
+      /* the engine feeds the node its input quantized with the producer's params (int8 or calibrated float) */
+      st = quantize_params(dst, src, hwt_model_value_q(q, src->inputs[0]).scale, err, errlen);
       if (st != hwt_status_ok) goto done;
+    } else if (src->w != NULL || src->b != NULL) { /* affine, constant operands: stay float */
+      size_t nw = hwt_layer_weight_count(src), nb = hwt_layer_bias_count(src);
+      dst->w = dup_floats(src->w, nw);
+      dst->b = dup_floats(src->b, nb);
+      if ((src->w != NULL && nw && dst->w == NULL) || (src->b != NULL && nb && dst->b == NULL)) goto done;
     }
   }
   st = hwt_model_finalize(q, "quantize", err, errlen);

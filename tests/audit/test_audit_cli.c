@@ -420,3 +420,34 @@ Test(audit_cli, bad_onnx_file_exits_1_with_the_file_named) {
   cr_assert(strstr(err, path) != NULL, "the message names the file: %s", err);
   unlink(path);
 }
+
+/* Issue 18: an ONNX file is a model like any other: a small MobileNet v2 built by the repository's script (Debian's
+ * python3-onnx), audited at two batches of its symbolic batch dimension, fp32 and its int8 twin. */
+Test(audit_cli, onnx_model_is_audited_from_its_file) {
+  char dir[] = "/tmp/hwt_audit_onnx_XXXXXX", cmd[2048], model[256], out[256], args[1024], err[4096];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(model, sizeof(model), "%s/mv2.onnx", dir);
+  snprintf(out, sizeof(out), "%s/audit.json", dir);
+  snprintf(cmd, sizeof(cmd), "%s/ci/models/mobilenet_v2.py --out %s --width 0.35 --resolution 64 --classes 10 "
+           ">/dev/null", HWTUNE_SOURCE_DIR, model);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  snprintf(args, sizeof(args), "--model %s --batch 1,2 --no-abnormal --out %s" QUICK, model, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  json_error_t je;
+  json_t *doc = json_load_file(out, 0, &je);
+  cr_assert_not_null(doc, "%s", je.text);
+  json_t *m = json_object_get(doc, "model");
+  cr_assert(strncmp(json_string_value(json_object_get(m, "source")), "onnx", 4) == 0, "%s",
+            json_string_value(json_object_get(m, "source")));
+  cr_assert_str_eq(json_string_value(json_object_get(m, "input_dims")), "[N, 3, 64, 64]");
+  cr_assert_eq(json_array_size(json_object_get(doc, "latency")), 4); /* fp32, int8 x batch 1, 2 */
+  cr_assert_eq(json_array_size(json_object_get(json_object_get(doc, "cold_start"), "precisions")), 2);
+  json_t *e2e = json_object_get(json_object_get(doc, "accuracy"), "end_to_end");
+  cr_assert_not_null(e2e);
+  double cosine = json_number_value(json_object_get(e2e, "cosine"));
+  cr_assert(cosine > 0.9, "int8 twin of the ONNX model: cosine %g", cosine);
+  json_decref(doc);
+  unlink(out);
+  unlink(model);
+  rmdir(dir);
+}

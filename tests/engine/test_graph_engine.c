@@ -540,3 +540,48 @@ Test(graph_engine, implementation_choices) {
   hwt_engine_native_ops = false;
   hwt_model_free(m);
 }
+
+/* int8 weights with a float output (the classifier's path) for conv and dwconv too; an int8 fc with float
+ * weights (computed in float, quantized after); identity and reshape that requantize. */
+Test(graph_engine, int8_weight_float_output_and_requantize) {
+  hwt_model *m = mk(7, 6, 6, 4, 4);
+  m->inputs[0].q8 = true;
+  m->inputs[0].q = (hwt_qparams){0.02f, -3};
+  hwt_layer *c = node(m, 0, hwt_layer_conv, 1, IN(HWT_INPUT_ID(0)));
+  c->outputs = 6;
+  c->kh = c->kw = 3;
+  c->sh = c->sw = 2;
+  c->pad_t = c->pad_l = 1;
+  c->act = hwt_act_clip;
+  c->act_lo = -0.2f;
+  c->act_hi = 0.4f;
+  q8_weights(c, 6 * 9 * 4, 6); /* q8 false: float output */
+  hwt_layer *d = node(m, 1, hwt_layer_dwconv, 1, IN(HWT_INPUT_ID(0)));
+  d->kh = d->kw = 3;
+  d->sh = d->sw = 1;
+  d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
+  d->dh = d->dw = 1;
+  q8_weights(d, 9 * 4, 4);
+  hwt_layer *fc = node(m, 2, hwt_layer_fc, 1, IN(1)); /* reads the float dwconv output */
+  fc->outputs = 5;
+  fc->w = rnd(5 * 144, -0.2f, 0.2f);
+  fc->b = rnd(5, -0.1f, 0.1f);
+  fc->rank = 2;
+  q8(fc, 0.01f, 2);
+  q8(node(m, 3, hwt_layer_identity, 1, IN(2)), 0.013f, -7);
+  hwt_layer *r = node(m, 4, hwt_layer_reshape, 1, IN(3));
+  r->rank = 4;
+  r->out = (hwt_shape){1, 1, 5};
+  q8(r, 0.02f, 0);
+  node(m, 5, hwt_layer_tanh, 1, IN(0));
+  q8(node(m, 6, hwt_layer_relu, 1, IN(5)), 0.01f, -128); /* float tanh -> int8 relu: quantized with tanh's oq */
+  m->layers[5].oq = (hwt_qparams){0.008f, 0};
+  m->noutputs = 3;
+  m->outputs[0].value = 4;
+  m->outputs[1].value = 0;
+  m->outputs[2].value = 6;
+  finalize(m);
+  check(m, 1, 1, 1);
+  check(m, 3, 2, 1);
+  hwt_model_free(m);
+}

@@ -1482,3 +1482,38 @@ Test(tune_cli, model_run_makes_the_engine_use_the_profile) {
   unlink(path);
   rmdir(dir);
 }
+
+/* An ONNX model: tune lists exactly its layer problems (a zero budget measures none of them). */
+Test(tune_cli, model_from_an_onnx_file) {
+  char dir[] = "/tmp/hwtune-tune-onnx-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char cmd[2048], model[256], path[256], log[256];
+  snprintf(model, sizeof model, "%s/mv2.onnx", dir);
+  snprintf(path, sizeof path, "%s/p.json", dir);
+  snprintf(log, sizeof log, "%s/log.txt", dir);
+  snprintf(cmd, sizeof cmd, "%s/ci/models/mobilenet_v2.py --out %s --width 0.35 --resolution 64 --classes 10 >/dev/null",
+           HWTUNE_SOURCE_DIR, model);
+  cr_assert_eq(run(cmd), 0, "%s", cmd);
+  snprintf(cmd, sizeof cmd, HWTUNE_BINARY " tune --model %s --budget 0.01 --no-default --out %s >/dev/null 2>%s", model,
+           path, log);
+  cr_assert_eq(run(cmd), 0);
+  char *text = slurp(log);
+  /* MobileNet v2 0.35: 52 convolutions = 17 depthwise (one per block) + 35 others, and the classifier; by profile
+   * key (op, n, k): depthwise channels 16, 48, 96, 144, 192, 384, 576, 960 ... each once */
+  size_t dw = 0, conv = 0, gemm = 0;
+  for (const char *p = text; (p = strstr(p, "hwtune tune: ")) != NULL; p++) {
+    p += 13;
+    dw += strncmp(p, "dwconv_f32 ", 11) == 0;
+    conv += strncmp(p, "conv_f32 ", 9) == 0;
+    gemm += strncmp(p, "gemm_f32 ", 9) == 0;
+  }
+  cr_assert_eq(gemm, 1, "%s", text);
+  cr_assert(dw >= 6 && dw <= 17, "%zu depthwise problems\n%s", dw, text);
+  cr_assert(conv >= 15 && conv <= 35, "%zu conv problems\n%s", conv, text);
+  cr_assert(strstr(text, "gemm_f32   10x1280") != NULL, "the classifier's key: %s", text);
+  free(text);
+  unlink(log);
+  unlink(path);
+  unlink(model);
+  rmdir(dir);
+}

@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ONNX export (onnx.h): a float graph written as an opset 13 ModelProto (14 when it has HardSwish), NCHW in the
+ * file. Weights are re-laid back from NHWC; fused activations become Relu / Clip nodes; an fc reading a
+ * [C, H, W] value gets a Flatten, and its weight columns are permuted from the internal HWC order to CHW.
+ * Every allocation of the message tree goes to one list freed at the end. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hwt_common.h"
+#include "onnx_internal.h"
+
+typedef struct ex {
+  const hwt_model *m;
+  const char *path;
+  char *err;
+  size_t errlen;
+  void **blocks;
+  size_t nblocks, capblocks;
+  bool oom;
+  Onnx__NodeProto **nodes;
+  size_t nnodes, capnodes;
+  Onnx__TensorProto **inits;
+  size_t ninits, capinits;
+  char **vname;           /* per layer: the name of its output value */
+  uint8_t *vrank;         /* per layer: the logical rank written for its value */
+  bool hard_swish;
+} ex;
+
+static void *ex_alloc(ex *x, size_t n) {
+  if (x->oom) return NULL;
+  if (x->nblocks == x->capblocks) {
+    size_t cap = x->capblocks ? x->capblocks * 2 : 256;
+    void **p = realloc(x->blocks, cap * sizeof *p);
+    if (p == NULL) {
+      x->oom = true;
+      return NULL;
+    }
+    x->blocks = p;
+    x->capblocks = cap;
+  }
+  void *b = calloc(1, n ? n : 1);
+  if (b == NULL) {
+    x->oom = true;
+    return NULL;
+  }
+  x->blocks[x->nblocks++] = b;
+  return b;
+}
+
+static char *ex_str(ex *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *ex_str(ex *x, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  char *s = ex_alloc(x, strlen(buf) + 1);
+  if (s) strcpy(s, buf);
+  return s;
+}
+
+static bool push(ex *x, void ***arr, size_t *n, size_t *cap, void *item) {
+  if (item == NULL) return false;
+  if (*n == *cap) {
+    size_t c = *cap ? *cap * 2 : 64;
+    void **p = ex_alloc(x, c * sizeof *p);
+    if (p == NULL) return false;
+    if (*n) memcpy(p, *arr, *n * sizeof *p);
+    *arr = p;
+    *cap = c;
+  }
+  (*arr)[(*n)++] = item;
+  return true;
+}
+
+static Onnx__NodeProto *add_node(ex *x, const char *op, const char *name, size_t nin) {
+  Onnx__NodeProto *n = ex_alloc(x, sizeof *n);
+  if (n == NULL) return NULL;
+  onnx__node_proto__init(n);
+  n->op_type = (char *) op;
+  n->name = (char *) name;
+  n->input = ex_alloc(x, (nin ? nin : 1) * sizeof(char *));
+  n->n_input = nin;
+  n->output = ex_alloc(x, sizeof(char *));
+  n->n_output = 1;
+  n->attribute = ex_alloc(x, 8 * sizeof(Onnx__AttributeProto *));
+  if (!push(x, (void ***) &x->nodes, &x->nnodes, &x->capnodes, n) || n->input == NULL || n->output == NULL ||
+      n->attribute == NULL)
+    return NULL;
+  return n;
+}
+
+static Onnx__AttributeProto *new_attr(ex *x, Onnx__NodeProto *n, const char *name, Onnx__AttributeProto__AttributeType t) {
+  Onnx__AttributeProto *a = ex_alloc(x, sizeof *a);
+  if (a == NULL || n->n_attribute >= 8) return NULL;
+  onnx__attribute_proto__init(a);
+  a->name = (char *) name;
+  a->has_type = 1;
+  a->type = t;
+  n->attribute[n->n_attribute++] = a;
+  return a;
+}
+
+static void attr_i(ex *x, Onnx__NodeProto *n, const char *name, int64_t v) {
+  Onnx__AttributeProto *a = new_attr(x, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+  if (a) a->has_i = 1, a->i = v;
+}
+
+static void attr_f(ex *x, Onnx__NodeProto *n, const char *name, float v) {
+  Onnx__AttributeProto *a = new_attr(x, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+  if (a) a->has_f = 1, a->f = v;
+}
+
+static void attr_ints(ex *x, Onnx__NodeProto *n, const char *name, const int64_t *v, size_t k) {
+  Onnx__AttributeProto *a = new_attr(x, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+  int64_t *p = ex_alloc(x, k * sizeof *p);
+  if (a == NULL || p == NULL) return;
+  memcpy(p, v, k * sizeof *p);
+  a->ints = p;
+  a->n_ints = k;
+}
+
+/* A float initializer of `rank` dims; returns its data (to fill) or NULL. */
+static float *add_init(ex *x, const char *name, const int64_t *dims, size_t rank) {
+  Onnx__TensorProto *t = ex_alloc(x, sizeof *t);
+  if (t == NULL) return NULL;
+  onnx__tensor_proto__init(t);
+  t->name = (char *) name;
+  t->has_data_type = 1;
+  t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  t->dims = ex_alloc(x, (rank ? rank : 1) * sizeof(int64_t));
+  size_t n = 1;
+  for (size_t i = 0; i < rank; i++) n *= (size_t) dims[i];
+  t->float_data = ex_alloc(x, n * sizeof(float));
+  if (t->dims == NULL || t->float_data == NULL) return NULL;
+  if (rank) memcpy(t->dims, dims, rank * sizeof(int64_t));
+  t->n_dims = rank;
+  t->n_float_data = n;
+  if (!push(x, (void ***) &x->inits, &x->ninits, &x->capinits, t)) return NULL;
+  return t->float_data;
+}
+
+static void add_init_i64(ex *x, const char *name, const int64_t *v, size_t n) {
+  Onnx__TensorProto *t = ex_alloc(x, sizeof *t);
+  if (t == NULL) return;
+  onnx__tensor_proto__init(t);
+  t->name = (char *) name;
+  t->has_data_type = 1;
+  t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  t->dims = ex_alloc(x, sizeof(int64_t));
+  t->int64_data = ex_alloc(x, (n ? n : 1) * sizeof(int64_t));
+  if (t->dims == NULL || t->int64_data == NULL) return;
+  t->dims[0] = (int64_t) n;
+  t->n_dims = 1;
+  memcpy(t->int64_data, v, n * sizeof(int64_t));
+  t->n_int64_data = n;
+  push(x, (void ***) &x->inits, &x->ninits, &x->capinits, t);
+}
+
+static bool consumes_spatial(hwt_layer_type t) {
+  return t == hwt_layer_conv || t == hwt_layer_dwconv || t == hwt_layer_maxpool || t == hwt_layer_avgpool ||
+         t == hwt_layer_gavgpool;
+}
+
+/* The logical rank written for value id: its own, or for native (rank 0) values 4 when they are images (h * w
+ * > 1, or produced / read by a spatial node), else 2. */
+static uint8_t value_rank(const ex *x, int id) {
+  const hwt_model *m = x->m;
+  uint8_t r = hwt_model_value_rank(m, id);
+  if (r != 0) return r;
+  hwt_shape s = hwt_model_value_shape(m, id);
+  if ((size_t) s.h * s.w > 1) return 4;
+  if (id >= 0 && consumes_spatial(m->layers[id].type)) return 4;
+  for (size_t i = 0; i < m->nlayers; i++)
+    for (int k = 0; k < m->layers[i].nin; k++)
+      if (m->layers[i].inputs[k] == id && consumes_spatial(m->layers[i].type)) return 4;
+  return 2;
+}
+
+static const char *value_name(const ex *x, int id) {
+  return id >= 0 ? x->vname[id] : x->m->inputs[-1 - id].name;
+}
+
+static Onnx__ValueInfoProto *value_info(ex *x, const char *name, hwt_shape s, uint8_t rank) {
+  Onnx__ValueInfoProto *vi = ex_alloc(x, sizeof *vi);
+  Onnx__TypeProto *tp = ex_alloc(x, sizeof *tp);
+  Onnx__TypeProto__Tensor *tt = ex_alloc(x, sizeof *tt);
+  Onnx__TensorShapeProto *sp = ex_alloc(x, sizeof *sp);
+  Onnx__TensorShapeProto__Dimension **dims = ex_alloc(x, 4 * sizeof *dims);
+  if (!vi || !tp || !tt || !sp || !dims) return NULL;
+  onnx__value_info_proto__init(vi);
+  onnx__type_proto__init(tp);
+  onnx__type_proto__tensor__init(tt);
+  onnx__tensor_shape_proto__init(sp);
+  int64_t d[4] = {0, s.c, s.h, s.w};
+  if (rank == 3) d[2] = s.w;
+  for (uint8_t i = 0; i < rank; i++) {
+    Onnx__TensorShapeProto__Dimension *dm = ex_alloc(x, sizeof *dm);
+    if (dm == NULL) return NULL;
+    onnx__tensor_shape_proto__dimension__init(dm);
+    if (i == 0 && x->m->fixed_batch == 0) {
+      dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+      dm->dim_param = "N";
+    } else {
+      dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+      dm->dim_value = i == 0 ? x->m->fixed_batch : d[i];
+    }
+    dims[i] = dm;
+  }
+  sp->dim = dims;
+  sp->n_dim = rank;
+  tt->has_elem_type = 1;
+  tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  tt->shape = sp;
+  tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+  tp->tensor_type = tt;
+  vi->name = (char *) name;
+  vi->type = tp;
+  return vi;
+}
+
+static hwt_status fail(ex *x, size_t i, const char *what) {
+  const hwt_layer *l = &x->m->layers[i];
+  hwt_errf(x->err, x->errlen, "%s: node %zu '%s' (%s): %s", x->path, i, l->name, hwt_layer_type_name(l->type), what);
+  return hwt_status_unsupported;
+}
+
+/* The clamp node of a fused activation: reads `in`, writes `out`. */
+static void act_node(ex *x, const hwt_layer *l, size_t i, const char *in, const char *out) {
+  if (l->act == hwt_act_relu) {
+    Onnx__NodeProto *n = add_node(x, "Relu", ex_str(x, "%s_relu", l->name), 1);
+    if (n) n->input[0] = (char *) in, n->output[0] = (char *) out;
+    return;
+  }
+  float lo = l->act == hwt_act_relu6 ? 0.0f : l->act_lo, hi = l->act == hwt_act_relu6 ? 6.0f : l->act_hi;
+  Onnx__NodeProto *n = add_node(x, "Clip", ex_str(x, "%s_clip", l->name), 3);
+  char *lon = ex_str(x, "n%zu_min", i), *hin = ex_str(x, "n%zu_max", i);
+  float *a = add_init(x, lon, NULL, 0), *b = add_init(x, hin, NULL, 0);
+  if (!n || !a || !b) return;
+  *a = lo;
+  *b = hi;
+  n->input[0] = (char *) in;
+  n->input[1] = lon;
+  n->input[2] = hin;
+  n->output[0] = (char *) out;
+}
+
+/* The name an fc reads: its input, flattened to [N, K] when that value is an image. */
+static const char *fc_input(ex *x, const hwt_layer *l, size_t i) {
+  int id = l->inputs[0];
+  if (value_rank(x, id) == 2) return value_name(x, id);
+  Onnx__NodeProto *n = add_node(x, "Flatten", ex_str(x, "%s_flatten", l->name), 1);
+  char *out = ex_str(x, "n%zu_flat", i);
+  if (!n) return NULL;
+  n->input[0] = (char *) value_name(x, id);
+  n->output[0] = out;
+  attr_i(x, n, "axis", 1);
+  return out;
+}
+
+static hwt_status export_layer(ex *x, size_t i) {
+  const hwt_layer *l = &x->m->layers[i];
+  char *out = x->vname[i];
+  bool fused = l->act != hwt_act_none;
+  char *pre = fused ? ex_str(x, "n%zu_pre", i) : out;
+  Onnx__NodeProto *n = NULL;
+  const char *in0 = value_name(x, l->inputs[0]);
+  uint8_t r_in = value_rank(x, l->inputs[0]);
+  switch (l->type) {
+    case hwt_layer_conv:
+    case hwt_layer_dwconv: {
+      bool dw = l->type == hwt_layer_dwconv;
+      uint32_t g = dw ? l->in.c : (l->groups ? l->groups : 1), cout = dw ? l->in.c : l->outputs;
+      uint32_t cpg = dw ? 1 : l->in.c / g;
+      bool one_d = r_in == 3;
+      if (one_d && l->kh != 1) return fail(x, i, "a 1-D value with a 2-D kernel");
+      n = add_node(x, "Conv", l->name, 3);
+      char *wn = ex_str(x, "n%zu_W", i), *bn = ex_str(x, "n%zu_B", i);
+      int64_t wd[4] = {cout, cpg, l->kh, l->kw}, bd[1] = {cout};
+      if (one_d) wd[2] = l->kw;
+      float *w = add_init(x, wn, wd, one_d ? 3 : 4), *b = add_init(x, bn, bd, 1);
+      if (!n || !w || !b) break;
+      size_t kh = l->kh, kw = l->kw;
+      for (size_t o = 0; o < cout; o++)
+        for (size_t c = 0; c < cpg; c++)
+          for (size_t y = 0; y < kh; y++)
+            for (size_t xx = 0; xx < kw; xx++)
+              w[((o * cpg + c) * kh + y) * kw + xx] =
+                  dw ? l->w[(y * kw + xx) * cout + o] : l->w[((o * kh + y) * kw + xx) * cpg + c];
+      memcpy(b, l->b, cout * sizeof(float));
+      n->input[0] = (char *) in0, n->input[1] = wn, n->input[2] = bn;
+      int64_t ks[2] = {l->kh, l->kw}, st[2] = {l->sh, l->sw}, dl[2] = {l->dh ? l->dh : 1, l->dw ? l->dw : 1};
+      int64_t pads[4] = {l->pad_t, l->pad_l, l->pad_b, l->pad_r};
+      if (one_d) {
+        int64_t k1[1] = {l->kw}, s1[1] = {l->sw}, d1[1] = {dl[1]}, p1[2] = {l->pad_l, l->pad_r};
+        attr_ints(x, n, "kernel_shape", k1, 1), attr_ints(x, n, "strides", s1, 1);
+        attr_ints(x, n, "dilations", d1, 1), attr_ints(x, n, "pads", p1, 2);
+      } else {
+        attr_ints(x, n, "kernel_shape", ks, 2), attr_ints(x, n, "strides", st, 2);
+        attr_ints(x, n, "dilations", dl, 2), attr_ints(x, n, "pads", pads, 4);
+      }
+      attr_i(x, n, "group", g);
+      break;
+    }
+    case hwt_layer_fc: {
+      const char *a = fc_input(x, l, i);
+      n = add_node(x, "Gemm", l->name, 3);
+      char *wn = ex_str(x, "n%zu_W", i), *bn = ex_str(x, "n%zu_B", i);
+      size_t K = hwt_shape_size(l->in), H = l->in.h, W = l->in.w, C = l->in.c;
+      int64_t wd[2] = {l->outputs, (int64_t) K}, bd[1] = {l->outputs};
+      float *w = add_init(x, wn, wd, 2), *b = add_init(x, bn, bd, 1);
+      if (!n || !a || !w || !b) break;
+      /* internal column (y * W + x) * C + c -> logical c * H * W + y * W + x */
+      for (size_t o = 0; o < l->outputs; o++)
+        for (size_t y = 0; y < H; y++)
+          for (size_t xx = 0; xx < W; xx++)
+            for (size_t c = 0; c < C; c++) w[o * K + (c * H + y) * W + xx] = l->w[o * K + (y * W + xx) * C + c];
+      memcpy(b, l->b, l->outputs * sizeof(float));
+      n->input[0] = (char *) a, n->input[1] = wn, n->input[2] = bn;
+      attr_i(x, n, "transB", 1);
+      break;
+    }
+    case hwt_layer_maxpool:
+    case hwt_layer_avgpool: {
+      n = add_node(x, l->type == hwt_layer_maxpool ? "MaxPool" : "AveragePool", l->name, 1);
+      if (!n) break;
+      n->input[0] = (char *) in0;
+      if (r_in == 3) {
+        int64_t k1[1] = {l->kw}, s1[1] = {l->sw}, p1[2] = {l->pad_l, l->pad_r};
+        attr_ints(x, n, "kernel_shape", k1, 1), attr_ints(x, n, "strides", s1, 1), attr_ints(x, n, "pads", p1, 2);
+      } else {
+        int64_t ks[2] = {l->kh, l->kw}, st[2] = {l->sh, l->sw}, pads[4] = {l->pad_t, l->pad_l, l->pad_b, l->pad_r};
+        attr_ints(x, n, "kernel_shape", ks, 2), attr_ints(x, n, "strides", st, 2), attr_ints(x, n, "pads", pads, 4);
+      }
+      if (l->ceil_mode) attr_i(x, n, "ceil_mode", 1);
+      if (l->type == hwt_layer_avgpool && l->count_include_pad) attr_i(x, n, "count_include_pad", 1);
+      break;
+    }
+    case hwt_layer_gavgpool:
+      if (value_rank(x, (int) i) == 2 && r_in >= 3) { /* ReduceMean over the spatial axes without keepdims */
+        int64_t axes[2] = {2, 3};
+        n = add_node(x, "ReduceMean", l->name, 1);
+        if (!n) break;
+        n->input[0] = (char *) in0;
+        attr_ints(x, n, "axes", r_in == 4 ? axes : axes, r_in == 4 ? 2 : 1);
+        attr_i(x, n, "keepdims", 0);
+      } else {
+        n = add_node(x, "GlobalAveragePool", l->name, 1);
+        if (n) n->input[0] = (char *) in0;
+      }
+      break;
+    case hwt_layer_softmax: {
+      uint8_t r = value_rank(x, (int) i), axes = l->axes ? l->axes : HWT_AXIS_C;
+      int64_t axis = -1;
+      if (axes == HWT_AXIS_C) axis = 1;
+      else if (axes == HWT_AXIS_H && r == 4) axis = 2;
+      else if (axes == HWT_AXIS_W && r >= 3) axis = r - 1;
+      if (axis < 0) return fail(x, i, "softmax over several axes has no opset 13 form");
+      n = add_node(x, "Softmax", l->name, 1);
+      if (n) n->input[0] = (char *) in0, attr_i(x, n, "axis", axis);
+      break;
+    }
+    case hwt_layer_add:
+    case hwt_layer_sub:
+    case hwt_layer_mul:
+    case hwt_layer_div: {
+      static const char *const ops[] = {"Add", "Sub", "Mul", "Div"};
+      int k = l->type == hwt_layer_add ? 0 : l->type == hwt_layer_sub ? 1 : l->type == hwt_layer_mul ? 2 : 3;
+      n = add_node(x, ops[k], l->name, 2);
+      if (!n) break;
+      if (l->nin == 2) {
+        n->input[0] = (char *) in0, n->input[1] = (char *) value_name(x, l->inputs[1]);
+        break;
+      }
+      hwt_shape s = l->wshape;
+      char *cn = ex_str(x, "n%zu_K", i);
+      int64_t d[4] = {1, s.c, s.h, s.w};
+      size_t rank = r_in;
+      if (rank == 3) d[2] = s.w;
+      float *w = add_init(x, cn, d, rank);
+      if (!w) break;
+      for (size_t c = 0; c < s.c; c++)
+        for (size_t y = 0; y < s.h; y++)
+          for (size_t xx = 0; xx < s.w; xx++) w[(c * s.h + y) * s.w + xx] = l->w[(y * s.w + xx) * s.c + c];
+      n->input[l->const_first ? 1 : 0] = (char *) in0;
+      n->input[l->const_first ? 0 : 1] = cn;
+      break;
+    }
+    case hwt_layer_affine: { /* BatchNormalization with mean 0, var 1, epsilon 0: imports back exactly */
+      size_t C = l->in.c;
+      int64_t d[1] = {(int64_t) C};
+      char *nm[4];
+      float *p[4];
+      static const char *const suffix[4] = {"scale", "shift", "mean", "var"};
+      for (int k = 0; k < 4; k++) {
+        nm[k] = ex_str(x, "n%zu_%s", i, suffix[k]);
+        p[k] = add_init(x, nm[k], d, 1);
+      }
+      n = add_node(x, "BatchNormalization", l->name, 5);
+      if (!n || !p[0] || !p[1] || !p[2] || !p[3]) break;
+      memcpy(p[0], l->w, C * sizeof(float));
+      memcpy(p[1], l->b, C * sizeof(float));
+      for (size_t c = 0; c < C; c++) p[2][c] = 0.0f, p[3][c] = 1.0f;
+      n->input[0] = (char *) in0;
+      for (int k = 0; k < 4; k++) n->input[1 + k] = nm[k];
+      attr_f(x, n, "epsilon", 0.0f);
+      break;
+    }
+    case hwt_layer_concat:
+      n = add_node(x, "Concat", l->name, (size_t) l->nin);
+      if (!n) break;
+      for (int k = 0; k < l->nin; k++) n->input[k] = (char *) value_name(x, l->inputs[k]);
+      attr_i(x, n, "axis", 1);
+      break;
+    case hwt_layer_reshape: {
+      uint8_t r = value_rank(x, (int) i);
+      hwt_shape s = l->out;
+      int64_t d[4] = {0, s.c, s.h, s.w};
+      if (r == 3) d[2] = s.w;
+      char *sn = ex_str(x, "n%zu_shape", i);
+      add_init_i64(x, sn, d, r);
+      n = add_node(x, "Reshape", l->name, 2);
+      if (n) n->input[0] = (char *) in0, n->input[1] = sn;
+      break;
+    }
+    case hwt_layer_relu:
+    case hwt_layer_relu6:
+    case hwt_layer_clip: {
+      if (l->type == hwt_layer_relu) {
+        n = add_node(x, "Relu", l->name, 1);
+        if (n) n->input[0] = (char *) in0;
+        break;
+      }
+      float lo = l->type == hwt_layer_relu6 ? 0 : l->alpha, hi = l->type == hwt_layer_relu6 ? 6 : l->beta;
+      char *lon = ex_str(x, "n%zu_min", i), *hin = ex_str(x, "n%zu_max", i);
+      float *a = add_init(x, lon, NULL, 0), *b = add_init(x, hin, NULL, 0);
+      n = add_node(x, "Clip", l->name, 3);
+      if (!n || !a || !b) break;
+      *a = lo, *b = hi;
+      n->input[0] = (char *) in0, n->input[1] = lon, n->input[2] = hin;
+      break;
+    }
+    case hwt_layer_leaky_relu:
+      n = add_node(x, "LeakyRelu", l->name, 1);
+      if (n) n->input[0] = (char *) in0, attr_f(x, n, "alpha", l->alpha);
+      break;
+    case hwt_layer_hard_sigmoid:
+      n = add_node(x, "HardSigmoid", l->name, 1);
+      if (n) n->input[0] = (char *) in0, attr_f(x, n, "alpha", l->alpha), attr_f(x, n, "beta", l->beta);
+      break;
+    case hwt_layer_sigmoid:
+    case hwt_layer_tanh:
+    case hwt_layer_hard_swish:
+    case hwt_layer_identity: {
+      const char *op = l->type == hwt_layer_sigmoid ? "Sigmoid" : l->type == hwt_layer_tanh ? "Tanh"
+                       : l->type == hwt_layer_hard_swish ? "HardSwish" : "Identity";
+      x->hard_swish |= l->type == hwt_layer_hard_swish;
+      n = add_node(x, op, l->name, 1);
+      if (n) n->input[0] = (char *) in0;
+      break;
+    }
+    default: return fail(x, i, "no ONNX form (int8 nodes are not exported)");
+  }
+  if (x->oom || n == NULL) {
+    hwt_errf(x->err, x->errlen, "%s: out of memory", x->path);
+    return hwt_status_out_of_memory;
+  }
+  n->output[0] = pre;
+  if (fused) act_node(x, l, i, pre, out);
+  return x->oom ? hwt_status_out_of_memory : hwt_status_ok;
+}
+
+hwt_status hwt_onnx_export(const hwt_model *m, const char *path, char *err, size_t errlen) {
+  if (m == NULL || path == NULL) {
+    hwt_errf(err, errlen, "no model or no path");
+    return hwt_status_invalid_argument;
+  }
+  ex ctx, *x = &ctx;
+  memset(x, 0, sizeof *x);
+  x->m = m;
+  x->path = path;
+  x->err = err;
+  x->errlen = errlen;
+  hwt_status st = hwt_status_ok;
+  for (size_t i = 0; i < m->nlayers; i++)
+    if (m->layers[i].q8 || m->layers[i].wq != NULL || m->layers[i].type == hwt_layer_quantize ||
+        m->layers[i].type == hwt_layer_dequantize)
+      return fail(x, i, "int8 graphs are not exported");
+  for (size_t k = 0; k < m->ninputs; k++)
+    if (m->inputs[k].q8) {
+      hwt_errf(err, errlen, "%s: int8 graph inputs are not exported", path);
+      return hwt_status_unsupported;
+    }
+  x->vname = ex_alloc(x, (m->nlayers + 1) * sizeof(char *));
+  if (x->vname == NULL) goto oom;
+  for (size_t i = 0; i < m->nlayers; i++) {
+    x->vname[i] = NULL;
+    for (size_t k = 0; k < m->noutputs && x->vname[i] == NULL; k++)
+      if (m->outputs[k].value == (int) i) x->vname[i] = (char *) m->outputs[k].name;
+    if (x->vname[i] == NULL) x->vname[i] = ex_str(x, "v%zu_%s", i, m->layers[i].name);
+  }
+  for (size_t i = 0; i < m->nlayers && st == hwt_status_ok; i++) st = export_layer(x, i);
+  if (st != hwt_status_ok) goto done;
+  /* graph outputs: a value listed under a second name gets an Identity node */
+  Onnx__ValueInfoProto **outs = ex_alloc(x, m->noutputs * sizeof *outs), **ins = ex_alloc(x, m->ninputs * sizeof *ins);
+  if (!outs || !ins) goto oom;
+  for (size_t k = 0; k < m->noutputs; k++) {
+    int id = m->outputs[k].value;
+    const char *vn = value_name(x, id);
+    if (strcmp(vn, m->outputs[k].name) != 0) {
+      Onnx__NodeProto *n = add_node(x, "Identity", ex_str(x, "output%zu", k), 1);
+      if (!n) goto oom;
+      n->input[0] = (char *) vn;
+      n->output[0] = (char *) m->outputs[k].name;
+    }
+    outs[k] = value_info(x, m->outputs[k].name, hwt_model_value_shape(m, id), value_rank(x, id));
+  }
+  for (size_t k = 0; k < m->ninputs; k++)
+    ins[k] = value_info(x, m->inputs[k].name, m->inputs[k].shape, value_rank(x, HWT_INPUT_ID(k)));
+  if (x->oom) goto oom;
+  Onnx__GraphProto g;
+  onnx__graph_proto__init(&g);
+  g.name = (char *) m->name;
+  g.node = x->nodes, g.n_node = x->nnodes;
+  g.initializer = x->inits, g.n_initializer = x->ninits;
+  g.input = ins, g.n_input = m->ninputs;
+  g.output = outs, g.n_output = m->noutputs;
+  Onnx__OperatorSetIdProto ops;
+  onnx__operator_set_id_proto__init(&ops);
+  ops.domain = "";
+  ops.has_version = 1;
+  ops.version = x->hard_swish ? 14 : 13;
+  Onnx__OperatorSetIdProto *opsp = &ops;
+  Onnx__ModelProto mp;
+  onnx__model_proto__init(&mp);
+  mp.has_ir_version = 1;
+  mp.ir_version = 7;
+  mp.opset_import = &opsp;
+  mp.n_opset_import = 1;
+  mp.producer_name = "hwtune";
+  mp.graph = &g;
+  size_t len = onnx__model_proto__get_packed_size(&mp);
+  uint8_t *buf = malloc(len ? len : 1);
+  if (buf == NULL) goto oom;
+  onnx__model_proto__pack(&mp, buf);
+  st = hwt_write_file_atomic(path, buf, len, err, errlen);
+  free(buf);
+  goto done;
+oom:
+  hwt_errf(err, errlen, "%s: out of memory", path);
+  st = hwt_status_out_of_memory;
+done:
+  for (size_t i = 0; i < x->nblocks; i++) free(x->blocks[i]);
+  free(x->blocks);
+  return st;
+}
