@@ -1547,18 +1547,6 @@ hwt_status hwt_model_gen_mobilenet(uint64_t seed, hwt_model **out) {
   return hwt_status_ok;
 }
 
-hwt_status hwt_model_open(const char *spec, hwt_model **out, char *err, size_t errlen) {
-  hwt_status st;
-  if (strcmp(spec, "mlp") == 0)
-    st = hwt_model_gen_mlp(42, out);
-  else if (strcmp(spec, "mobilenet") == 0)
-    st = hwt_model_gen_mobilenet(42, out);
-  else
-    return hwt_model_load(spec, out, err, errlen);
-  if (st != hwt_status_ok) hwt_errf(err, errlen, "%s: cannot generate the model: %s", spec, hwt_status_string(st));
-  return st;
-}
-
 /* Image-like inputs with structure (per-channel brightness, a gradient, a stripe pattern, noise) so that a
  * network's outputs differ between samples; values in [0, 1). */
 void hwt_model_gen_inputs(const hwt_model *m, uint64_t seed, size_t count, float *dst) {

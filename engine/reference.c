@@ -61,11 +61,9 @@ bool hwt_layer_float_logits(const hwt_model *m, size_t i) {
 
 /* ---- values of the graph ---- */
 
-static hwt_shape vshape(const hwt_model *m, int id) {
-  return id >= 0 ? m->layers[id].out : m->inputs[-1 - id].shape;
-}
-static uint8_t vrank(const hwt_model *m, int id) { return id >= 0 ? m->layers[id].rank : m->inputs[-1 - id].rank; }
-static bool vq8(const hwt_model *m, int id) { return id >= 0 ? m->layers[id].q8 : m->inputs[-1 - id].q8; }
+static hwt_shape vshape(const hwt_model *m, int id) { return hwt_model_value_shape(m, id); }
+static uint8_t vrank(const hwt_model *m, int id) { return hwt_model_value_rank(m, id); }
+static bool vq8(const hwt_model *m, int id) { return hwt_model_value_q8(m, id); }
 
 /* Logical (channels-first) position j -> internal position, by coordinates (independent of the engine's). */
 static size_t ref_internal(hwt_shape s, uint8_t rank, size_t j) {
@@ -506,10 +504,14 @@ static hwt_status reference_run(const hwt_model *m, size_t batch, const float *c
     int id = v < ni ? HWT_INPUT_ID(v) : (int) (v - ni);
     if ((val[v] = malloc(hwt_shape_size(vshape(m, id)) * 4 + 1)) == NULL) goto done;
   }
-  for (int j = 0; j < HWT_NODE_MAX_INPUTS; j++) {
-    fin[j] = malloc(maxn * sizeof(float));
-    qin[j] = malloc(maxn + 1);
-    if (fin[j] == NULL || qin[j] == NULL) goto done;
+  for (size_t i = 0; i < nl; i++) { /* a model that did not go through hwt_model_finalize */
+    const hwt_layer *l = &m->layers[i];
+    bool ok = l->nin >= 1 && l->nin <= HWT_NODE_MAX_INPUTS;
+    for (int j = 0; ok && j < l->nin; j++) ok = l->inputs[j] < (int) i && l->inputs[j] >= HWT_INPUT_ID(ni - 1);
+    if (!ok) {
+      st = hwt_status_invalid_argument;
+      goto done;
+    }
   }
 #define VAL(id) val[(id) < 0 ? (size_t) (-1 - (id)) : ni + (size_t) (id)]
   for (size_t s = 0; s < batch; s++) {
@@ -536,9 +538,11 @@ static hwt_status reference_run(const hwt_model *m, size_t batch, const float *c
         if (rq8 && vq8(m, id)) {
           qp[j] = VAL(id);
         } else if (rq8) { /* float producer, int8 reader: quantize with the producer's params */
+          if (qin[j] == NULL && (qin[j] = malloc(maxn + 1)) == NULL) goto done;
           for (size_t k = 0; k < n; k++) qin[j][k] = hwt_q8(((float *) VAL(id))[k], q, -128, 127);
           qp[j] = qin[j];
         } else if (vq8(m, id)) { /* int8 producer, float reader */
+          if (fin[j] == NULL && (fin[j] = malloc(maxn * sizeof(float))) == NULL) goto done;
           for (size_t k = 0; k < n; k++) fin[j][k] = hwt_dq8(((int8_t *) VAL(id))[k], q);
           fp[j] = fin[j];
         } else {

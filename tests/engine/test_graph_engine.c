@@ -585,3 +585,19 @@ Test(graph_engine, int8_weight_float_output_and_requantize) {
   check(m, 3, 2, 1);
   hwt_model_free(m);
 }
+
+/* A model whose nodes name no inputs (never finalized) is refused by the engine and the reference, not run. */
+Test(graph_engine, unfinalized_model_is_refused) {
+  hwt_model *m = mk(2, 2, 2, 2, 0);
+  m->layers[1].nin = 1;
+  m->layers[1].inputs[0] = 0;
+  m->layers[0].out = m->layers[1].out = m->input; /* nin stays 0 on node 0 */
+  char err[512] = "";
+  hwt_engine *e = NULL;
+  cr_assert_eq(hwt_engine_create(m, 1, NULL, &e, err, sizeof(err)), hwt_status_invalid_argument);
+  cr_assert_null(e);
+  cr_assert(strstr(err, "layer 0 'n0'") != NULL, "%s", err);
+  float x[8] = {0}, y[8];
+  cr_assert_eq(hwt_model_reference(m, 1, x, y, NULL), hwt_status_invalid_argument);
+  hwt_model_free(m);
+}

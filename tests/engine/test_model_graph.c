@@ -424,3 +424,23 @@ Test(graph, generators_finalized) {
   cr_assert_eq(m->layers[5].nin, 1);
   hwt_model_free(m);
 }
+
+/* hwt_model_open: names of generators, ".onnx" paths to the importer (batch 1), anything else to the JSON loader. */
+Test(graph, open_dispatch) {
+  hwt_model *m = NULL;
+  char err[1024] = "";
+  const char *relu = "/usr/share/libonnx-testdata/data/node/test_relu/model.onnx";
+  cr_assert_eq(hwt_model_open(relu, &m, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(m->nlayers, 1);
+  cr_assert_eq(m->layers[0].type, hwt_layer_relu);
+  cr_assert_eq(m->noutputs, 1);
+  hwt_model_free(m);
+  m = NULL;
+  cr_assert_neq(hwt_model_open("/nonexistent/m.onnx", &m, err, sizeof err), hwt_status_ok);
+  cr_assert_null(m);
+  cr_assert(strstr(err, "/nonexistent/m.onnx") != NULL, "%s", err);
+  cr_assert_neq(hwt_model_open(HWTUNE_FIXTURES "/models/tiny.bin", &m, err, sizeof err), hwt_status_ok);
+  cr_assert(strstr(err, "not valid JSON") != NULL, "a non-.onnx path goes to the JSON loader: %s", err);
+  cr_assert_eq(hwt_model_open("mlp", &m, err, sizeof err), hwt_status_ok, "%s", err);
+  hwt_model_free(m);
+}

@@ -462,3 +462,33 @@ Test(model_json, output_int8_rules) {
   load_ok(HEAD IN1 "\"layers\": [{\"name\": \"q\", \"type\": \"quantize\", \"output_quant\": {\"scale\": 0.1, "
           "\"zero_point\": 0}}, {\"name\": \"d\", \"type\": \"dequantize\"}]}", NULL, 0);
 }
+
+/* The graph example of engine/README.md loads as documented. */
+Test(model_json, readme_example) {
+  const char *j =
+      "{\"schema\": \"hwtune.model/1\", \"name\": \"g\", \"precision\": \"fp32\", \"weights\": \"g.bin\",\n"
+      " \"inputs\": [{\"name\": \"x\", \"shape\": [4, 4, 3], \"rank\": 4}, {\"name\": \"s\", \"shape\": [8], \"rank\": 2}],\n"
+      " \"layers\": [\n"
+      "  {\"name\": \"c1\", \"type\": \"conv2d\", \"outputs\": 8, \"kernel\": 3, \"padding\": 1, \"groups\": 1, \"rank\": 4, "
+      "\"offset\": 0},\n"
+      "  {\"name\": \"sg\", \"type\": \"sigmoid\", \"rank\": 4},\n"
+      "  {\"name\": \"m\", \"type\": \"mul\", \"inputs\": [\"c1\", \"sg\"], \"rank\": 4},\n"
+      "  {\"name\": \"cc\", \"type\": \"concat\", \"inputs\": [\"m\", \"x\"], \"rank\": 4},\n"
+      "  {\"name\": \"g\", \"type\": \"global_avg_pool\", \"rank\": 4},\n"
+      "  {\"name\": \"fc\", \"type\": \"fully_connected\", \"outputs\": 8, \"rank\": 2, \"offset\": 896},\n"
+      "  {\"name\": \"sum\", \"type\": \"add\", \"inputs\": [\"fc\", \"s\"], \"rank\": 2},\n"
+      "  {\"name\": \"sm\", \"type\": \"softmax\", \"rank\": 2}],\n"
+      " \"outputs\": [{\"name\": \"probs\", \"value\": \"sm\"}, {\"name\": \"features\", \"value\": \"g\"}]}\n";
+  static const float w[(896 + 8 * 11 * 4 + 8 * 4) / 4];
+  hwt_model *m = NULL;
+  char err[1024] = "";
+  cr_assert_eq(hwt_model_load_buffers(j, strlen(j), w, sizeof w, "g.json", &m, err, sizeof err), hwt_status_ok, "%s",
+               err);
+  cr_assert_eq(m->layers[3].out.c, 11);
+  cr_assert_eq(m->outputs[1].value, 4);
+  cr_assert_eq(m->outputs[1].rank, 4);
+  char d[64];
+  hwt_model_value_dims_string(m, 4, d, sizeof d);
+  cr_assert_str_eq(d, "[N, 11, 1, 1]");
+  hwt_model_free(m);
+}
