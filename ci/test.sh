@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 # Test-only extras: clang + its runtime (libFuzzer stage), Chromium (HTML report render check), Google
-# Benchmark's compare.py with scipy (our gbench output must be accepted by it).
-./ci/install-deps.sh clang libclang-rt-14-dev chromium libbenchmark-tools python3-scipy
+# Benchmark's compare.py with scipy (our gbench output must be accepted by it), python3-onnx + numpy
+# (ci/models/mobilenet_v2.py builds the ONNX models the audit and tune tests and the audit stage use).
+./ci/install-deps.sh clang libclang-rt-14-dev chromium libbenchmark-tools python3-scipy python3-onnx python3-numpy
 
 echo "== build-ci: Release, -Werror" >&2
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DHWTUNE_WERROR=ON >/dev/null

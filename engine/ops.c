@@ -447,13 +447,24 @@ void hwt_op_q8(const hwt_layer *l, size_t batch, const void *const *in, const hw
       hwt_shape os = l->out;
       hwt_shape bs = l->nin >= 2 ? ish[1] : l->wshape;
       size_t bn = hwt_shape_size(bs);
+      /* Dequantization tables hold exactly hwt_dq8's values: the result is the per-element formula's. */
+      float ta[256], tb[256];
+      for (int v = -128; v < 128; v++) {
+        ta[v + 128] = hwt_dq8((int8_t) v, iq[0]);
+        tb[v + 128] = l->nin >= 2 ? hwt_dq8((int8_t) v, iq[1]) : 0.0f;
+      }
+      if (l->nin >= 2 && bn == n) {
+        const int8_t *y = in[1];
+        for (size_t i = 0; i < tot; i++) out[i] = hwt_q8(ta[x[i] + 128] + tb[y[i] + 128], oq, -128, 127);
+        break;
+      }
       for (size_t s = 0; s < batch; s++)
         for (uint32_t yy = 0; yy < os.h; yy++)
           for (uint32_t xx = 0; xx < os.w; xx++)
             for (uint32_t c = 0; c < os.c; c++) {
               size_t i = ((size_t) yy * os.w + xx) * os.c + c, k = bcast_index(bs, yy, xx, c);
-              float b = l->nin >= 2 ? hwt_dq8(((const int8_t *) in[1])[s * bn + k], iq[1]) : l->w[k];
-              out[s * n + i] = hwt_q8(hwt_dq8(x[s * n + i], iq[0]) + b, oq, -128, 127);
+              float b = l->nin >= 2 ? tb[((const int8_t *) in[1])[s * bn + k] + 128] : l->w[k];
+              out[s * n + i] = hwt_q8(ta[x[s * n + i] + 128] + b, oq, -128, 127);
             }
       break;
     }
