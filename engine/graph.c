@@ -446,7 +446,7 @@ hwt_status hwt_model_finalize(hwt_model *m, const char *file, char *err, size_t 
     } else if (!binary && l->w != NULL) {
       NODE_FAIL(i, l, "this type has no weights");
     }
-    if (l->act > hwt_act_clip) NODE_FAIL(i, l, "unknown activation %d", (int) l->act);
+    if ((unsigned) l->act > hwt_act_clip) NODE_FAIL(i, l, "unknown activation %d", (int) l->act);
     if (l->act != hwt_act_none && !weighted)
       NODE_FAIL(i, l, "a fused activation applies to fully_connected, conv2d and depthwise_conv2d only");
     if (l->act == hwt_act_clip && (isnan(l->act_lo) || isnan(l->act_hi) || l->act_lo > l->act_hi))

@@ -33,7 +33,17 @@ const char *hwt_onnx_supported_ops(void) { return supported_ops; }
 
 /* ---------------- values ---------------- */
 
-typedef enum { V_UNDEF = 0, V_CONST, V_VALUE } vkind;
+typedef enum { V_UNDEF = 0, V_CONST, V_VALUE, V_DQ } vkind;
+
+/* A constant that came from DequantizeLinear of an integer constant: the integers and their parameters, for the
+ * QDQ int8 pattern (zero points as in the file, not shifted). */
+typedef struct qconst {
+  const hwt_tensor *q;    /* INT8 / UINT8 / INT32 */
+  size_t n;               /* 1 (per tensor) or the size of `axis` */
+  int axis;
+  float *scale;
+  int32_t *zp;
+} qconst;
 
 typedef struct entry {
   const char *name;
@@ -44,6 +54,9 @@ typedef struct entry {
   int id;                 /* V_VALUE: the engine value id */
   uint8_t rank;           /* V_VALUE: logical rank incl. batch (1..4) */
   int64_t dims[4];        /* V_VALUE: logical dims, dims[0] = the batch */
+  int consumer;           /* a node reading it (the only one when uses == 1), -1 none */
+  qconst *qc;             /* V_CONST from DequantizeLinear: its integers */
+  hwt_qparams dq;         /* V_DQ: DequantizeLinear of int8 value `id` (materialized on first float use) */
 } entry;
 
 typedef struct imp {
@@ -58,11 +71,14 @@ typedef struct imp {
   size_t ne, cape;
   uint32_t *hash;         /* entry index + 1; 0 = empty */
   size_t hcap;
+  qconst **qcs;           /* qconst records this import allocated */
+  size_t nqcs, capqcs;
   hwt_tensor **owned;     /* tensors this import allocated (initializers, folded constants) */
   size_t nowned, capowned;
   uint64_t weight_bytes;
   hwt_layer *layers;
   int *id_uses;           /* per layer: consumers of its value (folding needs exactly one) */
+  int *planned;           /* per layer: the Relu / Clip node folded into a QDQ int8 node ahead of time, or -1 */
   size_t nlayers, caplayers;
   hwt_model *m;
   /* the node being imported */
@@ -118,6 +134,7 @@ static entry *add_entry(imp *c, const char *name) {
   memset(e, 0, sizeof *e);
   e->name = name;
   e->producer = -1;
+  e->consumer = -1;
   c->hash[i] = (uint32_t) (++c->ne);
   return e;
 }
@@ -166,17 +183,21 @@ static int new_layer(imp *c, hwt_layer_type type, const char *suffix) {
       return -1;
     }
     hwt_layer *p = hwt_rt_calloc(cap, sizeof *p);
-    int *u = calloc(cap, sizeof *u);
-    if (p == NULL || u == NULL) {
+    int *u = calloc(cap, sizeof *u), *pl = calloc(cap, sizeof *pl);
+    if (p == NULL || u == NULL || pl == NULL) {
       hwt_rt_free(p);
       free(u);
+      free(pl);
       node_err(c, hwt_status_out_of_memory, "out of memory");
       return -1;
     }
     if (c->nlayers) {
       memcpy(p, c->layers, c->nlayers * sizeof *p);
       memcpy(u, c->id_uses, c->nlayers * sizeof *u);
+      memcpy(pl, c->planned, c->nlayers * sizeof *pl);
     }
+    free(c->planned);
+    c->planned = pl;
     hwt_rt_free(c->layers);
     free(c->id_uses);
     c->layers = p;
@@ -194,6 +215,7 @@ static int new_layer(imp *c, hwt_layer_type type, const char *suffix) {
   else
     snprintf(l->name, sizeof l->name, "%.40s_%zu%s", c->node->op_type, c->ni, suffix);
   c->id_uses[id] = 0;
+  c->planned[id] = -1;
   return id;
 }
 
@@ -229,7 +251,23 @@ static const char *in_name(imp *c, size_t k) {
   return k < c->node->n_input && c->node->input[k] && c->node->input[k][0] ? c->node->input[k] : NULL;
 }
 
-static entry *input(imp *c, size_t k) { return lookup(c, in_name(c, k)); }
+static int new_layer(imp *c, hwt_layer_type type, const char *suffix);
+
+/* Input k; a pending DequantizeLinear of an int8 value becomes a dequantize node on its first float use. */
+static entry *input(imp *c, size_t k) {
+  entry *e = lookup(c, in_name(c, k));
+  if (e == NULL || e->kind != V_DQ) return e;
+  int id = new_layer(c, hwt_layer_dequantize, "_dq");
+  if (id < 0) return NULL;
+  c->layers[id].nin = 1;
+  c->layers[id].inputs[0] = e->id;
+  c->layers[id].rank = e->rank;
+  c->layers[id].out = internal_shape(e->rank, e->dims);
+  e->kind = V_VALUE;
+  e->id = id;
+  c->id_uses[id] = e->uses;
+  return e;
+}
 
 /* Input k as a runtime value (not a constant). */
 static hwt_status need_value(imp *c, size_t k, entry **out) {
@@ -517,12 +555,34 @@ static void window_to_layer(const window *w, hwt_layer *l) {
 
 /* ---------------- operators ---------------- */
 
+static hwt_status conv_build(imp *c, entry *x, const hwt_tensor *wt);
+static hwt_status gemm_build(imp *c, entry *a, const hwt_tensor *bt, bool matmul);
+/* The QDQ int8 pattern around a Conv / Gemm / MatMul (see plan_q8). */
+typedef struct q8plan {
+  hwt_qparams in, out;
+  float *wscale;          /* per output channel (hwt_rt_alloc) */
+  int act_node;           /* the Relu / Clip folded, or -1 */
+} q8plan;
+static bool plan_q8(imp *c, const entry *x, const entry *w, size_t cout, int waxis, q8plan *p);
+static hwt_status apply_q8(imp *c, int id, q8plan *p);
+
 static hwt_status op_conv(imp *c) {
   entry *x = NULL;
   const hwt_tensor *wt = NULL;
-  hwt_status st = need_value(c, 0, &x);
+  entry *xraw = lookup(c, in_name(c, 0)), *wraw = lookup(c, in_name(c, 1));
+  q8plan plan;
+  bool q8 = wraw && wraw->kind == V_CONST && plan_q8(c, xraw, wraw, (size_t) wraw->t->dims[0], 0, &plan);
+  hwt_status st = q8 ? hwt_status_ok : need_value(c, 0, &x);
+  if (q8) x = xraw;
   if (st == hwt_status_ok) st = need_const(c, 1, &wt);
-  if (st != hwt_status_ok) return st;
+  if (st == hwt_status_ok && (st = conv_build(c, x, wt)) == hwt_status_ok && q8)
+    st = apply_q8(c, lookup(c, c->node->output[0])->id, &plan);
+  if (q8) hwt_rt_free(plan.wscale);
+  return st;
+}
+
+static hwt_status conv_build(imp *c, entry *x, const hwt_tensor *wt) {
+  hwt_status st;
   if (x->rank != 3 && x->rank != 4)
     return node_err(c, hwt_status_unsupported, "input of rank %u (Conv on 1-D and 2-D images only)", x->rank);
   if (wt->rank != x->rank)
@@ -594,12 +654,8 @@ static hwt_status op_conv(imp *c) {
 }
 
 /* Gemm and MatMul: an fc with w [N][K] from a constant B. */
-static hwt_status op_gemm(imp *c, bool matmul) {
-  entry *a = NULL;
-  const hwt_tensor *bt = NULL;
-  hwt_status st = need_value(c, 0, &a);
-  if (st == hwt_status_ok) st = need_const(c, 1, &bt);
-  if (st != hwt_status_ok) return st;
+static hwt_status gemm_build(imp *c, entry *a, const hwt_tensor *bt, bool matmul) {
+  hwt_status st;
   int64_t ta = 0, tb = 0;
   float alpha = 1, beta = 1;
   if (!matmul) {
@@ -652,6 +708,32 @@ static hwt_status op_gemm(imp *c, bool matmul) {
   set_layer_out(c, id, 2, od);
   define_value(c, 0, id, 2, od);
   return hwt_status_ok;
+}
+
+static hwt_status op_gemm(imp *c, bool matmul) {
+  entry *a = NULL;
+  const hwt_tensor *bt = NULL;
+  entry *xraw = lookup(c, in_name(c, 0)), *wraw = lookup(c, in_name(c, 1));
+  q8plan plan;
+  bool q8 = false;
+  if (wraw && wraw->kind == V_CONST && wraw->t->rank == 2) {
+    int64_t tb = 0;
+    float alpha = 1, beta = 1;
+    if (!matmul) {
+      attr_int(c, "transB", 0, &tb);
+      attr_float(c, "alpha", 1, &alpha);
+      attr_float(c, "beta", 1, &beta);
+    }
+    if (alpha == 1 && beta == 1)
+      q8 = plan_q8(c, xraw, wraw, (size_t) wraw->t->dims[tb ? 0 : 1], tb ? 0 : 1, &plan);
+  }
+  hwt_status st = q8 ? hwt_status_ok : need_value(c, 0, &a);
+  if (q8) a = xraw;
+  if (st == hwt_status_ok) st = need_const(c, 1, &bt);
+  if (st == hwt_status_ok && (st = gemm_build(c, a, bt, matmul)) == hwt_status_ok && q8)
+    st = apply_q8(c, lookup(c, c->node->output[0])->id, &plan);
+  if (q8) hwt_rt_free(plan.wscale);
+  return st;
 }
 
 static hwt_status op_batchnorm(imp *c) {
@@ -750,6 +832,7 @@ static hwt_status op_clamp(imp *c, bool relu) {
     if (isnan(lo) || isnan(hi)) return node_err(c, hwt_status_unsupported, "NaN bounds");
   }
   int pid = foldable(c, x);
+  if (x->id >= 0 && c->planned[x->id] == (int) c->ni) pid = x->id; /* folded into a QDQ int8 node */
   if (pid >= 0) {
     hwt_layer *l = &c->layers[pid];
     if (lo == 0 && hi == INFINITY)
@@ -1223,12 +1306,245 @@ static hwt_status op_constant(imp *c) {
 
 /* ---------------- QDQ ---------------- */
 
+/* Scale (input ks) and zero point (input kz, optional) of a QuantizeLinear / DequantizeLinear: n values (1 per
+ * tensor). *zt is the zero point's type (`def` when absent). Arrays malloc'ed (free()). */
+static hwt_status q_inputs(imp *c, hwt_dtype def, size_t *n, float **scale, int32_t **zp, hwt_dtype *zt) {
+  const hwt_tensor *st = NULL, *zt_ = NULL;
+  hwt_status r = need_const(c, 1, &st);
+  if (r != hwt_status_ok) return r;
+  if (st->dtype != hwt_dtype_f32 || st->count < 1 || st->rank > 1)
+    return node_err(c, hwt_status_unsupported, "scale must be a float scalar or 1-D tensor");
+  if (in_name(c, 2) && (r = need_const(c, 2, &zt_)) != hwt_status_ok) return r;
+  if (zt_ && zt_->count != st->count)
+    return node_err(c, hwt_status_schema_error, "zero point has %zu values, scale %zu", zt_->count, st->count);
+  if (zt_ && zt_->dtype != hwt_dtype_i8 && zt_->dtype != hwt_dtype_u8 && zt_->dtype != hwt_dtype_i32)
+    return node_err(c, hwt_status_unsupported, "zero point of type %s", hwt_dtype_name(zt_->dtype));
+  *n = st->count;
+  *scale = malloc(st->count * sizeof(float));
+  *zp = calloc(st->count, sizeof(int32_t));
+  if (*scale == NULL || *zp == NULL) {
+    free(*scale), free(*zp);
+    return node_err(c, hwt_status_out_of_memory, "out of memory");
+  }
+  hwt_tensor_to_f32(st, *scale);
+  for (size_t i = 0; i < st->count; i++) {
+    if (!(isfinite((*scale)[i]) && (*scale)[i] > 0)) {
+      free(*scale), free(*zp);
+      return node_err(c, hwt_status_unsupported, "scale %g: must be finite and > 0", (double) (*scale)[i]);
+    }
+    if (zt_)
+      (*zp)[i] = zt_->dtype == hwt_dtype_i8 ? ((const int8_t *) zt_->data)[i]
+               : zt_->dtype == hwt_dtype_u8 ? ((const uint8_t *) zt_->data)[i] : ((const int32_t *) zt_->data)[i];
+  }
+  *zt = zt_ ? zt_->dtype : def;
+  return hwt_status_ok;
+}
+
+/* The int8 parameters of a per-tensor QuantizeLinear / DequantizeLinear (uint8 shifted by -128). */
+static hwt_qparams q_internal(float scale, int32_t zp, hwt_dtype zt) {
+  return (hwt_qparams){scale, zt == hwt_dtype_u8 ? zp - 128 : zp};
+}
+
+static bool same_q(hwt_qparams a, hwt_qparams b) {
+  return a.zero_point == b.zero_point && fabsf(a.scale - b.scale) <= 1e-6f * b.scale;
+}
+
 static hwt_status op_quantize(imp *c) {
-  return node_err(c, hwt_status_unsupported, "QuantizeLinear not supported yet");
+  entry *x = lookup(c, in_name(c, 0));
+  if (x == NULL) return node_err(c, hwt_status_schema_error, "input 0 is missing");
+  size_t n;
+  float *scale;
+  int32_t *zp;
+  hwt_dtype zt;
+  hwt_status st = q_inputs(c, hwt_dtype_u8, &n, &scale, &zp, &zt);
+  if (st != hwt_status_ok) return st;
+  hwt_qparams q = q_internal(scale[0], zp[0], zt);
+  free(scale), free(zp);
+  if (n != 1) return node_err(c, hwt_status_unsupported, "per-axis QuantizeLinear of a value not supported");
+  if (zt == hwt_dtype_i32) return node_err(c, hwt_status_unsupported, "int32 output not supported");
+  if (x->kind == V_CONST) return node_err(c, hwt_status_unsupported, "QuantizeLinear of a constant not supported");
+  for (size_t i = 0; zt == hwt_dtype_u8 && i < c->g->n_output; i++)
+    if (c->g->output[i]->name && strcmp(c->g->output[i]->name, c->node->output[0]) == 0)
+      return node_err(c, hwt_status_unsupported, "a uint8 graph output is not supported (int8 values inside)");
+  /* Q(DQ(v)) with v's own parameters, or the output of an int8 node planned with these parameters: alias */
+  if (x->kind == V_DQ && same_q(x->dq, q)) {
+    define_value(c, 0, x->id, x->rank, x->dims);
+    return hwt_status_ok;
+  }
+  if (x->kind == V_VALUE && x->id >= 0 && c->layers[x->id].q8 && same_q(c->layers[x->id].oq, q)) {
+    c->id_uses[x->id] -= 1;
+    define_value(c, 0, x->id, x->rank, x->dims);
+    return hwt_status_ok;
+  }
+  int id;
+  if ((st = unary(c, hwt_layer_quantize, 0, 0, &id)) != hwt_status_ok) return st;
+  c->layers[id].q8 = true;
+  c->layers[id].oq = q;
+  return hwt_status_ok;
 }
 
 static hwt_status op_dequantize(imp *c) {
-  return node_err(c, hwt_status_unsupported, "DequantizeLinear not supported yet");
+  entry *x = lookup(c, in_name(c, 0));
+  if (x == NULL) return node_err(c, hwt_status_schema_error, "input 0 is missing");
+  int64_t axis = 1;
+  hwt_status st = attr_int(c, "axis", 1, &axis);
+  if (st != hwt_status_ok) return st;
+  if (x->kind == V_CONST) { /* folded: float constant, integers kept for the int8 pattern */
+    const hwt_tensor *t = x->t;
+    if (t->dtype != hwt_dtype_i8 && t->dtype != hwt_dtype_u8 && t->dtype != hwt_dtype_i32)
+      return node_err(c, hwt_status_schema_error, "input of type %s (int8, uint8 or int32)", hwt_dtype_name(t->dtype));
+    size_t n;
+    float *scale;
+    int32_t *zp;
+    hwt_dtype zt;
+    if ((st = q_inputs(c, t->dtype, &n, &scale, &zp, &zt)) != hwt_status_ok) return st;
+    int a = 0;
+    size_t inner = 1;
+    if (n > 1) {
+      st = norm_axis(c, axis, (int) t->rank, "axis", &a);
+      if (st == hwt_status_ok && (size_t) t->dims[a] != n)
+        st = node_err(c, hwt_status_schema_error, "%zu scales for axis %d of size %lld", n, a, (long long) t->dims[a]);
+      for (unsigned i = (unsigned) a + 1; i < t->rank; i++) inner *= (size_t) t->dims[i];
+    }
+    qconst *qc = st == hwt_status_ok ? calloc(1, sizeof *qc) : NULL;
+    hwt_tensor *o = st == hwt_status_ok ? own_tensor(c) : NULL;
+    if (st == hwt_status_ok && (qc == NULL || o == NULL)) st = node_err(c, hwt_status_out_of_memory, "out of memory");
+    if (st == hwt_status_ok && c->nqcs == c->capqcs) {
+      size_t cap = c->capqcs ? 2 * c->capqcs : 16;
+      qconst **p = realloc(c->qcs, cap * sizeof *p);
+      if (p == NULL) st = node_err(c, hwt_status_out_of_memory, "out of memory");
+      else c->qcs = p, c->capqcs = cap;
+    }
+    if (st != hwt_status_ok) {
+      free(scale), free(zp), free(qc);
+      return st;
+    }
+    c->qcs[c->nqcs++] = qc;
+    qc->q = t, qc->n = n, qc->axis = a, qc->scale = scale, qc->zp = zp;
+    if ((st = count_weights(c, t->count)) != hwt_status_ok) return st;
+    o->data = hwt_rt_alloc(t->count * sizeof(float) + 1);
+    if (o->data == NULL) return node_err(c, hwt_status_out_of_memory, "out of memory");
+    float *f = o->data;
+    hwt_tensor_to_f32(t, f);
+    for (size_t i = 0; i < t->count; i++) {
+      size_t ch = n > 1 ? (i / inner) % n : 0;
+      f[i] = (f[i] - (float) zp[ch]) * scale[ch];
+    }
+    o->dtype = hwt_dtype_f32, o->rank = t->rank, o->count = t->count;
+    memcpy(o->dims, t->dims, sizeof o->dims);
+    define_const(c, 0, o);
+    lookup(c, c->node->output[0])->qc = qc;
+    return hwt_status_ok;
+  }
+  if (x->kind != V_VALUE || x->id < 0 || !c->layers[x->id].q8)
+    return node_err(c, hwt_status_unsupported, "input '%.64s' is not int8 (a QuantizeLinear output or an integer "
+                    "constant)", x->name);
+  size_t n;
+  float *scale;
+  int32_t *zp;
+  hwt_dtype zt;
+  hwt_qparams have = c->layers[x->id].oq;
+  if ((st = q_inputs(c, have.zero_point < 0 && !in_name(c, 2) ? hwt_dtype_u8 : hwt_dtype_i8, &n, &scale, &zp, &zt)) !=
+      hwt_status_ok)
+    return st;
+  hwt_qparams q = q_internal(scale[0], zp[0], zt);
+  free(scale), free(zp);
+  if (n != 1) return node_err(c, hwt_status_unsupported, "per-axis DequantizeLinear of a value not supported");
+  if (!in_name(c, 2)) q.zero_point = have.zero_point;
+  if (!same_q(q, have))
+    return node_err(c, hwt_status_unsupported, "scale %g / zero point %d differ from the ones '%.64s' was quantized "
+                    "with (%g / %d)", (double) q.scale, (int) q.zero_point, x->name, (double) have.scale,
+                    (int) have.zero_point);
+  entry *out = lookup(c, c->node->output[0]);
+  out->kind = V_DQ;
+  out->id = x->id;
+  out->rank = x->rank;
+  memcpy(out->dims, x->dims, sizeof out->dims);
+  out->dq = q;
+  return hwt_status_ok;
+}
+
+/* The QDQ int8 pattern around a Conv / Gemm / MatMul: DQ(int8 value) -> op(DQ(int8 weights, zero point 0, per
+ * tensor or per output channel `waxis`), bias) -> [Relu | Clip] -> Q(per tensor). */
+static const Onnx__NodeProto *node_at(imp *c, int j) { return j >= 0 ? c->g->node[j] : NULL; }
+
+static bool is_op(const Onnx__NodeProto *n, const char *op) {
+  return n && n->op_type && strcmp(n->op_type, op) == 0 && (!n->domain || !n->domain[0] || !strcmp(n->domain, "ai.onnx"));
+}
+
+/* The per-tensor parameters of QuantizeLinear node n (false when not constant per-tensor int8 / uint8). */
+static bool q_node_params(imp *c, const Onnx__NodeProto *n, hwt_qparams *q) {
+  entry *s = n->n_input > 1 ? lookup(c, n->input[1]) : NULL;
+  entry *z = n->n_input > 2 && n->input[2][0] ? lookup(c, n->input[2]) : NULL;
+  if (s == NULL || s->kind != V_CONST || s->t->dtype != hwt_dtype_f32 || s->t->count != 1) return false;
+  if (z && (z->kind != V_CONST || z->t->count != 1 || (z->t->dtype != hwt_dtype_i8 && z->t->dtype != hwt_dtype_u8)))
+    return false;
+  float sc = ((const float *) s->t->data)[0];
+  if (!(isfinite(sc) && sc > 0)) return false;
+  int32_t zp = !z ? 0 : z->t->dtype == hwt_dtype_i8 ? ((const int8_t *) z->t->data)[0] : ((const uint8_t *) z->t->data)[0];
+  *q = q_internal(sc, zp, z ? z->t->dtype : hwt_dtype_u8);
+  return true;
+}
+
+static bool plan_q8(imp *c, const entry *x, const entry *w, size_t cout, int waxis, q8plan *p) {
+  memset(p, 0, sizeof *p);
+  p->act_node = -1;
+  if (x == NULL || x->kind != V_DQ || w == NULL || w->kind != V_CONST || w->qc == NULL) return false;
+  const qconst *qc = w->qc;
+  if (qc->q->dtype != hwt_dtype_i8 || (qc->n != 1 && (qc->n != cout || qc->axis != waxis))) return false;
+  for (size_t i = 0; i < qc->n; i++)
+    if (qc->zp[i] != 0) return false;
+  /* the output chain */
+  entry *y = lookup(c, c->node->output[0]);
+  if (y->uses != 1) return false;
+  const Onnx__NodeProto *n = node_at(c, y->consumer);
+  if (is_op(n, "Relu") || is_op(n, "Clip")) {
+    if (is_op(n, "Clip")) {
+      if (c->opset < 11) return false; /* attribute bounds: keep it simple, fall back */
+      for (size_t k = 1; k < n->n_input && k < 3; k++) {
+        entry *b = n->input[k][0] ? lookup(c, n->input[k]) : NULL;
+        if (b && (b->kind != V_CONST || b->t->count != 1)) return false;
+      }
+    }
+    entry *z = lookup(c, n->output[0]);
+    if (z == NULL || z->uses != 1) return false;
+    p->act_node = z->producer;
+    n = node_at(c, z->consumer);
+  }
+  if (!is_op(n, "QuantizeLinear") || !q_node_params(c, n, &p->out)) return false;
+  p->in = x->dq;
+  p->wscale = hwt_rt_alloc(cout * sizeof(float) + 1);
+  if (p->wscale == NULL) return false;
+  for (size_t o = 0; o < cout; o++) p->wscale[o] = qc->scale[qc->n == 1 ? 0 : o];
+  return true;
+}
+
+/* Turns the float conv / dwconv / fc just built from the dequantized constants into its int8 form. */
+static hwt_status apply_q8(imp *c, int id, q8plan *p) {
+  hwt_layer *l = &c->layers[id];
+  size_t nw = hwt_layer_weight_count(l), cout = hwt_layer_bias_count(l);
+  l->wq = hwt_rt_alloc(nw + 1);
+  l->bq = hwt_rt_alloc(cout * sizeof(int32_t) + 1);
+  if (l->wq == NULL || l->bq == NULL) return node_err(c, hwt_status_out_of_memory, "out of memory");
+  size_t per = cout ? nw / cout : 0;
+  for (size_t k = 0; k < nw; k++) {
+    size_t o = l->type == hwt_layer_dwconv ? k % cout : k / per;
+    float q = roundf(l->w[k] / p->wscale[o]);
+    l->wq[k] = (int8_t) (q < -128 ? -128 : q > 127 ? 127 : q);
+  }
+  for (size_t o = 0; o < cout; o++) {
+    double q = round((double) l->b[o] / ((double) p->in.scale * p->wscale[o]));
+    if (q < INT32_MIN || q > INT32_MAX) return node_err(c, hwt_status_unsupported, "bias %zu does not fit int32", o);
+    l->bq[o] = (int32_t) q;
+  }
+  hwt_rt_free(l->w), hwt_rt_free(l->b);
+  l->w = l->b = NULL;
+  l->wscale = p->wscale;
+  p->wscale = NULL;
+  l->q8 = true;
+  l->oq = p->out;
+  c->planned[id] = p->act_node;
+  return hwt_status_ok;
 }
 
 static hwt_status import_node(imp *c) {
@@ -1529,6 +1845,7 @@ static hwt_status import_graph(imp *c, const Onnx__ModelProto *mp) {
         return node_err(c, hwt_status_schema_error, "input '%.64s' is not produced by any node, initializer or graph "
                         "input", nm);
       e->uses++;
+      e->consumer = (int) j;
     }
   }
   for (size_t i = 0; i < g->n_output; i++) {
@@ -1546,7 +1863,7 @@ static hwt_status import_graph(imp *c, const Onnx__ModelProto *mp) {
     c->node = g->node[order[j]];
     /* a node whose inputs were never defined (an unused output of an earlier node) */
     for (size_t k = 0; k < c->node->n_input && st == hwt_status_ok; k++) {
-      entry *e = input(c, k);
+      entry *e = lookup(c, in_name(c, k));
       if (e != NULL && e->kind == V_UNDEF)
         st = node_err(c, hwt_status_schema_error, "input '%.64s' is not available (an output the producer does not "
                       "compute)", e->name);
@@ -1560,6 +1877,19 @@ static hwt_status import_graph(imp *c, const Onnx__ModelProto *mp) {
   c->node = NULL;
   for (size_t i = 0; i < g->n_output; i++) {
     entry *e = lookup(c, g->output[i]->name);
+    if (e->kind == V_DQ) { /* a DequantizeLinear output: a dequantize node */
+      static Onnx__NodeProto dq;
+      onnx__node_proto__init(&dq);
+      dq.name = g->output[i]->name;
+      dq.op_type = "DequantizeLinear";
+      dq.input = &dq.name;
+      dq.n_input = 1;
+      c->node = &dq;
+      c->ni = g->n_node + i;
+      e = input(c, 0);
+      c->node = NULL;
+      if (e == NULL) return hwt_status_out_of_memory;
+    }
     if (e->kind != V_VALUE)
       return file_err(c, hwt_status_unsupported, "graph output '%.64s' is a constant", e->name);
     int id = e->id;
@@ -1661,6 +1991,13 @@ done:
   }
   hwt_rt_free(c->layers);
   free(c->id_uses);
+  free(c->planned);
+  for (size_t i = 0; i < c->nqcs; i++) {
+    free(c->qcs[i]->scale);
+    free(c->qcs[i]->zp);
+    free(c->qcs[i]);
+  }
+  free(c->qcs);
   for (size_t i = 0; i < c->nowned; i++) {
     hwt_tensor_free(c->owned[i]);
     free(c->owned[i]);

@@ -444,3 +444,44 @@ Test(graph, open_dispatch) {
   cr_assert_eq(hwt_model_open("mlp", &m, err, sizeof err), hwt_status_ok, "%s", err);
   hwt_model_free(m);
 }
+
+/* Parameter counts, bytes and flops per type. */
+Test(graph, counts_and_flops) {
+  hwt_model *m = mk(6, 8, 8, 4);
+  hwt_layer *dw = &m->layers[0], *af = &m->layers[1], *cst = &m->layers[2], *cc = &m->layers[3], *sg = &m->layers[4],
+            *rs = &m->layers[5];
+  dw->type = hwt_layer_dwconv;
+  dw->kh = dw->kw = 3, dw->sh = dw->sw = 1, dw->dh = dw->dw = 2, dw->pad_t = dw->pad_l = dw->pad_b = dw->pad_r = 2;
+  dw->w = params(36), dw->b = params(4);
+  af->type = hwt_layer_affine, af->w = params(4), af->b = params(4);
+  cst->type = hwt_layer_mul, cst->wshape = (hwt_shape){8, 1, 4}, cst->w = params(32);
+  cc->type = hwt_layer_concat, cc->nin = 2, cc->inputs[0] = 2, cc->inputs[1] = 1;
+  sg->type = hwt_layer_sigmoid;
+  rs->type = hwt_layer_reshape, rs->out = (hwt_shape){1, 1, 512};
+  expect_ok(m);
+  cr_assert_eq(hwt_layer_weight_count(dw), 36);
+  cr_assert_eq(hwt_layer_bias_count(dw), 4);
+  cr_assert_eq(hwt_layer_param_bytes(dw, hwt_prec_int8), 36 + 4 * 8);
+  cr_assert_float_eq(hwt_layer_flops(dw), 2.0 * 256 * 9, 1e-9);
+  cr_assert_eq(hwt_layer_weight_count(af), 4);
+  cr_assert_eq(hwt_layer_bias_count(af), 4);
+  cr_assert_eq(hwt_layer_param_bytes(af, hwt_prec_int8), 32, "affine stays float in an int8 model");
+  cr_assert_float_eq(hwt_layer_flops(af), 2.0 * 256, 1e-9);
+  cr_assert_eq(hwt_layer_weight_count(cst), 32);
+  cr_assert_eq(hwt_layer_bias_count(cst), 0);
+  cr_assert_eq(hwt_layer_param_bytes(cst, hwt_prec_fp32), 128);
+  cr_assert_float_eq(hwt_layer_flops(cst), 256, 1e-9);
+  cr_assert_eq(cc->out.c, 8);
+  cr_assert_eq(hwt_layer_weight_count(cc), 0);
+  cr_assert_float_eq(hwt_layer_flops(sg), 512, 1e-9);
+  cr_assert_float_eq(hwt_layer_flops(rs), 0, 1e-9);
+  hwt_model_free(m);
+}
+
+Test(graph, bad_activation_value) {
+  hwt_model *m = mk(1, 1, 1, 4);
+  hwt_layer *l = &m->layers[0];
+  l->type = hwt_layer_fc, l->outputs = 2, l->w = params(8), l->b = params(2);
+  l->act = (hwt_act) 7;
+  expect_err(m, "node 0 'n0' (fully_connected): unknown activation 7");
+}

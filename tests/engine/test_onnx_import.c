@@ -435,3 +435,63 @@ Test(onnx_import, supported_list) {
   cr_assert(strstr(s, "BatchNormalization") != NULL);
   cr_assert(strstr(s, "Gather") == NULL);
 }
+
+/* QDQ int8: the int8 nodes carry the file's scales and zero points (uint8 shifted to int8), and the engine's
+ * results stay within a few output quantization steps of the same graph in float (qdq_float.onnx). */
+Test(onnx_import, qdq_int8_nodes) {
+  hwt_model *m = load(FIX "qdq_conv_gemm.onnx");
+  cr_assert_eq(m->nlayers, 7);
+  const hwt_layer *q = &m->layers[0], *conv = &m->layers[1], *fc = &m->layers[5];
+  cr_assert_eq(q->type, hwt_layer_quantize);
+  cr_assert(q->q8);
+  cr_assert_float_eq(q->oq.scale, 0.02f, 1e-9);
+  cr_assert_eq(q->oq.zero_point, 0, "uint8 zero point 128 becomes int8 0");
+  cr_assert_eq(conv->type, hwt_layer_conv);
+  cr_assert(conv->q8);
+  cr_assert_eq(conv->inputs[0], 0, "reads the int8 value");
+  cr_assert_eq(conv->act, hwt_act_relu);
+  cr_assert_null(conv->w);
+  cr_assert_not_null(conv->wq);
+  cr_assert_float_eq(conv->oq.scale, 0.05f, 1e-9);
+  cr_assert_eq(conv->oq.zero_point, -128);
+  static const float ws[4] = {0.01f, 0.02f, 0.015f, 0.012f};
+  static const int32_t bq[4] = {10, -20, 30, -5};
+  for (int o = 0; o < 4; o++) {
+    cr_assert_eq(conv->wscale[o], ws[o]);
+    cr_assert_eq(conv->bq[o], bq[o]);
+    for (int i = 0; i < 3; i++)
+      for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 3; x++) {
+          int flat = ((o * 3 + i) * 3 + y) * 3 + x;
+          cr_assert_eq(conv->wq[((o * 3 + y) * 3 + x) * 3 + i], (flat * 7) % 15 - 7);
+        }
+  }
+  cr_assert_eq(m->layers[2].type, hwt_layer_dequantize);
+  cr_assert_eq(fc->type, hwt_layer_fc);
+  cr_assert(fc->q8);
+  cr_assert_eq(fc->oq.zero_point, 100 - 128);
+  cr_assert_eq(fc->bq[2], 5);
+  cr_assert_eq(m->layers[6].type, hwt_layer_dequantize);
+  cr_assert_eq(m->precision, hwt_prec_int8);
+
+  cr_assert_eq(hwt_engine_global_init(err, sizeof err), hwt_status_ok, "%s", err);
+  hwt_model *f = load(FIX "qdq_float.onnx");
+  float x[3 * 36], y8[5], yf[5];
+  for (int i = 0; i < 3 * 36; i++) x[i] = (float) ((i * 29) % 41) / 41.0f * 4.0f - 1.0f;
+  const float *ins[1] = {x};
+  float *o8[1] = {y8}, *of[1] = {yf};
+  hwt_engine *e8 = NULL, *ef = NULL;
+  cr_assert_eq(hwt_engine_create(m, 1, NULL, &e8, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_engine_create(f, 1, NULL, &ef, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_engine_run_io(e8, ins, o8, NULL), hwt_status_ok);
+  cr_assert_eq(hwt_engine_run_io(ef, ins, of, NULL), hwt_status_ok);
+  for (int i = 0; i < 5; i++) {
+    cr_assert_float_eq(y8[i], yf[i], 0.12, "output %d: int8 %g, float %g", i, y8[i], yf[i]);
+    float steps = y8[i] / 0.04f;
+    cr_assert_float_eq(steps, roundf(steps), 1e-3, "output %d is on the output grid", i);
+  }
+  hwt_engine_destroy(e8);
+  hwt_engine_destroy(ef);
+  hwt_model_free(f);
+  hwt_model_free(m);
+}

@@ -329,3 +329,50 @@ Test(run_cli, onnx_model_with_pb_and_npy_inputs) {
   cr_assert_eq(hwtune("model " POOL_DIR "/model.onnx --profile none"), 0, "%s", err_text);
   cr_assert(strstr(out_text, "avg_pool2d") && strstr(out_text, "[1, 3, 30, 30]"), "%s", out_text);
 }
+
+/* Two named inputs and two outputs (an ONNX file built here with Debian's python3-onnx): inputs bound by name in
+ * any order, every output in --out-dir as <name>.npy, output 0 alone with --out. */
+Test(run_cli, onnx_two_inputs_two_outputs) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"import onnx,sys; from onnx import helper as h, TensorProto as T; "
+           "vi=lambda n: h.make_tensor_value_info(n, T.FLOAT, ['N', 4]); "
+           "g=h.make_graph([h.make_node('Sub', ['a', 'b'], ['diff/out:0']), h.make_node('Relu', ['a'], ['r'])], 'g', "
+           "[vi('a'), vi('b')], [vi('diff/out:0'), vi('r')]); "
+           "onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 13)]), sys.argv[1])\" %s 2>/dev/null",
+           path("two.onnx"));
+  if (system(cmd) != 0) cr_skip_test("python3-onnx is not available");
+  float a[3 * 4], b[3 * 4];
+  for (int i = 0; i < 12; i++) a[i] = (float) i - 5.5f, b[i] = 0.25f * (float) i;
+  int64_t d[2] = {3, 4};
+  write_npy("a.npy", hwt_dtype_f32, 2, d, a);
+  write_npy("b.npy", hwt_dtype_f32, 2, d, b);
+  cr_assert_eq(hwtune("run --model %s --input b=%s --input a=%s --out-dir %s --profile none", path("two.onnx"),
+                      path("b.npy"), path("a.npy"), dir),
+               0, "%s", err_text);
+  cr_assert(strstr(err_text, "output 'diff/out:0' [3, 4] and more (--out-dir)") != NULL, "%s", err_text);
+  hwt_tensor diff = read_npy("diff_out_0.npy"), r = read_npy("r.npy");
+  cr_assert_eq(diff.count, 12);
+  cr_assert_eq(r.count, 12);
+  for (int i = 0; i < 12; i++) {
+    cr_assert_eq(((float *) diff.data)[i], a[i] - b[i], "diff %d", i);
+    cr_assert_eq(((float *) r.data)[i], a[i] > 0 ? a[i] : 0, "relu %d", i);
+  }
+  hwt_tensor_free(&diff);
+  hwt_tensor_free(&r);
+  /* Positional inputs go in the graph's order; --out takes output 0 and says there is more. */
+  cr_assert_eq(hwtune("run --model %s --input %s --input %s --out %s --profile none", path("two.onnx"), path("b.npy"),
+                      path("a.npy"), path("first.npy")),
+               0, "%s", err_text);
+  cr_assert(strstr(err_text, "(more outputs: --out-dir)") != NULL, "%s", err_text);
+  hwt_tensor f = read_npy("first.npy");
+  for (int i = 0; i < 12; i++) cr_assert_eq(((float *) f.data)[i], b[i] - a[i], "swapped diff %d", i);
+  hwt_tensor_free(&f);
+  /* A missing input is named; so are files whose batches differ. */
+  cr_assert_eq(hwtune("run --model %s --input a=%s", path("two.onnx"), path("a.npy")), 1);
+  cr_assert(strstr(err_text, "the model's input 1 'b' has no --input (give b=FILE)") != NULL, "%s", err_text);
+  int64_t d2[2] = {2, 4};
+  write_npy("b2.npy", hwt_dtype_f32, 2, d2, b);
+  cr_assert_eq(hwtune("run --model %s --input %s --input %s", path("two.onnx"), path("a.npy"), path("b2.npy")), 1);
+  cr_assert(strstr(err_text, "b2.npy: batch (dim 0) 2, but") != NULL, "%s", err_text);
+}
