@@ -74,7 +74,8 @@ static void inputs_text(const hwt_model *m, const hwt_layer *l, char *buf, size_
     used += w > 0 ? (size_t) w : 0;
   }
   if (l->w != NULL && l->nin == 1 &&
-      (l->type == hwt_layer_add || l->type == hwt_layer_sub || l->type == hwt_layer_mul || l->type == hwt_layer_div) &&
+      (l->type == hwt_layer_add || l->type == hwt_layer_sub || l->type == hwt_layer_mul || l->type == hwt_layer_div ||
+       l->type == hwt_layer_max || l->type == hwt_layer_min || l->type == hwt_layer_prelu) &&
       used + 1 < len)
     snprintf(buf + used, len - used, ", <constant>");
 }

@@ -53,7 +53,7 @@ extern "C" {
  *   conv      w [Cout][kh][kw][Cin / groups] (group-major output channels), b [Cout]
  *   dwconv    w [kh][kw][C] (groups = C, multiplier 1), b [C]
  *   affine    w = scale [C], b = shift [C]                 (y = x * w[c] + b[c])
- *   add/sub/mul/div with a constant operand: w [wshape.h][wshape.w][wshape.c], each dim 1 or equal to out's
+ *   add/sub/mul/div/max/min/prelu with a constant operand: w [wshape.h][wshape.w][wshape.c], each dim 1 or equal to out's
  *             (broadcast); nin == 1 then. With two value inputs they have equal shapes, or inputs[1]'s dims are 1
  *             where they differ (per-channel (1,1,C) and scalar (1,1,1) broadcasts: SE blocks).
  * All parameter arrays are allocated with hwt_rt_alloc and owned by the node (hwt_model_free frees them). */
@@ -86,8 +86,34 @@ typedef enum hwt_layer_type {
   hwt_layer_identity,       /* "identity": a copy (Identity, Dropout at inference) */
   hwt_layer_quantize,       /* "quantize": float -> int8 with oq (QuantizeLinear); q8 set */
   hwt_layer_dequantize,     /* "dequantize": int8 -> float with the input's params (DequantizeLinear) */
+  /* elementwise functions (float only) */
+  hwt_layer_unary,          /* "unary": fn(x) per element (`fn`, parameters alpha / beta: see hwt_unary_fn) */
+  hwt_layer_max,            /* "max": max(inputs[0], other), binary like add (NaN when either is NaN) */
+  hwt_layer_min,            /* "min" */
+  hwt_layer_prelu,          /* "prelu": x >= 0 ? x : slope * x, slope = the other operand (constant w or inputs[1]) */
+  hwt_layer_log_softmax,    /* "log_softmax": log(softmax(x)) over the dims in `axes` (as softmax) */
   hwt_layer_type_count
 } hwt_layer_type;
+
+/* The function of a hwt_layer_unary node (float; NaN in -> NaN out; IEEE results at the edges as C's libm:
+ * log(0) = -inf, log(x < 0) = NaN, sqrt(x < 0) = NaN, 1 / 0 = inf). */
+typedef enum hwt_unary_fn {
+  hwt_unary_neg = 0,        /* "neg": -x */
+  hwt_unary_abs,            /* "abs": |x| */
+  hwt_unary_exp,            /* "exp" */
+  hwt_unary_log,            /* "log": natural logarithm */
+  hwt_unary_sqrt,           /* "sqrt" */
+  hwt_unary_reciprocal,     /* "reciprocal": 1 / x */
+  hwt_unary_floor,          /* "floor" */
+  hwt_unary_ceil,           /* "ceil" */
+  hwt_unary_elu,            /* "elu": x > 0 ? x : alpha * (exp(x) - 1) */
+  hwt_unary_selu,           /* "selu": beta * (x > 0 ? x : alpha * (exp(x) - 1)) (ONNX's gamma is beta) */
+  hwt_unary_softplus,       /* "softplus": log(1 + exp(x)), computed without overflow for large x */
+  hwt_unary_softsign,       /* "softsign": x / (1 + |x|), +-1 at +-inf */
+  hwt_unary_erf,            /* "erf" */
+  hwt_unary_pow,            /* "pow": x ^ alpha (a constant exponent; C's pow rules) */
+  hwt_unary_fn_count
+} hwt_unary_fn;
 
 /* Fused activations of fc / conv / dwconv: a clamp. relu = [0, inf), relu6 = [0, 6], clip = [act_lo, act_hi]. */
 typedef enum hwt_act { hwt_act_none = 0, hwt_act_relu, hwt_act_relu6, hwt_act_clip } hwt_act;
@@ -118,9 +144,10 @@ typedef struct hwt_layer {
   bool ceil_mode;              /* pools: output size rounds up (windows may hang past the padded edge) */
   bool count_include_pad;      /* avgpool: divide by kh * kw (pads count as zeros) instead of the valid taps */
   bool const_first;            /* sub / div with a constant: the constant is the left operand */
-  uint8_t axes;                /* softmax: HWT_AXIS_* bits; 0 means HWT_AXIS_C */
+  uint8_t axes;                /* softmax, log_softmax: HWT_AXIS_* bits; 0 means HWT_AXIS_C */
+  hwt_unary_fn fn;             /* unary: the function */
   uint8_t rank;                /* logical rank of the output (see above); 0 = native */
-  float alpha, beta;           /* clip (lo, hi), leaky_relu (alpha), hard_sigmoid (alpha, beta) */
+  float alpha, beta;           /* clip (lo, hi), leaky_relu (alpha), hard_sigmoid (alpha, beta), unary (see fn) */
   uint32_t outputs;            /* fc: N, conv: output channels */
   int from;                    /* TRANSITIONAL (to be removed): add's second input as a layer index, -1 = input */
   int nin;                     /* data inputs used */
@@ -164,6 +191,8 @@ typedef struct hwt_model {
 
 /* ---- model: format, validation, generators ---- */
 const char *hwt_layer_type_name(hwt_layer_type type);
+/* "exp", "elu", ... (the JSON "fn" of a unary node); "unknown" out of range. */
+const char *hwt_unary_fn_name(hwt_unary_fn fn);
 size_t hwt_shape_size(hwt_shape s);
 /* Parameter counts of a layer (weights, bias) and bytes it occupies in the weights file for `precision`. */
 size_t hwt_layer_weight_count(const hwt_layer *l);

@@ -135,7 +135,8 @@ __attribute__((format(printf, 5, 6))) static hwt_status node_err(char *err, size
 }
 
 static bool is_binary(hwt_layer_type t) {
-  return t == hwt_layer_add || t == hwt_layer_sub || t == hwt_layer_mul || t == hwt_layer_div;
+  return t == hwt_layer_add || t == hwt_layer_sub || t == hwt_layer_mul || t == hwt_layer_div ||
+         t == hwt_layer_max || t == hwt_layer_min || t == hwt_layer_prelu;
 }
 static bool is_window(hwt_layer_type t) {
   return t == hwt_layer_conv || t == hwt_layer_dwconv || t == hwt_layer_maxpool || t == hwt_layer_avgpool;
@@ -243,6 +244,7 @@ hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
       }
       case hwt_layer_gavgpool: o = (hwt_shape){1, 1, cur.c}; break;
       case hwt_layer_softmax:
+      case hwt_layer_log_softmax:
         if (l->axes & ~(HWT_AXIS_H | HWT_AXIS_W | HWT_AXIS_C))
           return node_err(err, errlen, i, l, "axes 0x%x: only H (1), W (2) and C (4) exist", l->axes);
         break;
@@ -250,6 +252,9 @@ hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
       case hwt_layer_sub:
       case hwt_layer_mul:
       case hwt_layer_div:
+      case hwt_layer_max:
+      case hwt_layer_min:
+      case hwt_layer_prelu:
         if (l->nin == 1) {
           if (hwt_shape_size(l->wshape) == 0)
             return node_err(err, errlen, i, l, "a constant operand needs a shape without zero dimensions");
@@ -270,6 +275,15 @@ hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
         if (isnan(l->alpha) || isnan(l->beta) || l->alpha > l->beta)
           return node_err(err, errlen, i, l, "bounds [%g, %g] must be ordered numbers", (double) l->alpha,
                           (double) l->beta);
+        break;
+      case hwt_layer_unary:
+        if ((unsigned) l->fn >= hwt_unary_fn_count)
+          return node_err(err, errlen, i, l, "unknown function %d", (int) l->fn);
+        if ((l->fn == hwt_unary_elu || l->fn == hwt_unary_selu || l->fn == hwt_unary_pow) && !isfinite(l->alpha))
+          return node_err(err, errlen, i, l, "%s: alpha %g must be finite", hwt_unary_fn_name(l->fn),
+                          (double) l->alpha);
+        if (l->fn == hwt_unary_selu && !isfinite(l->beta))
+          return node_err(err, errlen, i, l, "selu: gamma %g must be finite", (double) l->beta);
         break;
       case hwt_layer_leaky_relu:
         if (!isfinite(l->alpha)) return node_err(err, errlen, i, l, "alpha %g must be finite", (double) l->alpha);

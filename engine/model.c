@@ -17,9 +17,18 @@
 static const char *const type_names[hwt_layer_type_count] = {
     "fully_connected", "conv2d", "depthwise_conv2d", "relu", "relu6", "max_pool2d", "avg_pool2d",
     "global_avg_pool", "softmax", "add", "sub", "mul", "div", "clip", "leaky_relu", "sigmoid",
-    "hard_sigmoid", "hard_swish", "tanh", "affine", "concat", "reshape", "identity", "quantize", "dequantize"};
+    "hard_sigmoid", "hard_swish", "tanh", "affine", "concat", "reshape", "identity", "quantize", "dequantize", "unary", "max",
+    "min", "prelu", "log_softmax"};
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == hwt_layer_type_count, "a name per layer type");
 static const char *const act_names[] = {"none", "relu", "relu6", "clip"};
+static const char *const fn_names[hwt_unary_fn_count] = {
+    "neg", "abs", "exp", "log", "sqrt", "reciprocal", "floor", "ceil", "elu", "selu", "softplus", "softsign", "erf",
+    "pow"};
+_Static_assert(sizeof(fn_names) / sizeof(fn_names[0]) == hwt_unary_fn_count, "a name per unary function");
+
+const char *hwt_unary_fn_name(hwt_unary_fn fn) {
+  return (unsigned) fn < hwt_unary_fn_count ? fn_names[fn] : "unknown";
+}
 
 const char *hwt_layer_type_name(hwt_layer_type type) {
   return (unsigned) type < hwt_layer_type_count ? type_names[type] : "unknown";
@@ -61,7 +70,10 @@ size_t hwt_layer_weight_count(const hwt_layer *l) {
     case hwt_layer_add:
     case hwt_layer_sub:
     case hwt_layer_mul:
-    case hwt_layer_div: return l->nin == 1 ? hwt_shape_size(l->wshape) : 0;
+    case hwt_layer_div:
+    case hwt_layer_max:
+    case hwt_layer_min:
+    case hwt_layer_prelu: return l->nin == 1 ? hwt_shape_size(l->wshape) : 0;
     default: return 0;
   }
 }
@@ -94,7 +106,8 @@ double hwt_layer_flops(const hwt_layer *l) {
     case hwt_layer_maxpool:
     case hwt_layer_avgpool: return out * l->kh * l->kw;
     case hwt_layer_gavgpool: return (double) hwt_shape_size(l->in);
-    case hwt_layer_softmax: return 3.0 * out;
+    case hwt_layer_softmax:
+    case hwt_layer_log_softmax: return 3.0 * out;
     case hwt_layer_affine: return 2.0 * out;
     case hwt_layer_reshape:
     case hwt_layer_identity: return 0;
@@ -328,7 +341,8 @@ static bool resolve_value(ctx *c, json_t *names, json_t *v, size_t i, const char
 }
 
 static bool is_binary_type(hwt_layer_type t) {
-  return t == hwt_layer_add || t == hwt_layer_sub || t == hwt_layer_mul || t == hwt_layer_div;
+  return t == hwt_layer_add || t == hwt_layer_sub || t == hwt_layer_mul || t == hwt_layer_div ||
+         t == hwt_layer_max || t == hwt_layer_min || t == hwt_layer_prelu;
 }
 
 /* Does the layer keep parameters in the weights file? (fc, conv, dwconv, affine, binary with a constant) */
@@ -367,7 +381,8 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
   if (t < 0) {
     LERR(c, "unknown layer type '%s' (known: fully_connected, conv2d, depthwise_conv2d, relu, relu6, max_pool2d, "
             "avg_pool2d, global_avg_pool, softmax, add, sub, mul, div, clip, leaky_relu, sigmoid, hard_sigmoid, "
-            "hard_swish, tanh, affine, concat, reshape, identity, quantize, dequantize)", ts);
+            "hard_swish, tanh, affine, concat, reshape, identity, quantize, dequantize, unary, max, min, prelu, "
+            "log_softmax)", ts);
     return hwt_status_schema_error;
   }
   l->type = (hwt_layer_type) t;
@@ -381,12 +396,43 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
   bool binary = is_binary_type(l->type), pool = l->type == hwt_layer_maxpool || l->type == hwt_layer_avgpool;
   bool conv = l->type == hwt_layer_conv || l->type == hwt_layer_dwconv;
   bool ab = l->type == hwt_layer_clip || l->type == hwt_layer_leaky_relu || l->type == hwt_layer_hard_sigmoid;
+  bool softmax = l->type == hwt_layer_softmax || l->type == hwt_layer_log_softmax, un = l->type == hwt_layer_unary;
+  if (!field_allowed(c, jl, "fn", un)) return hwt_status_schema_error;
+  if (un) {
+    json_t *fn = json_object_get(jl, "fn");
+    const char *fs = json_is_string(fn) ? json_string_value(fn) : "";
+    int f = -1;
+    for (int k = 0; k < hwt_unary_fn_count; k++)
+      if (strcmp(fs, fn_names[k]) == 0) f = k;
+    if (f < 0) {
+      LERR(c, "field 'fn' must name the function: neg, abs, exp, log, sqrt, reciprocal, floor, ceil, elu, selu, "
+              "softplus, softsign, erf or pow");
+      return hwt_status_schema_error;
+    }
+    l->fn = (hwt_unary_fn) f;
+  }
+  bool un_alpha = un && (l->fn == hwt_unary_elu || l->fn == hwt_unary_selu);
+  if (!field_allowed(c, jl, "gamma", un && l->fn == hwt_unary_selu) ||
+      !field_allowed(c, jl, "exponent", un && l->fn == hwt_unary_pow))
+    return hwt_status_schema_error;
+  if (un && l->fn == hwt_unary_elu && !get_float(c, jl, "alpha", 1.0f, &l->alpha)) return hwt_status_schema_error;
+  if (un && l->fn == hwt_unary_selu &&
+      (!get_float(c, jl, "alpha", 1.67326319217681884765625f, &l->alpha) ||
+       !get_float(c, jl, "gamma", 1.05070102214813232421875f, &l->beta)))
+    return hwt_status_schema_error;
+  if (un && l->fn == hwt_unary_pow) {
+    if (json_object_get(jl, "exponent") == NULL) {
+      LERR(c, "missing field 'exponent' (pow)");
+      return hwt_status_schema_error;
+    }
+    if (!get_float(c, jl, "exponent", 1.0f, &l->alpha)) return hwt_status_schema_error;
+  }
   if (!field_allowed(c, jl, "groups", l->type == hwt_layer_conv) || !field_allowed(c, jl, "dilation", conv) ||
       !field_allowed(c, jl, "ceil_mode", pool) ||
       !field_allowed(c, jl, "count_include_pad", l->type == hwt_layer_avgpool) ||
-      !field_allowed(c, jl, "alpha", ab) ||
+      !field_allowed(c, jl, "alpha", ab || un_alpha) ||
       !field_allowed(c, jl, "beta", l->type == hwt_layer_clip || l->type == hwt_layer_hard_sigmoid) ||
-      !field_allowed(c, jl, "axes", l->type == hwt_layer_softmax) || !field_allowed(c, jl, "const_shape", binary) ||
+      !field_allowed(c, jl, "axes", softmax) || !field_allowed(c, jl, "const_shape", binary) ||
       !field_allowed(c, jl, "const_first", binary) || !field_allowed(c, jl, "from", l->type == hwt_layer_add) ||
       !field_allowed(c, jl, "param_precision", has_params(l->type)))
     return hwt_status_schema_error;
@@ -1199,7 +1245,13 @@ static json_t *layer_json(const hwt_model *m, size_t i, unsigned char *blob, siz
     if (isfinite(l->alpha)) json_object_set_new(jl, "alpha", json_real(l->alpha));
     if (l->type != hwt_layer_leaky_relu && isfinite(l->beta)) json_object_set_new(jl, "beta", json_real(l->beta));
   }
-  if (l->type == hwt_layer_softmax && l->axes != 0) {
+  if (l->type == hwt_layer_unary) {
+    json_object_set_new(jl, "fn", json_string(hwt_unary_fn_name(l->fn)));
+    if (l->fn == hwt_unary_elu || l->fn == hwt_unary_selu) json_object_set_new(jl, "alpha", json_real(l->alpha));
+    if (l->fn == hwt_unary_selu) json_object_set_new(jl, "gamma", json_real(l->beta));
+    if (l->fn == hwt_unary_pow) json_object_set_new(jl, "exponent", json_real(l->alpha));
+  }
+  if ((l->type == hwt_layer_softmax || l->type == hwt_layer_log_softmax) && l->axes != 0) {
     json_t *a = json_array();
     if (l->axes & HWT_AXIS_H) json_array_append_new(a, json_string("h"));
     if (l->axes & HWT_AXIS_W) json_array_append_new(a, json_string("w"));

@@ -108,8 +108,8 @@ static size_t offset_of(size_t idx, const size_t *dims, const size_t *strides, i
   return off;
 }
 
-/* Softmax of one group given as values v[0..n) at offsets; float out. */
-static void softmax_group(const float *x, float *o, size_t base, const axes_split *a) {
+/* Softmax (or log-softmax) of one group given as values v[0..n) at offsets; float out. */
+static void softmax_group(const float *x, float *o, size_t base, const axes_split *a, bool lg) {
   float mx = -INFINITY;
   bool nan = false;
   for (size_t i = 0; i < a->nin; i++) {
@@ -121,21 +121,22 @@ static void softmax_group(const float *x, float *o, size_t base, const axes_spli
     /* Undefined input: NaN out (the caller flags it) rather than a silent guess. +Inf alone -> one-hot. */
     for (size_t i = 0; i < a->nin; i++) {
       size_t k = base + offset_of(i, a->id, a->is, a->ni);
-      o[k] = nan || mx < 0 ? NAN : (isinf(x[k]) ? 1.0f : 0.0f);
+      o[k] = nan || mx < 0 ? NAN : isinf(x[k]) ? (lg ? 0.0f : 1.0f) : (lg ? -INFINITY : 0.0f);
     }
     return;
   }
   double sum = 0;
   for (size_t i = 0; i < a->nin; i++) sum += exp((double) x[base + offset_of(i, a->id, a->is, a->ni)] - mx);
+  double lsum = log(sum);
   for (size_t i = 0; i < a->nin; i++) {
     size_t k = base + offset_of(i, a->id, a->is, a->ni);
-    o[k] = (float) (exp((double) x[k] - mx) / sum);
+    o[k] = lg ? (float) ((double) x[k] - mx - lsum) : (float) (exp((double) x[k] - mx) / sum);
   }
 }
 
-static void softmax_f32(const float *x, hwt_shape s, uint8_t axes, float *o) {
+static void softmax_f32(const float *x, hwt_shape s, uint8_t axes, float *o, bool lg) {
   axes_split a = split_axes(s, axes);
-  for (size_t g = 0; g < a.nout; g++) softmax_group(x, o, offset_of(g, a.od, a.os, a.no), &a);
+  for (size_t g = 0; g < a.nout; g++) softmax_group(x, o, offset_of(g, a.od, a.os, a.no), &a, lg);
 }
 
 /* Where the second operand of a binary node comes from, per sample. */
@@ -152,6 +153,9 @@ static inline float bin_apply(hwt_layer_type t, float a, float b) {
     case hwt_layer_add: return a + b;
     case hwt_layer_sub: return a - b;
     case hwt_layer_mul: return a * b;
+    case hwt_layer_max: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+    case hwt_layer_min: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
+    case hwt_layer_prelu: return a < 0 ? b * a : a;
     default: return a / b;
   }
 }
@@ -254,6 +258,37 @@ static void reshape_sample(const void *in, hwt_shape is, uint8_t irank, void *ou
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* softplus without overflow: log(1 + e^x) = max(x, 0) + log1p(e^-|x|). */
+static inline float softplusf(float x) { return (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
+
+static void unary_f32(const hwt_layer *l, const float *x, size_t n, float *o) {
+  float a = l->alpha, g = l->beta;
+  switch (l->fn) {
+    case hwt_unary_neg: for (size_t i = 0; i < n; i++) o[i] = -x[i]; break;
+    case hwt_unary_abs: for (size_t i = 0; i < n; i++) o[i] = fabsf(x[i]); break;
+    case hwt_unary_exp: for (size_t i = 0; i < n; i++) o[i] = expf(x[i]); break;
+    case hwt_unary_log: for (size_t i = 0; i < n; i++) o[i] = logf(x[i]); break;
+    case hwt_unary_sqrt: for (size_t i = 0; i < n; i++) o[i] = sqrtf(x[i]); break;
+    case hwt_unary_reciprocal: for (size_t i = 0; i < n; i++) o[i] = 1.0f / x[i]; break;
+    case hwt_unary_floor: for (size_t i = 0; i < n; i++) o[i] = floorf(x[i]); break;
+    case hwt_unary_ceil: for (size_t i = 0; i < n; i++) o[i] = ceilf(x[i]); break;
+    case hwt_unary_elu: for (size_t i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : a * expm1f(x[i]); break;
+    case hwt_unary_selu: for (size_t i = 0; i < n; i++) o[i] = g * (x[i] > 0 ? x[i] : a * expm1f(x[i])); break;
+    case hwt_unary_softplus: for (size_t i = 0; i < n; i++) o[i] = softplusf(x[i]); break;
+    case hwt_unary_softsign: /* the limit +-1 at +-inf (x / (1 + |x|) would be inf / inf) */
+      for (size_t i = 0; i < n; i++) o[i] = isinf(x[i]) ? copysignf(1.0f, x[i]) : x[i] / (1.0f + fabsf(x[i]));
+      break;
+    case hwt_unary_erf: for (size_t i = 0; i < n; i++) o[i] = erff(x[i]); break;
+    case hwt_unary_pow:
+      if (a == 2.0f)
+        for (size_t i = 0; i < n; i++) o[i] = x[i] * x[i];
+      else
+        for (size_t i = 0; i < n; i++) o[i] = powf(x[i], a);
+      break;
+    default: break; /* hwt_model_finalize refuses other values */
+  }
+}
+
 void hwt_op_f32(const hwt_layer *l, size_t batch, const void *const *in, const hwt_shape *ish, const uint8_t *irank,
                 const hwt_qparams *iq, float *out) {
   size_t n = hwt_shape_size(l->out), isz = hwt_shape_size(ish[0]), tot = n * batch;
@@ -284,6 +319,7 @@ void hwt_op_f32(const hwt_layer *l, size_t batch, const void *const *in, const h
       for (size_t i = 0; i < tot; i++) out[i] = tanhf(x[i]);
       break;
     case hwt_layer_identity: memcpy(out, x, tot * sizeof(float)); break;
+    case hwt_layer_unary: unary_f32(l, x, tot, out); break;
     case hwt_layer_affine:
       for (size_t i = 0; i < tot; i++) {
         size_t c = i % l->out.c;
@@ -298,7 +334,10 @@ void hwt_op_f32(const hwt_layer *l, size_t batch, const void *const *in, const h
     case hwt_layer_add:
     case hwt_layer_sub:
     case hwt_layer_mul:
-    case hwt_layer_div: {
+    case hwt_layer_div:
+    case hwt_layer_max:
+    case hwt_layer_min:
+    case hwt_layer_prelu: {
       operand b = {0};
       if (l->nin >= 2) {
         b.f = in[1];
@@ -319,7 +358,9 @@ void hwt_op_f32(const hwt_layer *l, size_t batch, const void *const *in, const h
       for (size_t s = 0; s < batch; s++) gavgpool_f32(x + s * isz, ish[0], out + s * n);
       break;
     case hwt_layer_softmax:
-      for (size_t s = 0; s < batch; s++) softmax_f32(x + s * n, l->out, l->axes, out + s * n);
+    case hwt_layer_log_softmax:
+      for (size_t s = 0; s < batch; s++)
+        softmax_f32(x + s * n, l->out, l->axes, out + s * n, l->type == hwt_layer_log_softmax);
       break;
     case hwt_layer_concat: {
       size_t hw = (size_t) l->out.h * l->out.w;

@@ -148,6 +148,7 @@ static void pool_ref(const hwt_layer *l, const float *in, hwt_shape is, float *o
 
 /* Softmax: groups are the elements that share the coordinates of the dims not in `axes`. */
 static void softmax_ref(const hwt_layer *l, const float *in, float *out) {
+  bool lg = l->type == hwt_layer_log_softmax;
   hwt_shape s = l->out;
   uint8_t ax = l->axes ? l->axes : HWT_AXIS_C;
   uint32_t dims[3] = {s.h, s.w, s.c};
@@ -171,15 +172,43 @@ static void softmax_ref(const hwt_layer *l, const float *in, float *out) {
           if (AT(in) > mx) mx = AT(in);
         }
         if (nan || isinf(mx)) {
-          EACH AT(out) = nan || mx < 0 ? NAN : (isinf(AT(in)) ? 1.0f : 0.0f);
+          if (lg)
+            EACH AT(out) = nan || mx < 0 ? NAN : (isinf(AT(in)) ? 0.0f : -INFINITY);
+          else
+            EACH AT(out) = nan || mx < 0 ? NAN : (isinf(AT(in)) ? 1.0f : 0.0f);
           continue;
         }
         double sum = 0;
         EACH sum += exp((double) AT(in) - mx);
-        EACH AT(out) = (float) (exp((double) AT(in) - mx) / sum);
+        if (lg) /* log(e^(x - mx) / sum) */
+          EACH AT(out) = (float) ((double) AT(in) - mx - log(sum));
+        else
+          EACH AT(out) = (float) (exp((double) AT(in) - mx) / sum);
 #undef AT
 #undef EACH
       }
+}
+
+/* A unary function in double. */
+static double unary_ref(const hwt_layer *l, double v) {
+  double a = l->alpha, g = l->beta;
+  switch (l->fn) {
+    case hwt_unary_neg: return -v;
+    case hwt_unary_abs: return fabs(v);
+    case hwt_unary_exp: return exp(v);
+    case hwt_unary_log: return log(v);
+    case hwt_unary_sqrt: return sqrt(v);
+    case hwt_unary_reciprocal: return 1.0 / v;
+    case hwt_unary_floor: return floor(v);
+    case hwt_unary_ceil: return ceil(v);
+    case hwt_unary_elu: return v > 0 ? v : a * (exp(v) - 1.0);
+    case hwt_unary_selu: return v > 0 ? g * v : g * (a * exp(v) - a);
+    case hwt_unary_softplus: return v > 30 ? v + exp(-v) : log1p(exp(v)); /* no overflow of exp(v) */
+    case hwt_unary_softsign: return isinf(v) ? copysign(1.0, v) : v / (1.0 + fabs(v));
+    case hwt_unary_erf: return erf(v);
+    case hwt_unary_pow: return pow(v, a);
+    default: return NAN;
+  }
 }
 
 /* The second operand of a binary node at output (y, x, c). */
@@ -200,7 +229,8 @@ static void node_f32(const hwt_layer *l, const float *const *in, const hwt_shape
     case hwt_layer_dwconv: conv_f32(l, x, ish[0], out); return;
     case hwt_layer_maxpool:
     case hwt_layer_avgpool: pool_ref(l, x, ish[0], out); return;
-    case hwt_layer_softmax: softmax_ref(l, x, out); return;
+    case hwt_layer_softmax:
+    case hwt_layer_log_softmax: softmax_ref(l, x, out); return;
     case hwt_layer_gavgpool:
       for (uint32_t c = 0; c < os.c; c++) {
         double acc = 0;
@@ -212,7 +242,10 @@ static void node_f32(const hwt_layer *l, const float *const *in, const hwt_shape
     case hwt_layer_add:
     case hwt_layer_sub:
     case hwt_layer_mul:
-    case hwt_layer_div: {
+    case hwt_layer_div:
+    case hwt_layer_max:
+    case hwt_layer_min:
+    case hwt_layer_prelu: {
       const float *b = l->nin >= 2 ? in[1] : l->w;
       hwt_shape bs = l->nin >= 2 ? ish[1] : l->wshape;
       bool swap = l->nin == 1 && l->const_first;
@@ -230,6 +263,9 @@ static void node_f32(const hwt_layer *l, const float *const *in, const hwt_shape
               case hwt_layer_add: r = p + q; break;
               case hwt_layer_sub: r = p - q; break;
               case hwt_layer_mul: r = p * q; break;
+              case hwt_layer_max: r = isnan(p) || isnan(q) ? NAN : fmax(p, q); break;
+              case hwt_layer_min: r = isnan(p) || isnan(q) ? NAN : fmin(p, q); break;
+              case hwt_layer_prelu: r = p < 0 ? q * p : p; break;
               default: r = p / q; break;
             }
             out[i] = (float) r;
@@ -263,6 +299,7 @@ static void node_f32(const hwt_layer *l, const float *const *in, const hwt_shape
       case hwt_layer_hard_sigmoid: r = fmax(0.0, fmin(1.0, (double) l->alpha * v + l->beta)); break;
       case hwt_layer_hard_swish: r = v * fmax(0.0, fmin(1.0, v / 6.0 + 0.5)); break;
       case hwt_layer_tanh: r = tanh(v); break;
+      case hwt_layer_unary: r = unary_ref(l, v); break;
       case hwt_layer_affine: r = v * l->w[i % os.c] + l->b[i % os.c]; break;
       default: break; /* identity */
     }
