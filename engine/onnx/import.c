@@ -27,7 +27,10 @@
 static const char supported_ops[] =
     "Add, AveragePool, BatchNormalization, Clip, Concat, Constant, Conv, DequantizeLinear, Div, Dropout, Flatten, "
     "Gemm, GlobalAveragePool, HardSigmoid, HardSwish, Identity, LeakyRelu, MatMul, MaxPool, Mul, QuantizeLinear, "
-    "ReduceMean, Relu, Reshape, Sigmoid, Softmax, Squeeze, Sub, Tanh, Unsqueeze";
+    "ReduceMean, Relu, Reshape, Sigmoid, Softmax, Squeeze, Sub, Tanh, Unsqueeze, "
+    /* elementwise functions, Max / Min, PRelu, Pow, LogSoftmax (op_elementwise) */
+    "Abs, Ceil, Elu, Erf, Exp, Floor, Log, LogSoftmax, Max, Min, Neg, Pow, PRelu, Reciprocal, Selu, Softplus, "
+    "Softsign, Sqrt";
 
 const char *hwt_onnx_supported_ops(void) { return supported_ops; }
 
@@ -866,7 +869,7 @@ static hwt_status op_binary(imp *c, hwt_layer_type type) {
   if (a == NULL || b == NULL) return node_err(c, hwt_status_schema_error, "needs two inputs");
   if (a->kind == V_CONST && b->kind == V_CONST)
     return node_err(c, hwt_status_unsupported, "both inputs are constants (constant folding is not supported)");
-  bool commutative = type == hwt_layer_add || type == hwt_layer_mul;
+  bool commutative = type == hwt_layer_add || type == hwt_layer_mul || type == hwt_layer_max || type == hwt_layer_min;
   if (a->kind == V_CONST || b->kind == V_CONST) {
     bool first = a->kind == V_CONST;
     entry *x = first ? b : a;
@@ -1233,7 +1236,8 @@ static hwt_status op_softmax(imp *c) {
   else
     bits = axis_bit(x->rank, a);
   int id;
-  if ((st = unary(c, hwt_layer_softmax, 0, 0, &id)) != hwt_status_ok) return st;
+  bool lg = strcmp(c->node->op_type, "LogSoftmax") == 0; /* the same axis rules in every opset */
+  if ((st = unary(c, lg ? hwt_layer_log_softmax : hwt_layer_softmax, 0, 0, &id)) != hwt_status_ok) return st;
   c->layers[id].axes = bits;
   return hwt_status_ok;
 }
@@ -1549,6 +1553,100 @@ static hwt_status apply_q8(imp *c, int id, q8plan *p) {
   return hwt_status_ok;
 }
 
+/* ---------------- elementwise functions, Max / Min, PRelu, Pow ---------------- */
+
+/* ONNX operators that map to one hwt_unary_fn. Their float semantics are the same in every opset (opset 1's
+ * consumed_inputs is a legacy optimisation hint and is ignored; later versions only add types). */
+static const struct {
+  const char *op;
+  hwt_unary_fn fn;
+} unary_ops[] = {{"Neg", hwt_unary_neg},   {"Abs", hwt_unary_abs},     {"Exp", hwt_unary_exp},
+                 {"Log", hwt_unary_log},   {"Sqrt", hwt_unary_sqrt},   {"Reciprocal", hwt_unary_reciprocal},
+                 {"Floor", hwt_unary_floor}, {"Ceil", hwt_unary_ceil}, {"Elu", hwt_unary_elu},
+                 {"Selu", hwt_unary_selu}, {"Softplus", hwt_unary_softplus}, {"Softsign", hwt_unary_softsign},
+                 {"Erf", hwt_unary_erf}};
+
+static bool elementwise_known(const char *op) {
+  for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++)
+    if (strcmp(op, unary_ops[i].op) == 0) return true;
+  return strcmp(op, "Max") == 0 || strcmp(op, "Min") == 0 || strcmp(op, "PRelu") == 0 || strcmp(op, "Pow") == 0 ||
+         strcmp(op, "LogSoftmax") == 0;
+}
+
+/* Max / Min of three or more runtime values of equal dims: a chain of two-input nodes. */
+static hwt_status minmax_chain(imp *c, hwt_layer_type type) {
+  entry *x0 = NULL;
+  hwt_status st = need_value(c, 0, &x0);
+  if (st != hwt_status_ok) return st;
+  int prev = x0->id;
+  for (size_t k = 1; k < c->node->n_input; k++) {
+    entry *x = NULL;
+    if ((st = need_value(c, k, &x)) != hwt_status_ok) return st;
+    if (x->rank != x0->rank || memcmp(x->dims, x0->dims, x0->rank * sizeof x0->dims[0]) != 0) {
+      char as[96], bs[96];
+      dims_string(x0->rank, x0->dims, as, sizeof as);
+      dims_string(x->rank, x->dims, bs, sizeof bs);
+      return node_err(c, hwt_status_unsupported, "inputs %s and %s: with more than 2 inputs only equal shapes", as,
+                      bs);
+    }
+    char suffix[24] = "";
+    if (k + 1 < c->node->n_input) snprintf(suffix, sizeof suffix, "_%zu", k);
+    int id = new_layer(c, type, suffix);
+    if (id < 0) return hwt_status_out_of_memory;
+    hwt_layer *l = &c->layers[id];
+    l->nin = 2;
+    l->inputs[0] = prev;
+    l->inputs[1] = x->id;
+    set_layer_out(c, id, x0->rank, x0->dims);
+    prev = id;
+  }
+  define_value(c, 0, prev, x0->rank, x0->dims);
+  return hwt_status_ok;
+}
+
+/* A node of an operator elementwise_known accepts. */
+static hwt_status op_elementwise(imp *c, const char *op) {
+  hwt_status st = hwt_status_ok;
+  for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++) {
+    if (strcmp(op, unary_ops[i].op) != 0) continue;
+    hwt_unary_fn fn = unary_ops[i].fn;
+    float alpha = 0, beta = 0;
+    if (fn == hwt_unary_elu) st = attr_float(c, "alpha", 1.0f, &alpha);
+    if (fn == hwt_unary_selu) {
+      st = attr_float(c, "alpha", 1.67326319217681884765625f, &alpha);
+      if (st == hwt_status_ok) st = attr_float(c, "gamma", 1.05070102214813232421875f, &beta);
+    }
+    if (st == hwt_status_ok && (!isfinite(alpha) || !isfinite(beta)))
+      return node_err(c, hwt_status_unsupported, "alpha %g / gamma %g must be finite", (double) alpha, (double) beta);
+    int id;
+    if (st == hwt_status_ok) st = unary(c, hwt_layer_unary, alpha, beta, &id);
+    if (st == hwt_status_ok) c->layers[id].fn = fn;
+    return st;
+  }
+  if (strcmp(op, "Pow") == 0) { /* Pow(X, Y) with Y a constant scalar (any numeric type since opset 12) */
+    float e = 0;
+    if ((st = const_scalar(c, 1, "exponent Y", &e)) != hwt_status_ok) return st;
+    if (!isfinite(e)) return node_err(c, hwt_status_unsupported, "exponent %g must be finite", (double) e);
+    int id;
+    if ((st = unary(c, hwt_layer_unary, e, 0, &id)) == hwt_status_ok) c->layers[id].fn = hwt_unary_pow;
+    return st;
+  }
+  if (strcmp(op, "PRelu") == 0) { /* slope broadcasts into X (unidirectional, opset 7+; size 1 or equal before) */
+    entry *x = input(c, 0);
+    if (x != NULL && x->kind == V_CONST)
+      return node_err(c, hwt_status_unsupported, "X is a constant (constant folding is not supported)");
+    return op_binary(c, hwt_layer_prelu);
+  }
+  if (strcmp(op, "Max") == 0 || strcmp(op, "Min") == 0) { /* variadic */
+    size_t n = c->node->n_input;
+    hwt_layer_type type = op[1] == 'a' ? hwt_layer_max : hwt_layer_min;
+    if (n == 1) return op_identity(c, false);
+    if (n == 2) return op_binary(c, type);
+    return minmax_chain(c, type);
+  }
+  return op_softmax(c); /* LogSoftmax */
+}
+
 static hwt_status import_node(imp *c) {
   const char *op = c->node->op_type ? c->node->op_type : "";
   const char *dom = c->node->domain ? c->node->domain : "";
@@ -1561,6 +1659,7 @@ static hwt_status import_node(imp *c) {
                                       "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Unsqueeze"};
   bool ok = false;
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(op, known[i]) == 0;
+  ok |= elementwise_known(op);
   if (!ok) return node_err(c, hwt_status_unsupported, "operator not supported");
   if (c->node->n_output < 1 || c->node->output[0] == NULL || c->node->output[0][0] == '\0')
     return node_err(c, hwt_status_schema_error, "no output");
@@ -1601,6 +1700,7 @@ static hwt_status import_node(imp *c) {
     if (st == hwt_status_ok) st = attr_float(c, "beta", 0.5f, &beta);
     return st != hwt_status_ok ? st : unary(c, hwt_layer_hard_sigmoid, alpha, beta, NULL);
   }
+  if (elementwise_known(op)) return op_elementwise(c, op);
   if (strcmp(op, "QuantizeLinear") == 0) return op_quantize(c);
   if (strcmp(op, "DequantizeLinear") == 0) return op_dequantize(c);
   return node_err(c, hwt_status_unsupported, "operator not supported");
