@@ -18,7 +18,6 @@
 
 #include "../detect/detect_internal.h" /* hwt_cgroup_quota, hwt_usable_cpus: the usable CPUs as detect counts them */
 #include "audit.h"
-#include "onnx.h"
 #include "hwt_stats.h"
 #include "noise.h"
 #include "hwtune/hw_json.h"
@@ -813,14 +812,6 @@ static json_t *mem_limit_run(audit *a) {
 
 /* ---- cold start: what a deployed service pays before its first answer ---- */
 
-/* The model as the audit opens it: an ".onnx" path through the importer (a symbolic batch dimension imports as 1:
- * the engines take each --batch), anything else through hwt_model_open. */
-static hwt_status open_model(const char *spec, hwt_model **m, char *err, size_t errlen) {
-  size_t n = strlen(spec);
-  if (n > 5 && strcmp(spec + n - 5, ".onnx") == 0) return hwt_onnx_import(spec, NULL, m, err, errlen);
-  return hwt_model_open(spec, m, err, errlen);
-}
-
 /* Repetitions of a step whose first run took first_ns: a few where cheap, one where not (a cold start of seconds
  * is measured once, and the report says so). */
 static size_t cold_reps(uint64_t first_ns) {
@@ -845,7 +836,7 @@ static json_t *cold_start(audit *a, const bool run[2], double import_first_ns) {
   for (; n < reps; n++) {
     hwt_model *m = NULL;
     uint64_t t = hwt_now_ns();
-    hwt_status st = open_model(o->model, &m, err, sizeof(err));
+    hwt_status st = hwt_model_open(o->model, &m, err, sizeof(err));
     ns[n] = (double) (hwt_now_ns() - t);
     hwt_model_free(m);
     if (st != hwt_status_ok) {
@@ -987,7 +978,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   /* model */
   hwt_model *m = NULL;
   uint64_t import_t0 = hwt_now_ns();
-  st = open_model(o->model, &m, err, errlen);
+  st = hwt_model_open(o->model, &m, err, errlen);
   double import_ns = (double) (hwt_now_ns() - import_t0);
   if (st != hwt_status_ok) goto fail;
   if (m->ninputs > 1) {

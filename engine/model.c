@@ -1560,6 +1560,9 @@ void hwt_model_gen_inputs(const hwt_model *m, uint64_t seed, size_t count, float
       c = 1;
     }
   }
+  /* The external layout of input 0: channels first for ranks 3 and 4 (as hwt_layout_to_external). */
+  uint8_t rank = m->ninputs ? m->inputs[0].rank : 0;
+  bool cfirst = rank >= 3 && (size_t) s.h * s.w != 1;
   for (size_t n = 0; n < count; n++) {
     float *x = dst + n * hwt_shape_size(s);
     /* Several independent components per sample (three oriented stripe patterns with random frequency and
@@ -1582,7 +1585,7 @@ void hwt_model_gen_inputs(const hwt_model *m, uint64_t seed, size_t count, float
                      0.05 * (rng_uniform(&r) - 0.5);
           for (int k = 0; k < 3; k++) v += amp[k] * sin(fx[k] * xx + fy[k] * y + ph[k] + 0.7 * ch);
           v = v < 0 ? 0 : v > 0.999 ? 0.999 : v;
-          x[((size_t) y * w + xx) * c + ch] = (float) v;
+          x[cfirst ? ((size_t) ch * h + y) * w + xx : ((size_t) y * w + xx) * c + ch] = (float) v;
         }
   }
 }

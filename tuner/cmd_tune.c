@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "onnx.h"
 #include "hwt_common.h"
 #include "hwtune/profile.h"
 #include "hwtune_build_info.h"
@@ -521,10 +520,7 @@ int hwt_cmd_tune(int argc, char **argv) {
   double start = now_s();
   if (model_spec) {
     char merr[1024];
-    size_t len = strlen(model_spec);
-    bool onnx = len > 5 && strcmp(model_spec + len - 5, ".onnx") == 0;
-    if ((onnx ? hwt_onnx_import(model_spec, NULL, &model, merr, sizeof merr)
-              : hwt_model_open(model_spec, &model, merr, sizeof merr)) != hwt_status_ok) {
+    if (hwt_model_open(model_spec, &model, merr, sizeof merr) != hwt_status_ok) {
       fprintf(stderr, "hwtune tune: --model: %s\n", merr);
       rc = 1;
       goto done;

@@ -14,10 +14,13 @@ Weights are random (seeded, He initialisation). So that activations keep a sensi
 batch-norm statistics are set from the data, as a trained network's would be: each convolution's output on two
 generated images (uniform [0, 1), as hwtune's generated inputs) gives the running mean and variance, with random
 scales and shifts on top. The batch norms are then folded into the convolutions' weights and biases, so the file
-has no BatchNormalization node, unless --with-bn keeps them (to exercise an importer's folding).
+has no BatchNormalization node, unless --with-bn keeps them (to exercise an importer's folding). --qdq writes the
+int8 model in ONNX's QDQ form instead (QuantizeLinear / DequantizeLinear around every Conv and the Gemm: per-tensor
+activations from the calibration images' range, per-channel weights, int32 biases), as ONNX Runtime's quantizer
+does; its outputs are an int8 model's, not the float one's (cosine about 0.92 at width 0.35 on random weights).
 
   ci/models/mobilenet_v2.py --out mobilenet_v2.onnx [--width 1.0] [--resolution 224] [--seed 1] [--batch N]
-                            [--opset 13] [--with-bn]
+                            [--opset 13] [--with-bn | --qdq]
   ci/models/mobilenet_v2.py --check mobilenet_v2.onnx --input x.npy --compare y.npy [--ref-out ref.npy]
       runs the file's graph with numpy (float64) on x.npy and compares y.npy (e.g. hwtune run's output):
       prints the largest absolute and relative errors and the top-1 agreement; exit 1 beyond --rtol/--atol.
@@ -100,6 +103,7 @@ class Builder:
         self.inits = []
         self.count = 0
         self.fold = not args.with_bn
+        self.qdq_done = {}
         if args.opset >= 11:
             self.inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "relu6_min"))
             self.inits.append(numpy_helper.from_array(np.array(6.0, np.float32), "relu6_max"))
@@ -111,6 +115,41 @@ class Builder:
     def init(self, name, arr):
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, dtype=np.float32), name))
         return name
+
+    def qdq_act(self, x, xv):
+        """x through QuantizeLinear + DequantizeLinear (per-tensor asymmetric int8 from the calibration range of xv);
+        a tensor read by two nodes (a residual) is quantized once."""
+        if x in self.qdq_done:
+            return self.qdq_done[x]
+        lo, hi = min(float(xv.min()), 0.0), max(float(xv.max()), 0.0)
+        scale = (hi - lo) / 255.0 if hi > lo else 1.0
+        zp = int(np.clip(np.rint(-128 - lo / scale), -128, 127))
+        sn = self.init(x + "_scale", np.array(scale, np.float32))
+        self.inits.append(numpy_helper.from_array(np.array(zp, np.int8), x + "_zp"))
+        self.nodes.append(helper.make_node("QuantizeLinear", [x, sn, x + "_zp"], [x + "_q"], name=x + "_Q"))
+        self.nodes.append(helper.make_node("DequantizeLinear", [x + "_q", sn, x + "_zp"], [x + "_dq"], name=x + "_DQ"))
+        self.qdq_done[x] = (x + "_dq", scale)
+        return self.qdq_done[x]
+
+    def dq_weights(self, name, w, b, in_scale):
+        """Per-output-channel symmetric int8 weights and int32 bias (scale in_scale x weight scale), each through
+        DequantizeLinear (axis 0), as ONNX Runtime's QDQ quantizer writes them."""
+        ws = np.abs(w.reshape(w.shape[0], -1)).max(axis=1) / 127.0
+        ws[ws == 0] = 1.0
+        wq = np.clip(np.rint(w / ws.reshape((-1,) + (1,) * (w.ndim - 1))), -127, 127).astype(np.int8)
+        bs = (in_scale * ws).astype(np.float32)
+        bq = np.rint(b / bs).astype(np.int32)
+        self.inits.append(numpy_helper.from_array(wq, name + "_Wq"))
+        self.init(name + "_Wscale", ws)
+        self.inits.append(numpy_helper.from_array(np.zeros(w.shape[0], np.int8), name + "_Wzp"))
+        self.inits.append(numpy_helper.from_array(bq, name + "_Bq"))
+        self.inits.append(numpy_helper.from_array(bs, name + "_Bscale"))
+        self.inits.append(numpy_helper.from_array(np.zeros(w.shape[0], np.int32), name + "_Bzp"))
+        self.nodes.append(helper.make_node("DequantizeLinear", [name + "_Wq", name + "_Wscale", name + "_Wzp"],
+                                           [name + "_Wdq"], name=name + "_W_DQ", axis=0))
+        self.nodes.append(helper.make_node("DequantizeLinear", [name + "_Bq", name + "_Bscale", name + "_Bzp"],
+                                           [name + "_Bdq"], name=name + "_B_DQ", axis=0))
+        return name + "_Wdq", name + "_Bdq"
 
     def conv_bn(self, x, xv, cout, k, stride, group, relu6):
         """Conv (no bias) + BatchNormalization (+ Clip 0..6) on value x whose calibration activations are xv."""
@@ -127,7 +166,13 @@ class Builder:
         y = batchnorm(y, gamma, beta, mean, var, BN_EPS)
         conv = self.name("Conv")
         attrs = dict(kernel_shape=[k, k], strides=[stride, stride], pads=list(pad), group=group)
-        if self.fold:
+        if self.args.qdq:
+            kf = gamma / np.sqrt(var + BN_EPS)
+            xq, xs = self.qdq_act(x, xv)
+            wn, bn = self.dq_weights(conv, w * kf[:, None, None, None], beta - mean * kf, xs)
+            out = conv + "_out"
+            self.nodes.append(helper.make_node("Conv", [xq, wn, bn], [out], name=conv, **attrs))
+        elif self.fold:
             kf = gamma / np.sqrt(var + BN_EPS)
             wf = w * kf[:, None, None, None]
             bf = beta - mean * kf
@@ -188,8 +233,13 @@ def build(args):
     gemm = b.name("Gemm")
     wfc = rng.normal(0.0, np.sqrt(1.0 / last), size=(args.classes, last))
     bfc = rng.uniform(-0.05, 0.05, size=args.classes)
-    b.nodes.append(helper.make_node("Gemm", [flat + "_out", b.init(gemm + "_W", wfc), b.init(gemm + "_B", bfc)],
-                                    ["output"], name=gemm, alpha=1.0, beta=1.0, transB=1))
+    if args.qdq:
+        xq, xs = b.qdq_act(flat + "_out", xv.mean(axis=(2, 3)))
+        wn, bn = b.dq_weights(gemm, wfc, bfc, xs)
+        b.nodes.append(helper.make_node("Gemm", [xq, wn, bn], ["output"], name=gemm, alpha=1.0, beta=1.0, transB=1))
+    else:
+        b.nodes.append(helper.make_node("Gemm", [flat + "_out", b.init(gemm + "_W", wfc), b.init(gemm + "_B", bfc)],
+                                        ["output"], name=gemm, alpha=1.0, beta=1.0, transB=1))
     batch = args.batch if args.batch else "N"
     inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, res, res])
     out = helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, args.classes])
@@ -228,8 +278,8 @@ def attr(node, name, default):
 
 
 def forward(model, x):
-    """Runs the ops this script writes (Conv, BatchNormalization, Clip, Add, GlobalAveragePool, Flatten, Gemm) in
-    float64, straight from the file's nodes and initializers."""
+    """Runs the ops this script writes (Conv, BatchNormalization, Clip, Add, GlobalAveragePool, Flatten, Gemm,
+    QuantizeLinear, DequantizeLinear) in float64, straight from the file's nodes and initializers."""
     vals = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
     vals[model.graph.input[0].name] = x.astype(np.float64)
     for node in model.graph.node:
@@ -248,6 +298,16 @@ def forward(model, x):
             lo = ins[1] if len(ins) > 1 and ins[1] is not None else attr(node, "min", -np.inf)
             hi = ins[2] if len(ins) > 2 and ins[2] is not None else attr(node, "max", np.inf)
             y = np.clip(ins[0], lo, hi)
+        elif op == "QuantizeLinear":
+            zp = ins[2] if len(ins) > 2 else np.zeros(())
+            y = np.clip(np.rint(ins[0] / ins[1]) + zp, -128, 127)
+        elif op == "DequantizeLinear":
+            zp = ins[2] if len(ins) > 2 else np.zeros(())
+            sc = ins[1]
+            if sc.ndim == 1:  # per axis (axis 0 is all this script writes)
+                sc = sc.reshape((-1,) + (1,) * (ins[0].ndim - 1))
+                zp = zp.reshape((-1,) + (1,) * (ins[0].ndim - 1))
+            y = (ins[0] - zp) * sc
         elif op == "Add":
             y = ins[0] + ins[1]
         elif op == "GlobalAveragePool":
@@ -306,6 +366,8 @@ def main():
     p.add_argument("--opset", type=int, default=13, help="ONNX opset, 7 to 17 (default 13)")
     p.add_argument("--classes", type=int, default=1000, help="classifier outputs (default 1000)")
     p.add_argument("--with-bn", action="store_true", help="keep BatchNormalization nodes (not folded)")
+    p.add_argument("--qdq", action="store_true", help="an int8 model in the QDQ form (opset >= 13): activations "
+                   "quantized per tensor from the calibration range, weights per output channel, int32 biases")
     p.add_argument("--check", metavar="MODEL", help="run MODEL's graph with numpy on --input")
     p.add_argument("--input", help="with --check: the input .npy")
     p.add_argument("--compare", help="with --check: the output .npy to compare (e.g. hwtune run --out)")
@@ -319,6 +381,8 @@ def main():
         p.error("give one of --out, --check or --make-input")
     if not 7 <= a.opset <= 17:
         p.error("--opset takes 7 to 17, not %d" % a.opset)
+    if a.qdq and (a.with_bn or a.opset < 13):
+        p.error("--qdq needs --opset 13 or later (per-channel DequantizeLinear) and folded batch norms")
     if not 0 < a.width <= 4 or not 32 <= a.resolution <= 1024 or a.batch < 0 or a.classes < 1:
         p.error("--width in (0, 4], --resolution in [32, 1024], --batch >= 0 and --classes >= 1")
     try:
@@ -336,7 +400,7 @@ def main():
         nparams = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
         print("mobilenet_v2.py: wrote %s (width %g, %dx%d, opset %d, %d nodes, %d convolutions, %.2fM parameters%s)"
               % (a.out, a.width, a.resolution, a.resolution, a.opset, len(model.graph.node), nconv, nparams / 1e6,
-                 ", batch norms kept" if a.with_bn else ""))
+                 ", batch norms kept" if a.with_bn else ", int8 QDQ" if a.qdq else ""))
     except (OSError, ValueError, onnx.checker.ValidationError) as e:
         sys.stderr.write("mobilenet_v2.py: %s\n" % e)
         return 1

@@ -1328,9 +1328,11 @@ static hwt_status q_inputs(imp *c, hwt_dtype def, size_t *n, float **scale, int3
   }
   hwt_tensor_to_f32(st, *scale);
   for (size_t i = 0; i < st->count; i++) {
-    if (!(isfinite((*scale)[i]) && (*scale)[i] > 0)) {
+    float v = (*scale)[i];
+    if (!(isfinite(v) && v > 0)) {
       free(*scale), free(*zp);
-      return node_err(c, hwt_status_unsupported, "scale %g: must be finite and > 0", (double) (*scale)[i]);
+      *scale = NULL, *zp = NULL;
+      return node_err(c, hwt_status_unsupported, "scale %g: must be finite and > 0", (double) v);
     }
     if (zt_)
       (*zp)[i] = zt_->dtype == hwt_dtype_i8 ? ((const int8_t *) zt_->data)[i]

@@ -485,3 +485,17 @@ Test(graph, bad_activation_value) {
   l->act = (hwt_act) 7;
   expect_err(m, "node 0 'n0' (fully_connected): unknown activation 7");
 }
+
+/* Generated inputs are in the external layout of input 0: the same values, channels first for rank 4. */
+Test(graph, gen_inputs_external_layout) {
+  hwt_model *m = mk(1, 3, 5, 2);
+  expect_ok(m);
+  float nhwc[30], nchw[30], back[30];
+  hwt_model_gen_inputs(m, 4, 1, nhwc);
+  m->inputs[0].rank = 4;
+  hwt_model_gen_inputs(m, 4, 1, nchw);
+  hwt_layout_to_internal(m->inputs[0].shape, 4, 1, nchw, back);
+  cr_assert_arr_eq(back, nhwc, sizeof nhwc);
+  cr_assert(memcmp(nchw, nhwc, sizeof nhwc) != 0);
+  hwt_model_free(m);
+}

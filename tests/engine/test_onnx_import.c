@@ -396,6 +396,7 @@ Test(onnx_import, malformed_and_unsupported_refused) {
   refused(FIX "bad_symbolic_dim.onnx", "dimension 2 is symbolic ('H'); only the first (the batch) may be");
   refused(FIX "bad_reshape_batch.onnx", "(Reshape): [2, 6] to [3, 4] changes the batch dimension");
   refused(FIX "bad_raw_size.onnx", "initializer 'W': raw_data holds 12 bytes, dims need 16");
+  refused(FIX "bad_dq_scale.onnx", ": node 0 'dq_w' (DequantizeLinear): scale -0.5: must be finite and > 0");
 }
 
 Test(onnx_import, truncated_and_garbage_refused) {
