@@ -601,3 +601,19 @@ Test(graph_engine, unfinalized_model_is_refused) {
   cr_assert_eq(hwt_model_reference(m, 1, x, y, NULL), hwt_status_invalid_argument);
   hwt_model_free(m);
 }
+
+/* An int8 node reading a float value that has no quantization params cannot be converted: refused at create. */
+Test(graph_engine, int8_reader_of_unquantized_float_is_refused) {
+  hwt_model *m = mk(2, 3, 3, 2, 4);
+  node(m, 0, hwt_layer_tanh, 1, IN(HWT_INPUT_ID(0))); /* float, oq unset */
+  q8(node(m, 1, hwt_layer_relu, 1, IN(0)), 0.01f, 0);
+  finalize(m);
+  char err[512] = "";
+  hwt_engine *e = NULL;
+  cr_assert_eq(hwt_engine_create(m, 1, NULL, &e, err, sizeof(err)), hwt_status_invalid_argument, "%s", err);
+  cr_assert_null(e);
+  cr_assert(strstr(err, "layer 1 'n1' (relu): reads int8, but its input 0 is float without quantization params") !=
+                NULL,
+            "%s", err);
+  hwt_model_free(m);
+}
