@@ -244,7 +244,7 @@ def build(args):
     inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, res, res])
     out = helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, args.classes])
     graph = helper.make_graph(b.nodes, "mobilenet_v2_%g_%d" % (args.width, res), [inp], [out], b.inits)
-    model = helper.make_model(graph, producer_name="hwtune ci/models/mobilenet_v2.py", producer_version="1",
+    model = helper.make_model(graph, producer_name="hwtune mobilenet_v2.py", producer_version="1",
                               opset_imports=[helper.make_opsetid("", args.opset)])
     model.ir_version = 8 if args.opset >= 15 else 7
     onnx.checker.check_model(model)
