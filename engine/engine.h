@@ -208,7 +208,8 @@ size_t hwt_model_output_size(const hwt_model *m, size_t k);
  * a plain copy for rank 0, 1, 2 or when h * w == 1. src and dst must not overlap. */
 void hwt_layout_to_internal(hwt_shape s, uint8_t rank, size_t batch, const float *src, float *dst);
 void hwt_layout_to_external(hwt_shape s, uint8_t rank, size_t batch, const float *src, float *dst);
-/* "[N, 32, 112, 112]"-style logical shape of a value (batch shown as N, or the fixed batch). */
+/* "[N, 32, 112, 112]"-style logical shape of a value (batch shown as N, or the fixed batch); a native (rank 0)
+ * value shows its internal order "[N, h, w, c]", or "[N, c]" when h = w = 1. */
 void hwt_model_value_dims_string(const hwt_model *m, int id, char *buf, size_t len);
 
 /* Built-in example models with seeded random weights (He initialisation, small random biases):

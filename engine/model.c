@@ -1386,7 +1386,8 @@ static hwt_status normalize_params(hwt_model *m, uint64_t seed) {
     size_t isz = hwt_shape_size(l->in), osz = hwt_shape_size(l->out);
     act[i + 1] = malloc(N * osz * sizeof(float));
     if (act[i + 1] == NULL) goto done;
-    const float *from = l->type == hwt_layer_add ? act[l->from + 1] : NULL;
+    /* the second operand of an add (generators' graphs are chains with one input: value id v is act[v + 1]) */
+    const float *from = l->type == hwt_layer_add && l->nin == 2 ? act[l->inputs[1] < 0 ? 0 : l->inputs[1] + 1] : NULL;
     bool logits_layer = has_params(l->type) && i + 2 >= nl;
     if (logits_layer && l->type == hwt_layer_fc) {
       /* Classifier rows: random mixtures of the (centred) features of the N samples, like a trained classifier's
