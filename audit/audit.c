@@ -955,8 +955,10 @@ static json_t *model_json(const hwt_model *m) {
                    params, "mflops_per_sample", flops / 1e6);
 }
 
-hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size_t errlen) {
+hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err, size_t errlen) {
   audit A = {0}, *a = &A;
+  hwt_audit_opts oc = *o_given; /* the batches may come from the model's file */
+  const hwt_audit_opts *o = &oc;
   json_t *model_j = NULL; /* the model section, until the document takes it */
   a->o = o;
   a->doc = json_object();
@@ -990,6 +992,10 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **docp, char *err, size
   }
   int have = m->precision == hwt_prec_int8;
   a->model[have] = m;
+  if (!oc.batches_given && m->fixed_batch > 0) {
+    oc.batches[0] = m->fixed_batch;
+    oc.nbatches = 1;
+  }
   a->in_size = hwt_shape_size(m->input);
   a->out_size = hwt_model_output_size(m, 0);
   /* The model section describes the model as loaded: written now, since an int8-only audit of an fp32 model

@@ -22,6 +22,7 @@ typedef struct hwt_audit_opts {
   const char *profile;          /* profile path; NULL = libhwtune's default path if it exists; "none" = none */
   bool fp32, int8;
   size_t batches[HWT_AUDIT_MAX_BATCH], nbatches;
+  bool batches_given;           /* false: a model whose file fixes its batch (ONNX) is audited at that batch */
   unsigned threads;             /* 0 = all usable CPUs; above the usable CPUs: clamped, with a note */
   double duration_s;            /* soak duration; 0 = no soak */
   double soak_window_s;         /* 0 = duration / 12 (at least 0.5 s) */

@@ -33,7 +33,8 @@ static void usage(FILE *out) {
           "  --profile P       tuning profile (default: libhwtune's default path when it exists; 'none': defaults only)\n"
           "                    Without a profile every layer runs on XNNPACK with all usable CPUs.\n"
           "  --precision LIST  fp32, int8 or both (default fp32,int8; int8 = post-training quantization)\n"
-          "  --batch LIST      batch sizes, 1 to 16 of them, each in [1, 4096] (default 1)\n"
+          "  --batch LIST      batch sizes, 1 to 16 of them, each in [1, 4096] (default 1, or the batch the model's\n"
+          "                    file fixes)\n"
           "  --duration S      soak for S seconds, S in [0, 604800] (7 days; 0 = no soak): windowed medians,\n"
           "                    latency change over the soak with a 95%% CI (from 30 s and 6 windows on),\n"
           "                    memory growth\n"
@@ -122,6 +123,7 @@ int hwt_cmd_audit(int argc, char **argv) {
         return 1;
       }
       o.nbatches = 0;
+      o.batches_given = true;
       for (size_t k = 0; k < l.count; k++) {
         if (o.nbatches >= HWT_AUDIT_MAX_BATCH || !hwt_parse_u64(l.items[k], 1, 4096, &u)) {
           hwt_list_free(&l);

@@ -563,12 +563,8 @@ int hwt_cmd_tune(int argc, char **argv) {
     goto done;
   }
   for (size_t i = 0; model && model->fixed_batch && i < nbatches; i++)
-    if (batches[i] != model->fixed_batch) {
-      fprintf(stderr, "hwtune tune: --batch: %s fixes the batch to %u; %zu is not a batch its engine runs\n",
-              model_spec, model->fixed_batch, batches[i]);
-      rc = 2;
-      goto done_batches;
-    }
+    if (batches[i] != model->fixed_batch) /* the engine runs any batch; the file only names one */
+      hwt_log("%s fixes its batch to %u; tuning batch %zu as asked", model_spec, model->fixed_batch, batches[i]);
 
   shape_item *shapes = NULL;
   size_t nshapes = 0;

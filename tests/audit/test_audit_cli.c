@@ -451,3 +451,32 @@ Test(audit_cli, onnx_model_is_audited_from_its_file) {
   unlink(model);
   rmdir(dir);
 }
+
+/* A file that fixes its batch (a numeric first dimension) is audited at that batch unless --batch says otherwise. */
+Test(audit_cli, onnx_fixed_batch_is_the_default_batch) {
+  char dir[] = "/tmp/hwt_audit_onnxb_XXXXXX", cmd[2048], model[256], out[256], args[1024], err[4096];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(model, sizeof(model), "%s/mv2b3.onnx", dir);
+  snprintf(out, sizeof(out), "%s/audit.json", dir);
+  snprintf(cmd, sizeof(cmd), "%s/ci/models/mobilenet_v2.py --out %s --width 0.35 --resolution 32 --classes 10 "
+           "--batch 3 >/dev/null", HWTUNE_SOURCE_DIR, model);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  snprintf(args, sizeof(args), "--model %s --precision fp32 --no-abnormal --out %s" QUICK, model, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  json_t *doc = json_load_file(out, 0, NULL);
+  cr_assert_not_null(doc);
+  json_t *lat = json_object_get(doc, "latency");
+  cr_assert_eq(json_array_size(lat), 1);
+  cr_assert_eq(json_integer_value(json_object_get(json_array_get(lat, 0), "batch")), 3);
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "model"), "input_dims")), "[3, 3, 32, 32]");
+  json_decref(doc);
+  snprintf(args, sizeof(args), "--model %s --precision fp32 --batch 1 --no-abnormal --out %s" QUICK, model, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  doc = json_load_file(out, 0, NULL);
+  cr_assert_not_null(doc);
+  cr_assert_eq(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "latency"), 0), "batch")), 1);
+  json_decref(doc);
+  unlink(out);
+  unlink(model);
+  rmdir(dir);
+}
