@@ -3,7 +3,7 @@
  * ONNX TensorProto (.pb) and NumPy (.npy).
  *
  * Parsing is protobuf-c's, with C code generated at build time from Debian's onnx.proto (libonnx-dev). The
- * importer maps opsets 7 to 17 of the operators listed by hwt_onnx_supported_ops() onto graph nodes, re-lays
+ * importer maps opsets 1 to 17 of the operators listed by hwt_onnx_supported_ops() onto graph nodes, re-lays
  * weights from NCHW to the engine's NHWC once, folds BatchNormalization and clamp activations into the
  * producing Conv / Gemm, and turns QDQ (QuantizeLinear / DequantizeLinear around Conv, Gemm, MatMul) into int8
  * nodes with the file's own scales and zero points. Anything it cannot run is refused at load with the node:

@@ -21,7 +21,7 @@
 #include "hwt_common.h"
 #include "onnx_internal.h"
 
-#define OPSET_MIN 7
+#define OPSET_MIN 1
 #define OPSET_MAX 17
 
 static const char supported_ops[] =
@@ -402,6 +402,81 @@ static hwt_status norm_axis(imp *c, int64_t axis, int rank, const char *what, in
   return hwt_status_ok;
 }
 
+/* ---------------- opsets 1 to 6 ----------------
+ * An operator means what its latest version <= the model's opset says. Before opset 7 the supported operators
+ * differ from version 7 only in what these helpers and the op_* functions handle: consumed_inputs (ignored, as
+ * every attribute the importer does not read); BatchNormalization and Dropout's is_test (1 = inference, the
+ * only mode taken); Add / Sub / Mul / Div without implicit broadcasting, or with broadcast = 1 and the legacy
+ * alignment below; Gemm's broadcast flag on C; Reshape's `shape` attribute (before 5); Concat's optional axis
+ * (before 4, default 1); AveragePool without count_include_pad (pads never count). Operators that do not exist
+ * yet at the model's opset are refused per node (node_since). */
+
+/* is_test of BatchNormalization / Dropout before opset 7 (default 0 = training, which an inference importer
+ * cannot run: batch statistics, random masks). */
+static hwt_status legacy_is_test(imp *c) {
+  int64_t t;
+  hwt_status st = attr_int(c, "is_test", 0, &t);
+  if (st != hwt_status_ok) return st;
+  if (t != 1)
+    return node_err(c, hwt_status_unsupported, "opset %lld: is_test = %lld (training mode) not supported; "
+                    "inference needs is_test = 1", (long long) c->opset, (long long) t);
+  return hwt_status_ok;
+}
+
+/* The legacy (before opset 7) broadcast of operand B (rank rb) into A (rank ra): B is aligned with A's dims at
+ * `axis` (default ra - rb, B's dims a suffix of A's); B's leading and trailing dims of size 1 broadcast, the
+ * others must equal A's. cd gets B's dims at A's rank, 1 where B broadcasts (same elements, same order). */
+static hwt_status legacy_align(imp *c, const char *what, const int64_t *ad, int ra, const int64_t *bd, int rb,
+                               int64_t *cd) {
+  char as[96], bs[96];
+  dims_string((uint8_t) ra, ad, as, sizeof as);
+  dims_string((uint8_t) rb, bd, bs, sizeof bs);
+  if (rb > ra)
+    return node_err(c, hwt_status_schema_error, "opset %lld broadcast: %s %s has a higher rank than %s",
+                    (long long) c->opset, what, bs, as);
+  int64_t axis = ra - rb;
+  const Onnx__AttributeProto *ax = attr(c, "axis");
+  hwt_status st;
+  if (ax != NULL && (st = attr_int(c, "axis", 0, &axis)) != hwt_status_ok) return st;
+  if (axis < 0 || axis > ra - rb)
+    return node_err(c, hwt_status_schema_error, "opset %lld broadcast: axis %lld does not fit %s %s into %s",
+                    (long long) c->opset, (long long) axis, what, bs, as);
+  int lo = 0, hi = rb - 1;
+  while (lo < rb && bd[lo] == 1) lo++;
+  while (hi >= lo && bd[hi] == 1) hi--;
+  for (int i = 0; i < ra; i++) cd[i] = 1;
+  for (int i = lo; i <= hi; i++) {
+    if (bd[i] != ad[axis + i])
+      return node_err(c, hwt_status_schema_error, "opset %lld broadcast: %s %s at axis %lld does not match %s "
+                      "(dim %d: %lld vs %lld)", (long long) c->opset, what, bs, (long long) axis, as, i,
+                      (long long) bd[i], (long long) ad[axis + i]);
+    cd[axis + i] = bd[i];
+  }
+  return hwt_status_ok;
+}
+
+/* The broadcast attribute of Add / Sub / Mul / Div / Gemm before opset 7 (0 or 1). */
+static hwt_status legacy_broadcast_flag(imp *c, int64_t *b) {
+  hwt_status st = attr_int(c, "broadcast", 0, b);
+  if (st != hwt_status_ok) return st;
+  if (*b != 0 && *b != 1)
+    return node_err(c, hwt_status_schema_error, "broadcast = %lld (0 or 1)", (long long) *b);
+  return hwt_status_ok;
+}
+
+/* The first opset that defines op (all supported operators exist since opset 1 but these). */
+static hwt_status node_since(imp *c, const char *op) {
+  static const struct {
+    const char *op;
+    int since;
+  } first[] = {{"HardSwish", 14}, {"QuantizeLinear", 10}, {"DequantizeLinear", 10}, {"Erf", 9}};
+  for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
+    if (strcmp(op, first[i].op) == 0 && c->opset < first[i].since)
+      return node_err(c, hwt_status_unsupported, "%s does not exist at opset %lld (defined since opset %d)", op,
+                      (long long) c->opset, first[i].since);
+  return hwt_status_ok;
+}
+
 /* Weight bytes: the model's total must stay under 2 GiB. */
 static hwt_status count_weights(imp *c, size_t floats) {
   c->weight_bytes += (uint64_t) floats * 4;
@@ -627,7 +702,7 @@ static hwt_status conv_build(imp *c, entry *x, const hwt_tensor *wt) {
   window_to_layer(&w, l);
   l->in = internal_shape(x->rank, x->dims);
   l->groups = dw ? 0 : (uint32_t) group;
-  l->outputs = (uint32_t) cout;
+  l->outputs = dw ? 0 : (uint32_t) cout; /* dwconv: C (the model format has no outputs for it) */
   size_t kh = l->kh, kw = l->kw, n = (size_t) cout * kh * kw * (size_t) cpg;
   float *src = const_f32(c, wt);
   if (src == NULL) return hwt_status_out_of_memory;
@@ -679,8 +754,27 @@ static hwt_status gemm_build(imp *c, entry *a, const hwt_tensor *bt, bool matmul
   if (in_name(c, 2) != NULL) {
     if (matmul) return node_err(c, hwt_status_schema_error, "MatMul has two inputs");
     if ((st = need_const(c, 2, &ct)) != hwt_status_ok) return st;
-    bool ok = ct->count == 1 || (ct->count == (size_t) nout && (ct->rank == 1 || (ct->rank == 2 && ct->dims[0] == 1)));
-    if (!ok) return node_err(c, hwt_status_unsupported, "bias C of %zu values: only [N], [1, N] or a scalar", ct->count);
+    if (c->opset < 7) { /* broadcast = 0: C is [M, N]; 1: C broadcasts into [M, N] by the legacy rule */
+      int64_t bc, mn[2] = {a->dims[0], nout}, cd[2];
+      if ((st = legacy_broadcast_flag(c, &bc)) != hwt_status_ok) return st;
+      if (bc == 1) {
+        if ((st = legacy_align(c, "C", mn, 2, ct->dims, (int) ct->rank, cd)) != hwt_status_ok) return st;
+      } else if (ct->rank != 2 || ct->dims[0] != mn[0] || ct->dims[1] != mn[1]) {
+        char cs[96], ms[96];
+        dims_string((uint8_t) ct->rank, ct->dims, cs, sizeof cs);
+        dims_string(2, mn, ms, sizeof ms);
+        return node_err(c, hwt_status_schema_error, "opset %lld without broadcast = 1: C %s must be [M, N] = %s",
+                        (long long) c->opset, cs, ms);
+      } else {
+        cd[0] = mn[0], cd[1] = mn[1];
+      }
+      if (cd[0] != 1)
+        return node_err(c, hwt_status_unsupported, "opset %lld: C varies along M (the batch, %lld rows); only a "
+                        "bias per column or a scalar is supported", (long long) c->opset, (long long) mn[0]);
+    } else {
+      bool ok = ct->count == 1 || (ct->count == (size_t) nout && (ct->rank == 1 || (ct->rank == 2 && ct->dims[0] == 1)));
+      if (!ok) return node_err(c, hwt_status_unsupported, "bias C of %zu values: only [N], [1, N] or a scalar", ct->count);
+    }
   }
   int id = new_layer(c, hwt_layer_fc, "");
   if (id < 0) return hwt_status_out_of_memory;
@@ -749,6 +843,7 @@ static hwt_status op_batchnorm(imp *c) {
   if ((st = attr_float(c, "epsilon", 1e-5f, &eps)) != hwt_status_ok) return st;
   if (c->opset < 9 && (st = attr_int(c, "spatial", 1, &spatial)) != hwt_status_ok) return st;
   if (spatial != 1) return node_err(c, hwt_status_unsupported, "spatial = 0 not supported");
+  if (c->opset < 7 && (st = legacy_is_test(c)) != hwt_status_ok) return st;
   if ((st = attr_int(c, "training_mode", 0, &training)) != hwt_status_ok) return st;
   if (training != 0) return node_err(c, hwt_status_unsupported, "training_mode = 1 not supported (inference only)");
   if ((st = extra_outputs_unused(c, 1)) != hwt_status_ok) return st;
@@ -864,18 +959,55 @@ static bool broadcast_dims(const hwt_tensor *t, const entry *x, int64_t *cd) {
   return true;
 }
 
+/* Before opset 7 without broadcast = 1: both operands have the same shape. */
+static hwt_status legacy_equal(imp *c, int ra, const int64_t *ad, int rb, const int64_t *bd) {
+  bool eq = ra == rb;
+  for (int i = 0; eq && i < ra; i++) eq = ad[i] == bd[i];
+  if (eq) return hwt_status_ok;
+  char as[96], bs[96];
+  dims_string((uint8_t) ra, ad, as, sizeof as);
+  dims_string((uint8_t) rb, bd, bs, sizeof bs);
+  return node_err(c, hwt_status_schema_error, "opset %lld without broadcast = 1: %s and %s must have equal shapes "
+                  "(no implicit broadcasting before opset 7)", (long long) c->opset, as, bs);
+}
+
+/* A constant operand before opset 7: cd = its dims at the value's rank (equal shapes, or B aligned by the legacy
+ * rule when broadcast = 1 and the constant is B). A constant that varies along the batch is refused. */
+static hwt_status legacy_const_dims(imp *c, const hwt_tensor *t, const entry *x, bool first, int64_t bc,
+                                    int64_t *cd) {
+  hwt_status st;
+  if (first || bc == 0) { /* A constant: the output has A's shape, which must then be the value's */
+    if ((st = legacy_equal(c, x->rank, x->dims, (int) t->rank, t->dims)) != hwt_status_ok) return st;
+    for (int i = 0; i < x->rank; i++) cd[i] = t->dims[i];
+  } else if ((st = legacy_align(c, "B", x->dims, x->rank, t->dims, (int) t->rank, cd)) != hwt_status_ok) {
+    return st;
+  }
+  if (cd[0] != 1) {
+    char ts[96];
+    dims_string((uint8_t) t->rank, t->dims, ts, sizeof ts);
+    return node_err(c, hwt_status_unsupported, "opset %lld: constant %s varies along the batch dimension (%lld)",
+                    (long long) c->opset, ts, (long long) x->dims[0]);
+  }
+  return hwt_status_ok;
+}
+
 static hwt_status op_binary(imp *c, hwt_layer_type type) {
   entry *a = input(c, 0), *b = input(c, 1);
   if (a == NULL || b == NULL) return node_err(c, hwt_status_schema_error, "needs two inputs");
   if (a->kind == V_CONST && b->kind == V_CONST)
     return node_err(c, hwt_status_unsupported, "both inputs are constants (constant folding is not supported)");
   bool commutative = type == hwt_layer_add || type == hwt_layer_mul || type == hwt_layer_max || type == hwt_layer_min;
+  int64_t bc = 0;
+  hwt_status st;
+  if (c->opset < 7 && (st = legacy_broadcast_flag(c, &bc)) != hwt_status_ok) return st;
   if (a->kind == V_CONST || b->kind == V_CONST) {
     bool first = a->kind == V_CONST;
     entry *x = first ? b : a;
     const hwt_tensor *t = first ? a->t : b->t;
     int64_t cd[4] = {0};
-    if (!broadcast_dims(t, x, cd)) {
+    if (c->opset < 7) {
+      if ((st = legacy_const_dims(c, t, x, first, bc, cd)) != hwt_status_ok) return st;
+    } else if (!broadcast_dims(t, x, cd)) {
       char xs[96], ts[96];
       dims_string(x->rank, x->dims, xs, sizeof xs);
       dims_string((uint8_t) t->rank, t->dims, ts, sizeof ts);
@@ -909,6 +1041,15 @@ static hwt_status op_binary(imp *c, hwt_layer_type type) {
   }
   /* two runtime values: equal dims, or the second 1 where they differ (swap for Add / Mul) */
   if (a->rank != b->rank) return node_err(c, hwt_status_unsupported, "inputs of ranks %u and %u", a->rank, b->rank);
+  if (c->opset < 7) { /* B into A only: equal dims, or B's leading / trailing 1s with broadcast = 1 */
+    int64_t cd[4];
+    if (bc == 1) {
+      if ((st = legacy_align(c, "B", a->dims, a->rank, b->dims, b->rank, cd)) != hwt_status_ok) return st;
+    } else if ((st = legacy_equal(c, a->rank, a->dims, b->rank, b->dims)) != hwt_status_ok) {
+      return st;
+    }
+    commutative = false;
+  }
   bool a_in_b = true, b_in_a = true;
   for (int i = 0; i < a->rank; i++) {
     if (a->dims[i] != b->dims[i] && b->dims[i] != 1) b_in_a = false;
@@ -965,7 +1106,8 @@ static hwt_status op_pool(imp *c, hwt_layer_type type) {
   for (int i = 0; i < nsp; i++) w.k[i] = ks[i];
   int64_t ceil_mode = 0, cip = 0, order = 0;
   if ((st = attr_int(c, "ceil_mode", 0, &ceil_mode)) != hwt_status_ok) return st;
-  if (type == hwt_layer_avgpool && (st = attr_int(c, "count_include_pad", 0, &cip)) != hwt_status_ok) return st;
+  /* count_include_pad exists since opset 7; before, pads never count */
+  if (type == hwt_layer_avgpool && c->opset >= 7 && (st = attr_int(c, "count_include_pad", 0, &cip)) != hwt_status_ok) return st;
   if (type == hwt_layer_maxpool && (st = attr_int(c, "storage_order", 0, &order)) != hwt_status_ok) return st;
   if (order != 0) return node_err(c, hwt_status_unsupported, "storage_order = %lld not supported", (long long) order);
   if ((st = read_window(c, x, &w, ceil_mode != 0)) != hwt_status_ok) return st;
@@ -1100,12 +1242,19 @@ static hwt_status op_reshape(imp *c, rs_kind kind) {
     od[1] = p ? (int64_t) (total / p) : 0;
     orank = 2;
   } else if (kind == RS_RESHAPE) {
-    const hwt_tensor *s = NULL;
-    if ((st = need_const(c, 1, &s)) != hwt_status_ok) return st;
     size_t n;
-    if ((st = const_ints(c, s, "the shape", od, HWT_TENSOR_MAX_RANK, &n)) != hwt_status_ok) return st;
+    if (c->opset < 5) { /* Reshape-1: the shape is an attribute */
+      int na;
+      if ((st = attr_ints(c, "shape", od, HWT_TENSOR_MAX_RANK, &na)) != hwt_status_ok) return st;
+      if (na < 0) return node_err(c, hwt_status_schema_error, "opset %lld: attribute 'shape' missing", (long long) c->opset);
+      n = (size_t) na;
+    } else {
+      const hwt_tensor *s = NULL;
+      if ((st = need_const(c, 1, &s)) != hwt_status_ok) return st;
+      if ((st = const_ints(c, s, "the shape", od, HWT_TENSOR_MAX_RANK, &n)) != hwt_status_ok) return st;
+    }
     int64_t allowzero = 0;
-    if ((st = attr_int(c, "allowzero", 0, &allowzero)) != hwt_status_ok) return st;
+    if (c->opset >= 14 && (st = attr_int(c, "allowzero", 0, &allowzero)) != hwt_status_ok) return st;
     int infer = -1;
     uint64_t known = 1;
     for (size_t i = 0; i < n; i++) {
@@ -1175,7 +1324,7 @@ static hwt_status op_reshape(imp *c, rs_kind kind) {
 
 static hwt_status op_concat(imp *c) {
   int64_t axis;
-  hwt_status st = attr_int(c, "axis", INT64_MIN, &axis);
+  hwt_status st = attr_int(c, "axis", c->opset < 4 ? 1 : INT64_MIN, &axis); /* optional (default 1) before 4 */
   if (st != hwt_status_ok) return st;
   if (axis == INT64_MIN) return node_err(c, hwt_status_schema_error, "attribute 'axis' missing");
   if (c->node->n_input < 1) return node_err(c, hwt_status_schema_error, "no inputs");
@@ -1249,6 +1398,7 @@ static hwt_status op_identity(imp *c, bool dropout) {
   hwt_status st;
   if (dropout) {
     if ((st = extra_outputs_unused(c, 1)) != hwt_status_ok) return st;
+    if (c->opset < 7 && (st = legacy_is_test(c)) != hwt_status_ok) return st;
     if (c->opset >= 12 && in_name(c, 2)) {
       const hwt_tensor *t = NULL;
       if ((st = need_const(c, 2, &t)) != hwt_status_ok) return st;
@@ -1604,6 +1754,29 @@ static hwt_status minmax_chain(imp *c, hwt_layer_type type) {
   return hwt_status_ok;
 }
 
+/* PRelu before opset 7: a slope of one value is shared, a 1-D slope of C values is per channel (axis 1). */
+static hwt_status prelu_legacy(imp *c, entry *x, const hwt_tensor *t) {
+  int id = new_layer(c, hwt_layer_prelu, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  float *src = const_f32(c, t);
+  if (src == NULL) return hwt_status_out_of_memory;
+  float *w = alloc_params(c, t->count);
+  if (w == NULL) {
+    free(src);
+    return hwt_status_out_of_memory;
+  }
+  memcpy(w, src, t->count * sizeof(float));
+  free(src);
+  hwt_layer *l = &c->layers[id];
+  l->nin = 1;
+  l->inputs[0] = x->id;
+  l->w = w;
+  l->wshape = (hwt_shape){1, 1, (uint32_t) t->count};
+  set_layer_out(c, id, x->rank, x->dims);
+  define_value(c, 0, id, x->rank, x->dims);
+  return hwt_status_ok;
+}
+
 /* A node of an operator elementwise_known accepts. */
 static hwt_status op_elementwise(imp *c, const char *op) {
   hwt_status st = hwt_status_ok;
@@ -1635,6 +1808,10 @@ static hwt_status op_elementwise(imp *c, const char *op) {
     entry *x = input(c, 0);
     if (x != NULL && x->kind == V_CONST)
       return node_err(c, hwt_status_unsupported, "X is a constant (constant folding is not supported)");
+    entry *sl = input(c, 1);
+    if (c->opset < 7 && x != NULL && sl != NULL && sl->kind == V_CONST && x->rank >= 2 &&
+        (sl->t->count == 1 || (sl->t->rank == 1 && sl->t->dims[0] == x->dims[1])))
+      return prelu_legacy(c, x, sl->t);
     return op_binary(c, hwt_layer_prelu);
   }
   if (strcmp(op, "Max") == 0 || strcmp(op, "Min") == 0) { /* variadic */
@@ -1661,6 +1838,8 @@ static hwt_status import_node(imp *c) {
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(op, known[i]) == 0;
   ok |= elementwise_known(op);
   if (!ok) return node_err(c, hwt_status_unsupported, "operator not supported");
+  hwt_status st = node_since(c, op);
+  if (st != hwt_status_ok) return st;
   if (c->node->n_output < 1 || c->node->output[0] == NULL || c->node->output[0][0] == '\0')
     return node_err(c, hwt_status_schema_error, "no output");
   if (strcmp(op, "Constant") == 0) return op_constant(c);
@@ -1691,12 +1870,12 @@ static hwt_status import_node(imp *c) {
   if (strcmp(op, "HardSwish") == 0) return unary(c, hwt_layer_hard_swish, 0, 0, NULL);
   if (strcmp(op, "LeakyRelu") == 0) {
     float alpha;
-    hwt_status st = attr_float(c, "alpha", 0.01f, &alpha);
+    st = attr_float(c, "alpha", 0.01f, &alpha);
     return st != hwt_status_ok ? st : unary(c, hwt_layer_leaky_relu, alpha, 0, NULL);
   }
   if (strcmp(op, "HardSigmoid") == 0) {
     float alpha, beta;
-    hwt_status st = attr_float(c, "alpha", 0.2f, &alpha);
+    st = attr_float(c, "alpha", 0.2f, &alpha);
     if (st == hwt_status_ok) st = attr_float(c, "beta", 0.5f, &beta);
     return st != hwt_status_ok ? st : unary(c, hwt_layer_hard_sigmoid, alpha, beta, NULL);
   }

@@ -102,6 +102,12 @@ Test(unary_import, opset11_prelu_scalar_max_one_input_logsoftmax_coerced) {
   cr_assert_eq(ls->axes, HWT_AXIS_C | HWT_AXIS_H | HWT_AXIS_W, "opset < 13: every axis from 1");
   cr_assert_eq(ls->inputs[0], 0, "Max of one input is the value itself");
   hwt_model_free(m);
+  m = load(FIX "prelu_opset6.onnx");
+  cr_assert_eq(m->layers[0].type, hwt_layer_prelu);
+  cr_assert(m->layers[0].wshape.h == 1 && m->layers[0].wshape.w == 1 && m->layers[0].wshape.c == 3,
+            "opset 6: a slope [C] is per channel");
+  cr_assert_eq(m->layers[0].w[2], 0.3f);
+  hwt_model_free(m);
   m = load(FIX "pow_int_exponent.onnx");
   cr_assert_eq(m->layers[0].type, hwt_layer_unary);
   cr_assert_eq(m->layers[0].fn, hwt_unary_pow);
