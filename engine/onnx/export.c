@@ -351,23 +351,28 @@ static hwt_status export_layer(ex *x, size_t i) {
         if (n) n->input[0] = (char *) in0;
       }
       break;
-    case hwt_layer_softmax: {
+    case hwt_layer_softmax:
+    case hwt_layer_log_softmax: {
       uint8_t r = value_rank(x, (int) i), axes = l->axes ? l->axes : HWT_AXIS_C;
       int64_t axis = -1;
       if (axes == HWT_AXIS_C) axis = 1;
       else if (axes == HWT_AXIS_H && r == 4) axis = 2;
       else if (axes == HWT_AXIS_W && r >= 3) axis = r - 1;
       if (axis < 0) return fail(x, i, "softmax over several axes has no opset 13 form");
-      n = add_node(x, "Softmax", l->name, 1);
+      n = add_node(x, l->type == hwt_layer_softmax ? "Softmax" : "LogSoftmax", l->name, 1);
       if (n) n->input[0] = (char *) in0, attr_i(x, n, "axis", axis);
       break;
     }
     case hwt_layer_add:
     case hwt_layer_sub:
     case hwt_layer_mul:
-    case hwt_layer_div: {
-      static const char *const ops[] = {"Add", "Sub", "Mul", "Div"};
-      int k = l->type == hwt_layer_add ? 0 : l->type == hwt_layer_sub ? 1 : l->type == hwt_layer_mul ? 2 : 3;
+    case hwt_layer_div:
+    case hwt_layer_max:
+    case hwt_layer_min:
+    case hwt_layer_prelu: {
+      static const char *const ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "PRelu"};
+      int k = l->type == hwt_layer_add ? 0 : l->type == hwt_layer_sub ? 1 : l->type == hwt_layer_mul ? 2
+              : l->type == hwt_layer_div ? 3 : l->type == hwt_layer_max ? 4 : l->type == hwt_layer_min ? 5 : 6;
       n = add_node(x, ops[k], l->name, 2);
       if (!n) break;
       if (l->nin == 2) {
@@ -459,6 +464,22 @@ static hwt_status export_layer(ex *x, size_t i) {
       x->hard_swish |= l->type == hwt_layer_hard_swish;
       n = add_node(x, op, l->name, 1);
       if (n) n->input[0] = (char *) in0;
+      break;
+    }
+    case hwt_layer_unary: {
+      static const char *const ops[hwt_unary_fn_count] = {
+          "Neg", "Abs", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil", "Elu", "Selu", "Softplus", "Softsign",
+          "Erf", "Pow"};
+      if ((unsigned) l->fn >= hwt_unary_fn_count) return fail(x, i, "unknown function");
+      bool pw = l->fn == hwt_unary_pow;
+      char *en = pw ? ex_str(x, "n%zu_exponent", i) : NULL;
+      float *e = pw ? add_init(x, en, NULL, 0) : NULL;
+      n = add_node(x, ops[l->fn], l->name, pw ? 2 : 1);
+      if (!n || (pw && !e)) break;
+      n->input[0] = (char *) in0;
+      if (pw) *e = l->alpha, n->input[1] = en;
+      if (l->fn == hwt_unary_elu || l->fn == hwt_unary_selu) attr_f(x, n, "alpha", l->alpha);
+      if (l->fn == hwt_unary_selu) attr_f(x, n, "gamma", l->beta);
       break;
     }
     default: return fail(x, i, "no ONNX form (int8 nodes are not exported)");

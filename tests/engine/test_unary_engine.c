@@ -345,3 +345,61 @@ Test(unary_json, type_and_function_names) {
   cr_assert(!hwt_layer_type_q8_capable(hwt_layer_unary));
   cr_assert(!hwt_layer_type_q8_capable(hwt_layer_max));
 }
+
+/* ---- int8 models: the new nodes stay float between int8 convolutions ---- */
+
+Test(unary_engine, quantized_model_converts_around_float_nodes) {
+  hwt_model *m = hwt_rt_calloc(1, sizeof(*m));
+  cr_assert_not_null(m);
+  m->nlayers = 6;
+  m->layers = hwt_rt_calloc(m->nlayers, sizeof(hwt_layer));
+  cr_assert_not_null(m->layers);
+  snprintf(m->name, sizeof(m->name), "q");
+  m->input = (hwt_shape){4, 4, 3};
+  hwt_layer *L = m->layers;
+  const char *names[6] = {"c1", "pr", "ss", "mx", "c2", "ls"};
+  for (int i = 0; i < 6; i++) snprintf(L[i].name, sizeof(L[i].name), "%s", names[i]);
+  L[0].type = hwt_layer_conv, L[0].outputs = 4, L[0].kh = L[0].kw = 3, L[0].sh = L[0].sw = 1;
+  L[0].pad_t = L[0].pad_b = L[0].pad_l = L[0].pad_r = 1;
+  L[0].w = hwt_rt_alloc(4 * 9 * 3 * sizeof(float));
+  L[0].b = hwt_rt_alloc(4 * sizeof(float));
+  cr_assert(L[0].w && L[0].b);
+  for (int k = 0; k < 108; k++) L[0].w[k] = (float) ((k * 7) % 11 - 5) / 16.0f;
+  for (int k = 0; k < 4; k++) L[0].b[k] = 0.1f * (float) k - 0.15f;
+  L[1].type = hwt_layer_prelu, L[1].nin = 1, L[1].inputs[0] = 0, L[1].wshape = (hwt_shape){1, 1, 4};
+  L[1].w = hwt_rt_alloc(4 * sizeof(float));
+  cr_assert_not_null(L[1].w);
+  for (int k = 0; k < 4; k++) L[1].w[k] = 0.1f * (float) (k + 1);
+  L[2].type = hwt_layer_unary, L[2].fn = hwt_unary_softsign, L[2].nin = 1, L[2].inputs[0] = 1;
+  L[3].type = hwt_layer_max, L[3].nin = 2, L[3].inputs[0] = 1, L[3].inputs[1] = 2;
+  L[4].type = hwt_layer_conv, L[4].outputs = 5, L[4].kh = L[4].kw = 1, L[4].sh = L[4].sw = 1, L[4].nin = 1;
+  L[4].inputs[0] = 3;
+  L[4].w = hwt_rt_alloc(5 * 4 * sizeof(float));
+  L[4].b = hwt_rt_alloc(5 * sizeof(float));
+  cr_assert(L[4].w && L[4].b);
+  for (int k = 0; k < 20; k++) L[4].w[k] = (float) ((k * 5) % 9 - 4) / 4.0f;
+  for (int k = 0; k < 5; k++) L[4].b[k] = 0.05f * (float) k;
+  L[5].type = hwt_layer_log_softmax, L[5].nin = 1, L[5].inputs[0] = 4;
+  finalize(m);
+  size_t n = hwt_shape_size(m->input), no = hwt_shape_size(L[5].out);
+  float cal[8 * 48];
+  for (size_t j = 0; j < 8 * n; j++) cal[j] = (float) ((j * 13) % 17) / 17.0f;
+  hwt_model *q = NULL;
+  err[0] = '\0';
+  cr_assert_eq(hwt_model_quantize(m, cal, 8, &q, err, sizeof(err)), hwt_status_ok, "%s", err);
+  cr_assert(q->layers[0].q8 && q->layers[4].q8, "the convolutions are int8");
+  for (int i = 1; i <= 3; i++) cr_assert(!q->layers[i].q8, "node %d stays float", i);
+  cr_assert(!q->layers[5].q8);
+  cr_assert_eq(q->layers[1].w[3], 0.4f, "the constant slope is kept");
+  float want[80], got[80];
+  cr_assert_eq(hwt_model_reference(m, 1, cal, want, NULL), hwt_status_ok);
+  hwt_engine *e = NULL;
+  hwt_engine_options opt = {0};
+  cr_assert_eq(hwt_engine_create(q, 1, &opt, &e, err, sizeof(err)), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_engine_run(e, cal, got, NULL), hwt_status_ok);
+  for (size_t j = 0; j < no; j++)
+    cr_assert(fabsf(got[j] - want[j]) < 0.1f, "[%zu]: int8 %g, float %g", j, (double) got[j], (double) want[j]);
+  hwt_engine_destroy(e);
+  hwt_model_free(q);
+  hwt_model_free(m);
+}

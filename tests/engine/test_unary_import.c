@@ -2,12 +2,13 @@
 /* The importer's mapping of ONNX's elementwise operators (Neg ... Erf, Elu / Selu attributes and defaults, Pow
  * by a constant scalar, PRelu / Max / Min with values and constants, LogSoftmax per opset) on the models
  * tests/fixtures/onnx/make_unary_fixtures.py writes, their refusals, and an imported graph run through the
- * engine against closed-form values. */
+ * engine against closed-form values; the exporter's forms of the new node types, imported back. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "onnx.h"
 
@@ -163,4 +164,91 @@ Test(unary_import, supported_list) {
     bool last = strlen(s) >= strlen(ops[i]) && strcmp(s + strlen(s) - strlen(ops[i]), ops[i]) == 0;
     cr_assert(strstr(s, needle) != NULL || last, "%s missing from '%s'", ops[i], s);
   }
+}
+
+/* ---- export: every new node type writes an ONNX form that imports back to the same node ---- */
+
+static hwt_model *mk_model(size_t n) {
+  hwt_model *m = hwt_rt_calloc(1, sizeof(*m));
+  cr_assert_not_null(m);
+  m->layers = hwt_rt_calloc(n, sizeof(hwt_layer));
+  cr_assert_not_null(m->layers);
+  m->nlayers = n;
+  snprintf(m->name, sizeof(m->name), "x");
+  m->input = (hwt_shape){2, 2, 3};
+  m->ninputs = 1;
+  m->inputs[0].shape = m->input;
+  m->inputs[0].rank = 4;
+  snprintf(m->inputs[0].name, sizeof(m->inputs[0].name), "x");
+  for (size_t i = 0; i < n; i++) {
+    snprintf(m->layers[i].name, sizeof(m->layers[i].name), "n%zu", i);
+    m->layers[i].rank = 4;
+    m->layers[i].nin = 1;
+    m->layers[i].inputs[0] = i ? (int) i - 1 : HWT_INPUT_ID(0);
+  }
+  return m;
+}
+
+/* Exports m, imports it back, checks the node types / functions / parameters and the engine's outputs. */
+static void round_trip(hwt_model *m) {
+  err[0] = '\0';
+  cr_assert_eq(hwt_model_finalize(m, "x", err, sizeof err), hwt_status_ok, "%s", err);
+  char path[] = "/tmp/hwt_unary_export_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  close(fd);
+  cr_assert_eq(hwt_onnx_export(m, path, err, sizeof err), hwt_status_ok, "%s", err);
+  hwt_model *r = load(path);
+  remove(path);
+  cr_assert_eq(r->nlayers, m->nlayers);
+  for (size_t i = 0; i < m->nlayers; i++) {
+    const hwt_layer *a = &m->layers[i], *b = &r->layers[i];
+    cr_assert_eq(b->type, a->type, "node %zu: %s", i, hwt_layer_type_name(b->type));
+    cr_assert_eq(b->fn, a->fn, "node %zu", i);
+    cr_assert_eq(b->alpha, a->alpha, "node %zu", i);
+    cr_assert_eq(b->beta, a->beta, "node %zu", i);
+    cr_assert_eq(b->nin, a->nin, "node %zu", i);
+    cr_assert_eq(b->axes ? b->axes : HWT_AXIS_C, a->axes ? a->axes : HWT_AXIS_C, "node %zu", i);
+  }
+  float x[24], y1[24], y2[24];
+  for (int j = 0; j < 24; j++) x[j] = (float) (j % 12 - 5) * 0.375f;
+  hwt_engine *e1 = NULL, *e2 = NULL;
+  hwt_engine_options opt = {0};
+  cr_assert_eq(hwt_engine_create(m, 2, &opt, &e1, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_engine_create(r, 2, &opt, &e2, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_engine_run(e1, x, y1, NULL), hwt_status_ok);
+  cr_assert_eq(hwt_engine_run(e2, x, y2, NULL), hwt_status_ok);
+  for (int j = 0; j < 24; j++)
+    cr_assert((isnan(y1[j]) && isnan(y2[j])) || y1[j] == y2[j], "[%d]: %g vs %g", j, (double) y1[j], (double) y2[j]);
+  hwt_engine_destroy(e1);
+  hwt_engine_destroy(e2);
+  hwt_model_free(r);
+  hwt_model_free(m);
+}
+
+Test(unary_export, every_function_round_trips) {
+  for (int f = 0; f < hwt_unary_fn_count; f++) {
+    hwt_model *m = mk_model(1);
+    m->layers[0].type = hwt_layer_unary;
+    m->layers[0].fn = (hwt_unary_fn) f;
+    if (f == hwt_unary_elu || f == hwt_unary_selu || f == hwt_unary_pow) m->layers[0].alpha = 1.5f;
+    if (f == hwt_unary_selu) m->layers[0].beta = 2.5f;
+    round_trip(m);
+  }
+}
+
+Test(unary_export, prelu_max_min_log_softmax_round_trip) {
+  hwt_model *m = mk_model(4);
+  hwt_layer *L = m->layers;
+  L[0].type = hwt_layer_prelu, L[0].wshape = (hwt_shape){1, 1, 3};
+  L[0].w = hwt_rt_alloc(3 * sizeof(float));
+  cr_assert_not_null(L[0].w);
+  L[0].w[0] = 0.1f, L[0].w[1] = 0.2f, L[0].w[2] = 0.3f;
+  L[1].type = hwt_layer_max, L[1].nin = 2, L[1].inputs[1] = HWT_INPUT_ID(0);
+  L[2].type = hwt_layer_min, L[2].wshape = (hwt_shape){1, 1, 1};
+  L[2].w = hwt_rt_alloc(sizeof(float));
+  cr_assert_not_null(L[2].w);
+  L[2].w[0] = 0.5f;
+  L[3].type = hwt_layer_log_softmax;
+  round_trip(m);
 }
