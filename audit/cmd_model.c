@@ -50,6 +50,12 @@ static void act_text(const hwt_layer *l, char *buf, size_t len) {
   }
 }
 
+/* "conv2d int8", "unary exp" for the op column. */
+static void op_text(const hwt_layer *l, char *buf, size_t len) {
+  snprintf(buf, len, "%s%s%s%s", hwt_layer_type_name(l->type), l->type == hwt_layer_unary ? " " : "",
+           l->type == hwt_layer_unary ? hwt_unary_fn_name(l->fn) : "", l->q8 ? " int8" : "");
+}
+
 static void fused_text(const hwt_layer *l, char *buf, size_t len) {
   if (l->fused[0] != '\0') {
     snprintf(buf, len, "%s", l->fused);
@@ -244,7 +250,8 @@ int hwt_cmd_model(int argc, char **argv) {
       const hwt_layer *l = &m->layers[i];
       int n = (int) strlen(l->name);
       wname = n > wname ? n : wname;
-      n = (int) strlen(hwt_layer_type_name(l->type)) + (l->q8 ? 5 : 0);
+      op_text(l, text, sizeof text);
+      n = (int) strlen(text);
       wop = n > wop ? n : wop;
       inputs_text(m, l, text, sizeof text);
       n = (int) strlen(text);
@@ -271,7 +278,7 @@ int hwt_cmd_model(int argc, char **argv) {
       const hwt_layer *l = &m->layers[i];
       printf("%*zu  ", widx, i);
       print_cut(l->name, wname, false);
-      snprintf(text, sizeof text, "%s%s", hwt_layer_type_name(l->type), l->q8 ? " int8" : "");
+      op_text(l, text, sizeof text);
       print_cut(text, wop, false);
       inputs_text(m, l, text, sizeof text);
       print_cut(text, win, false);

@@ -252,3 +252,16 @@ Test(unary_export, prelu_max_min_log_softmax_round_trip) {
   L[3].type = hwt_layer_log_softmax;
   round_trip(m);
 }
+
+/* `hwtune model` names a unary node's function in its op column. */
+Test(unary_import, model_command_shows_the_function) {
+  FILE *p = popen(HWTUNE_BINARY " model " FIX "chain.onnx --profile none 2>&1", "r");
+  cr_assert_not_null(p);
+  char buf[16384];
+  size_t n = fread(buf, 1, sizeof buf - 1, p);
+  buf[n] = '\0';
+  cr_assert_eq(pclose(p), 0, "%s", buf);
+  cr_assert(strstr(buf, "unary reciprocal") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "unary pow") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "log_softmax") != NULL, "%s", buf);
+}
