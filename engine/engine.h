@@ -149,7 +149,6 @@ typedef struct hwt_layer {
   uint8_t rank;                /* logical rank of the output (see above); 0 = native */
   float alpha, beta;           /* clip (lo, hi), leaky_relu (alpha), hard_sigmoid (alpha, beta), unary (see fn) */
   uint32_t outputs;            /* fc: N, conv: output channels */
-  int from;                    /* TRANSITIONAL (to be removed): add's second input as a layer index, -1 = input */
   int nin;                     /* data inputs used */
   int inputs[HWT_NODE_MAX_INPUTS]; /* value ids: node index (earlier) or HWT_INPUT_ID(k) */
   hwt_shape in, out;           /* in = the shape of inputs[0] */
@@ -178,7 +177,7 @@ typedef struct hwt_graph_io {
 
 typedef struct hwt_model {
   char name[HWT_LAYER_NAME_MAX];
-  char source[64];             /* "hwtune.model/1", "generator", "onnx (opset 13, pytorch 2.1)" */
+  char source[192];            /* "hwtune.model/1", "generator", "onnx (opset 13, pytorch 2.1)" */
   hwt_precision precision;     /* int8 when any node carries int8 weights */
   hwt_shape input;             /* = inputs[0].shape */
   hwt_qparams iq;              /* = inputs[0].q (hwtune int8 models) */
@@ -213,7 +212,7 @@ hwt_status hwt_model_save(const hwt_model *m, const char *json_path, char *err, 
 void hwt_model_free(hwt_model *m);
 /* Completes a model built by a generator, a loader or an importer: fills the defaults of a model that names no
  * graph I/O (one input = `input` / `iq`, q8 when precision is int8; one output = the last node), of nodes with
- * nin == 0 (inputs[0] = the previous node or the input; add's second input as given), then recomputes every
+ * nin == 0 (inputs[0] = the previous node or the input), then recomputes every
  * shape (hwt_model_infer_shapes) and validates the graph: inputs name earlier values only, shapes and
  * broadcasts agree, parameters present, q8 rules. `file` names the model in messages. */
 hwt_status hwt_model_finalize(hwt_model *m, const char *file, char *err, size_t errlen);

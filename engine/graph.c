@@ -416,12 +416,6 @@ hwt_status hwt_model_finalize(hwt_model *m, const char *file, char *err, size_t 
     if (l->nin == 0) {
       l->inputs[0] = i > 0 ? (int) i - 1 : HWT_INPUT_ID(0);
       l->nin = 1;
-      if (l->type == hwt_layer_add && l->w == NULL) {
-        if (l->from < -1 || l->from >= (int) i)
-          NODE_FAIL(i, l, "'from' (%d) must name an earlier node or the input", l->from);
-        l->inputs[1] = l->from < 0 ? HWT_INPUT_ID(0) : l->from;
-        l->nin = 2;
-      }
     }
   }
   /* Validation: inputs, arity, parameters, int8 rules. */
@@ -446,7 +440,6 @@ hwt_status hwt_model_finalize(hwt_model *m, const char *file, char *err, size_t 
     } else if (l->type != hwt_layer_concat && l->nin != 1) {
       NODE_FAIL(i, l, "%d inputs (this type reads 1)", l->nin);
     }
-    if (l->type == hwt_layer_add) l->from = l->nin == 2 ? (l->inputs[1] >= 0 ? l->inputs[1] : -1) : -1;
     bool weighted = l->type == hwt_layer_fc || l->type == hwt_layer_conv || l->type == hwt_layer_dwconv;
     if (weighted) {
       bool f32 = l->w != NULL && l->b != NULL, i8 = l->wq != NULL && l->bq != NULL && l->wscale != NULL;

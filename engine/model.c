@@ -147,17 +147,13 @@ static hwt_model *model_new(const char *name, size_t nlayers) {
 }
 
 /* The sequential defaults (as hwt_model_finalize fills them) for code that needs shapes before finalizing:
- * every node reads the previous one (the first: the input); add's second input is `from`. */
+ * every node reads the previous one (the first: the input). */
 static void sequential_inputs(hwt_model *m) {
   for (size_t i = 0; i < m->nlayers; i++) {
     hwt_layer *l = &m->layers[i];
     if (l->nin != 0) continue;
     l->inputs[0] = i > 0 ? (int) i - 1 : HWT_INPUT_ID(0);
     l->nin = 1;
-    if (l->type == hwt_layer_add && l->w == NULL && l->from >= -1 && l->from < (int) i) {
-      l->inputs[1] = l->from < 0 ? HWT_INPUT_ID(0) : l->from;
-      l->nin = 2;
-    }
   }
 }
 
@@ -579,7 +575,6 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
       l->nin = 2;
     }
   }
-  if (l->type == hwt_layer_add && l->nin == 2) l->from = l->inputs[1] >= 0 ? l->inputs[1] : -1;
   if (binary) {
     int want = cshape != NULL ? 1 : 2;
     if (l->nin != want) {

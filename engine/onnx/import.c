@@ -211,7 +211,6 @@ static int new_layer(imp *c, hwt_layer_type type, const char *suffix) {
   hwt_layer *l = &c->layers[id];
   memset(l, 0, sizeof *l);
   l->type = type;
-  l->from = -1;
   const char *name = c->node->name && c->node->name[0] ? c->node->name : NULL;
   if (name)
     snprintf(l->name, sizeof l->name, "%.*s%s", (int) (sizeof l->name - 1 - strlen(suffix)), name, suffix);
@@ -1074,7 +1073,6 @@ static hwt_status op_binary(imp *c, hwt_layer_type type) {
   l->nin = 2;
   l->inputs[0] = a->id;
   l->inputs[1] = b->id;
-  l->from = b->id;
   set_layer_out(c, id, a->rank, a->dims);
   define_value(c, 0, id, a->rank, a->dims);
   return hwt_status_ok;

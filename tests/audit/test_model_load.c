@@ -31,7 +31,7 @@ Test(model_load, valid_tiny_model) {
   cr_assert_eq(hwt_model_load(FIX "tiny.json", &m, err, sizeof(err)), hwt_status_ok, "%s", err);
   cr_assert_eq(m->nlayers, 11);
   cr_assert_eq(m->layers[1].out.h, 4);
-  cr_assert_eq(m->layers[3].from, 1);
+  cr_assert_eq(m->layers[3].inputs[1], 1);
   cr_assert_eq(m->layers[10].out.c, 5);
   cr_assert_eq(m->layers[9].type, hwt_layer_fc);
   hwt_model_free(m);

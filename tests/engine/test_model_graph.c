@@ -74,15 +74,14 @@ Test(graph, defaults_sequential) {
   hwt_model_free(m);
 }
 
-Test(graph, legacy_add_from) {
+Test(graph, add_without_second_input_refused) {
+  /* nin == 0 defaults to the previous node only: an add built without its second input (the old `from`
+   * field is gone) is refused, not silently read as x + x. */
   hwt_model *m = mk(3, 2, 2, 3);
   m->layers[2].type = hwt_layer_add;
-  m->layers[2].from = 0;
-  expect_ok(m);
-  cr_assert_eq(m->layers[2].nin, 2);
-  cr_assert_eq(m->layers[2].inputs[0], 1);
-  cr_assert_eq(m->layers[2].inputs[1], 0);
-  cr_assert_eq(m->layers[2].from, 0);
+  char err[512] = "";
+  cr_assert_neq(hwt_model_finalize(m, "g", err, sizeof(err)), hwt_status_ok);
+  cr_assert(strstr(err, "node 2") != NULL && strstr(err, "needs 2") != NULL, "%s", err);
   hwt_model_free(m);
 }
 
