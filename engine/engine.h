@@ -40,7 +40,7 @@ extern "C" {
  *   rank 2 [N, K]        <-> internal (1, 1, K)
  *   rank 1 [N]           <-> internal (1, 1, 1)
  * Conversions between layouts happen once at the graph's inputs and outputs (hwt_engine_run*) and inside
- * hwt_layer_reshape nodes; nowhere else.
+ * hwt_layer_reshape and hwt_layer_transpose nodes; nowhere else.
  *
  * Element types: a value is float32, or int8 when its node has q8 set (graph inputs: io.q8), with affine
  * parameters oq (io.q). int8 nodes (q8) read int8 inputs; float nodes read float inputs. Where a producer's
@@ -92,6 +92,7 @@ typedef enum hwt_layer_type {
   hwt_layer_min,            /* "min" */
   hwt_layer_prelu,          /* "prelu": x >= 0 ? x : slope * x, slope = the other operand (constant w or inputs[1]) */
   hwt_layer_log_softmax,    /* "log_softmax": log(softmax(x)) over the dims in `axes` (as softmax) */
+  hwt_layer_transpose,      /* "transpose": logical dims permuted by `perm` (perm[0] == 0: the batch stays first) */
   hwt_layer_type_count
 } hwt_layer_type;
 
@@ -163,6 +164,10 @@ typedef struct hwt_layer {
   hwt_qparams oq;              /* output quantization: set for q8 nodes; on float nodes when calibrated */
   uint64_t offset;             /* byte offset of this layer's parameters in the weights file */
   char fused[96];              /* what an importer folded into this node: "BatchNormalization 'bn1' + Relu 'r1'" */
+  /* transpose (float): output logical dim d is input logical dim perm[d], d < rank (2 to 4, equal to the input's
+   * rank), perm[0] == 0; the output's shape follows from the input's (rank 4: [N, C, H, W], rank 3: [N, C, L]).
+   * Layout conversions happen inside the node. Entries from rank on are 0. */
+  uint8_t perm[4];
 } hwt_layer;
 
 /* A graph input or output. */

@@ -313,6 +313,30 @@ hwt_status hwt_model_infer_shapes(hwt_model *m, char *err, size_t errlen) {
           return node_err(err, errlen, i, l, "output [%u, %u, %u] holds %zu elements, the input [%u, %u, %u] %zu",
                           o.h, o.w, o.c, hwt_shape_size(o), cur.h, cur.w, cur.c, hwt_shape_size(cur));
         break;
+      case hwt_layer_transpose: {
+        uint8_t r = hwt_model_value_rank(m, l->inputs[0]);
+        if (r < 2 || r > 4) {
+          value_name(m, l->inputs[0], vn, sizeof(vn));
+          return node_err(err, errlen, i, l, "input %s has logical rank %u (transpose reads rank 2 to 4)", vn, r);
+        }
+        if (l->rank != r)
+          return node_err(err, errlen, i, l, "perm has %u entries, the input's rank is %u", l->rank, r);
+        unsigned seen = 0;
+        for (unsigned d = 0; d < 4; d++) {
+          if (d >= r ? l->perm[d] != 0 : l->perm[d] >= r || (seen >> l->perm[d] & 1u))
+            return node_err(err, errlen, i, l, "perm [%u, %u, %u, %u] is not a permutation of 0 to %u", l->perm[0],
+                            l->perm[1], l->perm[2], l->perm[3], r - 1u);
+          if (d < r) seen |= 1u << l->perm[d];
+        }
+        if (l->perm[0] != 0)
+          return node_err(err, errlen, i, l, "perm[0] = %u moves the batch dimension (only perm[0] = 0 is supported)",
+                          l->perm[0]);
+        /* logical dims after the batch: rank 4 [C, H, W], rank 3 [C, L], rank 2 [K] */
+        uint32_t id[4] = {1, cur.c, r == 4 ? cur.h : cur.w, cur.w}, od[4];
+        for (unsigned d = 0; d < r; d++) od[d] = id[l->perm[d]];
+        o = r == 4 ? (hwt_shape){od[2], od[3], od[1]} : r == 3 ? (hwt_shape){1, od[2], od[1]} : cur;
+        break;
+      }
       default: break; /* elementwise: the input's shape */
     }
     if (l->type != hwt_layer_concat && !is_binary(l->type) && l->nin != 1)

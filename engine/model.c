@@ -18,7 +18,7 @@ static const char *const type_names[hwt_layer_type_count] = {
     "fully_connected", "conv2d", "depthwise_conv2d", "relu", "relu6", "max_pool2d", "avg_pool2d",
     "global_avg_pool", "softmax", "add", "sub", "mul", "div", "clip", "leaky_relu", "sigmoid",
     "hard_sigmoid", "hard_swish", "tanh", "affine", "concat", "reshape", "identity", "quantize", "dequantize", "unary", "max",
-    "min", "prelu", "log_softmax"};
+    "min", "prelu", "log_softmax", "transpose"};
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == hwt_layer_type_count, "a name per layer type");
 static const char *const act_names[] = {"none", "relu", "relu6", "clip"};
 static const char *const fn_names[hwt_unary_fn_count] = {
@@ -110,6 +110,7 @@ double hwt_layer_flops(const hwt_layer *l) {
     case hwt_layer_log_softmax: return 3.0 * out;
     case hwt_layer_affine: return 2.0 * out;
     case hwt_layer_reshape:
+    case hwt_layer_transpose:
     case hwt_layer_identity: return 0;
     default: return out;
   }
@@ -378,7 +379,7 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
     LERR(c, "unknown layer type '%s' (known: fully_connected, conv2d, depthwise_conv2d, relu, relu6, max_pool2d, "
             "avg_pool2d, global_avg_pool, softmax, add, sub, mul, div, clip, leaky_relu, sigmoid, hard_sigmoid, "
             "hard_swish, tanh, affine, concat, reshape, identity, quantize, dequantize, unary, max, min, prelu, "
-            "log_softmax)", ts);
+            "log_softmax, transpose)", ts);
     return hwt_status_schema_error;
   }
   l->type = (hwt_layer_type) t;
@@ -523,6 +524,22 @@ static hwt_status parse_layer(ctx *c, json_t *jl, hwt_model *m, size_t i, json_t
       return hwt_status_schema_error;
     }
     l->rank = (uint8_t) json_integer_value(rank);
+  }
+  if (!field_allowed(c, jl, "perm", l->type == hwt_layer_transpose)) return hwt_status_schema_error;
+  if (l->type == hwt_layer_transpose) {
+    json_t *p = json_object_get(jl, "perm");
+    size_t np = json_is_array(p) ? json_array_size(p) : 0;
+    bool ok = np >= 2 && np <= 4 && (rank == NULL || (size_t) l->rank == np);
+    for (size_t d = 0; ok && d < np; d++) {
+      json_t *e = json_array_get(p, d);
+      ok = json_is_integer(e) && json_integer_value(e) >= 0 && json_integer_value(e) < (json_int_t) np;
+      if (ok) l->perm[d] = (uint8_t) json_integer_value(e);
+    }
+    if (!ok) {
+      LERR(c, "field 'perm' must be an array of 2 to 4 dims (0 to rank - 1, as many as 'rank'), e.g. [0, 2, 3, 1]");
+      return hwt_status_schema_error;
+    }
+    l->rank = (uint8_t) np;
   }
   json_t *fused = json_object_get(jl, "fused");
   if (fused != NULL) {
@@ -1259,6 +1276,11 @@ static json_t *layer_json(const hwt_model *m, size_t i, unsigned char *blob, siz
     if (l->const_first) json_object_set_new(jl, "const_first", json_true());
   }
   if (l->rank != 0) json_object_set_new(jl, "rank", json_integer(l->rank));
+  if (l->type == hwt_layer_transpose) {
+    json_t *p = json_array();
+    for (unsigned d = 0; d < l->rank && d < 4; d++) json_array_append_new(p, json_integer(l->perm[d]));
+    json_object_set_new(jl, "perm", p);
+  }
   if (l->fused[0] != '\0') json_object_set_new(jl, "fused", json_string(l->fused));
   if (stores_params(l)) {
     json_object_set_new(jl, "offset", json_integer((json_int_t) *off));

@@ -256,6 +256,21 @@ static void reshape_sample(const void *in, hwt_shape is, uint8_t irank, void *ou
   }
 }
 
+/* Transpose one sample (graph.c checked perm against the rank): walks the output in its internal order, stepping
+ * through the input with the internal stride of the logical dim each output dim reads. */
+static void transpose_sample(const float *in, hwt_shape is, const hwt_layer *l, float *out) {
+  hwt_shape os = l->out;
+  /* internal strides of the input's logical dims after the batch: rank 4 [C, H, W], rank 3 [C, L], rank 2 [K] */
+  size_t st[4] = {0, 1, l->rank == 4 ? (size_t) is.w * is.c : is.c, is.c};
+  size_t sc = st[l->perm[1]], sh = l->rank == 4 ? st[l->perm[2]] : 0;
+  size_t sw = l->rank == 4 ? st[l->perm[3]] : l->rank == 3 ? st[l->perm[2]] : 0;
+  for (uint32_t y = 0; y < os.h; y++)
+    for (uint32_t x = 0; x < os.w; x++) {
+      const float *src = in + y * sh + x * sw;
+      for (uint32_t c = 0; c < os.c; c++) *out++ = src[c * sc];
+    }
+}
+
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* softplus without overflow: log(1 + e^x) = max(x, 0) + log1p(e^-|x|). */
@@ -379,6 +394,9 @@ void hwt_op_f32(const hwt_layer *l, size_t batch, const void *const *in, const h
     case hwt_layer_reshape:
       for (size_t s = 0; s < batch; s++)
         reshape_sample(x + s * isz, ish[0], irank[0], out + s * n, l->out, l->rank, sizeof(float));
+      break;
+    case hwt_layer_transpose:
+      for (size_t s = 0; s < batch; s++) transpose_sample(x + s * isz, ish[0], l, out + s * n);
       break;
     default: break; /* fc / conv / dwconv / quantize never come here */
   }

@@ -211,6 +211,27 @@ static double unary_ref(const hwt_layer *l, double v) {
   }
 }
 
+/* Logical dims after the batch of a value of shape s and rank r (4: [C, H, W], 3: [C, L], 2: [K]); returns r - 1. */
+static unsigned logical_dims(hwt_shape s, uint8_t r, size_t *d) {
+  d[0] = s.c, d[1] = r == 4 ? s.h : s.w, d[2] = s.w;
+  return r > 1 ? r - 1u : 1u;
+}
+
+/* Transpose: each output element in the logical order, its logical coordinates mapped back through perm. */
+static void transpose_ref(const hwt_layer *l, const float *in, hwt_shape is, float *out) {
+  size_t od[3], idim[3], n = hwt_shape_size(l->out);
+  unsigned k = logical_dims(l->out, l->rank, od);
+  logical_dims(is, l->rank, idim);
+  for (size_t j = 0; j < n; j++) {
+    size_t oc[3] = {0, 0, 0}, ic[3] = {0, 0, 0}, rem = j;
+    for (unsigned d = k; d-- > 0;) oc[d] = rem % od[d], rem /= od[d];
+    for (unsigned d = 0; d < k; d++) ic[l->perm[d + 1] - 1] = oc[d];
+    size_t ij = 0;
+    for (unsigned d = 0; d < k; d++) ij = ij * idim[d] + ic[d];
+    out[ref_internal(l->out, l->rank, j)] = in[ref_internal(is, l->rank, ij)];
+  }
+}
+
 /* The second operand of a binary node at output (y, x, c). */
 static double operand_at(const hwt_layer *l, const float *b, hwt_shape bs, uint32_t y, uint32_t x, uint32_t c) {
   uint32_t by = bs.h == 1 ? 0 : y, bx = bs.w == 1 ? 0 : x, bc = bs.c == 1 ? 0 : c;
@@ -286,6 +307,7 @@ static void node_f32(const hwt_layer *l, const float *const *in, const hwt_shape
     case hwt_layer_reshape:
       for (size_t j = 0; j < n; j++) out[ref_internal(os, l->rank, j)] = x[ref_internal(ish[0], irank[0], j)];
       return;
+    case hwt_layer_transpose: transpose_ref(l, x, ish[0], out); return;
     default: break;
   }
   for (size_t i = 0; i < n; i++) {

@@ -430,6 +430,13 @@ static hwt_status export_layer(ex *x, size_t i) {
       if (n) n->input[0] = (char *) in0, n->input[1] = sn;
       break;
     }
+    case hwt_layer_transpose: {
+      int64_t perm[4];
+      for (unsigned d = 0; d < l->rank && d < 4; d++) perm[d] = l->perm[d];
+      n = add_node(x, "Transpose", l->name, 1);
+      if (n) n->input[0] = (char *) in0, attr_ints(x, n, "perm", perm, l->rank);
+      break;
+    }
     case hwt_layer_relu:
     case hwt_layer_relu6:
     case hwt_layer_clip: {

@@ -30,7 +30,9 @@ static const char supported_ops[] =
     "ReduceMean, Relu, Reshape, Sigmoid, Softmax, Squeeze, Sub, Tanh, Unsqueeze, "
     /* elementwise functions, Max / Min, PRelu, Pow, LogSoftmax (op_elementwise) */
     "Abs, Ceil, Elu, Erf, Exp, Floor, Log, LogSoftmax, Max, Min, Neg, Pow, PRelu, Reciprocal, Selu, Softplus, "
-    "Softsign, Sqrt";
+    "Softsign, Sqrt, "
+    /* layout (op_transpose) */
+    "Transpose";
 
 const char *hwt_onnx_supported_ops(void) { return supported_ops; }
 
@@ -1822,6 +1824,53 @@ static hwt_status op_elementwise(imp *c, const char *op) {
   return op_softmax(c); /* LogSoftmax */
 }
 
+/* ---------------- Transpose ---------------- */
+
+/* Transpose of a runtime value of rank 2 to 4 whose perm keeps the batch first (the engine's batch is never part
+ * of a shape). perm defaults to the reversed dims, which moves the batch: refused like any perm[0] != 0. */
+static hwt_status op_transpose(imp *c) {
+  entry *x = NULL;
+  hwt_status st = need_value(c, 0, &x);
+  if (st != hwt_status_ok) return st;
+  int64_t p[4];
+  int np;
+  if ((st = attr_ints(c, "perm", p, 4, &np)) != hwt_status_ok) return st;
+  char ds[96];
+  dims_string(x->rank, x->dims, ds, sizeof ds);
+  if (x->rank < 2 || x->rank > 4)
+    return node_err(c, hwt_status_unsupported, "input %s has rank %u (Transpose supports ranks 2 to 4)", ds,
+                    x->rank);
+  if (np < 0) {
+    np = x->rank;
+    for (int d = 0; d < np; d++) p[d] = np - 1 - d;
+  }
+  if (np != x->rank)
+    return node_err(c, hwt_status_schema_error, "perm has %d entries, the input %s has rank %u", np, ds, x->rank);
+  unsigned seen = 0;
+  for (int d = 0; d < np; d++) {
+    if (p[d] < 0 || p[d] >= np || (seen >> p[d] & 1u))
+      return node_err(c, hwt_status_schema_error, "perm is not a permutation of 0 to %d", np - 1);
+    seen |= 1u << p[d];
+  }
+  if (p[0] != 0)
+    return node_err(c, hwt_status_unsupported, "perm[0] = %lld moves the batch dimension of %s%s (only perms that "
+                    "keep dim 0 first are supported)", (long long) p[0], ds,
+                    attr(c, "perm") == NULL ? " (perm absent: the default reverses all dims)" : "");
+  int id = new_layer(c, hwt_layer_transpose, "");
+  if (id < 0) return hwt_status_out_of_memory;
+  hwt_layer *l = &c->layers[id];
+  l->nin = 1;
+  l->inputs[0] = x->id;
+  int64_t od[4];
+  for (int d = 0; d < np; d++) {
+    l->perm[d] = (uint8_t) p[d];
+    od[d] = x->dims[p[d]];
+  }
+  set_layer_out(c, id, x->rank, od);
+  define_value(c, 0, id, x->rank, od);
+  return hwt_status_ok;
+}
+
 static hwt_status import_node(imp *c) {
   const char *op = c->node->op_type ? c->node->op_type : "";
   const char *dom = c->node->domain ? c->node->domain : "";
@@ -1831,7 +1880,7 @@ static hwt_status import_node(imp *c) {
                                       "Conv", "DequantizeLinear", "Div", "Dropout", "Flatten", "Gemm",
                                       "GlobalAveragePool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu",
                                       "MatMul", "MaxPool", "Mul", "QuantizeLinear", "ReduceMean", "Relu", "Reshape",
-                                      "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Unsqueeze"};
+                                      "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze"};
   bool ok = false;
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(op, known[i]) == 0;
   ok |= elementwise_known(op);
@@ -1878,6 +1927,7 @@ static hwt_status import_node(imp *c) {
     return st != hwt_status_ok ? st : unary(c, hwt_layer_hard_sigmoid, alpha, beta, NULL);
   }
   if (elementwise_known(op)) return op_elementwise(c, op);
+  if (strcmp(op, "Transpose") == 0) return op_transpose(c);
   if (strcmp(op, "QuantizeLinear") == 0) return op_quantize(c);
   if (strcmp(op, "DequantizeLinear") == 0) return op_dequantize(c);
   return node_err(c, hwt_status_unsupported, "operator not supported");
