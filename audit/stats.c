@@ -166,7 +166,7 @@ size_t hwt_audit_soak(hwt_engine *e[2], const float *in, double duration_s, doub
   for (int p = 0; p < 2; p++)
     if (e[p] != NULL) {
       const hwt_model *m = hwt_engine_model(e[p]);
-      o[p] = malloc(hwt_engine_batch(e[p]) * hwt_shape_size(m->layers[m->nlayers - 1].out) * sizeof(float));
+      o[p] = malloc(hwt_engine_batch(e[p]) * hwt_model_output_size(m, 0) * sizeof(float));
     }
   size_t used = 0;
   if (lat[0] == NULL || lat[1] == NULL) goto done;

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (m->outputs[k].value >= (int) m->nlayers || m->outputs[k].value < HWT_INPUT_ID(m->ninputs - 1)) __builtin_trap();
   if (bytes > weights_len) __builtin_trap();
   if (small_enough(m)) {
-    size_t in_size = hwt_shape_size(m->input), out_size = hwt_shape_size(m->layers[m->nlayers - 1].out);
+    size_t in_size = hwt_model_input_size(m, 0), out_size = hwt_model_output_size(m, 0);
     float *in = malloc(in_size * sizeof(float)), *out = malloc(out_size * sizeof(float));
     if (in != NULL && out != NULL) {
       /* extreme inputs: int8 models quantize them to -128 / 127, the accumulator bounds' worst case */
