@@ -27,8 +27,9 @@ static void usage(FILE *out) {
           "  --profile P   tuning profile (default: libhwtune's default path when it exists; none: defaults)\n"
           "  --threads N   cap threads per layer, N in [1, 256] (default: all usable CPUs)\n"
           "  --json        JSON (schema " HWT_GRAPH_SCHEMA ") instead of the table\n"
-          "  --export F    write the model as ONNX to F instead (atomically): opset 13, NCHW, fp32 weights (an int8\n"
-          "                model is refused); the batch dimension is symbolic ('N') unless the model fixes one.\n"
+          "  --export F    write the model as ONNX to F instead (atomically): opset 13, NCHW, the batch dimension\n"
+          "                symbolic ('N') unless the model fixes one; int8 is `hwtune quantize`'s job (a graph\n"
+          "                read from a QDQ file, with explicit quantize nodes, is refused).\n"
           "                `hwtune model --model mlp --export mlp.onnx` gives ONNX Runtime the built-in MLP\n\n"
           "Exit codes: 0 ok, 1 the model refused or the engine cannot be built, 2 usage error.\n");
 }
@@ -192,8 +193,8 @@ int hwt_cmd_model(int argc, char **argv) {
     }
     char dims[96];
     hwt_cli_dims_string(back->inputs[0].shape, back->inputs[0].rank, back->fixed_batch, dims, sizeof dims);
-    fprintf(stderr, "hwtune model: wrote %s: %s as ONNX (opset 13, fp32, %zu nodes), input '%s' %s\n", export_path,
-            model_arg, m->nlayers, back->inputs[0].name, dims);
+    fprintf(stderr, "hwtune model: wrote %s: %s as ONNX (opset 13, %s, %zu nodes), input '%s' %s\n", export_path,
+            model_arg, m->precision == hwt_prec_int8 ? "int8" : "fp32", m->nlayers, back->inputs[0].name, dims);
     hwt_model_free(back);
     rc = 0;
     goto done;
