@@ -11,6 +11,7 @@
 #include "../cli/verbs.h"
 #include "cmd_io.h"
 #include "hwt_common.h"
+#include "profile_model.h"
 #include "onnx.h"
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -330,10 +331,12 @@ int hwt_cmd_run(int argc, char **argv) {
     goto done;
   }
   hwt_engine_options eo = {.threads = threads};
-  if (profile != NULL) {
-    eo.chooser = hwt_engine_profile_chooser;
-    eo.chooser_ctx = profile;
+  hwt_profile_binding bind; /* the profile's model entry, when it has one for this model and batch */
+  if (hwt_engine_profile_bind(profile, model_arg, m, batch, &bind, &eo, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune run: %s\n", err);
+    goto done;
   }
+  if (bind.note[0]) snprintf(note + strlen(note), sizeof note - strlen(note), "; %s", bind.note);
   if (hwt_engine_create(m, batch, &eo, &e, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune run: %s: %s\n", model_arg, err);
     goto done;
