@@ -56,6 +56,24 @@ void hwt_audit_linfit(const double *x, const double *y, size_t n, double *a, dou
 bool hwt_audit_theil_sen(const double *x, const double *y, size_t n, double *slope, double *intercept, double *lo,
                          double *hi);
 
+/* ---- accuracy on labelled data (pure) ---- */
+#define HWT_AUDIT_Z95 1.959963984540054 /* two-sided 95%: the standard normal's 0.975 quantile */
+
+/* Wilson score interval of a proportion k / n at normal quantile z: [lo, hi] within [0, 1] (n == 0: [0, 1]). */
+void hwt_audit_wilson(size_t k, size_t n, double z, double *lo, double *hi);
+
+/* Interval for the paired difference of two accuracies over the same n samples, p_a - p_b = (b - c) / n, from the
+ * discordant pairs only: b samples right in A and wrong in B, c the reverse. Agresti and Min's adjusted Wald
+ * interval ("Wald+2", Statistics in Medicine 24, 2005: 0.5 added to each cell of the 2x2 table):
+ *   centre (b - c) / (n + 2), sd = sqrt(b + c + 1 - (b - c)^2 / (n + 2)) / (n + 2), centre +- z sd, within [-1, 1].
+ * Unlike the plain Wald interval it does not collapse to [0, 0] when b = c = 0. (n == 0 or b + c > n: [-1, 1].) */
+void hwt_audit_paired_diff_ci(size_t b, size_t c, size_t n, double z, double *lo, double *hi);
+
+/* True when `label` is among the k best of `scores[0..classes)`: fewer than k classes score higher or score the
+ * same at a lower index (ties go to the lower index, as an argmax does). A NaN score of the label is never
+ * among them; a label >= classes neither. */
+bool hwt_audit_in_topk(const float *scores, size_t classes, size_t label, size_t k);
+
 /* ---- soak ---- */
 /* A latency drift figure needs at least this much soak and this many windows; below, no figure at all. */
 #define HWT_SOAK_MIN_SECONDS 30.0

@@ -197,6 +197,41 @@ done:
   return used;
 }
 
+/* ---- accuracy on labelled data ---- */
+
+void hwt_audit_wilson(size_t k, size_t n, double z, double *lo, double *hi) {
+  *lo = 0;
+  *hi = 1;
+  if (n == 0 || k > n) return;
+  double nn = (double) n, p = (double) k / nn, z2 = z * z;
+  double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+  double half = z / (1 + z2 / nn) * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
+  /* exact at the ends: k = 0 has the lower limit 0, k = n the upper limit 1 (no rounding past them) */
+  *lo = k == 0 ? 0.0 : fmax(0.0, centre - half);
+  *hi = k == n ? 1.0 : fmin(1.0, centre + half);
+}
+
+void hwt_audit_paired_diff_ci(size_t b, size_t c, size_t n, double z, double *lo, double *hi) {
+  *lo = -1;
+  *hi = 1;
+  if (n == 0 || b > n || c > n - b) return;
+  double n2 = (double) n + 2, d = ((double) b - (double) c) / n2;
+  double v = (double) (b + c) + 1 - ((double) b - (double) c) * ((double) b - (double) c) / n2;
+  double sd = sqrt(v > 0 ? v : 0) / n2;
+  *lo = fmax(-1.0, d - z * sd);
+  *hi = fmin(1.0, d + z * sd);
+}
+
+bool hwt_audit_in_topk(const float *scores, size_t classes, size_t label, size_t k) {
+  if (label >= classes || k == 0) return false;
+  float s = scores[label];
+  if (isnan(s)) return false;
+  size_t ahead = 0; /* classes ranked before the label: higher scores, and equal ones at a lower index */
+  for (size_t i = 0; i < classes && ahead < k; i++)
+    if (scores[i] > s || (scores[i] == s && i < label)) ahead++;
+  return ahead < k;
+}
+
 /* ---- rules ---- */
 const char *const hwt_audit_metrics[] = {
     "p50_ms", "p90_ms", "p99_ms", "max_ms", "throughput", "top1_agreement", "cosine", "max_abs_err", "rss_mb",
