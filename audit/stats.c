@@ -235,7 +235,8 @@ bool hwt_audit_in_topk(const float *scores, size_t classes, size_t label, size_t
 /* ---- rules ---- */
 const char *const hwt_audit_metrics[] = {
     "p50_ms", "p90_ms", "p99_ms", "max_ms", "throughput", "top1_agreement", "cosine", "max_abs_err", "rss_mb",
-    "alloc_mb", "drift_pct", "rss_growth_mb_h", "abnormal_failures", "single_thread_p99_ms", NULL};
+    "alloc_mb", "drift_pct", "rss_growth_mb_h", "abnormal_failures", "single_thread_p99_ms", "top1_fp32",
+    "top1_int8", "top1_drop", "top5_fp32", "top5_int8", "top5_drop", NULL};
 
 hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, char *err, size_t errlen) {
   hwt_list list;
@@ -265,10 +266,10 @@ hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, c
     bool known = false;
     for (size_t m = 0; hwt_audit_metrics[m]; m++) known |= strcmp(hwt_audit_metrics[m], ru->metric) == 0;
     if (!known) {
-      hwt_errf(err, errlen,
-               "--fail-on: unknown metric '%s' (known: p50_ms p90_ms p99_ms max_ms throughput top1_agreement cosine "
-               "max_abs_err rss_mb alloc_mb drift_pct rss_growth_mb_h abnormal_failures single_thread_p99_ms)%s",
-               ru->metric,
+      char names[512] = "";
+      for (size_t m = 0; hwt_audit_metrics[m]; m++)
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", m ? " " : "", hwt_audit_metrics[m]);
+      hwt_errf(err, errlen, "--fail-on: unknown metric '%s' (known: %s)%s", ru->metric, names,
                strcmp(ru->metric, "drift_pct_h") == 0
                    ? "; drift_pct_h (%/h, extrapolated) was replaced by drift_pct: the latency change over the soak, %"
                    : "");
