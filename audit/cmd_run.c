@@ -2,15 +2,20 @@
 /* `hwtune run`: runs a model (ONNX, hwtune JSON or a built-in) on the user's own tensors (.npy or ONNX .pb)
  * and writes the outputs as .npy, so anyone can check hwtune's answers against their own framework. */
 #include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../cli/verbs.h"
+#include "bench.h"
 #include "cmd_io.h"
 #include "hwt_common.h"
+#include "hwt_stats.h"
 #include "onnx.h"
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -89,7 +94,7 @@ void hwt_cli_dims_string(hwt_shape s, uint8_t rank, size_t batch, char *buf, siz
 static void usage(FILE *out) {
   fprintf(out,
           "usage: hwtune run --model M --input X [--input NAME=X ...] [--out Y.npy | --out-dir D] [--threads N]\n"
-          "                  [--profile P|none] [--batch B]\n\n"
+          "                  [--profile P|none] [--batch B] [--runs R [--warmup W] [--results F.json]]\n\n"
           "Runs a model on your own data with hwtune's inference runtime and writes its outputs, so you can\n"
           "compare hwtune's answers with your framework's. Prints a one-line summary to stderr.\n\n"
           "  --model M      an ONNX file (.onnx), a hwtune model JSON, mlp or mobilenet\n"
@@ -104,6 +109,16 @@ static void usage(FILE *out) {
           "  --profile P    tuning profile (default: libhwtune's default path when it exists; none: defaults)\n"
           "  --batch B      run the N samples B at a time (N a multiple of B; default: N, or the batch an ONNX\n"
           "                 file fixes)\n\n"
+          "Timing mode (--runs or --results), timed as bench/peers/onnxruntime/run.js times ONNX Runtime: the N\n"
+          "samples are one inference (N must be the batch); W untimed runs (the first one's outputs are the ones\n"
+          "written), then R timed runs on the same input, one clock read pair around each; median, p90, p99 and\n"
+          "the 95%% CI of the median. Outputs go only to --out / --out-dir (nothing is printed to stdout).\n"
+          "  --runs R       timed runs, R in [10, 10000000] (default 2000; fewer than 2000 is flagged in the results)\n"
+          "  --warmup W     untimed runs first, W in [1, 1000000] (default 200)\n"
+          "  --results F    write hwtune.results/1 JSON (docs/results-schema.md) atomically: op model_f32, or\n"
+          "                 model_qs8 when the graph has int8 nodes; impl hwtune; shape the model file's name\n"
+          "                 without .onnx; m the batch; the machine context bench writes; context.peer the run\n"
+          "                 (profile, threads, input, load average before and after); all samples in samples_ns\n\n"
           "Exit codes: 0 ok, 1 the model or an input refused or the run failed, 2 usage error (an --out or\n"
           "--out-dir that cannot be written included, refused before anything runs).\n");
 }
@@ -133,11 +148,156 @@ static void file_name_of(const char *name, size_t k, char *buf, size_t len) {
   if (n == 0 || buf[0] == '.') snprintf(buf, len, "output_%zu", k);
 }
 
+/* ---- timing mode ---- */
+
+/* The model file's name without its folder and .onnx (.json): the results' shape, as run.js names it. */
+static void shape_name_of(const char *model_arg, char *buf, size_t len) {
+  const char *base = strrchr(model_arg, '/');
+  base = base ? base + 1 : model_arg;
+  size_t n = strlen(base);
+  if (ends_with(base, ".onnx")) n -= 5;
+  else if (ends_with(base, ".json")) n -= 5;
+  snprintf(buf, len, "%.*s", (int) n, base);
+}
+
+static bool model_has_int8(const hwt_model *m) {
+  if (m->precision == hwt_prec_int8) return true;
+  for (size_t i = 0; i < m->nlayers; i++)
+    if (m->layers[i].q8 || m->layers[i].wq != NULL) return true;
+  return false;
+}
+
+static double load_average(void) {
+  double l[1];
+  return getloadavg(l, 1) == 1 ? l[0] : NAN;
+}
+
+static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+/* What the timed runs measured, and what they ran on. */
+typedef struct timing_run {
+  const char *model_arg, *profile_note;
+  const hwt_model *m;
+  const run_input *inputs;
+  size_t ninputs, batch, runs, warmup;
+  unsigned threads;
+  const double *samples;    /* runs entries, ns per inference */
+  double load_before, load_after, create_ms, elapsed_s;
+  int argc;
+  char **argv;
+} timing_run;
+
+/* The hwtune.results/1 document of a timed run (new reference, NULL when out of memory). */
+static json_t *timing_document(const timing_run *t, hwt_bench_session *session) {
+  size_t n = t->runs;
+  double *scratch = malloc(n * sizeof *scratch);
+  if (scratch == NULL) return NULL;
+  hwt_stats_summary st;
+  hwt_stats_summarize(t->samples, n, scratch, &st);
+  free(scratch);
+  bool q8 = model_has_int8(t->m);
+  char shape[200], name[320], msg[200];
+  shape_name_of(t->model_arg, shape, sizeof shape);
+  const char *op = q8 ? "model_qs8" : "model_f32";
+  snprintf(name, sizeof name, "%s/hwtune/auto/%s/m%zu/t%u/warm", op, shape, t->batch, t->threads);
+
+  json_t *ctx = hwt_bench_context_json(session, t->argc, t->argv);
+  if (ctx == NULL) return NULL;
+  hwt_bench_context_finish(ctx, session);
+  json_t *cw = json_object_get(ctx, "warnings"), *rw = json_array();
+  double lmax = fmax(t->load_before, t->load_after);
+  if (lmax > 0.5) {
+    snprintf(msg, sizeof msg, "load average %.2f before, %.2f after, on %u CPUs", t->load_before, t->load_after,
+             hwt_engine_usable_cpus());
+    json_array_append_new(rw, json_string(msg));
+    if (json_is_array(cw)) json_array_append_new(cw, json_string(msg));
+  }
+  if (st.cv > 0.05) {
+    snprintf(msg, sizeof msg, "cv %.1f%% > 5%%", 100 * st.cv);
+    json_array_append_new(rw, json_string(msg));
+  }
+  if (n < 2000) {
+    snprintf(msg, sizeof msg, "%zu timed runs, fewer than the 2000 a peer comparison needs: a smoke run", n);
+    json_array_append_new(rw, json_string(msg));
+  }
+  json_t *dims = json_array(), *odims = json_array();
+  for (unsigned d = 0; d < t->inputs[0].t.rank; d++)
+    json_array_append_new(dims, json_integer((json_int_t) t->inputs[0].t.dims[d]));
+  int64_t od[3];
+  unsigned nod = hwt_cli_value_dims(t->m->outputs[0].shape, t->m->outputs[0].rank, od);
+  json_array_append_new(odims, json_integer((json_int_t) t->batch));
+  for (unsigned d = 0; d < nod; d++) json_array_append_new(odims, json_integer((json_int_t) od[d]));
+  char abs_model[4096], abs_input[4096];
+  const char *model_path = ends_with(t->model_arg, ".onnx") || ends_with(t->model_arg, ".json")
+                               ? (realpath(t->model_arg, abs_model) ? abs_model : t->model_arg)
+                               : t->model_arg;
+  const char *input_path = realpath(t->inputs[0].path, abs_input) ? abs_input : t->inputs[0].path;
+  json_t *peer = json_object();
+  json_object_set_new(peer, "runtime", json_string("hwtune"));
+  json_object_set_new(peer, "threads", json_integer(t->threads));
+  json_object_set_new(peer, "profile", json_string(t->profile_note));
+  json_object_set_new(peer, "model", json_string(model_path));
+  json_object_set_new(peer, "precision", json_string(q8 ? "int8" : "fp32"));
+  json_object_set_new(peer, "input", json_string(input_path));
+  json_object_set_new(peer, "input_dims", dims);
+  json_object_set_new(peer, "output", json_string(t->m->outputs[0].name));
+  json_object_set_new(peer, "output_dims", odims);
+  json_object_set_new(peer, "session_create_ms", json_real(t->create_ms));
+  json_object_set_new(peer, "warmup_runs", json_integer((json_int_t) t->warmup));
+  json_object_set_new(peer, "load_average_before", num_or_null(t->load_before));
+  json_object_set_new(peer, "load_average_after", num_or_null(t->load_after));
+  json_object_set_new(ctx, "peer", peer);
+
+  json_t *r = json_object(), *samples = json_array();
+  json_object_set_new(r, "name", json_string(name));
+  json_object_set_new(r, "op", json_string(op));
+  json_object_set_new(r, "dtype", json_string(q8 ? "qs8" : "f32"));
+  json_object_set_new(r, "impl", json_string("hwtune"));
+  json_object_set_new(r, "isa", json_string("auto"));
+  json_object_set_new(r, "shape", json_string(shape));
+  json_object_set_new(r, "m", json_integer((json_int_t) t->batch));
+  json_object_set_new(r, "threads", json_integer(t->threads));
+  json_object_set_new(r, "cache", json_string("warm"));
+  json_object_set_new(r, "profile", json_string(t->profile_note));
+  json_object_set_new(r, "samples", json_integer((json_int_t) n));
+  json_object_set_new(r, "iterations_per_sample", json_integer(1));
+  json_object_set_new(r, "preempted_dropped", json_integer(0));
+  json_object_set_new(r, "median_ns", json_real(st.median));
+  json_object_set_new(r, "mean_ns", json_real(st.mean));
+  json_object_set_new(r, "stddev_ns", json_real(st.stddev));
+  json_object_set_new(r, "mad_ns", json_real(st.mad));
+  json_object_set_new(r, "min_ns", json_real(st.min));
+  json_object_set_new(r, "max_ns", json_real(st.max));
+  json_object_set_new(r, "p90_ns", json_real(st.p90));
+  json_object_set_new(r, "p99_ns", json_real(st.p99));
+  json_object_set_new(r, "ci_low_ns", json_real(st.ci_low));
+  json_object_set_new(r, "ci_high_ns", json_real(st.ci_high));
+  json_object_set_new(r, "cv", json_real(st.cv));
+  json_object_set_new(r, "cold_copies", json_integer(1));
+  json_object_set_new(r, "elapsed_s", json_real(t->elapsed_s));
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) json_object_set_new(r, "peak_rss_bytes", json_integer((json_int_t) ru.ru_maxrss * 1024));
+  json_object_set_new(r, "warnings", rw);
+  for (size_t i = 0; i < n; i++) json_array_append_new(samples, json_real(t->samples[i]));
+  json_object_set_new(r, "samples_ns", samples);
+
+  json_t *doc = json_object(), *results = json_array();
+  json_object_set_new(doc, "schema", json_string(HWT_RESULTS_SCHEMA));
+  json_object_set_new(doc, "partial", json_false());
+  json_object_set_new(doc, "context", ctx);
+  json_array_append_new(results, r);
+  json_object_set_new(doc, "results", results);
+  fprintf(stderr, "hwtune run: %s: p50 %.1f us  p90 %.1f us  p99 %.1f us  mean %.1f us  (%zu runs, load %.2f/%.2f)\n",
+          name, st.median / 1e3, st.p90 / 1e3, st.p99 / 1e3, st.mean / 1e3, n, t->load_before, t->load_after);
+  return doc;
+}
+
 #define MAX_RUN_INPUTS HWT_GRAPH_MAX_IO
 
 int hwt_cmd_run(int argc, char **argv) {
-  const char *model_arg = NULL, *out_path = NULL, *out_dir = NULL, *profile_arg = NULL;
+  const char *model_arg = NULL, *out_path = NULL, *out_dir = NULL, *profile_arg = NULL, *results_path = NULL;
   unsigned threads = 0;
+  size_t runs = 0, warmup = 200;
   size_t batch_arg = 0;
   run_input inputs[MAX_RUN_INPUTS];
   size_t ninputs = 0;
@@ -180,6 +340,15 @@ int hwt_cmd_run(int argc, char **argv) {
     } else if (strcmp(a, "--batch") == 0) {
       if (!hwt_parse_u64(v, 1, 65536, &u)) return bad("--batch takes an integer in [1, 65536], not", v);
       batch_arg = (size_t) u;
+    } else if (strcmp(a, "--runs") == 0) {
+      if (!hwt_parse_u64(v, 10, 10000000, &u)) return bad("--runs takes an integer in [10, 10000000], not", v);
+      runs = (size_t) u;
+    } else if (strcmp(a, "--warmup") == 0) {
+      if (!hwt_parse_u64(v, 1, 1000000, &u)) return bad("--warmup takes an integer in [1, 1000000], not", v);
+      warmup = (size_t) u;
+    } else if (strcmp(a, "--results") == 0) {
+      if (*v == '\0') return bad("--results needs a file name", NULL);
+      results_path = v;
     } else {
       return bad("unknown option", a);
     }
@@ -187,7 +356,13 @@ int hwt_cmd_run(int argc, char **argv) {
   if (model_arg == NULL) return bad("--model is required (an .onnx file, a model JSON, mlp or mobilenet)", NULL);
   if (ninputs == 0) return bad("--input is required (a .npy or .pb file)", NULL);
   if (out_path != NULL && out_dir != NULL) return bad("--out and --out-dir exclude each other", NULL);
+  bool timing = runs != 0 || results_path != NULL;
+  if (timing && runs == 0) runs = 2000;
   char err[2048] = "";
+  if (results_path != NULL && hwt_check_out_dir(results_path, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune run: --results: %s\n", err);
+    return 2;
+  }
   if (out_path != NULL) {
     if (!ends_with(out_path, ".npy")) return bad("--out writes NumPy: the name must end in .npy, not", out_path);
     if (hwt_check_out_dir(out_path, err, sizeof err) != hwt_status_ok) {
@@ -209,6 +384,9 @@ int hwt_cmd_run(int argc, char **argv) {
   hwt_model *m = NULL;
   hwt_profile *profile = NULL;
   hwt_engine *e = NULL;
+  hwt_bench_session *session = NULL;
+  double *samples = NULL;
+  json_t *doc = NULL;
   float *ins[MAX_RUN_INPUTS] = {0}, *outs[HWT_GRAPH_MAX_IO] = {0}, *chunk_outs[HWT_GRAPH_MAX_IO] = {0};
   const float *chunk_ins[MAX_RUN_INPUTS] = {0};
 
@@ -257,6 +435,11 @@ int hwt_cmd_run(int argc, char **argv) {
     batch = m->fixed_batch;
   } else if (m->fixed_batch != 0 && m->fixed_batch != batch) {
     fprintf(stderr, "hwtune run: --batch %zu, but %s fixes the batch at %u\n", batch, model_arg, m->fixed_batch);
+    goto done;
+  }
+  if (timing && n != batch) {
+    fprintf(stderr, "hwtune run: %s: %zu samples, but the timing mode times one inference of the whole input: give "
+            "%zu sample%s (the batch)\n", inputs[0].path, n, batch, batch == 1 ? "" : "s");
     goto done;
   }
   /* Bind files to graph inputs: by name, then the positional ones in order to the inputs left. */
@@ -329,15 +512,28 @@ int hwt_cmd_run(int argc, char **argv) {
     fprintf(stderr, "hwtune run: %s\n", err);
     goto done;
   }
+  if (timing) {
+    /* The bench session gives the context bench writes (machine, build, timer, load before the run) and sets our
+     * kernels' default blocking from this machine's caches, as bench, tune and audit do. */
+    hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = false};
+    if (hwt_bench_session_create(&so, &session, err, sizeof err) != hwt_status_ok) {
+      fprintf(stderr, "hwtune run: %s\n", err);
+      goto done;
+    }
+    samples = malloc(runs * sizeof *samples);
+    if (samples == NULL) goto oom;
+  }
   hwt_engine_options eo = {.threads = threads};
   if (profile != NULL) {
     eo.chooser = hwt_engine_profile_chooser;
     eo.chooser_ctx = profile;
   }
+  uint64_t create0 = hwt_now_ns();
   if (hwt_engine_create(m, batch, &eo, &e, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune run: %s: %s\n", model_arg, err);
     goto done;
   }
+  double create_ms = (double) (hwt_now_ns() - create0) / 1e6;
   /* Whole-run buffers: inputs as float, outputs for all N samples (external layouts). */
   for (size_t k = 0; k < ninputs; k++) {
     size_t cnt = inputs[k].t.count;
@@ -352,6 +548,7 @@ int hwt_cmd_run(int argc, char **argv) {
     if (outs[j] == NULL) goto oom;
   }
   size_t nonfinite_in = 0, nonfinite_out = 0;
+  double load_before = timing ? load_average() : NAN;
   uint64_t t0 = hwt_now_ns();
   for (size_t s = 0; s < n; s += batch) {
     for (size_t j = 0; j < m->ninputs; j++) chunk_ins[j] = ins[j] + s * hwt_model_input_size(m, j);
@@ -367,6 +564,31 @@ int hwt_cmd_run(int argc, char **argv) {
     nonfinite_out += info.output_nonfinite;
   }
   double ms = (double) (hwt_now_ns() - t0) / 1e6;
+  double elapsed_s = 0, load_after = NAN;
+  if (timing) {
+    /* The run above was the first warm-up run (its outputs are the ones written); n == batch, so chunk_ins and
+     * chunk_outs already point at the whole input and output. */
+    for (size_t i = 1; i < warmup; i++) {
+      hwt_status st = hwt_engine_run_io(e, chunk_ins, chunk_outs, NULL);
+      if (st != hwt_status_ok) {
+        fprintf(stderr, "hwtune run: %s: warm-up run %zu failed: %s\n", model_arg, i, hwt_status_string(st));
+        goto done;
+      }
+    }
+    uint64_t w0 = hwt_now_ns();
+    for (size_t i = 0; i < runs; i++) {
+      uint64_t a = hwt_now_ns();
+      hwt_status st = hwt_engine_run_io(e, chunk_ins, chunk_outs, NULL);
+      uint64_t b = hwt_now_ns();
+      if (st != hwt_status_ok) {
+        fprintf(stderr, "hwtune run: %s: timed run %zu failed: %s\n", model_arg, i, hwt_status_string(st));
+        goto done;
+      }
+      samples[i] = (double) (b - a);
+    }
+    elapsed_s = (double) (hwt_now_ns() - w0) / 1e9;
+    load_after = load_average();
+  }
 
   /* Outputs. */
   for (size_t j = 0; j < m->noutputs; j++) {
@@ -392,7 +614,7 @@ int hwt_cmd_run(int argc, char **argv) {
         fprintf(stderr, "hwtune run: %s\n", err);
         goto done;
       }
-    } else {
+    } else if (!timing) {
       size_t per = hwt_model_output_size(m, j);
       for (size_t s = 0; s < n; s++) {
         for (size_t q = 0; q < per; q++) printf("%s%.9g", q ? " " : "", (double) outs[j][s * per + q]);
@@ -408,6 +630,34 @@ int hwt_cmd_run(int argc, char **argv) {
   if (nonfinite_in || nonfinite_out)
     fprintf(stderr, "hwtune run: note: %zu NaN/Inf input value%s, %zu NaN/Inf output value%s\n", nonfinite_in,
             nonfinite_in == 1 ? "" : "s", nonfinite_out, nonfinite_out == 1 ? "" : "s");
+  if (timing) {
+    unsigned used_threads = threads;
+    if (used_threads == 0 || used_threads > hwt_engine_usable_cpus()) used_threads = hwt_engine_usable_cpus();
+    timing_run tr = {.model_arg = model_arg, .profile_note = note, .m = m, .inputs = inputs, .ninputs = ninputs,
+                     .batch = batch, .runs = runs, .warmup = warmup, .threads = used_threads, .samples = samples,
+                     .load_before = load_before, .load_after = load_after, .create_ms = create_ms,
+                     .elapsed_s = elapsed_s, .argc = argc, .argv = argv};
+    doc = timing_document(&tr, session);
+    if (doc == NULL) goto oom;
+    if (results_path != NULL) {
+      char *text = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+      size_t len = text ? strlen(text) : 0;
+      char *nl = text ? realloc(text, len + 2) : NULL;
+      if (nl == NULL) {
+        free(text);
+        goto oom;
+      }
+      text = nl;
+      text[len++] = '\n';
+      text[len] = '\0';
+      hwt_status st = hwt_write_file_atomic(results_path, text, len, err, sizeof err);
+      free(text);
+      if (st != hwt_status_ok) {
+        fprintf(stderr, "hwtune run: --results: %s\n", err);
+        goto done;
+      }
+    }
+  }
   if (fflush(stdout) != 0) {
     fprintf(stderr, "hwtune run: cannot write to stdout: %s\n", strerror(errno));
     goto done;
@@ -415,8 +665,11 @@ int hwt_cmd_run(int argc, char **argv) {
   rc = 0;
   goto done;
 oom:
-  fprintf(stderr, "hwtune run: out of memory for the inputs and outputs of %zu samples\n", n);
+  fprintf(stderr, "hwtune run: out of memory (inputs, outputs or samples of %zu samples)\n", n);
 done:
+  json_decref(doc);
+  free(samples);
+  hwt_bench_session_destroy(session);
   for (size_t k = 0; k < MAX_RUN_INPUTS; k++) free(ins[k]);
   for (size_t j = 0; j < HWT_GRAPH_MAX_IO; j++) free(outs[j]);
   for (size_t k = 0; k < ninputs; k++) hwt_tensor_free(&inputs[k].t);

@@ -17,3 +17,4 @@ int hwt_cmd_compare(int argc, char **argv);
 int hwt_cmd_audit(int argc, char **argv);
 int hwt_cmd_run(int argc, char **argv);
 int hwt_cmd_model(int argc, char **argv);
+int hwt_cmd_quantize(int argc, char **argv);

@@ -83,9 +83,17 @@ hwt_status hwt_onnx_import_buffer(const void *data, size_t len, const char *name
 const char *hwt_onnx_supported_ops(void);
 
 /* ---- export ---- */
-/* Writes a float graph as an ONNX model (opset 13; NCHW in the file, weights re-laid back), atomically. Nodes
- * map one to one where ONNX has the op; fused activations become their own Relu / Clip nodes. int8 graphs are
- * refused. Used to round-trip the built-in models and to feed ONNX Runtime the same weights. */
+/* Writes a graph as an ONNX model (opset 13; NCHW in the file, weights re-laid back), atomically. Nodes map one
+ * to one where ONNX has the op; fused activations become their own Relu / Clip nodes. Used to round-trip the
+ * built-in models and to feed ONNX Runtime the same weights.
+ * int8 graphs (hwt_model_quantize's) are written in QDQ form: int8 weights as INT8 initializers with per-channel
+ * float scales (DequantizeLinear axis 0, the output channel of Conv's OIHW and of Gemm's transB [N, K]), int32
+ * biases with scale in_scale * wscale[c] and zero point 0, every int8 value as QuantizeLinear / DequantizeLinear
+ * with its scale and int8 zero point (after the fused Relu / Clip, inside the op's QDQ group), float values read by
+ * int8 nodes likewise with their calibrated parameters, float nodes as float. The classifier with float logits is
+ * a Gemm on dequantized int8 input and weights with no QuantizeLinear after it. The model's metadata_props carry
+ * "hwtune.output_step": the calibrated scale of graph output 0 (docs/quantize.md). Graphs with explicit
+ * quantize / dequantize nodes are refused. */
 hwt_status hwt_onnx_export(const hwt_model *m, const char *path, char *err, size_t errlen);
 
 #ifdef __cplusplus

@@ -11,7 +11,7 @@
 static void compare_usage(FILE *out) {
   fprintf(out,
           "usage: hwtune compare BASE.json NEW.json [--threshold PCT] [--alpha A] [--format console|md|json]\n"
-          "                      [--out FILE]\n\n"
+          "                      [--out FILE] [--pair auto|config|across-impl]\n\n"
           "Pairs the results of two `hwtune bench` files by (op, impl, isa, shape, batch, threads, cache) and, for\n"
           "each pair, prints the ratio of medians new/base with a 95%% bootstrap confidence interval (fixed seed,\n"
           "from samples_ns; from the stored confidence intervals when samples are absent), the Mann-Whitney U\n"
@@ -21,7 +21,12 @@ static void compare_usage(FILE *out) {
           "  --threshold PCT   smallest change that counts, in percent (default 5)\n"
           "  --alpha A         significance level of the test (default 0.05)\n"
           "  --format F        console (default), md (Markdown table) or json (schema hwtune.compare/1)\n"
-          "  --out FILE        write there (atomically) instead of stdout\n\n"
+          "  --out FILE        write there (atomically) instead of stdout\n"
+          "  --pair P          config: the full key above (the same implementation twice); across-impl: by (op,\n"
+          "                    shape, batch, threads, cache) alone, one runtime against another on the same model\n"
+          "                    (hwtune run --runs against bench/peers/onnxruntime/run.js; ratio = new / base);\n"
+          "                    auto (default): config, or across-impl when that pairs nothing and each file holds\n"
+          "                    one implementation, a different one in each\n\n"
           "Exit: 0 no pair slower; 1 at least one pair slower (or the output could not be written); 2 usage error\n"
           "or unusable input: a missing file, not JSON, a wrong schema, a file without results, or no\n"
           "configuration in both files (a gate never passes on nothing to compare).\n");
@@ -68,6 +73,15 @@ int hwt_cmd_compare(int argc, char **argv) {
       else if (v && strcmp(v, "json") == 0) fmt = hwt_cmpfmt_json;
       else {
         fprintf(stderr, "hwtune compare: --format must be console, md or json, got '%s'\n", v ? v : "");
+        return 2;
+      }
+    } else if (strncmp(a, "--pair", 6) == 0 && (a[6] == '\0' || a[6] == '=')) {
+      v = opt_value(argc, argv, &i, "--pair");
+      if (v && strcmp(v, "auto") == 0) opt.pairing = hwt_pair_auto;
+      else if (v && strcmp(v, "config") == 0) opt.pairing = hwt_pair_config;
+      else if (v && strcmp(v, "across-impl") == 0) opt.pairing = hwt_pair_across_impl;
+      else {
+        fprintf(stderr, "hwtune compare: --pair must be auto, config or across-impl, got '%s'\n", v ? v : "");
         return 2;
       }
     } else if (strncmp(a, "--out", 5) == 0 && (a[5] == '\0' || a[5] == '=')) {

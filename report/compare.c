@@ -21,6 +21,7 @@ void hwt_compare_options_default(hwt_compare_options *o) {
   o->threshold_pct = 5;
   o->alpha = 0.05;
   o->rounds = 1000;
+  o->pairing = hwt_pair_auto;
 }
 
 static uint64_t fnv1a(const char *s) {
@@ -98,6 +99,108 @@ static void compare_pair(hwt_compare_row *row, const hwt_compare_options *o) {
   judge(row, o);
 }
 
+/* The implementation every result of f shares, or NULL (no results, or several implementations). */
+static const char *single_impl(const hwt_results_file *f) {
+  if (f->nresults == 0) return NULL;
+  const char *impl = f->results[0].impl;
+  for (size_t i = 1; i < f->nresults; i++)
+    if (strcmp(f->results[i].impl, impl) != 0) return NULL;
+  return impl;
+}
+
+/* A result under its config key (op/shape/m/t/cache), for pairing across implementations. */
+typedef struct cfg_entry {
+  char key[256];
+  const hwt_result *r;
+} cfg_entry;
+
+static int cmp_cfg_entry(const void *x, const void *y) {
+  const cfg_entry *a = x, *b = y;
+  int c = strcmp(a->key, b->key);
+  if (c) return c;
+  return (a->r->index > b->r->index) - (a->r->index < b->r->index);
+}
+
+static int cfg_key_cmp(const void *elem, const void *key) { return strcmp(((const cfg_entry *)elem)->key, key); }
+
+/* Config keys of f's results, sorted (file order among equal keys); *dups = results whose key an earlier one has. */
+static cfg_entry *cfg_entries(const hwt_results_file *f, size_t *dups) {
+  cfg_entry *e = malloc((f->nresults ? f->nresults : 1) * sizeof *e);
+  if (e == NULL) return NULL;
+  for (size_t i = 0; i < f->nresults; i++) {
+    hwt_result_config_key(&f->results[i], e[i].key, sizeof e[i].key);
+    e[i].r = &f->results[i];
+  }
+  if (f->nresults > 1) qsort(e, f->nresults, sizeof *e, cmp_cfg_entry);
+  *dups = 0;
+  for (size_t i = 1; i < f->nresults; i++)
+    if (strcmp(e[i - 1].key, e[i].key) == 0) (*dups)++;
+  return e;
+}
+
+/* Pairs base with cand into c (rows, only_base, only_new and the verdict counts, all reset first) by the full key
+ * or, across_impl, by the config key. *nodata counts pairs without spread information. */
+static hwt_status pair_results(const hwt_results_file *base, const hwt_results_file *cand, bool across_impl,
+                               hwt_compare *c, size_t *nodata, size_t *dups_base, size_t *dups_new) {
+  size_t nb = base->nresults, nn = cand->nresults;
+  c->nrows = c->nonly_base = c->nonly_new = c->nslower = c->nfaster = c->nsame = 0;
+  *nodata = *dups_base = *dups_new = 0;
+  const hwt_result **sorted = NULL;
+  cfg_entry *cfg_new = NULL, *cfg_base = NULL;
+  bool *used = calloc(nn ? nn : 1, sizeof *used);
+  if (across_impl) {
+    cfg_new = cfg_entries(cand, dups_new);
+    cfg_base = cfg_entries(base, dups_base);
+  } else {
+    sorted = malloc((nn ? nn : 1) * sizeof *sorted);
+  }
+  if (used == NULL || (across_impl ? (cfg_new == NULL || cfg_base == NULL) : sorted == NULL)) {
+    free(used);
+    free(sorted);
+    free(cfg_new);
+    free(cfg_base);
+    return hwt_status_out_of_memory;
+  }
+  if (!across_impl) {
+    for (size_t j = 0; j < nn; j++) sorted[j] = &cand->results[j];
+    hwt_result_sort_by_key(sorted, nn);
+  }
+  for (size_t i = 0; i < nb; i++) {
+    const hwt_result *a = &base->results[i], *b = NULL;
+    char key[256];
+    if (across_impl) {
+      hwt_result_config_key(a, key, sizeof key);
+      size_t at = hwt_lower_bound(cfg_new, nn, sizeof *cfg_new, key, cfg_key_cmp);
+      if (at < nn && strcmp(cfg_new[at].key, key) == 0) b = cfg_new[at].r;
+    } else {
+      snprintf(key, sizeof key, "%s", a->key);
+      b = hwt_result_find(sorted, nn, a->key);
+    }
+    if (b == NULL) {
+      c->only_base[c->nonly_base++] = a;
+      continue;
+    }
+    used[b->index] = true;
+    hwt_compare_row *row = &c->rows[c->nrows++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->key, sizeof row->key, "%s", key);
+    row->base = a;
+    row->cand = b;
+    compare_pair(row, &c->options);
+    if (strcmp(row->method, "none") == 0) (*nodata)++;
+    if (row->verdict == hwt_verdict_slower) c->nslower++;
+    else if (row->verdict == hwt_verdict_faster) c->nfaster++;
+    else c->nsame++;
+  }
+  for (size_t j = 0; j < nn; j++)
+    if (!used[j]) c->only_new[c->nonly_new++] = &cand->results[j];
+  free(used);
+  free(sorted);
+  free(cfg_new);
+  free(cfg_base);
+  return hwt_status_ok;
+}
+
 hwt_status hwt_compare_run(const hwt_results_file *base, const hwt_results_file *cand,
                            const hwt_compare_options *opt, hwt_compare *out) {
   hwt_compare c;
@@ -110,39 +213,25 @@ hwt_status hwt_compare_run(const hwt_results_file *base, const hwt_results_file 
   c.rows = calloc(nb ? nb : 1, sizeof *c.rows);
   c.only_base = calloc(nb ? nb : 1, sizeof *c.only_base);
   c.only_new = calloc(nn ? nn : 1, sizeof *c.only_new);
-  const hwt_result **sorted = malloc((nn ? nn : 1) * sizeof *sorted);
-  bool *used = calloc(nn ? nn : 1, sizeof *used);
-  if (c.rows == NULL || c.only_base == NULL || c.only_new == NULL || used == NULL || sorted == NULL) {
-    free(used);
-    free(sorted);
+  if (c.rows == NULL || c.only_base == NULL || c.only_new == NULL) {
     hwt_compare_free(&c);
     return hwt_status_out_of_memory;
   }
-  for (size_t j = 0; j < nn; j++) sorted[j] = &cand->results[j];
-  hwt_result_sort_by_key(sorted, nn);
-  size_t nodata = 0;
-  for (size_t i = 0; i < nb; i++) {
-    const hwt_result *a = &base->results[i];
-    const hwt_result *b = hwt_result_find(sorted, nn, a->key);
-    if (b == NULL) {
-      c.only_base[c.nonly_base++] = a;
-      continue;
-    }
-    used[b->index] = true;
-    hwt_compare_row *row = &c.rows[c.nrows++];
-    snprintf(row->key, sizeof row->key, "%s", a->key);
-    row->base = a;
-    row->cand = b;
-    compare_pair(row, &c.options);
-    if (strcmp(row->method, "none") == 0) nodata++;
-    if (row->verdict == hwt_verdict_slower) c.nslower++;
-    else if (row->verdict == hwt_verdict_faster) c.nfaster++;
-    else c.nsame++;
+  size_t nodata, dups_base, dups_new;
+  const char *ib = single_impl(base), *in = single_impl(cand);
+  c.across_impl = c.options.pairing == hwt_pair_across_impl;
+  hwt_status st = pair_results(base, cand, c.across_impl, &c, &nodata, &dups_base, &dups_new);
+  if (st == hwt_status_ok && c.options.pairing == hwt_pair_auto && c.nrows == 0 && ib != NULL && in != NULL &&
+      strcmp(ib, in) != 0) {
+    c.across_impl = true;
+    st = pair_results(base, cand, true, &c, &nodata, &dups_base, &dups_new);
   }
-  for (size_t j = 0; j < nn; j++)
-    if (!used[j]) c.only_new[c.nonly_new++] = &cand->results[j];
-  free(used);
-  free(sorted);
+  if (st != hwt_status_ok) {
+    hwt_compare_free(&c);
+    return st;
+  }
+  c.base_impl = ib ? ib : "";
+  c.new_impl = in ? in : "";
 
   char msg[1024];
   hwt_compare_context_diff(base, cand, &c);
@@ -162,6 +251,14 @@ hwt_status hwt_compare_run(const hwt_results_file *base, const hwt_results_file 
     add_warning(&c, msg);
   }
   if (c.nrows == 0) add_warning(&c, "no configuration is in both files: nothing to compare");
+  for (int side = 0; c.across_impl && side < 2; side++) {
+    size_t d = side ? dups_new : dups_base;
+    if (d == 0) continue;
+    snprintf(msg, sizeof msg, "%s: %zu result(s) share (op, shape, batch, threads, cache) with an earlier one under "
+             "another implementation or ISA: across implementations only the first in the file is paired",
+             side ? cand->path : base->path, d);
+    add_warning(&c, msg);
+  }
   for (int side = 0; side < 2; side++) {
     const hwt_results_file *f = side ? cand : base;
     size_t nw = 0;
@@ -311,6 +408,14 @@ static void fmt_ci(const hwt_compare_row *r, char *buf, size_t len) {
     snprintf(buf, len, "-");
 }
 
+/* "paired across implementations: base 'hwtune', new 'onnxruntime' (ratio = new / base)", or nothing. */
+static void pairing_line(const hwt_compare *c, const char *prefix, hwt_sb *out) {
+  if (!c->across_impl) return;
+  hwt_sb_printf(out, "%spaired across implementations by (op, shape, batch, threads, cache): base '%s', new '%s'; "
+                "ratio = new / base (> 1: base is faster)\n", prefix, c->base_impl[0] ? c->base_impl : "several",
+                c->new_impl[0] ? c->new_impl : "several");
+}
+
 static void summary_line(const hwt_compare *c, hwt_sb *out) {
   hwt_sb_printf(out, "%zu pair(s): %zu slower, %zu faster, %zu same (slower = Mann-Whitney p < %g and change > +%g%%)\n",
                 c->nrows, c->nslower, c->nfaster, c->nsame, c->options.alpha, c->options.threshold_pct);
@@ -324,6 +429,7 @@ static void render_console(const hwt_compare *c, const hwt_results_file *base, c
     if (l > w) w = l;
   }
   hwt_sb_printf(out, "base: %s\nnew:  %s\n", base->path, cand->path);
+  pairing_line(c, "", out);
   for (size_t i = 0; i < c->nwarnings; i++) hwt_sb_printf(out, "warning: %s\n", c->warnings[i]);
   hwt_sb_printf(out, "%-*s  %10s  %10s  %7s  %-16s  %8s  %8s  %s\n", w, "benchmark", "base", "new", "ratio",
                 "95% CI", "change", "p", "verdict");
@@ -346,6 +452,10 @@ static void render_console(const hwt_compare *c, const hwt_results_file *base, c
 
 static void render_md(const hwt_compare *c, const hwt_results_file *base, const hwt_results_file *cand, hwt_sb *out) {
   hwt_sb_printf(out, "### hwtune compare\n\nBase `%s`, new `%s`.\n\n", base->path, cand->path);
+  if (c->across_impl) {
+    pairing_line(c, "", out);
+    hwt_sb_puts(out, "\n");
+  }
   for (size_t i = 0; i < c->nwarnings; i++) hwt_sb_printf(out, "> **warning:** %s\n>\n", c->warnings[i]);
   if (c->nwarnings) hwt_sb_puts(out, "\n");
   hwt_sb_puts(out, "| benchmark | base | new | ratio | 95% CI | change | p | verdict |\n"
@@ -376,6 +486,7 @@ static void render_json(const hwt_compare *c, const hwt_results_file *base, cons
   json_object_set_new(root, "new_fingerprint", json_string(cand->fingerprint));
   json_object_set_new(root, "threshold_pct", json_real(c->options.threshold_pct));
   json_object_set_new(root, "alpha", json_real(c->options.alpha));
+  json_object_set_new(root, "pairing", json_string(c->across_impl ? "across-impl" : "config"));
   json_t *w = json_array();
   for (size_t i = 0; i < c->nwarnings; i++) json_array_append_new(w, json_string(c->warnings[i]));
   json_object_set_new(root, "warnings", w);
@@ -386,6 +497,7 @@ static void render_json(const hwt_compare *c, const hwt_results_file *base, cons
     json_object_set_new(o, "name", json_string(r->key));
     json_object_set_new(o, "op", json_string(r->base->op));
     json_object_set_new(o, "impl", json_string(r->base->impl));
+    json_object_set_new(o, "new_impl", json_string(r->cand->impl));
     json_object_set_new(o, "isa", json_string(r->base->isa));
     json_object_set_new(o, "shape", json_string(r->base->shape));
     json_object_set_new(o, "m", json_integer(r->base->m));

@@ -110,10 +110,18 @@ void hwt_rstat_bootstrap_ratio(const double *a, size_t na, const double *b, size
 typedef enum hwt_verdict { hwt_verdict_same = 0, hwt_verdict_faster, hwt_verdict_slower } hwt_verdict;
 const char *hwt_verdict_name(hwt_verdict v);
 
+/* How results are paired. By configuration: the full key (op, impl, isa, shape, batch, threads, cache), the same
+ * implementation measured twice. Across implementations: (op, shape, batch, threads, cache) alone
+ * (hwt_result_config_key), so that one runtime is measured against another on the same model (hwtune against
+ * ONNX Runtime, bench/peers/). Auto: by configuration, unless that pairs nothing and each file holds a single
+ * implementation, a different one in each: then across implementations. */
+typedef enum hwt_pairing { hwt_pair_auto = 0, hwt_pair_config, hwt_pair_across_impl } hwt_pairing;
+
 typedef struct hwt_compare_options {
   double threshold_pct;  /* default 5 */
   double alpha;          /* default 0.05 */
   unsigned rounds;       /* bootstrap resamples, default 1000 */
+  hwt_pairing pairing;   /* default auto */
 } hwt_compare_options;
 void hwt_compare_options_default(hwt_compare_options *o);
 
@@ -137,6 +145,8 @@ typedef struct hwt_compare {
   size_t nwarnings;
   size_t nslower, nfaster, nsame;
   hwt_compare_options options;
+  bool across_impl;      /* the pairing used: across implementations (row keys are config keys) */
+  const char *base_impl, *new_impl;  /* across_impl: the files' implementations ("" when several) */
 } hwt_compare;
 
 hwt_status hwt_compare_run(const hwt_results_file *base, const hwt_results_file *cand,

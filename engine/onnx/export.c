@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ONNX export (onnx.h): a float graph written as an opset 13 ModelProto (14 when it has HardSwish), NCHW in the
- * file. Weights are re-laid back from NHWC; fused activations become Relu / Clip nodes; an fc reading a
+/* ONNX export (onnx.h): a graph written as an opset 13 ModelProto (14 when it has HardSwish), NCHW in the file;
+ * int8 graphs in QDQ form (onnx.h). Weights are re-laid back from NHWC; fused activations become Relu / Clip nodes; an fc reading a
  * [C, H, W] value gets a Flatten, and its weight columns are permuted from the internal HWC order to CHW.
  * Every allocation of the message tree goes to one list freed at the end. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine_internal.h"
 #include "hwt_common.h"
 #include "onnx_internal.h"
 
@@ -23,8 +25,12 @@ typedef struct ex {
   size_t nnodes, capnodes;
   Onnx__TensorProto **inits;
   size_t ninits, capinits;
-  char **vname;           /* per layer: the name of its output value */
-  uint8_t *vrank;         /* per layer: the logical rank written for its value */
+  char **vname;           /* per layer: the name of its output value (float; for int8 values the DequantizeLinear
+                             output) */
+  char **vdq;             /* QDQ: per value (index 0..ninputs-1 graph inputs, then layers): the name int8 readers
+                             read (vname behind QuantizeLinear / DequantizeLinear with the value's parameters), or
+                             NULL when no int8 node reads it */
+  bool qdq;               /* an int8 graph, written as QDQ */
   bool hard_swish;
 } ex;
 
@@ -159,6 +165,34 @@ static void add_init_i64(ex *x, const char *name, const int64_t *v, size_t n) {
   push(x, (void ***) &x->inits, &x->ninits, &x->capinits, t);
 }
 
+/* An initializer of `type` with raw (little-endian) data of `n` elements of `esize` bytes; returns the bytes to
+ * fill or NULL. */
+static void *add_init_raw(ex *x, const char *name, int32_t type, size_t esize, const int64_t *dims, size_t rank) {
+  Onnx__TensorProto *t = ex_alloc(x, sizeof *t);
+  if (t == NULL) return NULL;
+  onnx__tensor_proto__init(t);
+  t->name = (char *) name;
+  t->has_data_type = 1;
+  t->data_type = type;
+  t->dims = ex_alloc(x, (rank ? rank : 1) * sizeof(int64_t));
+  size_t n = 1;
+  for (size_t i = 0; i < rank; i++) n *= (size_t) dims[i];
+  uint8_t *data = ex_alloc(x, n * esize);
+  if (t->dims == NULL || data == NULL) return NULL;
+  if (rank) memcpy(t->dims, dims, rank * sizeof(int64_t));
+  t->n_dims = rank;
+  t->has_raw_data = 1;
+  t->raw_data.data = data;
+  t->raw_data.len = n * esize;
+  if (!push(x, (void ***) &x->inits, &x->ninits, &x->capinits, t)) return NULL;
+  return data;
+}
+
+static void put_i32(uint8_t *p, int32_t v) {
+  uint32_t u = (uint32_t) v;
+  p[0] = (uint8_t) u, p[1] = (uint8_t) (u >> 8), p[2] = (uint8_t) (u >> 16), p[3] = (uint8_t) (u >> 24);
+}
+
 static bool consumes_spatial(hwt_layer_type t) {
   return t == hwt_layer_conv || t == hwt_layer_dwconv || t == hwt_layer_maxpool || t == hwt_layer_avgpool ||
          t == hwt_layer_gavgpool;
@@ -181,6 +215,16 @@ static uint8_t value_rank(const ex *x, int id) {
 
 static const char *value_name(const ex *x, int id) {
   return id >= 0 ? x->vname[id] : x->m->inputs[-1 - id].name;
+}
+
+/* QDQ: the index of value id in vdq (graph inputs first, then layers). */
+static size_t vindex(const ex *x, int id) { return id < 0 ? (size_t) (-1 - id) : x->m->ninputs + (size_t) id; }
+
+/* The name node l reads for input k: int8 readers in a QDQ graph read the dequantized int8 form. */
+static const char *input_name(const ex *x, const hwt_layer *l, int k) {
+  int id = l->inputs[k];
+  if (x->qdq && hwt_node_reads_q8(l) && x->vdq[vindex(x, id)] != NULL) return x->vdq[vindex(x, id)];
+  return value_name(x, id);
 }
 
 static Onnx__ValueInfoProto *value_info(ex *x, const char *name, hwt_shape s, uint8_t rank) {
@@ -247,26 +291,88 @@ static void act_node(ex *x, const hwt_layer *l, size_t i, const char *in, const 
   n->output[0] = (char *) out;
 }
 
-/* The name an fc reads: its input, flattened to [N, K] when that value is an image. */
+static void qdq_nodes(ex *x, const char *tag, const char *src, const char *dst, hwt_qparams q);
+
+/* The name an fc reads: its input, flattened to [N, K] when that value is an image (an int8 input is quantized
+ * again after the Flatten with its own parameters, so that the Gemm reads a DequantizeLinear output). */
 static const char *fc_input(ex *x, const hwt_layer *l, size_t i) {
   int id = l->inputs[0];
-  if (value_rank(x, id) == 2) return value_name(x, id);
+  const char *in = input_name(x, l, 0);
+  if (value_rank(x, id) == 2) return in;
   Onnx__NodeProto *n = add_node(x, "Flatten", ex_str(x, "%s_flatten", l->name), 1);
   char *out = ex_str(x, "n%zu_flat", i);
   if (!n) return NULL;
-  n->input[0] = (char *) value_name(x, id);
+  n->input[0] = (char *) in;
   n->output[0] = out;
   attr_i(x, n, "axis", 1);
+  if (x->qdq && hwt_node_reads_q8(l)) {
+    char *dq = ex_str(x, "n%zu_flat_dq", i);
+    qdq_nodes(x, ex_str(x, "n%zu_flat", i), out, dq, hwt_model_value_q(x->m, id));
+    return dq;
+  }
   return out;
+}
+
+/* QuantizeLinear (scale, int8 zero point) of `src` into `<tag>_q`, then DequantizeLinear of it into `dst`. */
+static void qdq_nodes(ex *x, const char *tag, const char *src, const char *dst, hwt_qparams q) {
+  char *sn = ex_str(x, "%s_scale", tag), *zn = ex_str(x, "%s_zero_point", tag), *qn = ex_str(x, "%s_q", tag);
+  float *sc = add_init(x, sn, NULL, 0);
+  int8_t *zp = add_init_raw(x, zn, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 1, NULL, 0);
+  Onnx__NodeProto *qnode = add_node(x, "QuantizeLinear", ex_str(x, "%s_quantize", tag), 3);
+  Onnx__NodeProto *dnode = add_node(x, "DequantizeLinear", ex_str(x, "%s_dequantize", tag), 3);
+  if (!sc || !zp || !qnode || !dnode || !qn) return;
+  *sc = q.scale;
+  *zp = (int8_t) q.zero_point;
+  qnode->input[0] = (char *) src, qnode->input[1] = sn, qnode->input[2] = zn, qnode->output[0] = qn;
+  dnode->input[0] = qn, dnode->input[1] = sn, dnode->input[2] = zn, dnode->output[0] = (char *) dst;
+}
+
+/* Int8 weights `wq` (already in the file's layout, n values, dims wd) as an INT8 initializer with per-channel scales
+ * along axis 0 and a DequantizeLinear into the float name `wn`; the int32 bias likewise into `bn`, its scale
+ * in_scale * wscale[c] and zero point 0. */
+static bool q8_params(ex *x, size_t i, const hwt_layer *l, const int8_t *wq, const int64_t *wd, size_t rank,
+                      size_t cout, float in_scale, const char *wn, const char *bn) {
+  int64_t cd[1] = {(int64_t) cout};
+  char *wqn = ex_str(x, "n%zu_W_q", i), *wsn = ex_str(x, "n%zu_W_scale", i), *wzn = ex_str(x, "n%zu_W_zero_point", i);
+  char *bqn = ex_str(x, "n%zu_B_q", i), *bsn = ex_str(x, "n%zu_B_scale", i), *bzn = ex_str(x, "n%zu_B_zero_point", i);
+  size_t n = 1;
+  for (size_t d = 0; d < rank; d++) n *= (size_t) wd[d];
+  int8_t *w = add_init_raw(x, wqn, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 1, wd, rank);
+  float *ws = add_init(x, wsn, cd, 1), *bs = add_init(x, bsn, cd, 1);
+  int8_t *wz = add_init_raw(x, wzn, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 1, cd, 1);
+  uint8_t *b = add_init_raw(x, bqn, ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 4, cd, 1);
+  uint8_t *bz = add_init_raw(x, bzn, ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 4, cd, 1);
+  Onnx__NodeProto *wdq = add_node(x, "DequantizeLinear", ex_str(x, "%s_W_dequantize", l->name), 3);
+  Onnx__NodeProto *bdq = add_node(x, "DequantizeLinear", ex_str(x, "%s_B_dequantize", l->name), 3);
+  if (!w || !ws || !bs || !wz || !b || !bz || !wdq || !bdq) return false;
+  memcpy(w, wq, n);
+  for (size_t c = 0; c < cout; c++) {
+    ws[c] = l->wscale[c];
+    bs[c] = in_scale * l->wscale[c];
+    wz[c] = 0;
+    put_i32(b + 4 * c, l->bq != NULL ? l->bq[c] : 0);
+    put_i32(bz + 4 * c, 0);
+  }
+  wdq->input[0] = wqn, wdq->input[1] = wsn, wdq->input[2] = wzn, wdq->output[0] = (char *) wn;
+  bdq->input[0] = bqn, bdq->input[1] = bsn, bdq->input[2] = bzn, bdq->output[0] = (char *) bn;
+  attr_i(x, wdq, "axis", 0);
+  attr_i(x, bdq, "axis", 0);
+  /* topological order: the two DequantizeLinear nodes go before the op that reads them (added just before) */
+  size_t k = x->nnodes;
+  Onnx__NodeProto *op = x->nodes[k - 3];
+  x->nodes[k - 3] = wdq, x->nodes[k - 2] = bdq, x->nodes[k - 1] = op;
+  return !x->oom;
 }
 
 static hwt_status export_layer(ex *x, size_t i) {
   const hwt_layer *l = &x->m->layers[i];
-  char *out = x->vname[i];
+  /* an int8 value: the op writes its float result to `out`, quantized and dequantized into vname */
+  char *out = x->qdq && l->q8 ? ex_str(x, "v%zu_f", i) : x->vname[i];
   bool fused = l->act != hwt_act_none;
   char *pre = fused ? ex_str(x, "n%zu_pre", i) : out;
   Onnx__NodeProto *n = NULL;
-  const char *in0 = value_name(x, l->inputs[0]);
+  const char *in0 = input_name(x, l, 0);
+  float in_scale = hwt_model_value_q(x->m, l->inputs[0]).scale;
   uint8_t r_in = value_rank(x, l->inputs[0]);
   switch (l->type) {
     case hwt_layer_conv:
@@ -280,16 +386,34 @@ static hwt_status export_layer(ex *x, size_t i) {
       char *wn = ex_str(x, "n%zu_W", i), *bn = ex_str(x, "n%zu_B", i);
       int64_t wd[4] = {cout, cpg, l->kh, l->kw}, bd[1] = {cout};
       if (one_d) wd[2] = l->kw;
-      float *w = add_init(x, wn, wd, one_d ? 3 : 4), *b = add_init(x, bn, bd, 1);
-      if (!n || !w || !b) break;
       size_t kh = l->kh, kw = l->kw;
-      for (size_t o = 0; o < cout; o++)
-        for (size_t c = 0; c < cpg; c++)
-          for (size_t y = 0; y < kh; y++)
-            for (size_t xx = 0; xx < kw; xx++)
-              w[((o * cpg + c) * kh + y) * kw + xx] =
-                  dw ? l->w[(y * kw + xx) * cout + o] : l->w[((o * kh + y) * kw + xx) * cpg + c];
-      memcpy(b, l->b, cout * sizeof(float));
+      if (l->wq != NULL) { /* int8 weights: re-laid as integers, dequantized in the file */
+        size_t nw = (size_t) cout * cpg * kh * kw;
+        int8_t *w = malloc(nw ? nw : 1);
+        if (w == NULL) {
+          x->oom = true;
+          break;
+        }
+        for (size_t o = 0; o < cout; o++)
+          for (size_t c = 0; c < cpg; c++)
+            for (size_t y = 0; y < kh; y++)
+              for (size_t xx = 0; xx < kw; xx++)
+                w[((o * cpg + c) * kh + y) * kw + xx] =
+                    dw ? l->wq[(y * kw + xx) * cout + o] : l->wq[((o * kh + y) * kw + xx) * cpg + c];
+        bool ok = n && q8_params(x, i, l, w, wd, one_d ? 3 : 4, cout, in_scale, wn, bn);
+        free(w);
+        if (!ok) break;
+      } else {
+        float *w = add_init(x, wn, wd, one_d ? 3 : 4), *b = add_init(x, bn, bd, 1);
+        if (!n || !w || !b) break;
+        for (size_t o = 0; o < cout; o++)
+          for (size_t c = 0; c < cpg; c++)
+            for (size_t y = 0; y < kh; y++)
+              for (size_t xx = 0; xx < kw; xx++)
+                w[((o * cpg + c) * kh + y) * kw + xx] =
+                    dw ? l->w[(y * kw + xx) * cout + o] : l->w[((o * kh + y) * kw + xx) * cpg + c];
+        memcpy(b, l->b, cout * sizeof(float));
+      }
       n->input[0] = (char *) in0, n->input[1] = wn, n->input[2] = bn;
       int64_t ks[2] = {l->kh, l->kw}, st[2] = {l->sh, l->sw}, dl[2] = {l->dh ? l->dh : 1, l->dw ? l->dw : 1};
       int64_t pads[4] = {l->pad_t, l->pad_l, l->pad_b, l->pad_r};
@@ -310,14 +434,30 @@ static hwt_status export_layer(ex *x, size_t i) {
       char *wn = ex_str(x, "n%zu_W", i), *bn = ex_str(x, "n%zu_B", i);
       size_t K = hwt_shape_size(l->in), H = l->in.h, W = l->in.w, C = l->in.c;
       int64_t wd[2] = {l->outputs, (int64_t) K}, bd[1] = {l->outputs};
-      float *w = add_init(x, wn, wd, 2), *b = add_init(x, bn, bd, 1);
-      if (!n || !a || !w || !b) break;
       /* internal column (y * W + x) * C + c -> logical c * H * W + y * W + x */
-      for (size_t o = 0; o < l->outputs; o++)
-        for (size_t y = 0; y < H; y++)
-          for (size_t xx = 0; xx < W; xx++)
-            for (size_t c = 0; c < C; c++) w[o * K + (c * H + y) * W + xx] = l->w[o * K + (y * W + xx) * C + c];
-      memcpy(b, l->b, l->outputs * sizeof(float));
+      if (l->wq != NULL) {
+        size_t nw = (size_t) l->outputs * K;
+        int8_t *w = malloc(nw ? nw : 1);
+        if (w == NULL) {
+          x->oom = true;
+          break;
+        }
+        for (size_t o = 0; o < l->outputs; o++)
+          for (size_t y = 0; y < H; y++)
+            for (size_t xx = 0; xx < W; xx++)
+              for (size_t c = 0; c < C; c++) w[o * K + (c * H + y) * W + xx] = l->wq[o * K + (y * W + xx) * C + c];
+        bool ok = n && a && q8_params(x, i, l, w, wd, 2, l->outputs, in_scale, wn, bn);
+        free(w);
+        if (!ok) break;
+      } else {
+        float *w = add_init(x, wn, wd, 2), *b = add_init(x, bn, bd, 1);
+        if (!n || !a || !w || !b) break;
+        for (size_t o = 0; o < l->outputs; o++)
+          for (size_t y = 0; y < H; y++)
+            for (size_t xx = 0; xx < W; xx++)
+              for (size_t c = 0; c < C; c++) w[o * K + (c * H + y) * W + xx] = l->w[o * K + (y * W + xx) * C + c];
+        memcpy(b, l->b, l->outputs * sizeof(float));
+      }
       n->input[0] = (char *) a, n->input[1] = wn, n->input[2] = bn;
       attr_i(x, n, "transB", 1);
       break;
@@ -376,7 +516,7 @@ static hwt_status export_layer(ex *x, size_t i) {
       n = add_node(x, ops[k], l->name, 2);
       if (!n) break;
       if (l->nin == 2) {
-        n->input[0] = (char *) in0, n->input[1] = (char *) value_name(x, l->inputs[1]);
+        n->input[0] = (char *) in0, n->input[1] = (char *) input_name(x, l, 1);
         break;
       }
       hwt_shape s = l->wshape;
@@ -416,7 +556,7 @@ static hwt_status export_layer(ex *x, size_t i) {
     case hwt_layer_concat:
       n = add_node(x, "Concat", l->name, (size_t) l->nin);
       if (!n) break;
-      for (int k = 0; k < l->nin; k++) n->input[k] = (char *) value_name(x, l->inputs[k]);
+      for (int k = 0; k < l->nin; k++) n->input[k] = (char *) input_name(x, l, k);
       attr_i(x, n, "axis", 1);
       break;
     case hwt_layer_reshape: {
@@ -489,7 +629,7 @@ static hwt_status export_layer(ex *x, size_t i) {
       if (l->fn == hwt_unary_selu) attr_f(x, n, "gamma", l->beta);
       break;
     }
-    default: return fail(x, i, "no ONNX form (int8 nodes are not exported)");
+    default: return fail(x, i, "no ONNX form (quantize / dequantize nodes are not exported)");
   }
   if (x->oom || n == NULL) {
     hwt_errf(x->err, x->errlen, "%s: out of memory", x->path);
@@ -497,6 +637,10 @@ static hwt_status export_layer(ex *x, size_t i) {
   }
   n->output[0] = pre;
   if (fused) act_node(x, l, i, pre, out);
+  /* QDQ: an int8 value is quantized with its parameters and dequantized for every reader; a float value that
+   * int8 nodes read gets the same pair with its calibrated parameters (the engine converts it so) */
+  if (x->qdq && (l->q8 || x->vdq[vindex(x, (int) i)] != NULL))
+    qdq_nodes(x, ex_str(x, "v%zu", i), out, l->q8 ? x->vname[i] : x->vdq[vindex(x, (int) i)], l->oq);
   return x->oom ? hwt_status_out_of_memory : hwt_status_ok;
 }
 
@@ -512,22 +656,42 @@ hwt_status hwt_onnx_export(const hwt_model *m, const char *path, char *err, size
   x->err = err;
   x->errlen = errlen;
   hwt_status st = hwt_status_ok;
-  for (size_t i = 0; i < m->nlayers; i++)
-    if (m->layers[i].q8 || m->layers[i].wq != NULL || m->layers[i].type == hwt_layer_quantize ||
-        m->layers[i].type == hwt_layer_dequantize)
-      return fail(x, i, "int8 graphs are not exported");
-  for (size_t k = 0; k < m->ninputs; k++)
-    if (m->inputs[k].q8) {
-      hwt_errf(err, errlen, "%s: int8 graph inputs are not exported", path);
-      return hwt_status_unsupported;
-    }
+  for (size_t i = 0; i < m->nlayers; i++) {
+    const hwt_layer *l = &m->layers[i];
+    if (l->type == hwt_layer_quantize || l->type == hwt_layer_dequantize)
+      return fail(x, i, "quantize / dequantize nodes are not exported");
+    x->qdq |= l->q8 || l->wq != NULL;
+    if (l->wq != NULL && (l->wscale == NULL || l->w != NULL)) return fail(x, i, "int8 weights without scales");
+  }
+  for (size_t k = 0; k < m->ninputs; k++) x->qdq |= m->inputs[k].q8;
   x->vname = ex_alloc(x, (m->nlayers + 1) * sizeof(char *));
-  if (x->vname == NULL) goto oom;
+  x->vdq = ex_alloc(x, (m->ninputs + m->nlayers + 1) * sizeof(char *));
+  if (x->vname == NULL || x->vdq == NULL) goto oom;
   for (size_t i = 0; i < m->nlayers; i++) {
     x->vname[i] = NULL;
     for (size_t k = 0; k < m->noutputs && x->vname[i] == NULL; k++)
       if (m->outputs[k].value == (int) i) x->vname[i] = (char *) m->outputs[k].name;
     if (x->vname[i] == NULL) x->vname[i] = ex_str(x, "v%zu_%s", i, m->layers[i].name);
+  }
+  if (x->qdq) {
+    /* which values int8 nodes read: those get a dequantized int8 form */
+    for (size_t i = 0; i < m->nlayers; i++) {
+      const hwt_layer *l = &m->layers[i];
+      if (!hwt_node_reads_q8(l)) continue;
+      for (int k = 0; k < l->nin; k++) {
+        int id = l->inputs[k];
+        hwt_qparams q = hwt_model_value_q(m, id);
+        if (!(q.scale > 0 && isfinite(q.scale))) return fail(x, i, "reads int8, but its input has no parameters");
+        size_t v = vindex(x, id);
+        if (x->vdq[v] != NULL) continue;
+        x->vdq[v] = id >= 0 && m->layers[id].q8 ? x->vname[id] : ex_str(x, "v%s%zu_dq", id < 0 ? "in" : "", id < 0 ? v : (size_t) id);
+      }
+    }
+    for (size_t i = 0; i < m->nlayers; i++)
+      if (m->layers[i].q8) x->vdq[vindex(x, (int) i)] = x->vname[i];
+    /* graph inputs read as int8: quantized and dequantized first */
+    for (size_t k = 0; k < m->ninputs; k++)
+      if (x->vdq[k] != NULL) qdq_nodes(x, ex_str(x, "in%zu", k), m->inputs[k].name, x->vdq[k], m->inputs[k].q8 ? m->inputs[k].q : hwt_model_value_q(m, HWT_INPUT_ID(k)));
   }
   for (size_t i = 0; i < m->nlayers && st == hwt_status_ok; i++) st = export_layer(x, i);
   if (st != hwt_status_ok) goto done;
@@ -568,6 +732,17 @@ hwt_status hwt_onnx_export(const hwt_model *m, const char *path, char *err, size
   mp.opset_import = &opsp;
   mp.n_opset_import = 1;
   mp.producer_name = "hwtune";
+  /* QDQ: the step of output 0 (its calibrated int8 scale), for comparisons in units of quantization steps */
+  Onnx__StringStringEntryProto meta, *metap = &meta;
+  char step[32];
+  if (x->qdq && m->noutputs > 0) {
+    onnx__string_string_entry_proto__init(&meta);
+    snprintf(step, sizeof step, "%.9g", (double) hwt_model_value_q(m, m->outputs[0].value).scale);
+    meta.key = "hwtune.output_step";
+    meta.value = step;
+    mp.metadata_props = &metap;
+    mp.n_metadata_props = 1;
+  }
   mp.graph = &g;
   size_t len = onnx__model_proto__get_packed_size(&mp);
   uint8_t *buf = malloc(len ? len : 1);

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* int8 graphs as QDQ ONNX (onnx/export.c) and `hwtune quantize`: hwt_model_quantize's model, written and imported
+ * back, runs through the engine to the same outputs as the in-memory one (built-in MLP and MobileNet v1 0.25, the
+ * digits MLP and CNN); the verb's refusals with their exit codes and messages. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "onnx.h"
+
+#define DIGITS HWTUNE_FIXTURES "/digits/"
+
+static char err[4096];
+static char dir[256];
+static char err_text[1 << 14];
+
+static void setup(void) {
+  snprintf(dir, sizeof dir, "/tmp/hwt_quantize_XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  cr_assert_eq(hwt_engine_global_init(err, sizeof err), hwt_status_ok, "%s", err);
+}
+static void teardown(void) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+TestSuite(quantize_export, .init = setup, .fini = teardown, .timeout = 300);
+
+static const char *path(const char *name) {
+  static char p[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+  return p[k];
+}
+
+/* Runs `m` on `batch` samples of input 0 (external layout); returns output 0 (malloc'ed). */
+static float *run(const hwt_model *m, size_t batch, const float *x) {
+  hwt_engine *e = NULL;
+  cr_assert_eq(hwt_engine_create(m, batch, NULL, &e, err, sizeof err), hwt_status_ok, "%s", err);
+  float *out = calloc(batch * hwt_model_output_size(m, 0) + 1, sizeof(float));
+  cr_assert_eq(hwt_engine_run(e, x, out, NULL), hwt_status_ok);
+  hwt_engine_destroy(e);
+  return out;
+}
+
+/* NHWC samples (a native rank-0 input) to NCHW. */
+static void to_nchw(hwt_shape s, size_t batch, const float *src, float *dst) {
+  size_t hw = (size_t) s.h * s.w;
+  for (size_t b = 0; b < batch; b++)
+    for (size_t p = 0; p < hw; p++)
+      for (size_t c = 0; c < s.c; c++) dst[b * hw * s.c + c * hw + p] = src[b * hw * s.c + p * s.c + c];
+}
+
+/* Quantizes fp on calib, writes the QDQ file, imports it back at `batch` and compares the engine's outputs of
+ * both int8 models on x (batch samples, fp's input layout): bit-identical. */
+static void round_trip(const hwt_model *fp, const float *calib, size_t ncal, const float *x, size_t batch,
+                       const char *tag) {
+  hwt_model *q = NULL, *back = NULL;
+  cr_assert_eq(hwt_model_quantize(fp, calib, ncal, &q, err, sizeof err), hwt_status_ok, "%s", err);
+  const char *file = path("q.onnx");
+  cr_assert_eq(hwt_onnx_export(q, file, err, sizeof err), hwt_status_ok, "%s: %s", tag, err);
+  hwt_onnx_options opt = {.batch = (uint32_t) batch};
+  cr_assert_eq(hwt_onnx_import(file, &opt, &back, err, sizeof err), hwt_status_ok, "%s: %s", tag, err);
+  cr_assert_eq(back->precision, hwt_prec_int8, "%s: imported back as fp32", tag);
+  size_t n = hwt_model_input_size(q, 0);
+  cr_assert_eq(n, hwt_model_input_size(back, 0));
+  float *xt = malloc(batch * n * sizeof(float));
+  if (q->inputs[0].rank == 0 && back->inputs[0].rank == 4)
+    to_nchw(q->input, batch, x, xt);
+  else
+    memcpy(xt, x, batch * n * sizeof(float));
+  float *a = run(q, batch, x), *b = run(back, batch, xt);
+  size_t on = batch * hwt_model_output_size(q, 0);
+  cr_assert_eq(on, batch * hwt_model_output_size(back, 0));
+  double d = 0, amax = 0;
+  for (size_t i = 0; i < on; i++) d = fmax(d, fabs((double) a[i] - b[i])), amax = fmax(amax, fabs((double) a[i]));
+  cr_log_info("%s: max |in-memory - round trip| %g (outputs up to %g)", tag, d, amax);
+  cr_assert_leq(d, 1e-5 * (1 + amax), "%s: outputs differ after the QDQ round trip (max |diff| %g)", tag, d);
+  free(a), free(b), free(xt);
+  hwt_model_free(back);
+  hwt_model_free(q);
+}
+
+static void builtin(hwt_model *fp, const char *tag) {
+  size_t ncal = 16, batch = 4, n = hwt_model_input_size(fp, 0);
+  float *calib = malloc(ncal * n * sizeof(float)), *x = malloc(batch * n * sizeof(float));
+  hwt_model_gen_inputs(fp, 3, ncal, calib);
+  hwt_model_gen_inputs(fp, 7, batch, x);
+  round_trip(fp, calib, ncal, x, batch, tag);
+  free(calib), free(x);
+  hwt_model_free(fp);
+}
+
+Test(quantize_export, mlp_round_trip) {
+  hwt_model *m = NULL;
+  cr_assert_eq(hwt_model_gen_mlp(42, &m), hwt_status_ok);
+  builtin(m, "mlp");
+}
+
+Test(quantize_export, mobilenet_round_trip) {
+  hwt_model *m = NULL;
+  cr_assert_eq(hwt_model_gen_mobilenet(42, &m), hwt_status_ok);
+  builtin(m, "mobilenet");
+}
+
+static void digits(const char *model, const char *calib_file, const char *test_file) {
+  hwt_model *fp = NULL;
+  hwt_tensor c, t;
+  cr_assert_eq(hwt_onnx_import(model, NULL, &fp, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_tensor_read_npy(calib_file, &c, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwt_tensor_read_npy(test_file, &t, err, sizeof err), hwt_status_ok, "%s", err);
+  float *cf = malloc(c.count * sizeof(float)), *tf = malloc(t.count * sizeof(float));
+  hwt_tensor_to_f32(&c, cf);
+  hwt_tensor_to_f32(&t, tf);
+  size_t batch = 8;
+  cr_assert_geq((size_t) t.dims[0], batch);
+  round_trip(fp, cf, (size_t) c.dims[0], tf, batch, model);
+  free(cf), free(tf);
+  hwt_tensor_free(&c), hwt_tensor_free(&t);
+  hwt_model_free(fp);
+}
+
+Test(quantize_export, digits_mlp_round_trip) {
+  digits(DIGITS "digits_mlp.onnx", DIGITS "calib_x_flat.npy", DIGITS "test_x_flat.npy");
+}
+
+Test(quantize_export, digits_cnn_round_trip) {
+  digits(DIGITS "digits_cnn.onnx", DIGITS "calib_x_img.npy", DIGITS "test_x_img.npy");
+}
+
+/* ---- the verb ---- */
+
+static void slurp(const char *file, char *buf, size_t cap) {
+  buf[0] = '\0';
+  FILE *f = fopen(file, "rb");
+  if (f == NULL) return;
+  size_t n = fread(buf, 1, cap - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+}
+
+/* Runs `hwtune <args>`; stderr lands in err_text; returns the exit code. */
+static int hwtune(const char *fmt, ...) {
+  char args[2048], cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>'%s/stderr'", HWTUNE_BINARY, args, dir);
+  int rc = system(cmd);
+  slurp(path("stderr"), err_text, sizeof err_text);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void write_npy(const char *file, hwt_dtype dtype, unsigned rank, const int64_t *dims) {
+  hwt_tensor t = {.dtype = dtype, .rank = rank};
+  size_t count = 1;
+  for (unsigned d = 0; d < rank; d++) t.dims[d] = dims[d], count *= (size_t) dims[d];
+  t.count = count;
+  t.data = calloc(count + 1, hwt_dtype_size(dtype));
+  cr_assert_eq(hwt_tensor_write_npy(file, &t, err, sizeof err), hwt_status_ok, "%s", err);
+  free(t.data);
+}
+
+/* Files in dir other than the ones named. */
+static int stray_files(void) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (e->d_name[0] != '.' && strcmp(e->d_name, "stderr") != 0 && strstr(e->d_name, ".npy") == NULL &&
+        strcmp(e->d_name, "out.onnx") != 0)
+      n++;
+  closedir(d);
+  return n;
+}
+
+Test(quantize_export, verb_writes_and_runs) {
+  char out[512];
+  snprintf(out, sizeof out, "%s", path("out.onnx"));
+  cr_assert_eq(hwtune("quantize --model " DIGITS "digits_cnn.onnx --calibration " DIGITS "calib_x_img.npy --out %s",
+                      out), 0, "%s", err_text);
+  cr_assert(strstr(err_text, "200 calibration samples") != NULL, "%s", err_text);
+  struct stat sb;
+  cr_assert_eq(stat(out, &sb), 0);
+  cr_assert_eq(stray_files(), 0, "a temporary file was left behind");
+  hwt_model *m = NULL;
+  cr_assert_eq(hwt_onnx_import(out, NULL, &m, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(m->precision, hwt_prec_int8);
+  hwt_model_free(m);
+  cr_assert_eq(hwtune("run --model %s --input " DIGITS "test_x_img.npy --out %s --profile none", out,
+                      path("y.npy")), 0, "%s", err_text);
+  /* built-in models and --batch as `hwtune run` */
+  int64_t d[2] = {3, 784};
+  write_npy(path("mlp_calib.npy"), hwt_dtype_f32, 2, d);
+  cr_assert_eq(hwtune("quantize --model mlp --calibration %s --out %s --batch 2", path("mlp_calib.npy"), out), 0,
+               "%s", err_text);
+}
+
+Test(quantize_export, verb_refusals) {
+  char out[512];
+  snprintf(out, sizeof out, "%s", path("out.onnx"));
+  const char *cnn = DIGITS "digits_cnn.onnx";
+  /* usage: 2 */
+  cr_assert_eq(hwtune("quantize --model %s --out %s", cnn, out), 2);
+  cr_assert(strstr(err_text, "--calibration is required") != NULL, "%s", err_text);
+  cr_assert_eq(hwtune("quantize --model %s --calibration " DIGITS "calib_x_img.npy", cnn), 2);
+  cr_assert(strstr(err_text, "--out is required") != NULL, "%s", err_text);
+  cr_assert_eq(hwtune("quantize --model %s --calibration " DIGITS "calib_x_img.npy --out /nonexistent/q.onnx", cnn),
+               2);
+  cr_assert(strstr(err_text, "/nonexistent") != NULL, "%s", err_text);
+  cr_assert_eq(hwtune("quantize --model %s --calibration " DIGITS "calib_x_img.npy --out %s --bogus 1", cnn, out),
+               2);
+  cr_assert_eq(hwtune("quantize --help"), 0);
+  /* refused: 1, the file named, nothing written */
+  cr_assert_eq(hwtune("quantize --model %s --calibration %s --out %s", cnn, path("missing.npy"), out), 1);
+  cr_assert(strstr(err_text, "missing.npy") != NULL, "%s", err_text);
+  cr_assert_eq(hwtune("quantize --model %s --calibration " DIGITS "calib_x_flat.npy --out %s", cnn, out), 1);
+  cr_assert(strstr(err_text, "calib_x_flat.npy: shape [200, 64] does not fit the model's input") != NULL, "%s",
+            err_text);
+  int64_t zero[4] = {0, 1, 8, 8};
+  write_npy(path("empty.npy"), hwt_dtype_f32, 4, zero);
+  cr_assert_eq(hwtune("quantize --model %s --calibration %s --out %s", cnn, path("empty.npy"), out), 1);
+  cr_assert(strstr(err_text, "empty.npy: no samples") != NULL, "%s", err_text);
+  int64_t one[4] = {2, 1, 8, 8};
+  write_npy(path("i64.npy"), hwt_dtype_i64, 4, one);
+  cr_assert_eq(hwtune("quantize --model %s --calibration %s --out %s", cnn, path("i64.npy"), out), 1);
+  cr_assert(strstr(err_text, "i64.npy: element type") != NULL, "%s", err_text);
+  cr_assert_eq(hwtune("quantize --model %s --calibration " DIGITS "calib_x_img.npy --out %s", path("none.onnx"),
+                      out), 1);
+  cr_assert(strstr(err_text, "none.onnx") != NULL, "%s", err_text);
+  struct stat sb;
+  cr_assert_neq(stat(out, &sb), 0, "a refused run wrote its output");
+  cr_assert_eq(stray_files(), 0);
+  /* an int8 model is not quantized again */
+  cr_assert_eq(hwtune("quantize --model %s --calibration " DIGITS "calib_x_img.npy --out %s", cnn, out), 0, "%s",
+               err_text);
+  cr_assert_eq(hwtune("quantize --model %s --calibration " DIGITS "calib_x_img.npy --out %s", out, path("q2.onnx")),
+               1);
+  cr_assert(strstr(err_text, "already an int8 model") != NULL, "%s", err_text);
+}
