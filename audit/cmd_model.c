@@ -9,6 +9,7 @@
 #include "../cli/verbs.h"
 #include "cmd_io.h"
 #include "hwt_common.h"
+#include "profile_model.h"
 
 #define HWT_GRAPH_SCHEMA "hwtune.graph/1"
 
@@ -165,10 +166,12 @@ int hwt_cmd_model(int argc, char **argv) {
     goto done;
   }
   hwt_engine_options eo = {.threads = threads};
-  if (profile != NULL) {
-    eo.chooser = hwt_engine_profile_chooser;
-    eo.chooser_ctx = profile;
+  hwt_profile_binding bind; /* the profile's model entry, when it has one for this model and batch */
+  if (hwt_engine_profile_bind(profile, model_arg, m, batch, &bind, &eo, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune model: %s\n", err);
+    goto done;
   }
+  if (bind.note[0]) snprintf(note + strlen(note), sizeof note - strlen(note), "; %s", bind.note);
   if (hwt_engine_global_init(err, sizeof err) != hwt_status_ok ||
       hwt_engine_create(m, batch, &eo, &e, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune model: %s: %s\n", model_arg, err);
