@@ -2,7 +2,8 @@
 /* `hwtune audit` on the user's data (issue 19): --inputs FILE, --labels, --calibration. Bad files exit 1 naming the
  * file (sample shape, label count, label range, calibration shape); the labelled audit of the digits MLP scores
  * the fp32 top-1 the training script measured (349 of 360); the default calibration split is never scored; an
- * int8 model file reports int8 accuracy only. Short runs (--bench-seconds 0.05, --no-peaks). */
+ * int8 model file reports int8 accuracy only, and `hwtune quantize`'s file scores as the audit's int8 twin; the
+ * reports show the accuracy table. Short runs (--bench-seconds 0.05, --no-peaks). */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -211,4 +212,54 @@ Test(audit_data, int8_model_reports_int8_accuracy_only) {
   unlink(x);
   unlink(y);
   rmdir(dir);
+}
+
+/* `hwtune quantize` writes the quantization the audit measures: its QDQ file, audited on the same labelled samples
+ * (int8 only, no fp32 twin), is right on exactly as many samples as the audit's own int8 twin calibrated on the
+ * same file. */
+Test(audit_data, quantized_file_scores_as_the_audits_int8_twin) {
+  char dir[] = "/tmp/hwt_audit_q_XXXXXX", q[256], cmd[2048], args[1024];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(q, sizeof(q), "%s/mlp.int8.onnx", dir);
+  snprintf(cmd, sizeof(cmd), "%s quantize --model " MLP " --calibration " DIG "calib_x_flat.npy --out %s 2>/dev/null",
+           HWTUNE_BINARY, q);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  json_t *twin = audit_json("--model " MLP " --inputs " DIG "test_x_flat.npy --labels " DIG "test_y.npy "
+                            "--calibration " DIG "calib_x_flat.npy");
+  snprintf(args, sizeof(args), "--model %s --inputs " DIG "test_x_flat.npy --labels " DIG "test_y.npy", q);
+  json_t *file = audit_json(args);
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(file, "model"), "precision")), "int8");
+  const json_t *t1 = json_object_get(json_object_get(json_object_get(json_object_get(twin, "accuracy"), "labelled"),
+                                                     "int8"), "top1");
+  const json_t *f1 = json_object_get(json_object_get(json_object_get(json_object_get(file, "accuracy"), "labelled"),
+                                                     "int8"), "top1");
+  cr_assert_eq(json_integer_value(json_object_get(f1, "correct")), json_integer_value(json_object_get(t1, "correct")));
+  cr_assert_null(json_object_get(json_object_get(json_object_get(file, "accuracy"), "labelled"), "fp32"));
+  json_decref(twin);
+  json_decref(file);
+  unlink(q);
+  rmdir(dir);
+}
+
+/* The table a team reads: the console and Markdown reports show the counts, accuracies and intervals. */
+Test(audit_data, reports_show_the_accuracy_table) {
+  char out[] = "/tmp/hwt_audit_data_XXXXXX.md", args[1024], err[8192];
+  int fd = mkstemps(out, 3);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(args, sizeof(args), "--model " MLP " --inputs " DIG "test_x_flat.npy --labels " DIG "test_y.npy "
+           "--calibration " DIG "calib_x_flat.npy --out %s" QUICK, out);
+  cr_assert_eq(audit(args, err, sizeof(err)), 0, "%s", err);
+  FILE *f = fopen(out, "r");
+  cr_assert_not_null(f);
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  unlink(out);
+  cr_assert(strstr(buf, "## Accuracy on your labelled data") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "| fp32        |  96.94% (349/360)      | [ 94.61,  98.29] |") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "| fp32 - int8 |") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "int8 calibration: 200 samples of " DIG "calib_x_flat.npy") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "scored: samples 0-359 of " DIG "test_x_flat.npy (360)") != NULL, "%s", buf);
 }
