@@ -16,6 +16,7 @@
 #include "cmd_io.h"
 #include "hwt_common.h"
 #include "hwt_stats.h"
+#include "profile_model.h"
 #include "onnx.h"
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -524,10 +525,12 @@ int hwt_cmd_run(int argc, char **argv) {
     if (samples == NULL) goto oom;
   }
   hwt_engine_options eo = {.threads = threads};
-  if (profile != NULL) {
-    eo.chooser = hwt_engine_profile_chooser;
-    eo.chooser_ctx = profile;
+  hwt_profile_binding bind; /* the profile's model entry, when it has one for this model and batch */
+  if (hwt_engine_profile_bind(profile, model_arg, m, batch, &bind, &eo, err, sizeof err) != hwt_status_ok) {
+    fprintf(stderr, "hwtune run: %s\n", err);
+    goto done;
   }
+  if (bind.note[0]) snprintf(note + strlen(note), sizeof note - strlen(note), "; %s", bind.note);
   uint64_t create0 = hwt_now_ns();
   if (hwt_engine_create(m, batch, &eo, &e, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune run: %s: %s\n", model_arg, err);

@@ -972,10 +972,190 @@ static bool parse_machine(parser *p, hwt_profile *prof) {
   return true;
 }
 
-enum { T_SCHEMA = 1, T_MACHINE = 2, T_ENTRIES = 4, T_OBJECTIVE = 8, T_CREATED = 16, T_HWTUNE = 32,
-       T_XNNPACK = 64 };
+/* ---- the "models" section ---- */
 
-static bool parse_document(parser *p, hwt_profile *prof, entries_buf *eb) {
+#define MAX_MODELS 100000u
+
+typedef struct models_buf {
+  hwt_profile_model_rec *v;
+  size_t n, cap;
+} models_buf;
+
+static const char *const plan_names[hwt_profile_plan_count] = {"single-thread", "default", "tuned"};
+
+static bool plan_from_name(const char *s, hwt_profile_plan *out) {
+  for (int i = 0; i < hwt_profile_plan_count; i++)
+    if (strcmp(s, plan_names[i]) == 0) {
+      *out = (hwt_profile_plan)i;
+      return true;
+    }
+  return false;
+}
+
+/* "plans": {"<plan>": {"p50_ns": x, "p99_ns": y, ...}, ...}: the figures the library hands out; other members of
+ * a plan (CI bounds, samples) are the tuner's record and skipped. */
+static bool parse_plans(parser *p, hwt_profile_model_rec *m) {
+  if (!open_object(p)) return false;
+  unsigned seen = 0;
+  bool first = true;
+  for (;;) {
+    const char *key;
+    size_t keypos, klen;
+    int r = next_member(p, &first, &key, &klen, &keypos);
+    if (r < 0) return false;
+    if (r == 0) break;
+    size_t saved = path_key(p, key);
+    hwt_profile_plan plan;
+    bool ok = true;
+    if (!plan_from_name(key, &plan)) {
+      ok = fail_schema(p, keypos, "unknown plan '%.32s' (expected single-thread, default or tuned)", key);
+    } else {
+      ok = duplicate_key(p, keypos, &seen, 1u << plan, key) && open_object(p);
+      bool f2 = true;
+      unsigned seen2 = 0;
+      while (ok) {
+        const char *k2;
+        size_t kp2, kl2, mark2 = p->arena_used;
+        int r2 = next_member(p, &f2, &k2, &kl2, &kp2);
+        if (r2 < 0) return false;
+        if (r2 == 0) {
+          p->depth--;
+          break;
+        }
+        size_t saved2 = path_key(p, k2);
+        if (kl2 == 6 && memcmp(k2, "p50_ns", 6) == 0)
+          ok = duplicate_key(p, kp2, &seen2, 1, k2) && get_double(p, 0.0, &m->p50_ns[plan], false);
+        else if (kl2 == 6 && memcmp(k2, "p99_ns", 6) == 0)
+          ok = duplicate_key(p, kp2, &seen2, 2, k2) && get_double(p, 0.0, &m->p99_ns[plan], false);
+        else {
+          p->arena_used = mark2;
+          ok = skip_value(p);
+        }
+        path_pop(p, saved2);
+      }
+    }
+    path_pop(p, saved);
+    if (!ok) return false;
+  }
+  p->depth--;
+  return true;
+}
+
+enum { MO_FILE = 1, MO_SHA = 2, MO_PREC = 4, MO_BATCH = 8, MO_WINNER = 16, MO_PLANS = 32, MO_CHOICE = 64 };
+
+static bool parse_model(parser *p, models_buf *mb) {
+  skip_ws(p);
+  size_t obj_at = p->pos;
+  if (mb->n == mb->cap) {
+    size_t cap = mb->cap ? mb->cap * 2 : 8;
+    hwt_profile_model_rec *v = realloc(mb->v, cap * sizeof *v);
+    if (!v) {
+      p->status = hwt_status_out_of_memory;
+      if (p->msg && p->msglen) snprintf(p->msg, p->msglen, "%s: out of memory", p->name);
+      return false;
+    }
+    mb->v = v;
+    mb->cap = cap;
+  }
+  hwt_profile_model_rec *m = &mb->v[mb->n];
+  memset(m, 0, sizeof *m);
+  if (!open_object(p)) return false;
+  unsigned seen = 0;
+  bool first = true;
+  bool has_choice = false;
+  for (;;) {
+    const char *key, *s;
+    size_t keypos, klen, mark = p->arena_used;
+    int r = next_member(p, &first, &key, &klen, &keypos);
+    if (r < 0) return false;
+    if (r == 0) break;
+    size_t saved = path_key(p, key);
+    bool ok = true;
+    if (KEY_IS("file")) {
+      ok = duplicate_key(p, keypos, &seen, MO_FILE, key) && get_string(p, &m->file, 255);
+    } else if (KEY_IS("sha256")) {
+      ok = duplicate_key(p, keypos, &seen, MO_SHA, key) && get_string(p, &m->sha256, 64);
+      bool hex = ok && strlen(m->sha256) == 64;
+      for (size_t i = 0; hex && i < 64; i++)
+        hex = (m->sha256[i] >= '0' && m->sha256[i] <= '9') || (m->sha256[i] >= 'a' && m->sha256[i] <= 'f');
+      if (ok && !hex) ok = fail_schema(p, keypos, "sha256 must be 64 lowercase hex digits");
+    } else if (KEY_IS("precision")) {
+      ok = duplicate_key(p, keypos, &seen, MO_PREC, key) && get_string(p, &m->precision, 8);
+      if (ok && strcmp(m->precision, "fp32") != 0 && strcmp(m->precision, "int8") != 0)
+        ok = fail_schema(p, keypos, "precision must be \"fp32\" or \"int8\", got '%s'", m->precision);
+    } else if (KEY_IS("batch")) {
+      ok = duplicate_key(p, keypos, &seen, MO_BATCH, key) && get_uint(p, 1, MAX_DIM, &m->batch);
+    } else if (KEY_IS("winner")) {
+      ok = duplicate_key(p, keypos, &seen, MO_WINNER, key) && get_string(p, &s, 32);
+      if (ok && !plan_from_name(s, &m->winner))
+        ok = fail_schema(p, keypos, "unknown winner '%s' (expected single-thread, default or tuned)", s);
+    } else if (KEY_IS("plans")) {
+      ok = duplicate_key(p, keypos, &seen, MO_PLANS, key) && parse_plans(p, m);
+    } else if (KEY_IS("choice_batch")) {
+      ok = duplicate_key(p, keypos, &seen, MO_CHOICE, key);
+      if (ok && peek(p) == jt_null) ok = literal(p, "null");
+      else if (ok) ok = get_uint(p, 1, MAX_DIM, &m->choice_batch), has_choice = true;
+    } else {
+      p->arena_used = mark;
+      ok = skip_value(p);
+    }
+    path_pop(p, saved);
+    if (!ok) return false;
+  }
+  p->depth--;
+  static const struct { unsigned bit; const char *name; } required[] = {
+      {MO_FILE, "file"}, {MO_SHA, "sha256"}, {MO_PREC, "precision"}, {MO_BATCH, "batch"}, {MO_WINNER, "winner"}};
+  for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+    if (!(seen & required[i].bit)) return fail_schema(p, obj_at, "missing required field '%s'", required[i].name);
+  if (!(seen & MO_CHOICE)) m->choice_batch = m->batch;
+  (void)has_choice;
+  for (size_t i = 0; i < mb->n; i++) {
+    const hwt_profile_model_rec *o = &mb->v[i];
+    if (o->batch == m->batch && strcmp(o->sha256, m->sha256) == 0 && strcmp(o->precision, m->precision) == 0)
+      return fail_schema(p, obj_at, "duplicate model: sha256 %.12s..., precision %s, batch %llu already in models[%zu]",
+                         m->sha256, m->precision, (unsigned long long)m->batch, i);
+  }
+  mb->n++;
+  return true;
+}
+
+static bool parse_models(parser *p, models_buf *mb) {
+  jtype t = peek(p);
+  if (t == jt_bad || t == jt_eof) return unexpected(p, "a JSON value");
+  if (t != jt_array) return fail_schema(p, p->pos, "expected an array, got %s", jtype_name(t));
+  if (++p->depth > MAX_DEPTH) return fail_parse(p, p->pos, "nesting deeper than %d levels", MAX_DEPTH);
+  p->pos++;
+  skip_ws(p);
+  if (p->pos < p->len && p->buf[p->pos] == ']') {
+    p->pos++;
+    p->depth--;
+    return true;
+  }
+  for (size_t i = 0;; i++) {
+    if (i >= MAX_MODELS) return fail_schema(p, p->pos, "more than %u models", MAX_MODELS);
+    size_t saved = path_index(p, i);
+    bool ok = parse_model(p, mb);
+    path_pop(p, saved);
+    if (!ok) return false;
+    skip_ws(p);
+    if (p->pos < p->len && p->buf[p->pos] == ',') {
+      p->pos++;
+      continue;
+    }
+    if (p->pos < p->len && p->buf[p->pos] == ']') {
+      p->pos++;
+      break;
+    }
+    return unexpected(p, "',' or ']'");
+  }
+  p->depth--;
+  return true;
+}
+
+enum { T_SCHEMA = 1, T_MACHINE = 2, T_ENTRIES = 4, T_OBJECTIVE = 8, T_CREATED = 16, T_HWTUNE = 32,
+       T_XNNPACK = 64, T_MODELS = 128 };
+
+static bool parse_document(parser *p, hwt_profile *prof, entries_buf *eb, models_buf *mb) {
   skip_ws(p);
   if (p->pos >= p->len) return fail_parse(p, p->pos, "empty file: not a JSON document");
   skip_ws(p);
@@ -1001,6 +1181,8 @@ static bool parse_document(parser *p, hwt_profile *prof, entries_buf *eb) {
       ok = duplicate_key(p, keypos, &seen, T_MACHINE, key) && parse_machine(p, prof);
     } else if (KEY_IS("entries")) {
       ok = duplicate_key(p, keypos, &seen, T_ENTRIES, key) && parse_entries(p, eb);
+    } else if (KEY_IS("models")) {
+      ok = duplicate_key(p, keypos, &seen, T_MODELS, key) && parse_models(p, mb);
     } else if (KEY_IS("objective")) {
       ok = duplicate_key(p, keypos, &seen, T_OBJECTIVE, key) && get_string(p, &prof->objective, 0);
       if (ok && strcmp(prof->objective, "latency") != 0 && strcmp(prof->objective, "throughput") != 0)
@@ -1087,7 +1269,10 @@ static hwt_status load_owned(char *text, size_t len, const char *name, hwt_profi
   prof->path = text + len + 1;
   parser p = {.buf = text, .len = len, .name = prof->path, .msg = msg, .msglen = msglen};
   entries_buf eb = {0};
-  if (parse_document(&p, prof, &eb) && index_entries(&p, &eb)) {
+  models_buf mb = {0};
+  if (parse_document(&p, prof, &eb, &mb) && index_entries(&p, &eb)) {
+    prof->models = mb.v;
+    prof->nmodels = mb.n;
     prof->escapes = p.arena;
     prof->entries = eb.v;
     prof->nentries = eb.n;
@@ -1098,6 +1283,7 @@ static hwt_status load_owned(char *text, size_t len, const char *name, hwt_profi
   }
   free(eb.v);
   free(eb.g);
+  free(mb.v);
   free(p.arena);
   free(text);
   free(prof);
@@ -1188,6 +1374,7 @@ void hwt_profile_free(hwt_profile *profile) {
   if (!profile) return;
   free(profile->entries);
   free(profile->groups);
+  free(profile->models);
   free(profile->escapes);
   free(profile->text);
   free(profile);
@@ -1223,4 +1410,40 @@ const char *hwt_profile_meta(const hwt_profile *profile, const char *key) {
   if (strcmp(key, "hwtune_version") == 0) return profile->hwtune_version;
   if (strcmp(key, "xnnpack_version") == 0) return profile->xnnpack_version;
   return NULL;
+}
+
+/* ---- models ---- */
+
+const char *hwt_profile_plan_name(hwt_profile_plan plan) {
+  return (int)plan >= 0 && plan < hwt_profile_plan_count ? plan_names[plan] : "unknown";
+}
+
+size_t hwt_profile_model_count(const hwt_profile *profile) { return profile ? profile->nmodels : 0; }
+
+bool hwt_profile_model_entry(const hwt_profile *profile, size_t i, hwt_profile_model *out) {
+  if (!profile || !out || i >= profile->nmodels) return false;
+  const hwt_profile_model_rec *m = &profile->models[i];
+  memset(out, 0, sizeof *out);
+  out->file = m->file;
+  out->sha256 = m->sha256;
+  out->precision = m->precision;
+  out->batch = m->batch;
+  out->winner = m->winner;
+  out->choice_batch = m->choice_batch;
+  memcpy(out->p50_ns, m->p50_ns, sizeof out->p50_ns);
+  memcpy(out->p99_ns, m->p99_ns, sizeof out->p99_ns);
+  out->index = i;
+  return true;
+}
+
+bool hwt_profile_model_find(const hwt_profile *profile, const char *sha256, const char *precision, uint64_t batch,
+                            hwt_profile_model *out) {
+  if (!profile || !sha256 || !precision) return false;
+  if (batch == 0) batch = 1;
+  for (size_t i = 0; i < profile->nmodels; i++) {
+    const hwt_profile_model_rec *m = &profile->models[i];
+    if (m->batch == batch && strcmp(m->sha256, sha256) == 0 && strcmp(m->precision, precision) == 0)
+      return out ? hwt_profile_model_entry(profile, i, out) : true;
+  }
+  return false;
 }

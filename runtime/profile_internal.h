@@ -21,6 +21,14 @@ typedef struct hwt_profile_entry_rec {
   double median_ns, ci_low_ns, ci_high_ns;
 } hwt_profile_entry_rec;
 
+/* One raced model (the "models" section). Strings point into the profile's arena. */
+typedef struct hwt_profile_model_rec {
+  const char *file, *sha256, *precision;
+  uint64_t batch, choice_batch;
+  hwt_profile_plan winner;
+  double p50_ns[hwt_profile_plan_count], p99_ns[hwt_profile_plan_count];
+} hwt_profile_model_rec;
+
 typedef struct hwt_profile_group {
   const char *op, *dtype;
   size_t lo, hi;            /* entries[lo, hi) after sorting */
@@ -37,6 +45,8 @@ struct hwt_profile {
   size_t nentries;
   hwt_profile_group *groups;
   size_t ngroups;
+  hwt_profile_model_rec *models;
+  size_t nmodels;
   hwt_profile_kv fields[HWT_PROFILE_MAX_FIELDS];
   size_t nfields;
   const char *path, *fingerprint, *created, *objective, *hwtune_version, *xnnpack_version;

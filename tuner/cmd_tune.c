@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `hwtune tune`: search implementation, threads and blocking per (op, shape, batch) and write the profile. */
+#define _GNU_SOURCE 1 /* sched_getaffinity */
 #include <getopt.h>
 #include <glob.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +41,14 @@ static void usage(FILE *out) {
           "                     (op, outputs, inputs, batch) at the --batch sizes (default: the model's fixed batch,\n"
           "                     else 1). --op defaults to the model's own precision (fp32: gemm_f32,conv_f32,\n"
           "                     dwconv_f32; int8: the qs8 ops and gemm_f32 for float logits); qs8 ops on an fp32\n"
-          "                     model tune the int8 twin the audit quantizes. Not with --shape / --shapes\n"
+          "                     model tune the int8 twin the audit quantizes. Not with --shape / --shapes.\n"
+          "                     Then the whole model races (see below) and the profile records the winner\n"
           "  --batch LIST       batch sizes (default 1; with --objective throughput the batches to choose from,\n"
           "                     default 1,2,4,8,16,32,64)\n"
           "  --objective OBJ    latency (default): fastest per call; throughput: per shape the batch with the most\n"
-          "                     items/s whose p99 latency stays under --slo-ms\n"
+          "                     items/s whose p99 latency stays under --slo-ms (with --model: the layers are tuned\n"
+          "                     at every --batch, the whole model races at each, and the batch is chosen for the\n"
+          "                     model: the most items/s whose model p99 <= --slo-ms)\n"
           "  --slo-ms X         p99 latency bound for --objective throughput\n"
           "  --budget SECONDS   hard bound on the whole run (default 60); unfinished shapes are left out, said so\n"
           "  --exhaustive       measure the whole space (to check the tuner; slow: give a larger --budget)\n"
@@ -71,13 +76,24 @@ static void usage(FILE *out) {
           "must beat the simpler choice (fewer threads, XNNPACK, narrower vectors: avx2 before avx512f) by more\n"
           "than the confidence intervals, or the simpler choice is kept; among equally simple ones (blocking, ISAs\n"
           "of one vector width) the fastest median wins.\n\n"
+          "--model ends with the whole model: runs of three plans on the same model and input, interleaved in\n"
+          "rounds (single-thread, default, tuned, single-thread, ...; a quarter of the budget, 30%% with\n"
+          "throughput): single-thread = the engine's defaults on 1 thread, default = no profile (XNNPACK on every\n"
+          "usable CPU), tuned = the profile just tuned. The same rule decides, simplest first (single-thread >\n"
+          "default > tuned): tuned must be faster than both beyond the 95%% CIs to win. The table gives p50 [CI],\n"
+          "p99, the ratio to default, the winner and the load. The profile's \"models\" entry (keyed by the file's\n"
+          "SHA-256, precision and batch) names the winner, and the engine opening that model with the profile\n"
+          "(hwtune model, hwtune run) runs that plan: a model whose layers each won but whose tuned plan lost\n"
+          "does not run its per-layer entries.\n\n"
           "The profile is written to a temporary file and renamed (never left damaged). Without --out (or with\n"
           "--also-default) it is also merged the same way into the default path libhwtune reads: $HWTUNE_PROFILE,\n"
           "else $XDG_DATA_HOME/hwtune/profile.json, else ~/.local/share/hwtune/profile.json. A profile is this\n"
           "machine's when every machine field it records matches (libhwtune's rule); the usable CPUs are not a\n"
           "field, so a run under taskset or a cgroup quota merges into the same profile.\n\n"
-          "Exit: 0 ok, 1 failure, 2 usage error or an unusable output (a missing directory, another machine's\n"
-          "profile, a damaged one), 130 interrupted (what was tuned is still written).\n");
+          "Exit: 0 ok, 1 failure (also: the whole-model race failed; the layers are still written), 2 usage error\n"
+          "or an unusable output (a missing directory, another machine's profile, a damaged one), 3 --model with\n"
+          "--objective throughput --slo-ms: no batch meets the SLO (the profile holds the races, no batch chosen),\n"
+          "130 interrupted (what was tuned is still written).\n");
 }
 
 /* ---------------------------------------------------------------- measuring through the bench harness */
@@ -511,9 +527,8 @@ int hwt_cmd_tune(int argc, char **argv) {
     rc = 2;
     goto done;
   }
-  if (model_spec && (check_path || exhaustive || throughput)) {
-    fprintf(stderr, "hwtune tune: --model goes with the latency objective, not --exhaustive or --objective "
-                    "throughput\n");
+  if (model_spec && (check_path || exhaustive)) {
+    fprintf(stderr, "hwtune tune: --model does not go with --exhaustive\n");
     rc = 2;
     goto done;
   }
@@ -670,6 +685,10 @@ int hwt_cmd_tune(int argc, char **argv) {
   }
 
   /* ---- session */
+  /* The CPUs this process may use before the bench session pins this thread (its pool's first CPU): the
+   * whole-model races run the engines as a user's process would, on all of them. */
+  cpu_set_t start_affinity;
+  bool have_start_affinity = sched_getaffinity(0, sizeof start_affinity, &start_affinity) == 0;
   if (!quiet) fprintf(stderr, "hwtune tune: detecting the machine...\n");
   hwt_bench_session *session = NULL;
   char err[1024];
@@ -743,8 +762,14 @@ int hwt_cmd_tune(int argc, char **argv) {
   kept_choice *kept = calloc(nproblems ? nproblems : 1, sizeof *kept);
   size_t nrows = 0, nkept = 0, skipped = 0, total_measured = 0, total_space = 0;
   /* The latency searches leave 15% of the budget to confirm their final races later (hwt_tune_confirm). */
-  bool confirm = !throughput;
-  r.reserve_s = confirm ? 0.15 * budget_s : 0;
+  /* Throughput picks a batch per (op, shape); with --model the layers are tuned at every batch (latency
+   * searches) and the batch is picked for the whole model by its races. */
+  const bool pick = throughput && !model;
+  const size_t group_n = pick ? nbatches : 1;
+  bool confirm = !pick;
+  /* --model: the end-to-end races at the end get a quarter of the budget (throughput, one race per batch: 30%). */
+  const double race_share = model ? (throughput ? 0.30 : 0.25) : 0.0;
+  r.reserve_s = (confirm ? 0.15 * budget_s : 0) + race_share * budget_s;
   double spent_done = 0, planned_done = 0;
   /* Each problem's plan: sampling (at scale 1), race entries to set up, and the bytes one entry sets up. */
   double *plan_sampling = calloc(nproblems ? nproblems : 1, sizeof(double));
@@ -759,8 +784,8 @@ int hwt_cmd_tune(int argc, char **argv) {
   hwt_status fatal = hwt_status_ok;
   /* Throughput: problems of one (op, shape) over the batch list are consecutive; pick per group. */
   for (size_t i = 0; i < nproblems && entries && rows && kept && plan_sampling && plan_setups && plan_bytes && planned;
-       i += (throughput ? nbatches : 1)) {
-    size_t group = throughput ? nbatches : 1;
+       i += group_n) {
+    size_t group = group_n;
     double best_tp = -1;
     hwt_tune_outcome best_o;
     memset(&best_o, 0, sizeof best_o);
@@ -837,7 +862,7 @@ int hwt_cmd_tune(int argc, char **argv) {
       }
       double tp = (double)p->batch / o.choice.meas.median_ns * 1e9;
       bool meets = !slo_given || o.choice.meas.p99_ns <= slo_ms * 1e6;
-      if (!throughput || (meets && tp > best_tp)) {
+      if (!pick || (meets && tp > best_tp)) {
         hwt_tune_outcome_free(&best_o);
         best_o = o;
         best_tp = tp;
@@ -849,7 +874,7 @@ int hwt_cmd_tune(int argc, char **argv) {
     if (fatal != hwt_status_ok) break;
     if (!best_o.ok) {
       hwt_tune_outcome_free(&best_o);
-      if (throughput && !g_stop && runner_remaining(&r) > 0)
+      if (pick && !g_stop && runner_remaining(&r) > 0)
         hwt_log("%s %s: no batch meets p99 <= %.3f ms", hwt_bench_op_name(problems[i].op), problems[i].shape.text,
                 slo_ms);
       continue;
@@ -857,7 +882,7 @@ int hwt_cmd_tune(int argc, char **argv) {
     /* Throughput entries are keyed at the largest batch offered; the choice carries the batch picked. */
     kept_choice *k = &kept[nkept++];
     k->key = problems[i];
-    if (throughput) k->key = problems[i + group - 1 < nproblems ? i + group - 1 : nproblems - 1];
+    if (pick) k->key = problems[i + group - 1 < nproblems ? i + group - 1 : nproblems - 1];
     k->searched = problems[i];
     k->o = best_o;
     k->best_batch = best_batch;
@@ -865,7 +890,7 @@ int hwt_cmd_tune(int argc, char **argv) {
   }
   /* ---- confirmation: each latency choice's final race once more, now that the other problems ran (a slow
    * moment of the machine has likely passed); each is re-decided from all its final races (hwt_tune_confirm) */
-  r.reserve_s = 0;
+  r.reserve_s = race_share * budget_s;
   r.pacing = false;
   for (size_t j = 0; confirm && fatal == hwt_status_ok && j < nkept; j++) {
     r.problem_deadline_s = 0;
@@ -881,13 +906,13 @@ int hwt_cmd_tune(int argc, char **argv) {
     hwt_tune_outcome best_o = kept[j].o;
     const size_t best_batch = kept[j].best_batch;
     const double best_tp = kept[j].best_tp;
-    json_array_append_new(entries, hwt_tune_entry_json(&key, &best_o, throughput ? best_batch : 0,
-                                                       throughput ? best_tp : 0));
+    json_array_append_new(entries, hwt_tune_entry_json(&key, &best_o, pick ? best_batch : 0,
+                                                       pick ? best_tp : 0));
     row *rw = &rows[nrows++];
     snprintf(rw->op, sizeof rw->op, "%s", hwt_bench_op_name(key.op));
     snprintf(rw->shape, sizeof rw->shape, "%s", key.shape.text);
     rw->batch = key.batch;
-    rw->choice_batch = throughput ? best_batch : key.batch;
+    rw->choice_batch = pick ? best_batch : key.batch;
     cand_label(&best_o.choice.cand, rw->choice, sizeof rw->choice);
     rw->median_ns = best_o.choice.meas.median_ns;
     rw->has_runner = best_o.has_runner_up;
@@ -904,9 +929,9 @@ int hwt_cmd_tune(int argc, char **argv) {
     fprintf(stderr, "hwtune tune: %s\n", err);
     goto done_entries;
   }
-  if (nrows < nproblems / (throughput ? nbatches : 1))
+  if (nrows < nproblems / group_n)
     hwt_log("%zu of %zu problems not tuned (%s): they are not in the profile; lookups fall back to the nearest shape",
-            nproblems / (throughput ? nbatches : 1) - nrows, nproblems / (throughput ? nbatches : 1),
+            nproblems / group_n - nrows, nproblems / group_n,
             g_stop ? "interrupted" : "budget spent");
 
   /* ---- write */
@@ -927,22 +952,105 @@ int hwt_cmd_tune(int argc, char **argv) {
     json_object_set_new(meta, "usable_cpus", json_integer(machine.usable_cpus));
     json_decref(ctx);
     size_t kept = 0, replaced = 0;
-    hwt_status st = hwt_tune_write_profile(out_path, out_flags, meta, hw->fingerprint, fields, entries, &kept,
-                                           &replaced, err, sizeof err);
+    hwt_status st;
+
+    /* ---- --model: whole-model races of the three plans, the tuned one with the profile as it will be */
+    r.reserve_s = 0;
+    r.problem_deadline_s = 0;
+    const char *prec = model && model->precision == hwt_prec_int8 ? "int8" : "fp32";
+    hwt_tune_model_race *races = NULL;
+    size_t nraces = 0, chosen = SIZE_MAX;
+    bool race_failed = false;
+    json_t *models = NULL;
+    if (model && nrows > 0 && !g_stop) {
+      bool own_prec = false;  /* the layers tuned are the ones this model's engine runs */
+      for (size_t j = 0; j < nproblems; j++)
+        own_prec |= hwt_bench_op_is_qs8(problems[j].op) == (model->precision == hwt_prec_int8);
+      char *text = NULL, msg[512];
+      hwt_profile *tp = NULL;
+      hwt_model_id id;
+      races = calloc(nbatches, sizeof *races);
+      models = json_array();
+      if (!own_prec) {
+        hwt_log("%s: the end-to-end race runs the model as it is (%s) and the layers tuned are its int8 twin's: "
+                "not raced, no model entry", model_spec, prec);
+      } else if (!races || !models) {
+        fprintf(stderr, "hwtune tune: out of memory for the model races\n");
+        race_failed = true;
+      } else if ((st = hwt_model_identify(model_spec, &id, err, sizeof err)) != hwt_status_ok ||
+                 (st = hwt_tune_profile_merged(out_path, out_flags, meta, hw->fingerprint, fields, entries, NULL,
+                                               &text, NULL, NULL, err, sizeof err)) != hwt_status_ok) {
+        fprintf(stderr, "hwtune tune: end-to-end race: %s\n", err);
+        race_failed = true;
+      } else if (hwt_profile_load_buffer(text, strlen(text), out_path, &tp, msg, sizeof msg) != hwt_status_ok) {
+        fprintf(stderr, "hwtune tune: end-to-end race: the tuned profile does not load: %s\n", msg);
+        race_failed = true;
+      } else {
+        sigaction(SIGINT, &sa, &old_sa);
+        cpu_set_t pinned;
+        bool repin = have_start_affinity && sched_getaffinity(0, sizeof pinned, &pinned) == 0 &&
+                     sched_setaffinity(0, sizeof start_affinity, &start_affinity) == 0;
+        for (size_t b = 0; b < nbatches && !g_stop; b++) {
+          double left = runner_remaining(&r);
+          double secs = left / (double)(nbatches - b) * 0.85 - 0.2;
+          if (secs < 0.3) secs = 0.3;
+          if (left < 0.3 && b > 0) {
+            hwt_log("budget spent: the whole model is not raced at batch %zu and above", batches[b]);
+            break;
+          }
+          if (!quiet)
+            fprintf(stderr, "hwtune tune: racing the whole model at batch %zu: single-thread, default, tuned "
+                            "(%.1f s)\n", batches[b], secs);
+          st = hwt_tune_race_model(model, batches[b], tp, secs, &g_stop, &races[nraces], err, sizeof err);
+          if (st != hwt_status_ok) {
+            fprintf(stderr, "hwtune tune: %s\n", err);
+            race_failed = true;
+            break;
+          }
+          if (g_stop || races[nraces].winner == hwt_profile_plan_count) break;  /* interrupted: not recorded */
+          nraces++;
+        }
+        if (repin) sched_setaffinity(0, sizeof pinned, &pinned);
+        sigaction(SIGINT, &old_sa, NULL);
+        /* Throughput: the batch with the most items/s (the winning plan's p50) whose p99 meets the SLO. */
+        for (size_t j = 0; throughput && j < nraces; j++) {
+          const hwt_tune_measurement *w = &races[j].meas[races[j].winner];
+          if (slo_given && w->p99_ns > slo_ms * 1e6) continue;
+          if (chosen == SIZE_MAX) {
+            chosen = j;
+            continue;
+          }
+          const hwt_tune_measurement *c = &races[chosen].meas[races[chosen].winner];
+          if ((double)races[j].batch / w->median_ns > (double)races[chosen].batch / c->median_ns) chosen = j;
+        }
+        for (size_t j = 0; j < nraces; j++)
+          json_array_append_new(models, hwt_tune_model_json(&id, prec, &races[j], throughput ? "throughput" : "latency",
+                                                            chosen != SIZE_MAX ? races[chosen].batch : 0,
+                                                            slo_given ? slo_ms : 0, created));
+      }
+      hwt_profile_free(tp);
+      free(text);
+    }
+
+    st = hwt_tune_write_profile_models(out_path, out_flags, meta, hw->fingerprint, fields, entries, models, &kept,
+                                       &replaced, err, sizeof err);
     if (st != hwt_status_ok) {
       fprintf(stderr, "hwtune tune: %s\n", err);
       json_decref(meta);
+      json_decref(models);
+      free(races);
       goto done_entries;
     }
     bool copied = false;
     if (write_default) {
       /* The same merge at the default path: it may hold entries from an earlier run with other shapes. */
-      st = hwt_tune_write_profile(defpath, (force ? HWT_TUNE_WRITE_FORCE : 0) | HWT_TUNE_WRITE_MKDIRS, meta,
-                                  hw->fingerprint, fields, entries, NULL, NULL, err, sizeof err);
+      st = hwt_tune_write_profile_models(defpath, (force ? HWT_TUNE_WRITE_FORCE : 0) | HWT_TUNE_WRITE_MKDIRS, meta,
+                                         hw->fingerprint, fields, entries, models, NULL, NULL, err, sizeof err);
       if (st != hwt_status_ok) hwt_log("not copied to the default path: %s", err);
       else copied = true;
     }
     json_decref(meta);
+    json_decref(models);
 
     /* ---- table */
     printf("%-10s %-22s %5s  %-34s %10s  %s\n", "op", "shape", "batch", "choice (impl/isa threads MC,KC,NC)",
@@ -963,7 +1071,29 @@ int hwt_cmd_tune(int argc, char **argv) {
     if (copied) printf("default profile (libhwtune loads it): %s\n", defpath);
     printf("measured %zu of %zu configurations (%.1f%%) in %.1f s\n", total_measured, total_space,
            total_space ? 100.0 * (double)total_measured / (double)total_space : 0.0, now_s() - start);
-    rc = g_stop ? 130 : 0;
+    rc = g_stop ? 130 : race_failed ? 1 : 0;
+    for (size_t j = 0; j < nraces; j++) {
+      printf("\n");
+      hwt_tune_model_table(stdout, model_spec, prec, &races[j], throughput);
+    }
+    if (nraces)
+      printf("\nmodel entr%s in the profile: %s %s at batch", nraces == 1 ? "y" : "ies", model_spec, prec);
+    for (size_t j = 0; j < nraces; j++)
+      printf("%s %zu -> %s", j ? "," : "", races[j].batch, hwt_profile_plan_name(races[j].winner));
+    if (nraces) printf(" (the engine opening this model at that batch with this profile runs that plan)\n");
+    if (throughput && nraces) {
+      if (chosen != SIZE_MAX) {
+        const hwt_tune_measurement *w = &races[chosen].meas[races[chosen].winner];
+        printf("batch for the whole model: %zu (%s plan, %.0f items/s, p99 %.3f ms%s)\n", races[chosen].batch,
+               hwt_profile_plan_name(races[chosen].winner), (double)races[chosen].batch / w->median_ns * 1e9,
+               w->p99_ns / 1e6, slo_given ? " <= the SLO" : "");
+      } else {
+        printf("no batch meets p99 <= %.3f ms for the whole model (the races are in the profile, with no batch "
+               "chosen)\n", slo_ms);
+        if (rc == 0) rc = 3;
+      }
+    }
+    free(races);
   }
 
 done_entries:

@@ -119,6 +119,11 @@ static void put_json(sbuf *b, const json_t *j) {
 }
 
 char *hwt_tune_profile_text(json_t *meta, const char *fingerprint, json_t *machine_fields, json_t *entries) {
+  return hwt_tune_profile_text_models(meta, fingerprint, machine_fields, entries, NULL);
+}
+
+char *hwt_tune_profile_text_models(json_t *meta, const char *fingerprint, json_t *machine_fields, json_t *entries,
+                                   json_t *models) {
   sbuf b = {0};
   put(&b, "{\n  \"schema\": \"" HWT_PROFILE_SCHEMA "\",\n  \"machine\": {\"fingerprint\": ");
   json_t *fp = json_string(fingerprint ? fingerprint : "");
@@ -144,7 +149,16 @@ char *hwt_tune_profile_text(json_t *meta, const char *fingerprint, json_t *machi
     put(&b, i ? ",\n    " : "\n    ");
     put_json(&b, v);
   }
-  put(&b, json_array_size(entries) ? "\n  ]\n}\n" : "]\n}\n");
+  put(&b, json_array_size(entries) ? "\n  ]" : "]");
+  if (json_array_size(models)) {
+    put(&b, ",\n  \"models\": [");
+    json_array_foreach(models, i, v) {
+      put(&b, i ? ",\n    " : "\n    ");
+      put_json(&b, v);
+    }
+    put(&b, "\n  ]");
+  }
+  put(&b, "\n}\n");
   if (b.oom) {
     free(b.p);
     return NULL;
@@ -155,6 +169,13 @@ char *hwt_tune_profile_text(json_t *meta, const char *fingerprint, json_t *machi
 static bool same_key(json_t *a, json_t *b) {
   static const char *const keys[] = {"op", "dtype", "shape", "batch"};
   for (size_t i = 0; i < 4; i++)
+    if (!json_equal(json_object_get(a, keys[i]), json_object_get(b, keys[i]))) return false;
+  return true;
+}
+
+static bool same_model(json_t *a, json_t *b) {
+  static const char *const keys[] = {"sha256", "precision", "batch"};
+  for (size_t i = 0; i < 3; i++)
     if (!json_equal(json_object_get(a, keys[i]), json_object_get(b, keys[i]))) return false;
   return true;
 }
@@ -253,13 +274,23 @@ hwt_status hwt_tune_profile_target(const char *path, unsigned flags, const char 
 hwt_status hwt_tune_write_profile(const char *path, unsigned flags, json_t *meta, const char *fingerprint,
                                   json_t *machine_fields, json_t *entries, size_t *kept, size_t *replaced, char *err,
                                   size_t errlen) {
+  return hwt_tune_write_profile_models(path, flags, meta, fingerprint, machine_fields, entries, NULL, kept, replaced,
+                                       err, errlen);
+}
+
+hwt_status hwt_tune_profile_merged(const char *path, unsigned flags, json_t *meta, const char *fingerprint,
+                                   json_t *machine_fields, json_t *entries, json_t *models, char **text,
+                                   size_t *kept, size_t *replaced, char *err, size_t errlen) {
+  *text = NULL;
   size_t nkept = 0, nreplaced = 0;
   hwt_profile *check = NULL;
   bool same_machine = false;
   hwt_status st = load_target(path, flags, fingerprint, machine_fields, &check, &same_machine, err, errlen);
   if (st != hwt_status_ok) return st;
-  json_t *merged = json_array();
-  if (!merged) {
+  json_t *merged = json_array(), *merged_models = json_array();
+  if (!merged || !merged_models) {
+    json_decref(merged);
+    json_decref(merged_models);
     hwt_profile_free(check);
     return hwt_status_out_of_memory;
   }
@@ -270,7 +301,7 @@ hwt_status hwt_tune_write_profile(const char *path, unsigned flags, json_t *meta
       hwt_log("--force: replacing '%s', another machine's profile (fingerprint '%s'), and its %zu entries", path,
               old_fp ? old_fp : "", hwt_profile_count(check));
     } else {
-      /* Update in place: keep the old entries this run did not re-tune. */
+      /* Update in place: keep the old entries this run did not re-tune, and the models it did not race. */
       json_error_t je;
       json_t *old = json_load_file(path, 0, &je);
       json_t *old_entries = old ? json_object_get(old, "entries") : NULL;
@@ -279,6 +310,7 @@ hwt_status hwt_tune_write_profile(const char *path, unsigned flags, json_t *meta
         hwt_errf(err, errlen, "cannot re-read '%s' to merge into it: %s", path, old ? "no entries" : je.text);
         json_decref(old);
         json_decref(merged);
+        json_decref(merged_models);
         hwt_profile_free(check);
         return hwt_status_io_error;
       }
@@ -300,24 +332,48 @@ hwt_status hwt_tune_write_profile(const char *path, unsigned flags, json_t *meta
           nkept++;
         }
       }
+      json_t *old_models = json_object_get(old, "models");
+      json_array_foreach(old_models, i, e) {
+        bool raced = false;
+        size_t j;
+        json_t *n;
+        json_array_foreach(models, j, n) raced |= same_model(e, n);
+        if (!raced) json_array_append(merged_models, e);
+      }
       json_decref(old);
     }
     hwt_profile_free(check);
   }
   json_array_extend(merged, entries);
-  char *text = hwt_tune_profile_text(meta, fingerprint, machine_fields, merged);
+  if (models) json_array_extend(merged_models, models);
+  *text = hwt_tune_profile_text_models(meta, fingerprint, machine_fields, merged, merged_models);
   json_decref(merged);
-  if (!text) return hwt_status_out_of_memory;
+  json_decref(merged_models);
+  if (!*text) return hwt_status_out_of_memory;
   /* The writer checks its own output with the loader the runtimes use before publishing it. */
   hwt_profile *p = NULL;
   char msg[512];
-  st = hwt_profile_load_buffer(text, strlen(text), path, &p, msg, sizeof msg);
+  st = hwt_profile_load_buffer(*text, strlen(*text), path, &p, msg, sizeof msg);
   hwt_profile_free(p);
   if (st != hwt_status_ok) {
     hwt_errf(err, errlen, "internal error: the profile written would not load: %s", msg);
-    free(text);
+    free(*text);
+    *text = NULL;
     return hwt_status_internal;
   }
+  if (kept) *kept = nkept;
+  if (replaced) *replaced = nreplaced;
+  return hwt_status_ok;
+}
+
+hwt_status hwt_tune_write_profile_models(const char *path, unsigned flags, json_t *meta, const char *fingerprint,
+                                         json_t *machine_fields, json_t *entries, json_t *models, size_t *kept,
+                                         size_t *replaced, char *err, size_t errlen) {
+  char *text = NULL;
+  size_t nkept = 0, nreplaced = 0;
+  hwt_status st = hwt_tune_profile_merged(path, flags, meta, fingerprint, machine_fields, entries, models, &text,
+                                          &nkept, &nreplaced, err, errlen);
+  if (st != hwt_status_ok) return st;
   st = flags & HWT_TUNE_WRITE_MKDIRS ? mkdirs_for(path, err, errlen) : hwt_status_ok;
   if (st == hwt_status_ok) st = hwt_write_file_atomic(path, text, strlen(text), err, errlen);
   free(text);

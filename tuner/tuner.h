@@ -14,7 +14,9 @@
 #include "bench.h"
 #include "hwtune/hw.h"
 #include "hwtune/kernels.h"
+#include "hwtune/profile.h"
 #include "hwtune/status.h"
+#include "profile_model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -274,6 +276,45 @@ hwt_status hwt_tune_model_shapes(const struct hwt_model *m, const hwt_bench_op *
                                  hwt_tune_layer_shape **out, size_t *count, char *notes, size_t noteslen, char *err,
                                  size_t errlen);
 
+/* ---------------------------------------------------------------- the whole model (tune --model) */
+
+/* One end-to-end race of a model at one batch: the three plans of hwtune/profile.h (index = hwt_profile_plan):
+ * single-thread (the engine's defaults on 1 thread), default (the engine's defaults: XNNPACK on every usable CPU),
+ * tuned (the profile's per-layer entries). */
+typedef struct hwt_tune_model_race {
+  size_t batch;
+  unsigned usable_cpus;
+  bool measured[hwt_profile_plan_count];
+  hwt_tune_measurement meas[hwt_profile_plan_count];  /* median_ns = p50 of single runs, its 95% CI, p99 */
+  hwt_profile_plan winner;     /* hwt_profile_plan_count when nothing was measured */
+  size_t rounds;               /* interleaved rounds: every plan one turn (a burst of runs) per round */
+  double seconds;              /* sampling time */
+  double load1_before, load1_after;  /* /proc/loadavg (1 minute), -1 unknown */
+  double foreign;              /* other processes' share of the usable CPUs during the race, -1 unknown */
+  double max_diff;             /* largest |difference| of output 0 between each plan and the default */
+} hwt_tune_model_race;
+
+/* The tuner's rule (hwt_tune_choose) over the plans, simplest first: single-thread, default, tuned. A plan
+ * replaces the choice only when its ci_high < the choice's ci_low: tuned must be faster than both beyond the
+ * noise to win. hwt_profile_plan_count when none is measured. */
+hwt_profile_plan hwt_tune_model_choose(const hwt_tune_measurement *meas, const bool *measured);
+
+/* Races whole-model runs of the three plans on m at `batch` (tuned: the profile as it will be written; NULL =
+ * not raced) on the same deterministic input, in interleaved rounds (single, default, tuned, single, ...: each a
+ * burst of ~seconds/90 of runs, every run timed) for `seconds` and at least 5 rounds; stops early when *stop.
+ * Engines are created before and destroyed after the sampling. */
+hwt_status hwt_tune_race_model(const struct hwt_model *m, size_t batch, const hwt_profile *tuned, double seconds,
+                               volatile int *stop, hwt_tune_model_race *out, char *err, size_t errlen);
+
+/* The profile's model entry (docs/profile-schema.md, "models"). New reference. Objective "throughput" also
+ * records slo_ms (<= 0: null) and choice_batch, the batch picked for the model (0 = none met the SLO: null). */
+json_t *hwt_tune_model_json(const hwt_model_id *id, const char *precision, const hwt_tune_model_race *r,
+                            const char *objective, size_t choice_batch, double slo_ms, const char *created);
+
+/* The race as a table: p50 [95% CI], p99, ratio to default (and items/s), the winner and why. */
+void hwt_tune_model_table(FILE *f, const char *name, const char *precision, const hwt_tune_model_race *r,
+                          bool throughput);
+
 /* ---------------------------------------------------------------- profile */
 
 /* One profile entry as JSON (see docs/profile-schema.md). New reference. */
@@ -307,8 +348,23 @@ hwt_status hwt_tune_write_profile(const char *path, unsigned flags, json_t *meta
                                   json_t *machine_fields, json_t *entries, size_t *kept, size_t *replaced, char *err,
                                   size_t errlen);
 
+/* The same with whole-model races (`models`: hwt_tune_model_json objects, may be NULL): old models of this
+ * machine's profile at `path` are kept unless `models` has one with the same (sha256, precision, batch). Plain
+ * hwt_tune_write_profile keeps every old model. */
+hwt_status hwt_tune_write_profile_models(const char *path, unsigned flags, json_t *meta, const char *fingerprint,
+                                         json_t *machine_fields, json_t *entries, json_t *models, size_t *kept,
+                                         size_t *replaced, char *err, size_t errlen);
+/* What hwt_tune_write_profile_models would write, checked by the loader, without writing it (*text malloc'ed):
+ * tune --model races the tuned plan with the profile as it will be. */
+hwt_status hwt_tune_profile_merged(const char *path, unsigned flags, json_t *meta, const char *fingerprint,
+                                   json_t *machine_fields, json_t *entries, json_t *models, char **text,
+                                   size_t *kept, size_t *replaced, char *err, size_t errlen);
+
 /* The profile document text for entries (one entry per line, so diffs stay readable). malloc'ed. */
 char *hwt_tune_profile_text(json_t *meta, const char *fingerprint, json_t *machine_fields, json_t *entries);
+/* The same with a "models" section after the entries (omitted when models is NULL or empty). */
+char *hwt_tune_profile_text_models(json_t *meta, const char *fingerprint, json_t *machine_fields, json_t *entries,
+                                   json_t *models);
 
 #ifdef __cplusplus
 }

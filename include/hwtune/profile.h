@@ -199,6 +199,44 @@ bool hwt_profile_entry(const hwt_profile *profile, size_t i, hwt_profile_choice 
  * "objective" ("latency" or "throughput"), "hwtune_version", "xnnpack_version". NULL when absent or unknown key. */
 const char *hwt_profile_meta(const hwt_profile *profile, const char *key);
 
+/* ---- whole models (`hwtune tune --model`) ---------------------------------------------------------------------- *
+ * After tuning a model's layers, `hwtune tune --model` races whole-model runs of three plans and records the
+ * outcome in the profile's "models" section (see docs/profile-schema.md). A runtime that opens that model applies
+ * the winner: "tuned" = the per-layer entries, "default" = no per-layer entries (the runtime's defaults),
+ * "single-thread" = the defaults on one thread. Profiles without the section load as before (no models). */
+
+typedef enum hwt_profile_plan {
+  hwt_profile_plan_single_thread = 0, /* the simplest: the default plan on 1 thread */
+  hwt_profile_plan_default,           /* the runtime's defaults, no per-layer entries */
+  hwt_profile_plan_tuned,             /* the per-layer entries of the profile */
+  hwt_profile_plan_count
+} hwt_profile_plan;
+
+/* "single-thread", "default", "tuned"; "unknown" out of range. Since HWTUNE_0.2. */
+const char *hwt_profile_plan_name(hwt_profile_plan plan);
+
+/* One raced model: keyed by (sha256, precision, batch); strings stay valid until hwt_profile_free. */
+typedef struct hwt_profile_model {
+  const char *file;         /* the model file's base name when tuned (informative: lookups use the hash) */
+  const char *sha256;       /* 64 lowercase hex digits: the model's content hash (engine/profile_model.h) */
+  const char *precision;    /* "fp32" or "int8" */
+  uint64_t batch;           /* the batch raced */
+  hwt_profile_plan winner;  /* the plan to run this model with at this batch */
+  uint64_t choice_batch;    /* throughput objective: the batch picked for the model (0: none met the SLO);
+                               latency: = batch */
+  double p50_ns[hwt_profile_plan_count], p99_ns[hwt_profile_plan_count];  /* end-to-end, 0 = not measured */
+  size_t index;             /* position in the file's "models" array */
+} hwt_profile_model;
+
+/* Number of models (0 for NULL). Since HWTUNE_0.2. */
+size_t hwt_profile_model_count(const hwt_profile *profile);
+/* Model i in file order; false when out of range. Since HWTUNE_0.2. */
+bool hwt_profile_model_entry(const hwt_profile *profile, size_t i, hwt_profile_model *out);
+/* The model entry of (sha256, precision, batch); false when the profile has none (then the per-layer entries
+ * apply as before). Allocation-free, thread-safe. Since HWTUNE_0.2. */
+bool hwt_profile_model_find(const hwt_profile *profile, const char *sha256, const char *precision, uint64_t batch,
+                            hwt_profile_model *out);
+
 #ifdef __cplusplus
 }
 #endif
