@@ -18,6 +18,7 @@
 
 #include "../detect/detect_internal.h" /* hwt_cgroup_quota, hwt_usable_cpus: the usable CPUs as detect counts them */
 #include "audit.h"
+#include "cmd_io.h" /* hwt_cli_value_dims: a graph input's dims in the file's layout, as `hwtune run` checks them */
 #include "hwt_stats.h"
 #include "noise.h"
 #include "hwtune/hw_json.h"
@@ -25,6 +26,7 @@
 #include "hwtune/hw.h"
 #include "hwtune/profile.h"
 #include "hwtune_build_info.h"
+#include "onnx.h" /* hwt_tensor_read: the user's .npy / .pb files */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define AUDIT_ASAN 1
@@ -75,6 +77,17 @@ typedef struct audit {
   size_t nchk;
   bool keep_values;         /* engines built now keep every value apart (the per-layer int8 comparison) */
   json_t *plan;             /* the memory plan of each (precision, batch) engine */
+  /* the user's data (--inputs FILE): ndata samples of input 0 in its external layout; NULL = generated inputs */
+  float *data;
+  size_t ndata;
+  float *cal;               /* --calibration samples (ncal), NULL = none given */
+  size_t ncal;
+  size_t *labels;           /* ndata class indices (--labels), NULL = none */
+  size_t classes;           /* per-sample size of output 0: the classes labels index */
+  size_t scored0;           /* first scored sample of data: the ones before it calibrated int8 */
+  size_t ncal_used;         /* samples int8 was calibrated on here (0: not quantized by the audit) */
+  json_t *data_j;           /* the document's "data" section */
+  bool int8_file;           /* the model file is int8 (QDQ): no fp32 twin */
   hwt_status fatal;         /* first failure that makes the report meaningless (exit 1, no report) */
   char fatal_msg[1024];
 } audit;
@@ -191,6 +204,205 @@ static float *alloc_floats(size_t count, size_t per) {
   return malloc(count * per * sizeof(float));
 }
 
+
+/* ---- the user's data: --inputs FILE, --labels, --calibration ---- */
+
+static void tensor_dims_string(const hwt_tensor *t, char *buf, size_t len) {
+  size_t used = 0;
+  int w = snprintf(buf, len, "[");
+  used = w > 0 ? (size_t) w : 0;
+  for (unsigned d = 0; d < t->rank && used < len; d++) {
+    w = snprintf(buf + used, len - used, "%s%lld", d ? ", " : "", (long long) t->dims[d]);
+    used += w > 0 ? (size_t) w : 0;
+  }
+  if (used < len) snprintf(buf + used, len - used, "]");
+}
+
+static json_t *tensor_json(const char *path, const hwt_tensor *t) {
+  json_t *dims = json_array();
+  for (unsigned d = 0; d < t->rank; d++) json_array_append_new(dims, json_integer((json_int_t) t->dims[d]));
+  return json_pack("{s:s,s:o,s:s}", "file", path, "shape", dims, "dtype", hwt_dtype_name(t->dtype));
+}
+
+/* Graph input 0 of m: its per-sample shape, rank (0 = hwtune-native) and name. */
+static void input0(const hwt_model *m, hwt_shape *s, uint8_t *rank, const char **name) {
+  *s = m->ninputs ? m->inputs[0].shape : m->input;
+  *rank = m->ninputs ? m->inputs[0].rank : 0;
+  *name = m->ninputs ? m->inputs[0].name : "input";
+}
+
+/* Reads a file of samples for graph input 0 (--inputs, --calibration): float32, float64, uint8 or int8; dim 0
+ * counts the samples, the other dims are the input's in the file's layout (ONNX: [N, C, H, W]), checked as
+ * `hwtune run` checks them (a flat native input also takes the same count in any dims). *out: *count x in_size
+ * floats, malloc'd. */
+static hwt_status read_samples(const audit *a, const hwt_model *m, const char *opt, const char *path, float **out,
+                               size_t *count, json_t **info, char *err, size_t errlen) {
+  *out = NULL;
+  *count = 0;
+  *info = NULL;
+  hwt_tensor t;
+  memset(&t, 0, sizeof(t));
+  char msg[1024], got[160], exp[96];
+  hwt_status st = hwt_tensor_read(path, &t, msg, sizeof(msg));
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "%s %s: %s", opt, path, msg);
+    return st;
+  }
+  st = hwt_status_invalid_argument;
+  tensor_dims_string(&t, got, sizeof(got));
+  hwt_shape s;
+  uint8_t rank;
+  const char *name;
+  input0(m, &s, &rank, &name);
+  hwt_cli_dims_string(s, rank, 0, exp, sizeof(exp));
+  if (t.dtype != hwt_dtype_f32 && t.dtype != hwt_dtype_f64 && t.dtype != hwt_dtype_u8 && t.dtype != hwt_dtype_i8) {
+    hwt_errf(err, errlen, "%s %s: element type %s not supported for samples (float32, float64, uint8 or int8)%s",
+             opt, path, hwt_dtype_name(t.dtype),
+             t.dtype == hwt_dtype_i64 || t.dtype == hwt_dtype_i32 ? "; class indices go to --labels" : "");
+    goto done;
+  }
+  if (t.rank == 0 || t.dims[0] == 0) {
+    hwt_errf(err, errlen, "%s %s: shape %s: dim 0 counts the samples and must be at least 1; the model's input "
+             "'%s' expects %s", opt, path, got, name, exp);
+    goto done;
+  }
+  int64_t want[3];
+  unsigned nw = hwt_cli_value_dims(s, rank, want);
+  bool ok = t.rank == nw + 1;
+  for (unsigned d = 0; ok && d < nw; d++) ok = t.dims[d + 1] == want[d];
+  size_t per = 1;
+  for (unsigned d = 1; d < t.rank; d++) per *= (size_t) t.dims[d]; /* t.count is their product: no overflow */
+  if (!ok && rank == 0 && s.h == 1 && s.w == 1) ok = t.rank >= 2 && per == a->in_size; /* mlp: [N, 28, 28] too */
+  if (!ok || per != a->in_size) {
+    hwt_errf(err, errlen, "%s %s: shape %s does not fit the model's input '%s': expected %s (N samples first)", opt,
+             path, got, name, exp);
+    goto done;
+  }
+  *out = alloc_floats((size_t) t.dims[0], per);
+  if (*out == NULL) {
+    st = hwt_status_out_of_memory;
+    hwt_errf(err, errlen, "%s %s: out of memory for %lld samples of %zu values", opt, path, (long long) t.dims[0],
+             per);
+    goto done;
+  }
+  hwt_tensor_to_f32(&t, *out);
+  *count = (size_t) t.dims[0];
+  *info = tensor_json(path, &t);
+  json_object_set_new(*info, "samples", json_integer((json_int_t) *count));
+  st = hwt_status_ok;
+done:
+  hwt_tensor_free(&t);
+  return st;
+}
+
+/* --labels: integer class indices, shape [N] or [N, 1], N the --inputs samples, each in [0, classes). */
+static hwt_status read_labels(audit *a, const char *path, const char *out_name, json_t **info, char *err,
+                              size_t errlen) {
+  const hwt_audit_opts *o = a->o;
+  *info = NULL;
+  hwt_tensor t;
+  memset(&t, 0, sizeof(t));
+  char msg[1024], got[160];
+  hwt_status st = hwt_tensor_read(path, &t, msg, sizeof(msg));
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "--labels %s: %s", path, msg);
+    return st;
+  }
+  st = hwt_status_invalid_argument;
+  tensor_dims_string(&t, got, sizeof(got));
+  if (t.dtype != hwt_dtype_i64 && t.dtype != hwt_dtype_i32 && t.dtype != hwt_dtype_u8 && t.dtype != hwt_dtype_i8) {
+    hwt_errf(err, errlen, "--labels %s: element type %s: labels are integer class indices (int64, int32, uint8 or "
+             "int8)", path, hwt_dtype_name(t.dtype));
+    goto done;
+  }
+  if (!(t.rank == 1 || (t.rank == 2 && t.dims[1] == 1))) {
+    hwt_errf(err, errlen, "--labels %s: shape %s: labels are one class index per sample, shape [N] or [N, 1]", path,
+             got);
+    goto done;
+  }
+  if ((size_t) t.dims[0] != a->ndata) {
+    hwt_errf(err, errlen, "--labels %s: %lld labels, but --inputs %s has %zu samples (one label per sample)", path,
+             (long long) t.dims[0], o->inputs_file, a->ndata);
+    goto done;
+  }
+  a->labels = a->ndata <= SIZE_MAX / sizeof(size_t) ? malloc(a->ndata * sizeof(size_t)) : NULL;
+  if (a->labels == NULL) {
+    st = hwt_status_out_of_memory;
+    hwt_errf(err, errlen, "--labels %s: out of memory for %zu labels", path, a->ndata);
+    goto done;
+  }
+  for (size_t i = 0; i < a->ndata; i++) {
+    long long v;
+    switch (t.dtype) {
+      case hwt_dtype_i64: v = (long long) ((const int64_t *) t.data)[i]; break;
+      case hwt_dtype_i32: v = ((const int32_t *) t.data)[i]; break;
+      case hwt_dtype_u8: v = ((const uint8_t *) t.data)[i]; break;
+      default: v = ((const int8_t *) t.data)[i]; break;
+    }
+    if (v < 0 || (unsigned long long) v >= a->classes) {
+      hwt_errf(err, errlen, "--labels %s: label %lld at index %zu is outside [0, %zu) (the model's output '%s' has "
+               "%zu classes)", path, v, i, a->classes, out_name, a->classes);
+      goto done;
+    }
+    a->labels[i] = (size_t) v;
+  }
+  *info = tensor_json(path, &t);
+  json_object_set_new(*info, "classes", json_integer((json_int_t) a->classes));
+  st = hwt_status_ok;
+done:
+  hwt_tensor_free(&t);
+  return st;
+}
+
+/* Reads --inputs FILE, --labels and --calibration against model m (graph input 0, output 0); starts the "data"
+ * section. Every error names the option, the file and what is wrong. */
+static hwt_status load_data(audit *a, const hwt_model *m, char *err, size_t errlen) {
+  const hwt_audit_opts *o = a->o;
+  a->data_j = json_object();
+  if (a->data_j == NULL) {
+    hwt_errf(err, errlen, "out of memory");
+    return hwt_status_out_of_memory;
+  }
+  a->classes = a->out_size;
+  if (o->labels_file != NULL && o->inputs_file == NULL) {
+    hwt_errf(err, errlen, "--labels %s needs --inputs FILE: the samples the labels belong to", o->labels_file);
+    return hwt_status_invalid_argument;
+  }
+  json_t *info = NULL;
+  hwt_status st;
+  if (o->inputs_file != NULL) {
+    st = read_samples(a, m, "--inputs", o->inputs_file, &a->data, &a->ndata, &info, err, errlen);
+    if (st != hwt_status_ok) return st;
+    json_object_set_new(a->data_j, "inputs", info);
+  } else {
+    json_object_set_new(a->data_j, "inputs",
+                        json_pack("{s:s,s:I}", "source", "generated (deterministic: uniform [0, 1) plus patterns)",
+                                  "samples", (json_int_t) o->accuracy_inputs));
+  }
+  if (o->labels_file != NULL) {
+    const char *out_name = m->noutputs ? m->outputs[0].name : "output";
+    st = read_labels(a, o->labels_file, out_name, &info, err, errlen);
+    if (st != hwt_status_ok) return st;
+    json_object_set_new(a->data_j, "labels", info);
+  }
+  if (o->calibration_file != NULL) {
+    st = read_samples(a, m, "--calibration", o->calibration_file, &a->cal, &a->ncal, &info, err, errlen);
+    if (st != hwt_status_ok) return st;
+    json_object_set_new(a->data_j, "calibration_file", info);
+  }
+  return hwt_status_ok;
+}
+
+/* `batch` samples for a timed or checked run of precision p: the user's first samples (cycled when the file has
+ * fewer), else generated ones from `seed`. */
+static void fill_inputs(const audit *a, int p, uint64_t seed, size_t batch, float *dst) {
+  if (a->data == NULL) {
+    hwt_model_gen_inputs(a->model[p] ? a->model[p] : a->model[!p], seed, batch, dst);
+    return;
+  }
+  for (size_t s = 0; s < batch; s++)
+    memcpy(dst + s * a->in_size, a->data + (s % a->ndata) * a->in_size, a->in_size * sizeof(float));
+}
 
 /* Records RSS and runtime bytes at a phase boundary; tracks the largest single step up. */
 /* Records RSS and runtime bytes at the end of a phase. The step of a phase is the larger of its RSS increase
@@ -311,7 +523,7 @@ static json_t *layer_breakdown(audit *a, int p, size_t batch, double seconds) {
     fail_at(a, rs, "%s batch %zu (per-layer timing): out of memory for the input/output buffers", prec_name[p],
             batch);
   } else {
-    hwt_model_gen_inputs(m, 5, batch, in);
+    fill_inputs(a, p, 5, batch, in);
     rs = hwt_engine_run(e, in, out, NULL);
     if (rs != hwt_status_ok)
       fail_at(a, rs, "%s batch %zu (per-layer timing): the engine failed to run: %s", prec_name[p], batch,
@@ -381,58 +593,130 @@ static json_t *layer_breakdown(audit *a, int p, size_t batch, double seconds) {
   return res;
 }
 
-/* ---- accuracy: int8 vs fp32 ---- */
+/* ---- accuracy: int8 vs fp32, and on labelled data ---- */
+
+/* The labelled figures over n scored samples with labels lab: top-1 (and top-5 with more than 5 classes) of each
+ * precision that ran (out[p] != NULL), each with its Wilson 95% interval, and with both precisions the paired
+ * difference fp32 - int8 with its interval from the discordant pairs. metrics gets the summary's top1_fp32,
+ * top1_int8, top1_drop and the top5_* figures. */
+static json_t *labelled(audit *a, float *const out[2], size_t n, const size_t *lab, json_t *metrics) {
+  static const size_t K[2] = {1, 5};
+  static const char *const kname[2] = {"top1", "top5"};
+  size_t nk = a->classes > 5 ? 2 : 1;
+  size_t correct[2][2] = {{0, 0}, {0, 0}}, only[2][2] = {{0, 0}, {0, 0}}; /* [k][p]; only: right in p alone */
+  for (size_t s = 0; s < n; s++)
+    for (size_t k = 0; k < nk; k++) {
+      bool ok[2] = {false, false};
+      for (int p = 0; p < 2; p++)
+        if (out[p] != NULL) ok[p] = hwt_audit_in_topk(out[p] + s * a->out_size, a->classes, lab[s], K[k]);
+      for (int p = 0; p < 2; p++) {
+        correct[k][p] += ok[p];
+        only[k][p] += ok[p] && !ok[!p];
+      }
+    }
+  json_t *res = json_pack("{s:s,s:I,s:I}", "file", a->o->labels_file, "classes", (json_int_t) a->classes,
+                          "samples", (json_int_t) n);
+  char key[32];
+  for (int p = 0; p < 2; p++) {
+    if (out[p] == NULL) continue;
+    json_t *pj = json_object();
+    for (size_t k = 0; k < nk; k++) {
+      double lo, hi, acc = (double) correct[k][p] / (double) n;
+      hwt_audit_wilson(correct[k][p], n, HWT_AUDIT_Z95, &lo, &hi);
+      json_object_set_new(pj, kname[k], json_pack("{s:I,s:f,s:[f,f]}", "correct", (json_int_t) correct[k][p],
+                                                  "accuracy", acc, "ci95", lo, hi));
+      snprintf(key, sizeof(key), "%s_%s", kname[k], prec_name[p]);
+      json_object_set_new(metrics, key, json_real(acc));
+    }
+    json_object_set_new(res, prec_name[p], pj);
+  }
+  if (out[0] != NULL && out[1] != NULL) {
+    json_t *dj = json_object();
+    for (size_t k = 0; k < nk; k++) {
+      size_t b = only[k][0], c = only[k][1];
+      double lo, hi, d = ((double) b - (double) c) / (double) n;
+      hwt_audit_paired_diff_ci(b, c, n, HWT_AUDIT_Z95, &lo, &hi);
+      json_object_set_new(dj, kname[k], json_pack("{s:f,s:I,s:I,s:[f,f],s:b}", "value", d, "fp32_only_correct",
+                                                  (json_int_t) b, "int8_only_correct", (json_int_t) c, "ci95", lo,
+                                                  hi, "significant", lo > 0 || hi < 0));
+      snprintf(key, sizeof(key), "%s_drop", kname[k]);
+      json_object_set_new(metrics, key, json_real(d));
+      if (k == 0 && lo > 0)
+        hwt_audit_add_finding(a->findings, "int8 loses %.2f points of top-1 accuracy on %s (95%% CI [%.2f, %.2f] "
+                              "points: significant)", 100 * d, a->o->labels_file, 100 * lo, 100 * hi);
+    }
+    json_object_set_new(res, "drop", dj);
+  }
+  if (nk == 1) json_object_set_new(res, "top5_note", json_string("not computed: 5 classes or fewer"));
+  json_object_set_new(res, "method",
+                      json_string("top-k: the label is among the k highest scores of output 0 (ties to the lower "
+                                  "index); each accuracy's 95% interval: Wilson score; the drop fp32 - int8 is paired "
+                                  "(the same samples): (b - c) / n from the discordant pairs (b right in fp32 only, c "
+                                  "in int8 only), 95% interval: Agresti-Min adjusted Wald, 0.5 added to each cell"));
+  return res;
+}
 
 /* Samples per run of the comparison engines: each keeps every value apart (keep_values), so memory grows with the
  * batch; 100 inputs of MobileNet v2 at once held 3.6 GB. The inputs go through in chunks of this many. */
 #define ACCURACY_CHUNK 8
 
-static json_t *accuracy(audit *a, double *top1, double *cosine, double *maxerr) {
-  size_t n = a->o->accuracy_inputs, nl = a->model[0]->nlayers, chunk = n < ACCURACY_CHUNK ? n : ACCURACY_CHUNK;
-  char err[512];
-  a->keep_values = true; /* every node's output is compared, not only what the arena still holds */
-  hwt_engine *e0 = make_engine(a, 0, chunk, false, 0, false, err, sizeof(err));
-  hwt_engine *e1 = e0 ? make_engine(a, 1, chunk, false, 0, false, err, sizeof(err)) : NULL;
+/* Runs the scored samples (the user's, after any calibration split, else generated ones) through each precision
+ * that runs. With both: int8 vs fp32 end to end (top-1 agreement, cosine, max error: *top1, *cosine, *maxerr) and
+ * per layer. With labels: labelled(). metrics gets the summary figures of labelled(). */
+static json_t *accuracy(audit *a, const bool run[2], double *top1, double *cosine, double *maxerr, json_t *metrics) {
+  bool both = run[0] && run[1];
+  const float *src = a->data ? a->data + a->scored0 * a->in_size : NULL;
+  size_t n = a->data ? a->ndata - a->scored0 : a->o->accuracy_inputs;
+  size_t chunk = n < ACCURACY_CHUNK ? n : ACCURACY_CHUNK, nl = both ? a->model[0]->nlayers : 0;
+  char err[512] = "";
+  hwt_engine *e[2] = {NULL, NULL};
+  float *o[2] = {NULL, NULL}, *t[2] = {NULL, NULL}, *all = NULL, *in = NULL, *b0 = NULL, *b1 = NULL;
+  double *acc = NULL; /* per layer: dot, |fp32|^2, |int8|^2, max |error| */
+  json_t *res = NULL;
+  a->keep_values = both; /* every node's output is compared, not only what the arena still holds */
+  for (int p = 0; p < 2; p++)
+    if (run[p] && (e[p] = make_engine(a, p, chunk, false, 0, false, err, sizeof(err))) == NULL) {
+      a->keep_values = false;
+      fail_at(a, hwt_status_out_of_memory, "accuracy (%s, batch %zu): cannot build the engine: %s", prec_name[p],
+              chunk, err);
+      goto done;
+    }
   a->keep_values = false;
-  if (e1 == NULL) {
-    hwt_engine_destroy(e0);
-    fail_at(a, hwt_status_out_of_memory, "int8 vs fp32 accuracy (batch %zu): cannot build the engine: %s", chunk,
-            err);
-    return NULL;
-  }
   size_t maxsz = 0;
   for (size_t i = 0; i < nl; i++)
     if (hwt_shape_size(a->model[0]->layers[i].out) > maxsz) maxsz = hwt_shape_size(a->model[0]->layers[i].out);
-  float *all = alloc_in(a, n), *in = alloc_in(a, chunk), *o0 = alloc_out(a, n), *o1 = alloc_out(a, n);
-  float *t0 = alloc_out(a, chunk), *t1 = alloc_out(a, chunk);
-  float *b0 = alloc_floats(1, maxsz), *b1 = alloc_floats(1, maxsz);
-  double *acc = calloc(nl * 4 + 1, sizeof(double)); /* per layer: dot, |fp32|^2, |int8|^2, max |error| */
-  json_t *res = NULL;
-  if (all == NULL || in == NULL || o0 == NULL || o1 == NULL || t0 == NULL || t1 == NULL || b0 == NULL ||
-      b1 == NULL || acc == NULL) {
-    fail_at(a, hwt_status_out_of_memory, "int8 vs fp32 accuracy: out of memory for %zu inputs", n);
+  bool oom = (in = alloc_in(a, chunk)) == NULL || (src == NULL && (all = alloc_in(a, n)) == NULL);
+  for (int p = 0; p < 2; p++)
+    if (run[p]) oom = oom || (o[p] = alloc_out(a, n)) == NULL || (t[p] = alloc_out(a, chunk)) == NULL;
+  if (both)
+    oom = oom || (b0 = alloc_floats(1, maxsz)) == NULL || (b1 = alloc_floats(1, maxsz)) == NULL ||
+          (acc = calloc(nl * 4 + 1, sizeof(double))) == NULL;
+  if (oom) {
+    fail_at(a, hwt_status_out_of_memory, "accuracy: out of memory for %zu inputs", n);
     goto done;
   }
-  hwt_model_gen_inputs(a->model[0], 777, n, all); /* seed differs from the calibration inputs */
+  if (all != NULL) hwt_model_gen_inputs(a->model[run[0] ? 0 : 1], 777, n, all); /* seed differs from the calibration inputs */
+  const float *samples = src ? src : all;
   for (size_t s0 = 0; s0 < n; s0 += chunk) {
     size_t cnt = n - s0 < chunk ? n - s0 : chunk;
     /* a last, partial chunk repeats its last sample; only the first cnt count */
     for (size_t s = 0; s < chunk; s++)
-      memcpy(in + s * a->in_size, all + (s0 + (s < cnt ? s : cnt - 1)) * a->in_size, a->in_size * sizeof(float));
-    hwt_status r0 = hwt_engine_run(e0, in, t0, NULL), r1 = r0 == hwt_status_ok ? hwt_engine_run(e1, in, t1, NULL) : r0;
-    if (r0 != hwt_status_ok || r1 != hwt_status_ok) {
-      fail_at(a, r0 != hwt_status_ok ? r0 : r1, "int8 vs fp32 accuracy: the %s engine failed to run: %s",
-              r0 != hwt_status_ok ? "fp32" : "int8", hwt_status_string(r0 != hwt_status_ok ? r0 : r1));
-      goto done;
+      memcpy(in + s * a->in_size, samples + (s0 + (s < cnt ? s : cnt - 1)) * a->in_size, a->in_size * sizeof(float));
+    for (int p = 0; p < 2; p++) {
+      if (e[p] == NULL) continue;
+      hwt_status r = hwt_engine_run(e[p], in, t[p], NULL);
+      if (r != hwt_status_ok) {
+        fail_at(a, r, "accuracy: the %s engine failed to run: %s", prec_name[p], hwt_status_string(r));
+        goto done;
+      }
+      memcpy(o[p] + s0 * a->out_size, t[p], cnt * a->out_size * sizeof(float));
     }
-    memcpy(o0 + s0 * a->out_size, t0, cnt * a->out_size * sizeof(float));
-    memcpy(o1 + s0 * a->out_size, t1, cnt * a->out_size * sizeof(float));
     for (size_t i = 0; i < nl; i++) {
       size_t sz = hwt_shape_size(a->model[0]->layers[i].out);
       double *q = acc + 4 * i;
       for (size_t s = 0; s < cnt; s++) {
-        hwt_engine_layer_output(e0, i, s, b0);
-        hwt_engine_layer_output(e1, i, s, b1);
+        hwt_engine_layer_output(e[0], i, s, b0);
+        hwt_engine_layer_output(e[1], i, s, b1);
         for (size_t k = 0; k < sz; k++) {
           q[0] += (double) b0[k] * b1[k];
           q[1] += (double) b0[k] * b0[k];
@@ -442,47 +726,61 @@ static json_t *accuracy(audit *a, double *top1, double *cosine, double *maxerr) 
       }
     }
   }
-  json_t *layers = json_array();
-  for (size_t i = 0; i < nl; i++) {
-    const double *q = acc + 4 * i;
-    double cs = q[1] > 0 && q[2] > 0 ? q[0] / sqrt(q[1] * q[2]) : (q[1] == q[2] ? 1.0 : 0.0);
-    json_array_append_new(layers, json_pack("{s:s,s:s,s:f,s:f}", "name", a->model[0]->layers[i].name, "type",
-                                            hwt_layer_type_name(a->model[0]->layers[i].type), "max_abs_err", q[3],
-                                            "cosine", cs));
-  }
-  size_t agree = 0;
-  double dot = 0, n0 = 0, n1 = 0, me = 0;
-  for (size_t s = 0; s < n; s++) {
-    size_t c0 = 0, c1 = 0;
-    for (size_t k = 0; k < a->out_size; k++) {
-      float x = o0[s * a->out_size + k], y = o1[s * a->out_size + k];
-      if (x > o0[s * a->out_size + c0]) c0 = k;
-      if (y > o1[s * a->out_size + c1]) c1 = k;
-      dot += (double) x * y;
-      n0 += (double) x * x;
-      n1 += (double) y * y;
-      me = fmax(me, fabs((double) x - y));
+  res = json_pack("{s:I,s:s,s:I}", "inputs", (json_int_t) n, "source", src ? "file" : "generated",
+                  "calibration_inputs", (json_int_t) a->ncal_used);
+  if (src != NULL)
+    json_object_set_new(res, "scored", json_pack("{s:s,s:I,s:I,s:I}", "file", a->o->inputs_file, "first",
+                                                 (json_int_t) a->scored0, "last", (json_int_t) (a->ndata - 1),
+                                                 "count", (json_int_t) n));
+  if (both) {
+    json_t *layers = json_array();
+    for (size_t i = 0; i < nl; i++) {
+      const double *q = acc + 4 * i;
+      double cs = q[1] > 0 && q[2] > 0 ? q[0] / sqrt(q[1] * q[2]) : (q[1] == q[2] ? 1.0 : 0.0);
+      json_array_append_new(layers, json_pack("{s:s,s:s,s:f,s:f}", "name", a->model[0]->layers[i].name, "type",
+                                              hwt_layer_type_name(a->model[0]->layers[i].type), "max_abs_err", q[3],
+                                              "cosine", cs));
     }
-    agree += c0 == c1;
+    size_t agree = 0;
+    double dot = 0, n0 = 0, n1 = 0, me = 0;
+    for (size_t s = 0; s < n; s++) {
+      size_t c0 = 0, c1 = 0;
+      for (size_t k = 0; k < a->out_size; k++) {
+        float x = o[0][s * a->out_size + k], y = o[1][s * a->out_size + k];
+        if (x > o[0][s * a->out_size + c0]) c0 = k;
+        if (y > o[1][s * a->out_size + c1]) c1 = k;
+        dot += (double) x * y;
+        n0 += (double) x * x;
+        n1 += (double) y * y;
+        me = fmax(me, fabs((double) x - y));
+      }
+      agree += c0 == c1;
+    }
+    *top1 = (double) agree / (double) n;
+    *cosine = n0 > 0 && n1 > 0 ? dot / sqrt(n0 * n1) : 0;
+    *maxerr = me;
+    json_object_set_new(res, "end_to_end", json_pack("{s:f,s:f,s:f,s:I}", "max_abs_err", me, "cosine", *cosine,
+                                                     "top1_agreement", *top1, "top1_agree_count", (json_int_t) agree));
+    json_object_set_new(res, "layers", layers);
+  } else {
+    json_object_set_new(res, "note", json_string(a->int8_file
+                                                     ? "int8 accuracy only: the model file is int8 (its own scales "
+                                                       "and zero points), with no fp32 twin to compare with"
+                                                     : run[0] ? "fp32 accuracy only (--precision fp32)"
+                                                              : "int8 accuracy only (--precision int8)"));
   }
-  *top1 = (double) agree / (double) n;
-  *cosine = n0 > 0 && n1 > 0 ? dot / sqrt(n0 * n1) : 0;
-  *maxerr = me;
-  res = json_pack("{s:I,s:I,s:{s:f,s:f,s:f,s:I},s:o}", "inputs", (json_int_t) n, "calibration_inputs",
-                  (json_int_t) a->o->calib_inputs, "end_to_end", "max_abs_err", me, "cosine", *cosine,
-                  "top1_agreement", *top1, "top1_agree_count", (json_int_t) agree, "layers", layers);
+  if (a->labels != NULL) json_object_set_new(res, "labelled", labelled(a, o, n, a->labels + a->scored0, metrics));
 done:
   free(acc);
   free(b0);
   free(b1);
-  free(t0);
-  free(t1);
   free(all);
   free(in);
-  free(o0);
-  free(o1);
-  hwt_engine_destroy(e0);
-  hwt_engine_destroy(e1);
+  for (int p = 0; p < 2; p++) {
+    free(o[p]);
+    free(t[p]);
+    hwt_engine_destroy(e[p]);
+  }
   return res;
 }
 
@@ -587,7 +885,7 @@ static json_t *abnormal_child(audit *a) {
     free(o);
     return arr;
   }
-  hwt_model_gen_inputs(a->model[0] ? a->model[0] : a->model[1], 3, 1, normal);
+  fill_inputs(a, a->model[0] ? 0 : 1, 3, 1, normal);
   for (int p = 0; p < 2; p++) {
     if (a->model[p] == NULL) continue;
     char err[512];
@@ -763,7 +1061,7 @@ static json_t *mem_limit_run(audit *a) {
       float *in = e ? alloc_in(a, maxb) : NULL, *o = e ? alloc_out(a, maxb) : NULL;
       if (e != NULL && (in == NULL || o == NULL)) snprintf(err, sizeof(err), "out of memory for the input/output buffers");
       if (in != NULL && o != NULL) {
-        hwt_model_gen_inputs(a->model[p], 1, maxb, in);
+        fill_inputs(a, p, 1, maxb, in);
         hwt_engine_run(e, in, o, NULL);
       }
       json_object_set_new(out, prec_name[p],
@@ -853,7 +1151,7 @@ static json_t *cold_start(audit *a, const bool run[2], double import_first_ns) {
   }
   for (int p = 0; p < 2; p++) {
     if (!run[p]) continue;
-    hwt_model_gen_inputs(a->model[p], 9, batch, in);
+    fill_inputs(a, p, 9, batch, in);
     double cns[5], fns[5];
     size_t k = 0, want = 1;
     for (; k < want; k++) {
@@ -960,6 +1258,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
   hwt_audit_opts oc = *o_given; /* the batches may come from the model's file */
   const hwt_audit_opts *o = &oc;
   json_t *model_j = NULL; /* the model section, until the document takes it */
+  json_t *acc_metrics = NULL; /* top1_fp32 ... top5_drop, for the summary */
   a->o = o;
   a->doc = json_object();
   a->phases = json_array();
@@ -1001,30 +1300,80 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
   /* The model section describes the model as loaded: written now, since an int8-only audit of an fp32 model
    * frees the fp32 model once it is quantized. */
   model_j = model_json(m);
+  a->int8_file = have == 1;
+  st = load_data(a, m, err, errlen); /* before any measuring: a bad file costs nothing */
+  if (st != hwt_status_ok) goto fail;
   m = NULL;
   phase(a, "model loaded");
   if (have == 1 && o->fp32)
     hwt_audit_add_finding(a->findings, "the model is int8: audited as it is, not re-quantized; with no fp32 twin, "
                           "fp32 runs and int8-vs-fp32 accuracy are skipped");
+  json_t *calj = NULL; /* the data section's "calibration": where int8's calibration samples came from */
   if (have == 0 && o->int8) {
-    size_t nc = o->calib_inputs ? o->calib_inputs : 32;
-    float *cal = alloc_in(a, nc);
-    if (cal == NULL) {
-      st = hwt_status_out_of_memory;
-      hwt_errf(err, errlen, "%s: out of memory for %zu calibration inputs of %zu values", o->model, nc, a->in_size);
-      goto fail;
+    size_t nc;
+    float *gen = NULL;
+    const float *cal;
+    if (a->cal != NULL) {
+      nc = a->ncal;
+      cal = a->cal;
+      calj = json_pack("{s:s,s:s,s:I}", "source", "file", "file", o->calibration_file, "samples", (json_int_t) nc);
+    } else if (a->data != NULL) {
+      if (a->ndata < 2) {
+        st = hwt_status_invalid_argument;
+        hwt_errf(err, errlen, "--inputs %s: 1 sample: int8 calibrates on samples that are then not scored, so it "
+                 "needs at least 2 (or give --calibration FILE, or --precision fp32)", o->inputs_file);
+        goto fail;
+      }
+      nc = HWT_AUDIT_CALIB_SPLIT(a->ndata);
+      cal = a->data;
+      a->scored0 = nc;
+      calj = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s}", "source", "split", "file", o->inputs_file, "samples",
+                       (json_int_t) nc, "first", (json_int_t) 0, "last", (json_int_t) (nc - 1), "rule",
+                       "no --calibration: the first max(1, min(100, N / 10)) samples of --inputs calibrate int8 "
+                       "and are not scored");
+    } else {
+      nc = o->calib_inputs ? o->calib_inputs : 32;
+      cal = gen = alloc_in(a, nc);
+      if (gen == NULL) {
+        st = hwt_status_out_of_memory;
+        hwt_errf(err, errlen, "%s: out of memory for %zu calibration inputs of %zu values", o->model, nc, a->in_size);
+        goto fail;
+      }
+      hwt_model_gen_inputs(a->model[0], 1000, nc, gen);
+      calj = json_pack("{s:s,s:I}", "source", "generated", "samples", (json_int_t) nc);
     }
-    hwt_model_gen_inputs(a->model[0], 1000, nc, cal);
     uint64_t t0 = hwt_now_ns();
     st = hwt_model_quantize(a->model[0], cal, nc, &a->model[1], err, errlen);
-    free(cal);
-    if (st != hwt_status_ok) goto fail;
+    free(gen);
+    if (st != hwt_status_ok) {
+      json_decref(calj);
+      goto fail;
+    }
+    a->ncal_used = nc;
     json_object_set_new(a->doc, "quantization",
-                        json_pack("{s:s,s:I,s:f}", "method",
+                        json_pack("{s:s,s:I,s:s,s:f}", "method",
                                   "post-training: per-channel symmetric int8 weights, per-tensor affine int8 "
-                                  "activations from min/max over generated calibration inputs",
-                                  "calibration_inputs", (json_int_t) nc, "seconds", (hwt_now_ns() - t0) / 1e9));
+                                  "activations from min/max over the calibration samples",
+                                  "calibration_inputs", (json_int_t) nc, "calibration_source",
+                                  json_string_value(json_object_get(calj, "source")), "seconds",
+                                  (hwt_now_ns() - t0) / 1e9));
     phase(a, "int8 model quantized");
+  } else {
+    calj = json_pack("{s:s,s:I,s:s}", "source", "none", "samples", (json_int_t) 0, "note",
+                     have == 1 ? "the model file is int8: it runs with its own scales, not re-quantized"
+                               : "no int8 run (--precision fp32)");
+    if (o->calibration_file != NULL)
+      hwt_audit_add_finding(a->findings, "--calibration %s was read and checked but not used: %s",
+                            o->calibration_file, have == 1 ? "the model file is already int8" : "no int8 run");
+  }
+  json_object_set_new(a->data_j, "calibration", calj);
+  if (a->data != NULL) {
+    json_object_set_new(a->data_j, "scored",
+                        json_pack("{s:s,s:I,s:I,s:I}", "file", o->inputs_file, "first", (json_int_t) a->scored0,
+                                  "last", (json_int_t) (a->ndata - 1), "count", (json_int_t) (a->ndata - a->scored0)));
+    json_object_set_new(a->data_j, "timed_inputs",
+                        json_string("latency, per-layer timing, cold start, soak, --mem-limit and the abnormal-input "
+                                    "baseline run the first B samples of --inputs for batch B (cycled when B > N)"));
   }
   if (!o->fp32 && have == 0) {
     hwt_model_free(a->model[0]);
@@ -1056,6 +1405,8 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
   json_object_set_new(a->doc, "context", ctx);
   json_object_set_new(a->doc, "model", model_j);
   model_j = NULL;
+  json_object_set_new(a->doc, "data", a->data_j);
+  a->data_j = NULL;
 
   find_usable_cpus(a);
   a->threads = o->threads ? o->threads : a->usable;
@@ -1144,7 +1495,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
         fail_at(a, hwt_status_out_of_memory, "%s batch %zu: out of memory for the input/output buffers (%zu + %zu "
                 "values per sample)", prec_name[p], batch, a->in_size, a->out_size);
       if (a->fatal == hwt_status_ok) {
-        hwt_model_gen_inputs(a->model[p], 9, batch, in);
+        fill_inputs(a, p, 9, batch, in);
         rd = hwt_engine_run(d, in, out, NULL);
         if (rd == hwt_status_ok && t != NULL) rt = hwt_engine_run(t, in, out, NULL);
         if (rd != hwt_status_ok || rt != hwt_status_ok)
@@ -1235,11 +1586,15 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
 
   /* accuracy */
   double top1 = NAN, cosine = NAN, maxerr = NAN;
-  if (have == 1 && o->accuracy_inputs > 0)
-    json_object_set_new(a->doc, "accuracy", json_pack("{s:s}", "skipped", "the model is int8 (its own scales and "
-                                                      "zero points): there is no fp32 twin to compare with"));
-  if (run[0] && run[1] && o->accuracy_inputs > 0) {
-    json_t *acc = accuracy(a, &top1, &cosine, &maxerr);
+  acc_metrics = json_object();
+  bool score = a->data != NULL || o->accuracy_inputs > 0;
+  if (score && !(run[0] && run[1]) && a->labels == NULL && have == 1)
+    json_object_set_new(a->doc, "accuracy", json_pack("{s:s}", "skipped", a->data != NULL
+                        ? "the model is int8 (its own scales and zero points): there is no fp32 twin to compare "
+                          "with (with --labels the audit scores its int8 accuracy)"
+                        : "the model is int8 (its own scales and zero points): there is no fp32 twin to compare with"));
+  if (score && ((run[0] && run[1]) || a->labels != NULL)) {
+    json_t *acc = accuracy(a, run, &top1, &cosine, &maxerr, acc_metrics);
     if (a->fatal != hwt_status_ok) goto fatal;
     json_object_set_new(a->doc, "accuracy", acc);
     phase(a, "accuracy");
@@ -1266,7 +1621,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
     float *in = alloc_in(a, o->batches[0]), *tmp = alloc_out(a, o->batches[0]);
     if (a->fatal == hwt_status_ok && (in == NULL || tmp == NULL))
       fail_at(a, hwt_status_out_of_memory, "soak: out of memory for the input/output buffers");
-    if (a->fatal == hwt_status_ok) hwt_model_gen_inputs(a->model[run[0] ? 0 : 1], 9, o->batches[0], in);
+    if (a->fatal == hwt_status_ok) fill_inputs(a, run[0] ? 0 : 1, 9, o->batches[0], in);
     for (int p = 0; p < 2 && a->fatal == hwt_status_ok; p++) /* warm-up: first-touch happens here, not in window 1 */
       for (int i = 0; se[p] != NULL && i < 3 && a->fatal == hwt_status_ok; i++) {
         hwt_status rs = hwt_engine_run(se[p], in, tmp, NULL);
@@ -1370,6 +1725,7 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
     json_object_set_new(sum, "cosine", json_real(cosine));
     json_object_set_new(sum, "max_abs_err", json_real(maxerr));
   }
+  json_object_update(sum, acc_metrics);
   json_object_set_new(sum, "rss_mb", json_real(peak_rss / 1048576.0));
   json_object_set_new(sum, "alloc_mb", json_real(ms.peak_bytes / 1048576.0));
   if (o->abnormal) json_object_set_new(sum, "abnormal_failures", json_integer((json_int_t) ab_fail));
@@ -1400,6 +1756,11 @@ fail:
   json_decref(a->phases);
   json_decref(a->findings);
   json_decref(a->plan);
+  json_decref(a->data_j);
+  json_decref(acc_metrics);
+  free(a->data);
+  free(a->cal);
+  free(a->labels);
   hwt_model_free(a->model[0]);
   hwt_model_free(a->model[1]);
   hwt_profile_free(a->profile);

@@ -29,8 +29,15 @@ typedef struct hwt_audit_opts {
   size_t soak_windows, soak_iters; /* tests: > 0 = iteration-based soak (windows x iterations), no clock */
   double mem_limit_mb;          /* 0 = no --mem-limit run */
   double bench_s;               /* time per latency configuration (default 1.0 s) */
-  size_t accuracy_inputs;       /* generated inputs for int8 vs fp32 (default 100) */
-  size_t calib_inputs;          /* calibration inputs (default 32) */
+  size_t accuracy_inputs;       /* generated inputs for int8 vs fp32 (default 100); unused with inputs_file */
+  size_t calib_inputs;          /* generated calibration inputs (default 32); unused with inputs_file or
+                                   calibration_file */
+  /* The user's data (.npy or ONNX .pb; hwt_tensor_read): N samples along axis 0, the other dims the model
+   * input's in the file's layout (ONNX: channels first). NULL = generated inputs. */
+  const char *inputs_file;      /* scored, and the latency, cold-start, soak and abnormal-input runs' inputs */
+  const char *labels_file;      /* integer class indices, shape [N] or [N, 1]; needs inputs_file */
+  const char *calibration_file; /* int8 calibration samples; NULL = the first HWT_AUDIT_CALIB_SPLIT(N) samples
+                                   of inputs_file (not scored), or generated inputs without inputs_file */
   bool measure_peaks;           /* run detect's quick peak/bandwidth probes for % of peak (about 2 s) */
   bool abnormal;                /* run the abnormal-input checks (default true) */
   size_t test_leak_bytes;       /* test hook passed to every engine */
@@ -38,6 +45,10 @@ typedef struct hwt_audit_opts {
 } hwt_audit_opts;
 
 void hwt_audit_opts_default(hwt_audit_opts *o);
+
+/* Samples of an --inputs file of n samples that calibrate int8 when no --calibration file is given: the first
+ * max(1, min(100, n / 10)); they are never scored. */
+#define HWT_AUDIT_CALIB_SPLIT(n) ((n) / 10 < 1 ? (size_t) 1 : (n) / 10 > 100 ? (size_t) 100 : (size_t) ((n) / 10))
 
 /* Runs the audit; *doc gets the result document (new reference). Fails (message in err, no document) when the
  * model cannot be opened or quantized, an engine cannot be built or run, or the audit's own buffers cannot be
@@ -55,6 +66,24 @@ void hwt_audit_linfit(const double *x, const double *y, size_t n, double *a, dou
  * outlying points. Returns false (all outputs 0) when fewer than 3 points or fewer than 2 distinct x. */
 bool hwt_audit_theil_sen(const double *x, const double *y, size_t n, double *slope, double *intercept, double *lo,
                          double *hi);
+
+/* ---- accuracy on labelled data (pure) ---- */
+#define HWT_AUDIT_Z95 1.959963984540054 /* two-sided 95%: the standard normal's 0.975 quantile */
+
+/* Wilson score interval of a proportion k / n at normal quantile z: [lo, hi] within [0, 1] (n == 0: [0, 1]). */
+void hwt_audit_wilson(size_t k, size_t n, double z, double *lo, double *hi);
+
+/* Interval for the paired difference of two accuracies over the same n samples, p_a - p_b = (b - c) / n, from the
+ * discordant pairs only: b samples right in A and wrong in B, c the reverse. Agresti and Min's adjusted Wald
+ * interval ("Wald+2", Statistics in Medicine 24, 2005: 0.5 added to each cell of the 2x2 table):
+ *   centre (b - c) / (n + 2), sd = sqrt(b + c + 1 - (b - c)^2 / (n + 2)) / (n + 2), centre +- z sd, within [-1, 1].
+ * Unlike the plain Wald interval it does not collapse to [0, 0] when b = c = 0. (n == 0 or b + c > n: [-1, 1].) */
+void hwt_audit_paired_diff_ci(size_t b, size_t c, size_t n, double z, double *lo, double *hi);
+
+/* True when `label` is among the k best of `scores[0..classes)`: fewer than k classes score higher or score the
+ * same at a lower index (ties go to the lower index, as an argmax does). A NaN score of the label is never
+ * among them; a label >= classes neither. */
+bool hwt_audit_in_topk(const float *scores, size_t classes, size_t label, size_t k);
 
 /* ---- soak ---- */
 /* A latency drift figure needs at least this much soak and this many windows; below, no figure at all. */

@@ -15,7 +15,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: hwtune audit --model M.onnx|FILE|mlp|mobilenet [--profile P|none] [--precision fp32,int8] [--batch LIST]\n"
           "                    [--duration S] [--threads N] [--mem-limit MB] [--fail-on RULES]\n"
-          "                    [--format console|md|json] [--out FILE] [--bench-seconds S] [--inputs N]\n"
+          "                    [--format console|md|json] [--out FILE] [--bench-seconds S]\n"
+          "                    [--inputs N|X.npy [--labels Y.npy] [--calibration C.npy]]\n"
           "                    [--soak-window S] [--no-peaks] [--no-abnormal]\n\n"
           "Audits a model on this CPU with hwtune's inference runtime: latency p50/p90/p99/max and throughput per\n"
           "precision and batch (tuned by the profile vs the default, side by side), the cold start a deployed\n"
@@ -24,6 +25,8 @@ static void usage(FILE *out) {
           "plan), int8 vs fp32 accuracy (per layer and end to end; an int8 ONNX model runs as it is, with no fp32\n"
           "twin), abnormal inputs (zero, huge, NaN, Inf, denormal), a single-thread run, a run under --mem-limit,\n"
           "and with --duration a soak (latency change, memory growth).\n"
+          "With --inputs FILE everything runs on your samples, and with --labels it reports top-1 (and top-5 with\n"
+          "more than 5 classes) accuracy of fp32 and int8, the drop, and their 95%% confidence intervals.\n"
           "It looks for noise as bench does: load from other processes on each usable CPU before and during each\n"
           "measurement (/proc/stat) and this process's run-queue waits (schedstat), each a finding above its\n"
           "threshold; and a finding whenever the multi-threaded p50 is slower than the single-thread p50.\n"
@@ -46,12 +49,23 @@ static void usage(FILE *out) {
           "  --fail-on RULES   e.g. \"p99_ms>5,top1_agreement<0.98,rss_mb>200\": exit 1 when a rule is broken.\n"
           "                    Metrics: p50_ms p90_ms p99_ms max_ms throughput top1_agreement cosine max_abs_err\n"
           "                    rss_mb alloc_mb drift_pct rss_growth_mb_h abnormal_failures single_thread_p99_ms\n"
+          "                    top1_fp32 top1_int8 top1_drop top5_fp32 top5_int8 top5_drop (with --labels;\n"
+          "                    accuracies as fractions, drop = fp32 - int8, e.g. \"top1_drop>0.02\")\n"
           "                    (drift_pct: the latency change over the soak in %%; no figure below 30 s or 6 windows,\n"
           "                    and a rule on a metric the run did not measure counts as broken)\n"
           "  --format F        console (default), md or json (schema " HWT_AUDIT_SCHEMA ")\n"
           "  --out FILE        write the report to FILE atomically (format from .json/.md unless --format)\n"
           "  --bench-seconds S time per latency configuration, S in (0, 3600] (default 1)\n"
           "  --inputs N        generated inputs for int8 vs fp32, N in [0, 100000] (default 100; 0 = no comparison)\n"
+          "  --inputs X.npy    your samples instead (anything but a plain number is a file; ./100 names a file '100'):\n"
+          "                    .npy or ONNX .pb, float32/float64/uint8/int8, N samples along dim 0, the other dims\n"
+          "                    the model input's in the file's layout (ONNX: [N, C, H, W]). They are scored (int8 vs\n"
+          "                    fp32, accuracy with --labels), and every timed run uses the first B of them for batch B.\n"
+          "  --labels Y.npy    class index of each --inputs sample: int64/int32/uint8/int8, shape [N] or [N, 1], each\n"
+          "                    in [0, classes), classes = the size of output 0 per sample\n"
+          "  --calibration C.npy  int8 calibration samples (same sample shape as --inputs). Default with --inputs FILE:\n"
+          "                    the first max(1, min(100, N/10)) samples of it calibrate and are not scored; without an\n"
+          "                    --inputs file: 32 generated inputs\n"
           "  --no-peaks        skip detect's ~2 s peak measurement (no %% of peak)\n"
           "  --no-abnormal     skip the abnormal-input checks\n\n"
           "Exit codes: 0 ok, 1 runtime failure or a broken --fail-on rule, 2 usage error (an --out whose\n"
@@ -163,13 +177,29 @@ int hwt_cmd_audit(int argc, char **argv) {
         return bad("--bench-seconds takes seconds in (0, 3600], not", v);
       o.bench_s = d;
     } else if (strcmp(a, "--inputs") == 0) {
-      if (!hwt_parse_u64(v, 0, 100000, &u)) return bad("--inputs takes an integer in [0, 100000], not", v);
-      o.accuracy_inputs = (size_t) u;
+      /* a plain number is the count of generated inputs (as before files were accepted); anything else a file */
+      if (*v != '\0' && strspn(v, "0123456789") == strlen(v)) {
+        if (!hwt_parse_u64(v, 0, 100000, &u))
+          return bad("--inputs takes a count in [0, 100000] or a file (./NAME for a file named by digits), not", v);
+        o.accuracy_inputs = (size_t) u;
+        o.inputs_file = NULL;
+      } else {
+        if (*v == '\0') return bad("--inputs needs a count or a file", NULL);
+        o.inputs_file = v;
+      }
+    } else if (strcmp(a, "--labels") == 0) {
+      if (*v == '\0') return bad("--labels needs a file", NULL);
+      o.labels_file = v;
+    } else if (strcmp(a, "--calibration") == 0) {
+      if (*v == '\0') return bad("--calibration needs a file", NULL);
+      o.calibration_file = v;
     } else {
       return bad("unknown option", a);
     }
   }
   if (o.model == NULL) return bad("--model is required (an .onnx file, mlp, mobilenet or a model JSON file)", NULL);
+  if (o.labels_file != NULL && o.inputs_file == NULL)
+    return bad("--labels needs --inputs FILE (the samples the labels belong to), not a count", NULL);
   char err[1024] = "";
   if (fail_on != NULL && hwt_audit_rules_parse(fail_on, rules, &nrules, err, sizeof(err)) != hwt_status_ok) {
     fprintf(stderr, "hwtune audit: %s\n", err);

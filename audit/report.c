@@ -24,6 +24,108 @@ static void heading(FILE *f, bool md, const char *t) {
     fprintf(f, "\n== %s\n", t);
 }
 
+/* "[360, 1, 8, 8]" from a JSON array of integers. */
+static void dims_text(const json_t *arr, char *buf, size_t len) {
+  size_t i, used = 0;
+  json_t *v;
+  int w = snprintf(buf, len, "[");
+  used = w > 0 ? (size_t) w : 0;
+  json_array_foreach(arr, i, v) {
+    if (used >= len) break;
+    w = snprintf(buf + used, len - used, "%s%lld", i ? ", " : "", (long long) json_integer_value(v));
+    used += w > 0 ? (size_t) w : 0;
+  }
+  if (used < len) snprintf(buf + used, len - used, "]");
+}
+
+/* The data section: which files fed the audit, which samples calibrated int8 and which were scored. */
+static void data_lines(FILE *f, bool md, const json_t *data) {
+  const json_t *in = json_object_get(data, "inputs"), *lab = json_object_get(data, "labels");
+  const json_t *cal = json_object_get(data, "calibration"), *sc = json_object_get(data, "scored");
+  char dims[128];
+  const char *pre = md ? "\n" : "";
+  if (json_object_get(in, "file")) {
+    dims_text(json_object_get(in, "shape"), dims, sizeof(dims));
+    fprintf(f, "%sdata: %s %s %s (%lld samples)", pre, str(in, "file"), dims, str(in, "dtype"),
+            (long long) json_integer_value(json_object_get(in, "samples")));
+    if (lab != NULL) {
+      dims_text(json_object_get(lab, "shape"), dims, sizeof(dims));
+      fprintf(f, "; labels %s %s %s, %lld classes", str(lab, "file"), dims, str(lab, "dtype"),
+              (long long) json_integer_value(json_object_get(lab, "classes")));
+    }
+    fprintf(f, "\n");
+  } else if (in != NULL) {
+    fprintf(f, "%sdata: %lld generated inputs (no --inputs file)\n", pre,
+            (long long) json_integer_value(json_object_get(in, "samples")));
+  }
+  if (cal != NULL) {
+    const char *src = str(cal, "source");
+    long long nc = (long long) json_integer_value(json_object_get(cal, "samples"));
+    if (strcmp(src, "file") == 0)
+      fprintf(f, "%sint8 calibration: %lld samples of %s\n", pre, nc, str(cal, "file"));
+    else if (strcmp(src, "split") == 0)
+      fprintf(f, "%sint8 calibration: samples %lld-%lld of %s (the first max(1, min(100, N/10)); not scored)\n", pre,
+              (long long) json_integer_value(json_object_get(cal, "first")),
+              (long long) json_integer_value(json_object_get(cal, "last")), str(cal, "file"));
+    else if (strcmp(src, "generated") == 0)
+      fprintf(f, "%sint8 calibration: %lld generated inputs\n", pre, nc);
+    else
+      fprintf(f, "%sint8 calibration: none (%s)\n", pre, str(cal, "note"));
+  }
+  if (sc != NULL)
+    fprintf(f, "%sscored: samples %lld-%lld of %s (%lld); timed runs use the first B samples for batch B\n", pre,
+            (long long) json_integer_value(json_object_get(sc, "first")),
+            (long long) json_integer_value(json_object_get(sc, "last")), str(sc, "file"),
+            (long long) json_integer_value(json_object_get(sc, "count")));
+}
+
+/* "96.94% (349/360) | [94.62, 98.30]" cells of one accuracy. */
+static void acc_cells(FILE *f, const json_t *x, long long n) {
+  const json_t *ci = json_object_get(x, "ci95");
+  char a[48];
+  snprintf(a, sizeof(a), "%6.2f%% (%lld/%lld)", 100 * num(x, "accuracy"),
+           (long long) json_integer_value(json_object_get(x, "correct")), n);
+  fprintf(f, " %-22s | [%6.2f, %6.2f] |", a, 100 * json_number_value(json_array_get(ci, 0)),
+          100 * json_number_value(json_array_get(ci, 1)));
+}
+
+/* Accuracy on labelled data: per precision top-1 (top-5), then the drop with its paired interval. */
+static void labelled_table(FILE *f, const json_t *l) {
+  long long n = (long long) json_integer_value(json_object_get(l, "samples"));
+  bool top5 = false;
+  for (int p = 0; p < 2; p++) top5 |= json_object_get(json_object_get(l, p ? "int8" : "fp32"), "top5") != NULL;
+  fprintf(f, "accuracy on %lld labelled samples (%s, %lld classes); 95%% confidence intervals\n\n", n,
+          str(l, "file"), (long long) json_integer_value(json_object_get(l, "classes")));
+  fprintf(f, "| precision   | top-1                  | 95%% CI           |%s\n", top5 ? " top-5                  | 95% CI           |" : "");
+  fprintf(f, "|-------------|------------------------|------------------|%s\n", top5 ? "------------------------|------------------|" : "");
+  for (int p = 0; p < 2; p++) {
+    const json_t *pj = json_object_get(l, p ? "int8" : "fp32");
+    if (pj == NULL) continue;
+    fprintf(f, "| %-11s |", p ? "int8" : "fp32");
+    acc_cells(f, json_object_get(pj, "top1"), n);
+    if (top5) acc_cells(f, json_object_get(pj, "top5"), n);
+    fprintf(f, "\n");
+  }
+  const json_t *d = json_object_get(l, "drop");
+  if (d != NULL) {
+    fprintf(f, "| fp32 - int8 |");
+    for (int k = 0; k < (top5 ? 2 : 1); k++) {
+      const json_t *x = json_object_get(d, k ? "top5" : "top1"), *ci = json_object_get(x, "ci95");
+      char a[48];
+      snprintf(a, sizeof(a), "%+6.2f pts (%lld vs %lld)", 100 * num(x, "value"),
+               (long long) json_integer_value(json_object_get(x, "fp32_only_correct")),
+               (long long) json_integer_value(json_object_get(x, "int8_only_correct")));
+      fprintf(f, " %-22s | [%+6.2f, %+6.2f] |", a, 100 * json_number_value(json_array_get(ci, 0)),
+              100 * json_number_value(json_array_get(ci, 1)));
+    }
+    fprintf(f, "\n\n(x vs y: samples right in fp32 only vs in int8 only; the drop is (x - y) / %lld%s)\n", n,
+            json_is_true(json_object_get(json_object_get(d, "top1"), "significant"))
+                ? "; the top-1 drop is significant: its interval excludes 0"
+                : "; the top-1 interval includes 0: no significant difference");
+  }
+  fprintf(f, "\nmethod: %s\n", str(l, "method"));
+}
+
 static void lat_cells(FILE *f, const json_t *l) {
   fprintf(f, "| %8.3f | %8.3f | %8.3f | %8.3f | %10.1f ", num(l, "p50_ms"), num(l, "p90_ms"), num(l, "p99_ms"),
           num(l, "max_ms"), num(l, "throughput_per_s"));
@@ -47,6 +149,7 @@ char *hwt_audit_render(const json_t *doc, bool md) {
           str(prof, "path"), json_object_get(prof, "path") ? ")" : "");
   if (json_object_get(prof, "message")) fprintf(f, "  %s\n", str(prof, "message"));
   if (json_object_get(ctx, "threads_note")) fprintf(f, "%snote: %s\n", md ? "\n" : "", str(ctx, "threads_note"));
+  data_lines(f, md, json_object_get(doc, "data"));
 
   size_t i, j;
   json_t *r, *x;
@@ -146,18 +249,26 @@ char *hwt_audit_render(const json_t *doc, bool md) {
             num(r, "runtime_mb"), num(r, "runtime_peak_mb"), num(r, "step_mb"));
 
   const json_t *acc = json_object_get(doc, "accuracy");
-  if (acc != NULL) {
+  if (acc != NULL && json_object_get(acc, "labelled") != NULL) {
+    heading(f, md, "Accuracy on your labelled data");
+    if (json_object_get(acc, "note")) fprintf(f, "%s\n", str(acc, "note"));
+    labelled_table(f, json_object_get(acc, "labelled"));
+  }
+  if (acc != NULL && (json_object_get(acc, "labelled") == NULL || json_object_get(acc, "end_to_end") != NULL)) {
     heading(f, md, "int8 vs fp32");
     if (json_object_get(acc, "error")) {
       fprintf(f, "error: %s\n", str(acc, "error"));
     } else if (json_object_get(acc, "skipped")) {
       fprintf(f, "not compared: %s\n", str(acc, "skipped"));
+    } else if (json_object_get(acc, "end_to_end") == NULL) {
+      fprintf(f, "not compared: %s\n", str(acc, "note"));
     } else {
       const json_t *e2e = json_object_get(acc, "end_to_end");
-      fprintf(f, "end to end over %lld generated inputs: top-1 agreement %.1f%% (%lld), cosine %.5f, max |error| %.3g\n",
-              (long long) json_integer_value(json_object_get(acc, "inputs")), 100 * num(e2e, "top1_agreement"),
-              (long long) json_integer_value(json_object_get(e2e, "top1_agree_count")), num(e2e, "cosine"),
-              num(e2e, "max_abs_err"));
+      fprintf(f, "end to end over %lld %s: top-1 agreement %.1f%% (%lld), cosine %.5f, max |error| %.3g\n",
+              (long long) json_integer_value(json_object_get(acc, "inputs")),
+              strcmp(str(acc, "source"), "file") == 0 ? "of your samples" : "generated inputs",
+              100 * num(e2e, "top1_agreement"), (long long) json_integer_value(json_object_get(e2e, "top1_agree_count")),
+              num(e2e, "cosine"), num(e2e, "max_abs_err"));
       fprintf(f, "\n| layer    | type             |  cosine  | max abs err |\n|----------|------------------|---------:|------------:|\n");
       json_array_foreach(json_object_get(acc, "layers"), i, r)
         fprintf(f, "| %-8s | %-16s | %.6f | %11.4g |\n", str(r, "name"), str(r, "type"), num(r, "cosine"),

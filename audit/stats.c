@@ -197,10 +197,46 @@ done:
   return used;
 }
 
+/* ---- accuracy on labelled data ---- */
+
+void hwt_audit_wilson(size_t k, size_t n, double z, double *lo, double *hi) {
+  *lo = 0;
+  *hi = 1;
+  if (n == 0 || k > n) return;
+  double nn = (double) n, p = (double) k / nn, z2 = z * z;
+  double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+  double half = z / (1 + z2 / nn) * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
+  /* exact at the ends: k = 0 has the lower limit 0, k = n the upper limit 1 (no rounding past them) */
+  *lo = k == 0 ? 0.0 : fmax(0.0, centre - half);
+  *hi = k == n ? 1.0 : fmin(1.0, centre + half);
+}
+
+void hwt_audit_paired_diff_ci(size_t b, size_t c, size_t n, double z, double *lo, double *hi) {
+  *lo = -1;
+  *hi = 1;
+  if (n == 0 || b > n || c > n - b) return;
+  double n2 = (double) n + 2, d = ((double) b - (double) c) / n2;
+  double v = (double) (b + c) + 1 - ((double) b - (double) c) * ((double) b - (double) c) / n2;
+  double sd = sqrt(v > 0 ? v : 0) / n2;
+  *lo = fmax(-1.0, d - z * sd);
+  *hi = fmin(1.0, d + z * sd);
+}
+
+bool hwt_audit_in_topk(const float *scores, size_t classes, size_t label, size_t k) {
+  if (label >= classes || k == 0) return false;
+  float s = scores[label];
+  if (isnan(s)) return false;
+  size_t ahead = 0; /* classes ranked before the label: higher scores, and equal ones at a lower index */
+  for (size_t i = 0; i < classes && ahead < k; i++)
+    if (scores[i] > s || (scores[i] == s && i < label)) ahead++;
+  return ahead < k;
+}
+
 /* ---- rules ---- */
 const char *const hwt_audit_metrics[] = {
     "p50_ms", "p90_ms", "p99_ms", "max_ms", "throughput", "top1_agreement", "cosine", "max_abs_err", "rss_mb",
-    "alloc_mb", "drift_pct", "rss_growth_mb_h", "abnormal_failures", "single_thread_p99_ms", NULL};
+    "alloc_mb", "drift_pct", "rss_growth_mb_h", "abnormal_failures", "single_thread_p99_ms", "top1_fp32",
+    "top1_int8", "top1_drop", "top5_fp32", "top5_int8", "top5_drop", NULL};
 
 hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, char *err, size_t errlen) {
   hwt_list list;
@@ -230,10 +266,10 @@ hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, c
     bool known = false;
     for (size_t m = 0; hwt_audit_metrics[m]; m++) known |= strcmp(hwt_audit_metrics[m], ru->metric) == 0;
     if (!known) {
-      hwt_errf(err, errlen,
-               "--fail-on: unknown metric '%s' (known: p50_ms p90_ms p99_ms max_ms throughput top1_agreement cosine "
-               "max_abs_err rss_mb alloc_mb drift_pct rss_growth_mb_h abnormal_failures single_thread_p99_ms)%s",
-               ru->metric,
+      char names[512] = "";
+      for (size_t m = 0; hwt_audit_metrics[m]; m++)
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", m ? " " : "", hwt_audit_metrics[m]);
+      hwt_errf(err, errlen, "--fail-on: unknown metric '%s' (known: %s)%s", ru->metric, names,
                strcmp(ru->metric, "drift_pct_h") == 0
                    ? "; drift_pct_h (%/h, extrapolated) was replaced by drift_pct: the latency change over the soak, %"
                    : "");

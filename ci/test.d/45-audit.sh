@@ -3,7 +3,8 @@
 # `hwtune audit` as a CI gate: short audits of both built-in models (int8 accuracy, abnormal inputs, a soak,
 # a --mem-limit run) that must pass their --fail-on rules, a malformed model that must fail with exit 1, and an
 # ONNX MobileNet v2 (width 0.35, 96x96, from ci/models/mobilenet_v2.py) audited from its file, whose truncated
-# copy must fail with exit 1 naming the file.
+# copy must fail with exit 1 naming the file; both digits models audited on their labelled test split (fp32 top-1
+# equal to the training script's figure, int8 within 2 points), and a bad labels file that must fail with exit 1.
 # The int8 gate is 0.9, below the >= 0.95 the unit tests assert, so a different ISA cannot make CI flaky.
 # About 1 minute on 2 cores.
 set -euo pipefail
@@ -57,6 +58,45 @@ rc=$?
 set -e
 if [ "$rc" -ne 1 ] || ! grep -q "truncated.onnx" <<<"$msg"; then
   echo "expected exit 1 naming truncated.onnx, got $rc: $msg" >&2
+  exit 1
+fi
+echo "== hwtune audit on the digits models with their labelled test split (issue 19)" >&2
+# The known fp32 figures are the training script's (tests/fixtures/digits/README.md): 349 and 350 of 360 right.
+D=tests/fixtures/digits
+for spec in "mlp flat 349" "cnn img 350"; do
+  read -r net layout known <<<"$spec"
+  "$B/hwtune" audit --model "$D/digits_$net.onnx" --inputs "$D/test_x_$layout.npy" --labels "$D/test_y.npy" \
+    --calibration "$D/calib_x_$layout.npy" --batch 1,8 --bench-seconds 0.2 --no-peaks --profile none \
+    --fail-on "top1_drop>0.02,abnormal_failures>0" --out "$out/digits_$net.json"
+  python3 - "$out/digits_$net.json" "$known" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+l, s = d["accuracy"]["labelled"], d["summary"]
+assert l["samples"] == 360 and d["data"]["calibration"]["source"] == "file", (l["samples"], d["data"])
+assert l["fp32"]["top1"]["correct"] == int(sys.argv[2]), l["fp32"]
+def pct(x): return 100 * x
+print("%s: top-1 fp32 %.2f%% [%.2f, %.2f], int8 %.2f%% [%.2f, %.2f], drop %+.2f pts [%+.2f, %+.2f]; top-5 fp32 %.2f%%, "
+      "int8 %.2f%%" % (d["model"]["name"], pct(s["top1_fp32"]), *map(pct, l["fp32"]["top1"]["ci95"]), pct(s["top1_int8"]),
+      *map(pct, l["int8"]["top1"]["ci95"]), pct(s["top1_drop"]), *map(pct, l["drop"]["top1"]["ci95"]),
+      pct(s["top5_fp32"]), pct(s["top5_int8"])))
+PY
+done
+
+echo "== a labels file with a class outside the model's must exit 1 naming the file and the index" >&2
+python3 - "$D/test_y.npy" "$out/bad_y.npy" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())   # int64 .npy, format 1.0: header length at bytes 8-9
+start = 10 + struct.unpack_from("<H", b, 8)[0]
+struct.pack_into("<q", b, start + 8 * 37, 10)  # sample 37: class 10 of a 10-class model
+open(sys.argv[2], "wb").write(b)
+PY
+set +e
+msg=$("$B/hwtune" audit --model "$D/digits_mlp.onnx" --inputs "$D/test_x_flat.npy" --labels "$out/bad_y.npy" \
+  --no-peaks --profile none 2>&1 >/dev/null)
+rc=$?
+set -e
+if [ "$rc" -ne 1 ] || ! grep -q "bad_y.npy: label 10 at index 37" <<<"$msg"; then
+  echo "expected exit 1 naming bad_y.npy and index 37, got $rc: $msg" >&2
   exit 1
 fi
 echo "audit stage ok" >&2
