@@ -9,13 +9,15 @@
 #include "../cli/verbs.h"
 #include "cmd_io.h"
 #include "hwt_common.h"
+#include "onnx.h"
 #include "profile_model.h"
 
 #define HWT_GRAPH_SCHEMA "hwtune.graph/1"
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: hwtune model M [--batch N] [--profile P|none] [--threads N] [--json]\n\n"
+          "usage: hwtune model M [--batch N] [--profile P|none] [--threads N] [--json]\n"
+          "       hwtune model M --export OUT.onnx\n\n"
           "Shows the graph hwtune makes of a model: per node its op, inputs, output shape (file layout: ONNX\n"
           "[N, C, H, W]), MFLOP per sample, parameters, and how it will run at batch N: the implementation\n"
           "(xnnpack, own = hwtune's GEMM kernels, native = a plain loop), its threads (from the profile or the\n"
@@ -25,7 +27,11 @@ static void usage(FILE *out) {
           "  --batch N     the batch to plan for, N in [1, 65536] (default 1; an ONNX file's own fixed batch wins)\n"
           "  --profile P   tuning profile (default: libhwtune's default path when it exists; none: defaults)\n"
           "  --threads N   cap threads per layer, N in [1, 256] (default: all usable CPUs)\n"
-          "  --json        JSON (schema " HWT_GRAPH_SCHEMA ") instead of the table\n\n"
+          "  --json        JSON (schema " HWT_GRAPH_SCHEMA ") instead of the table\n"
+          "  --export F    write the model as ONNX to F instead (atomically): opset 13, NCHW, the batch dimension\n"
+          "                symbolic ('N') unless the model fixes one; int8 is `hwtune quantize`'s job (a graph\n"
+          "                read from a QDQ file, with explicit quantize nodes, is refused).\n"
+          "                `hwtune model --model mlp --export mlp.onnx` gives ONNX Runtime the built-in MLP\n\n"
           "Exit codes: 0 ok, 1 the model refused or the engine cannot be built, 2 usage error.\n");
 }
 
@@ -111,7 +117,7 @@ static void print_cut(const char *s, int width, bool last) {
 }
 
 int hwt_cmd_model(int argc, char **argv) {
-  const char *model_arg = NULL, *profile_arg = NULL;
+  const char *model_arg = NULL, *profile_arg = NULL, *export_path = NULL;
   size_t batch = 1;
   unsigned threads = 0;
   bool json = false;
@@ -144,14 +150,27 @@ int hwt_cmd_model(int argc, char **argv) {
       threads = (unsigned) u;
     } else if (strcmp(a, "--profile") == 0) {
       profile_arg = v;
+    } else if (strcmp(a, "--export") == 0) {
+      if (*v == '\0') return bad("--export needs a file name", NULL);
+      export_path = v;
     } else {
       return bad("unknown option", a);
     }
   }
   if (model_arg == NULL) return bad("which model? (an .onnx file, a model JSON, mlp or mobilenet)", NULL);
+  char err[2048] = "", note[1200] = "";
+  if (export_path != NULL) {
+    size_t n = strlen(export_path);
+    if (n < 5 || strcmp(export_path + n - 5, ".onnx") != 0)
+      return bad("--export writes ONNX: the name must end in .onnx, not", export_path);
+    if (json) return bad("--export and --json exclude each other", NULL);
+    if (hwt_check_out_dir(export_path, err, sizeof err) != hwt_status_ok) {
+      fprintf(stderr, "hwtune model: --export: %s\n", err);
+      return 2;
+    }
+  }
 
   int rc = 1;
-  char err[2048] = "", note[1200] = "";
   hwt_model *m = NULL;
   hwt_profile *profile = NULL;
   hwt_engine *e = NULL;
@@ -161,6 +180,26 @@ int hwt_cmd_model(int argc, char **argv) {
     goto done;
   }
   if (m->fixed_batch != 0) batch = m->fixed_batch;
+  if (export_path != NULL) {
+    if (hwt_onnx_export(m, export_path, err, sizeof err) != hwt_status_ok) {
+      fprintf(stderr, "hwtune model: %s: --export %s: %s\n", model_arg, export_path, err);
+      goto done;
+    }
+    /* Read it back: the file must import, and its own input dims are the ones to tell. */
+    hwt_model *back = NULL;
+    if (hwt_onnx_import(export_path, NULL, &back, err, sizeof err) != hwt_status_ok) {
+      fprintf(stderr, "hwtune model: %s: --export wrote %s but it does not import back: %s\n", model_arg,
+              export_path, err);
+      goto done;
+    }
+    char dims[96];
+    hwt_cli_dims_string(back->inputs[0].shape, back->inputs[0].rank, back->fixed_batch, dims, sizeof dims);
+    fprintf(stderr, "hwtune model: wrote %s: %s as ONNX (opset 13, %s, %zu nodes), input '%s' %s\n", export_path,
+            model_arg, m->precision == hwt_prec_int8 ? "int8" : "fp32", m->nlayers, back->inputs[0].name, dims);
+    hwt_model_free(back);
+    rc = 0;
+    goto done;
+  }
   if (hwt_cli_open_profile(profile_arg, &profile, note, sizeof note, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune model: %s\n", err);
     goto done;

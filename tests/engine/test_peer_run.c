@@ -186,3 +186,48 @@ Test(peer_run, refusals) {
                false);
   hwt_results_free(&f);
 }
+
+static void read_npy(const char *p, hwt_tensor *t) {
+  char err[512];
+  cr_assert_eq(hwt_tensor_read_npy(p, t, err, sizeof err), hwt_status_ok, "%s", err);
+}
+
+Test(peer_run, model_export_gives_the_builtin_mlp_as_onnx_with_a_symbolic_batch) {
+  cr_assert_eq(hwtune("model --model mlp --export '%s'", path("mlp.onnx")), 0, "%s", err_text);
+  cr_assert(strstr(err_text, "as ONNX (opset 13, fp32, 4 nodes), input 'input' [N, 784]") != NULL, "%s", err_text);
+  /* 8 samples through the built-in and through the file: the same answers */
+  static float x[8 * 784];
+  for (size_t i = 0; i < 8 * 784; i++) x[i] = (float) ((i * 7919) % 1000) / 1000.0f;
+  hwt_tensor t = {.dtype = hwt_dtype_f32, .rank = 2, .dims = {8, 784}, .count = 8 * 784, .data = x};
+  char err[512];
+  cr_assert_eq(hwt_tensor_write_npy(path("x.npy"), &t, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(hwtune("run --model mlp --input '%s' --profile none --threads 1 --out '%s'", path("x.npy"),
+                      path("builtin.npy")), 0, "%s", err_text);
+  cr_assert_eq(hwtune("run --model '%s' --input '%s' --profile none --threads 1 --out '%s'", path("mlp.onnx"),
+                      path("x.npy"), path("file.npy")), 0, "%s", err_text);
+  hwt_tensor a, b;
+  read_npy(path("builtin.npy"), &a);
+  read_npy(path("file.npy"), &b);
+  cr_assert_eq(a.count, 80);
+  cr_assert_eq(b.count, 80);
+  cr_assert_eq(b.dims[0], 8);
+  for (size_t i = 0; i < 80; i++)
+    cr_assert_float_eq(((float *) a.data)[i], ((float *) b.data)[i], 1e-5, "output %zu", i);
+  hwt_tensor_free(&a);
+  hwt_tensor_free(&b);
+
+  cr_assert_eq(hwtune("model --model mobilenet --export '%s'", path("mbv1.onnx")), 0, "%s", err_text);
+  cr_assert(strstr(err_text, "input 'input' [N, 3, 96, 96]") != NULL, "%s", err_text);
+}
+
+Test(peer_run, model_export_refusals) {
+  cr_assert_eq(hwtune("model --model " HWTUNE_FIXTURES "/onnx/qdq_conv_gemm.onnx --export '%s'", path("q.onnx")), 1);
+  cr_assert(strstr(err_text, "node 0 'q_in' (quantize)") != NULL && strstr(err_text, "not exported") != NULL, "%s",
+            err_text);
+  cr_assert_eq(access(path("q.onnx"), F_OK), -1);
+  cr_assert_eq(hwtune("model --model mlp --export '%s'", path("mlp.json")), 2);
+  cr_assert(strstr(err_text, "--export writes ONNX: the name must end in .onnx, not") != NULL, "%s", err_text);
+  cr_assert_eq(hwtune("model --model mlp --export '%s/no/such/m.onnx'", dir), 2);
+  cr_assert(strstr(err_text, "--export: cannot write") != NULL, "%s", err_text);
+  cr_assert_eq(hwtune("model --model mlp --json --export '%s'", path("m.onnx")), 2);
+}

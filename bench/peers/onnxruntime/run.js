@@ -10,7 +10,7 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 
 const USAGE = `usage: node run.js --model M.onnx [--input X.npy] [--batch B] [--threads N] [--runs R] [--warmup W]
-                   [--seed S] [--dtype f32|qs8] [--out results.json] [--dump-output Y.npy] [--hwtune PATH]
+                   [--seed S] [--dtype f32|qs8] [--out results.json] [--dump-output Y.npy] [--hwtune PATH] [--smoke]
        node run.js --identity [--shape 1x1] [--threads N] [--runs R] [--warmup W] [--out results.json]
 
   --model M        ONNX file; its first input is fed, its first output is kept
@@ -28,6 +28,7 @@ const USAGE = `usage: node run.js --model M.onnx [--input X.npy] [--batch B] [--
                    (default: $HWTUNE, else ../../../build/hwtune when it exists)
   --identity       time a one-node Identity model built in memory (float32, --shape dims): the binding's
                    own per-call cost
+  --smoke          allow --runs below 2000 (a smoke test, flagged in the results' warnings; not a measurement)
 Exit codes: 0 ok, 1 failure, 2 usage error.
 `;
 
@@ -37,7 +38,8 @@ function die(code, msg) {
 }
 
 function parseArgs(argv) {
-  const a = { batch: 1, threads: 1, runs: 2000, warmup: 200, seed: 1, dtype: 'f32', shape: '1x1', identity: false };
+  const a = { batch: 1, threads: 1, runs: 2000, warmup: 200, seed: 1, dtype: 'f32', shape: '1x1', identity: false,
+              smoke: false };
   const ints = { '--batch': 'batch', '--threads': 'threads', '--runs': 'runs', '--warmup': 'warmup', '--seed': 'seed' };
   const strs = { '--model': 'model', '--input': 'input', '--out': 'out', '--dump-output': 'dump', '--hwtune': 'hwtune',
                  '--dtype': 'dtype', '--shape': 'shape' };
@@ -45,6 +47,7 @@ function parseArgs(argv) {
     const k = argv[i];
     if (k === '--help' || k === '-h') { process.stdout.write(USAGE); process.exit(0); }
     if (k === '--identity') { a.identity = true; continue; }
+    if (k === '--smoke') { a.smoke = true; continue; }
     if (!(k in ints) && !(k in strs)) die(2, `unknown option '${k}'\n${USAGE}`);
     if (i + 1 >= argv.length) die(2, `${k} needs a value`);
     const v = argv[++i];
@@ -55,7 +58,7 @@ function parseArgs(argv) {
   }
   if (!a.identity && !a.model) die(2, `--model or --identity is required\n${USAGE}`);
   if (a.identity && (a.model || a.input || a.dump)) die(2, '--identity takes no --model, --input or --dump-output');
-  if (a.runs < 2000) die(2, `--runs ${a.runs}: at least 2000 timed runs`);
+  if (a.runs < (a.smoke ? 1 : 2000)) die(2, `--runs ${a.runs}: at least 2000 timed runs (1 with --smoke)`);
   if (a.batch < 1 || a.threads < 1 || a.threads > 256) die(2, '--batch must be >= 1, --threads in [1, 256]');
   if (a.dtype !== 'f32' && a.dtype !== 'qs8') die(2, `--dtype '${a.dtype}': f32 or qs8`);
   if (!/^\d+(x\d+)*$/.test(a.shape)) die(2, `--shape '${a.shape}': dims joined by x, e.g. 1x1000`);
@@ -267,6 +270,7 @@ async function main() {
   const threads = args.threads, m = batch;
   const warnings = loadWarning(load0, load1);
   if (st.cv > 0.05) warnings.push(`cv ${(100 * st.cv).toFixed(1)}% > 5%`);
+  if (args.runs < 2000) warnings.push(`smoke run (--smoke): ${args.runs} timed runs, fewer than 2000`);
   const name = `${op}/onnxruntime/auto/${shape}/m${m}/t${threads}/warm`;
   const ortVersion = require('onnxruntime-node/package.json').version;
   process.stderr.write(`${name}: p50 ${(st.median_ns / 1e3).toFixed(1)} us  p90 ${(st.p90_ns / 1e3).toFixed(1)} us` +
