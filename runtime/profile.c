@@ -743,7 +743,7 @@ static bool shape_agrees(parser *p, const hwt_profile_entry_rec *e, size_t at) {
   if (gemm) {
     ok = shape_dim(&s, &n) && *s++ == 'x' && shape_dim(&s, &k) && *s == '\0';
   } else {
-    uint64_t h, w, c, oc = 0, kh, kw, v;
+    uint64_t h = 0, w = 0, c = 0, oc = 0, kh = 0, kw = 0, v = 0;
     ok = shape_dim(&s, &h) && *s++ == 'x' && shape_dim(&s, &w) && *s++ == 'x' && shape_dim(&s, &c) && *s++ == ':';
     if (ok && *s != ':') ok = shape_dim(&s, &oc);
     ok = ok && *s++ == ':' && *s++ == 'k' && shape_dim(&s, &kh);

@@ -285,7 +285,8 @@ typedef struct hwt_tune_model_race {
   size_t batch;
   unsigned usable_cpus;
   bool measured[hwt_profile_plan_count];
-  hwt_tune_measurement meas[hwt_profile_plan_count];  /* median_ns = p50 of single runs, its 95% CI, p99 */
+  hwt_tune_measurement meas[hwt_profile_plan_count];  /* p50 of single runs; 95% CI of the median over the
+                                                       * rounds' medians (a turn's runs share one moment); p99 */
   hwt_profile_plan winner;     /* hwt_profile_plan_count when nothing was measured */
   size_t rounds;               /* interleaved rounds: every plan one turn (a burst of runs) per round */
   double seconds;              /* sampling time */

@@ -641,8 +641,10 @@ typedef struct q8plan {
   hwt_qparams in, out;
   float *wscale;          /* per output channel (hwt_rt_alloc) */
   int act_node;           /* the Relu / Clip folded, or -1 */
+  bool float_out;         /* Gemm / MatMul with no QuantizeLinear after it: the classifier with float logits */
+  const qconst *bias;     /* the bias as int32 integers (DequantizeLinear of INT32, zero point 0), or NULL */
 } q8plan;
-static bool plan_q8(imp *c, const entry *x, const entry *w, size_t cout, int waxis, q8plan *p);
+static bool plan_q8(imp *c, const entry *x, const entry *w, size_t cout, int waxis, bool fc, q8plan *p);
 static hwt_status apply_q8(imp *c, int id, q8plan *p);
 
 static hwt_status op_conv(imp *c) {
@@ -650,7 +652,7 @@ static hwt_status op_conv(imp *c) {
   const hwt_tensor *wt = NULL;
   entry *xraw = lookup(c, in_name(c, 0)), *wraw = lookup(c, in_name(c, 1));
   q8plan plan;
-  bool q8 = wraw && wraw->kind == V_CONST && plan_q8(c, xraw, wraw, (size_t) wraw->t->dims[0], 0, &plan);
+  bool q8 = wraw && wraw->kind == V_CONST && plan_q8(c, xraw, wraw, (size_t) wraw->t->dims[0], 0, false, &plan);
   hwt_status st = q8 ? hwt_status_ok : need_value(c, 0, &x);
   if (q8) x = xraw;
   if (st == hwt_status_ok) st = need_const(c, 1, &wt);
@@ -823,7 +825,7 @@ static hwt_status op_gemm(imp *c, bool matmul) {
       attr_float(c, "beta", 1, &beta);
     }
     if (alpha == 1 && beta == 1)
-      q8 = plan_q8(c, xraw, wraw, (size_t) wraw->t->dims[tb ? 0 : 1], tb ? 0 : 1, &plan);
+      q8 = plan_q8(c, xraw, wraw, (size_t) wraw->t->dims[tb ? 0 : 1], tb ? 0 : 1, true, &plan);
   }
   hwt_status st = q8 ? hwt_status_ok : need_value(c, 0, &a);
   if (q8) a = xraw;
@@ -1642,15 +1644,8 @@ static bool q_node_params(imp *c, const Onnx__NodeProto *n, hwt_qparams *q) {
   return true;
 }
 
-static bool plan_q8(imp *c, const entry *x, const entry *w, size_t cout, int waxis, q8plan *p) {
-  memset(p, 0, sizeof *p);
-  p->act_node = -1;
-  if (x == NULL || x->kind != V_DQ || w == NULL || w->kind != V_CONST || w->qc == NULL) return false;
-  const qconst *qc = w->qc;
-  if (qc->q->dtype != hwt_dtype_i8 || (qc->n != 1 && (qc->n != cout || qc->axis != waxis))) return false;
-  for (size_t i = 0; i < qc->n; i++)
-    if (qc->zp[i] != 0) return false;
-  /* the output chain */
+/* The output chain of the op being imported: [Relu | Clip] -> QuantizeLinear (per tensor). */
+static bool q8_chain(imp *c, q8plan *p) {
   entry *y = lookup(c, c->node->output[0]);
   if (y->uses != 1) return false;
   const Onnx__NodeProto *n = node_at(c, y->consumer);
@@ -1667,7 +1662,32 @@ static bool plan_q8(imp *c, const entry *x, const entry *w, size_t cout, int wax
     p->act_node = z->producer;
     n = node_at(c, z->consumer);
   }
-  if (!is_op(n, "QuantizeLinear") || !q_node_params(c, n, &p->out)) return false;
+  return is_op(n, "QuantizeLinear") && q_node_params(c, n, &p->out);
+}
+
+/* fc: a Gemm / MatMul whose output is not quantized is the int8 classifier with float logits (int8 input and
+ * weights, int32 accumulator x input scale x weight scale), as ONNX Runtime runs it too. */
+static bool plan_q8(imp *c, const entry *x, const entry *w, size_t cout, int waxis, bool fc, q8plan *p) {
+  memset(p, 0, sizeof *p);
+  p->act_node = -1;
+  if (x == NULL || x->kind != V_DQ || w == NULL || w->kind != V_CONST || w->qc == NULL) return false;
+  const qconst *qc = w->qc;
+  if (qc->q->dtype != hwt_dtype_i8 || (qc->n != 1 && (qc->n != cout || qc->axis != waxis))) return false;
+  for (size_t i = 0; i < qc->n; i++)
+    if (qc->zp[i] != 0) return false;
+  if (!q8_chain(c, p)) {
+    if (!fc) return false;
+    p->act_node = -1;
+    p->float_out = true;
+  }
+  /* an int32 bias with zero points 0 is taken as its integers (apply_q8 checks its scale) */
+  entry *be = in_name(c, 2) ? lookup(c, in_name(c, 2)) : NULL;
+  if (be && be->kind == V_CONST && be->qc && be->qc->q->dtype == hwt_dtype_i32 && be->qc->q->count == cout &&
+      (be->qc->n == 1 || be->qc->n == cout)) {
+    p->bias = be->qc;
+    for (size_t i = 0; i < be->qc->n; i++)
+      if (be->qc->zp[i] != 0) p->bias = NULL;
+  }
   p->in = x->dq;
   p->wscale = hwt_rt_alloc(cout * sizeof(float) + 1);
   if (p->wscale == NULL) return false;
@@ -1689,6 +1709,11 @@ static hwt_status apply_q8(imp *c, int id, q8plan *p) {
     l->wq[k] = (int8_t) (q < -128 ? -128 : q > 127 ? 127 : q);
   }
   for (size_t o = 0; o < cout; o++) {
+    float want = p->in.scale * p->wscale[o], have = p->bias ? p->bias->scale[p->bias->n == 1 ? 0 : o] : 0;
+    if (p->bias && fabsf(have - want) <= 1e-6f * want) { /* the file's integers, exactly */
+      l->bq[o] = ((const int32_t *) p->bias->q->data)[o];
+      continue;
+    }
     double q = round((double) l->b[o] / ((double) p->in.scale * p->wscale[o]));
     if (q < INT32_MIN || q > INT32_MAX) return node_err(c, hwt_status_unsupported, "bias %zu does not fit int32", o);
     l->bq[o] = (int32_t) q;
@@ -1697,8 +1722,8 @@ static hwt_status apply_q8(imp *c, int id, q8plan *p) {
   l->w = l->b = NULL;
   l->wscale = p->wscale;
   p->wscale = NULL;
-  l->q8 = true;
-  l->oq = p->out;
+  l->q8 = !p->float_out;
+  l->oq = p->float_out ? (hwt_qparams){0, 0} : p->out;
   c->planned[id] = p->act_node;
   return hwt_status_ok;
 }
@@ -2074,6 +2099,98 @@ static bool is_graph_input(const Onnx__GraphProto *g, const char *name) {
   return false;
 }
 
+/* QDQ around the int8 node types without weights: dequantize node(s) -> float op -> quantize node becomes the op
+ * as an int8 node with the QuantizeLinear's parameters (what hwt_model_quantize builds and onnx/export.c writes, and
+ * what ONNX Runtime runs as QLinearAdd, QLinearConcat, ...), when the op keeps the rank (a Flatten folded into
+ * the quantize node keeps it); a quantize node of a dequantize node with the same parameters and rank is the int8
+ * value itself. Removes the nodes this leaves unused and renumbers the values. */
+static hwt_status fold_q8_ops(imp *c) {
+  hwt_model *m = c->m;
+  size_t n = c->nlayers;
+  if (n == 0) return hwt_status_ok;
+  int *uses = calloc(n, sizeof(int)), *alias = malloc(n * sizeof(int)), *renum = malloc(n * sizeof(int));
+  if (uses == NULL || alias == NULL || renum == NULL) {
+    free(uses), free(alias), free(renum);
+    return file_err(c, hwt_status_out_of_memory, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    alias[i] = (int) i;
+    for (int k = 0; k < c->layers[i].nin; k++) {
+      int id = c->layers[i].inputs[k];
+      if (id >= 0) uses[id]++;
+    }
+  }
+  for (size_t k = 0; k < m->noutputs; k++) {
+    int id = m->outputs[k].value;
+    if (id >= 0) uses[id]++;
+  }
+  bool any = false;
+  for (size_t i = 0; i < n; i++) {
+    hwt_layer *q = &c->layers[i];
+    if (q->type != hwt_layer_quantize || q->nin != 1 || alias[i] != (int) i) continue;
+    int pid = q->inputs[0];
+    if (pid < 0) continue; /* a float graph input: its quantize node stays */
+    hwt_layer *p = &c->layers[pid];
+    hwt_layer_type t = p->type;
+    if (t == hwt_layer_dequantize && p->nin == 1 && alias[pid] == pid) { /* Q(DQ(v)) with v's parameters: v */
+      int src = p->inputs[0];
+      if (src < 0 || !c->layers[src].q8 || !same_q(c->layers[src].oq, q->oq) || c->layers[src].rank != q->rank)
+        continue; /* (a rank change, a Flatten folded away, stays with the quantize node) */
+      bool out = false;
+      for (size_t j = 0; j < m->noutputs; j++) out |= m->outputs[j].value == (int) i;
+      if (out) continue;
+      if (--uses[pid] == 0) alias[pid] = -1 - (int) HWT_GRAPH_MAX_IO;
+      uses[src]++;
+      alias[i] = src;
+      any = true;
+      continue;
+    }
+    if (p->q8 || p->wq != NULL || p->act != hwt_act_none || uses[pid] != 1 || !hwt_layer_type_q8_capable(t) ||
+        p->rank != q->rank ||
+        t == hwt_layer_fc || t == hwt_layer_conv || t == hwt_layer_dwconv || t == hwt_layer_quantize)
+      continue;
+    bool ok = p->nin >= 1;
+    for (int k = 0; k < p->nin && ok; k++) {
+      int d = p->inputs[k];
+      ok = d >= 0 && alias[d] == d && c->layers[d].type == hwt_layer_dequantize && c->layers[d].nin == 1;
+    }
+    if (!ok) continue;
+    for (int k = 0; k < p->nin; k++) {
+      int d = p->inputs[k], src = c->layers[d].inputs[0];
+      p->inputs[k] = src;
+      if (--uses[d] == 0) alias[d] = -1 - (int) HWT_GRAPH_MAX_IO; /* unused: dropped */
+      if (src >= 0) uses[src]++;
+    }
+    p->q8 = true;
+    p->oq = q->oq;
+    alias[i] = pid;
+    any = true;
+  }
+  if (any) {
+    /* compact: new indices for the nodes kept; a dropped quantize node's readers read what it aliases */
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) renum[i] = alias[i] == (int) i ? (int) w++ : -1;
+    for (size_t i = 0; i < n; i++) {
+      if (alias[i] != (int) i) continue;
+      hwt_layer *l = &c->layers[i];
+      for (int k = 0; k < l->nin; k++) {
+        int id = l->inputs[k];
+        if (id >= 0 && alias[id] != id) id = alias[id];
+        l->inputs[k] = id >= 0 ? renum[id] : id;
+      }
+      if ((size_t) renum[i] != i) c->layers[renum[i]] = *l;
+    }
+    for (size_t k = 0; k < m->noutputs; k++) {
+      int id = m->outputs[k].value;
+      if (id >= 0 && alias[id] != id) id = alias[id];
+      m->outputs[k].value = id >= 0 ? renum[id] : id;
+    }
+    c->nlayers = w;
+  }
+  free(uses), free(alias), free(renum);
+  return hwt_status_ok;
+}
+
 static hwt_status import_graph(imp *c, const Onnx__ModelProto *mp) {
   hwt_status st = check_opset(c, mp);
   if (st != hwt_status_ok) return st;
@@ -2242,7 +2359,7 @@ static hwt_status import_graph(imp *c, const Onnx__ModelProto *mp) {
     io->rank = e->rank;
     io->shape = internal_shape(e->rank, e->dims);
   }
-  return hwt_status_ok;
+  return fold_q8_ops(c);
 }
 
 static void append_supported(char *err, size_t errlen) {
