@@ -376,7 +376,7 @@ static hwt_status load_data(audit *a, const hwt_model *m, char *err, size_t errl
     json_object_set_new(a->data_j, "inputs", info);
   } else {
     json_object_set_new(a->data_j, "inputs",
-                        json_pack("{s:s,s:I}", "source", "generated (deterministic: uniform [0, 1) plus patterns)",
+                        json_pack("{s:s,s:I}", "source", "generated (deterministic, image-like values in [0, 1))",
                                   "samples", (json_int_t) o->accuracy_inputs));
   }
   if (o->labels_file != NULL) {

@@ -68,7 +68,9 @@ static void usage(FILE *out) {
           "                    --inputs file: 32 generated inputs\n"
           "  --no-peaks        skip detect's ~2 s peak measurement (no %% of peak)\n"
           "  --no-abnormal     skip the abnormal-input checks\n\n"
-          "Exit codes: 0 ok, 1 runtime failure or a broken --fail-on rule, 2 usage error (an --out whose\n"
+          "On your data (file formats, which samples calibrate and which are scored, the intervals): docs/audit.md.\n\n"
+          "Exit codes: 0 ok, 1 runtime failure, a broken --fail-on rule, or an --inputs, --labels or --calibration\n"
+          "file refused (named, with the shape, count or index at fault), 2 usage error (an --out whose\n"
           "directory does not exist included: refused before measuring, never created).\n");
 }
 

@@ -512,8 +512,23 @@ static void env_rows(const hwt_machine *m, env_row_fn row, hwt_sb *out, void *ud
 }
 
 /* ---- per-result cells --------------------------------------------------------------------------------------- */
+/* Whole models (model_*, identity_*): their peer is ONNX Runtime (bench/peers/), not XNNPACK. */
+static bool is_model_op(const char *op) { return strncmp(op, "model_", 6) == 0 || strncmp(op, "identity_", 9) == 0; }
+
+/* The onnxruntime result of the same op, shape, batch, threads and cache (a scan: whole-model results are few). */
+static const hwt_result *onnxruntime_peer(const hwt_machine *m, const hwt_result *r) {
+  if (strcmp(r->impl, "onnxruntime") == 0) return NULL;
+  for (size_t i = 0; i < m->nresults; i++) {
+    const hwt_result *x = m->results[i];
+    if (strcmp(x->impl, "onnxruntime") == 0 && cmp_peer_fields(x, r) == 0) return x;
+  }
+  return NULL;
+}
+
 static void speedup_cell(const hwt_machine *m, const hwt_result *r, char *buf, size_t len) {
-  const hwt_result *x = strcmp(r->impl, "xnnpack") == 0 ? NULL : hwt_machine_xnnpack_peer(m, r);
+  const hwt_result *x = is_model_op(r->op)                ? onnxruntime_peer(m, r)
+                        : strcmp(r->impl, "xnnpack") == 0 ? NULL
+                                                          : hwt_machine_xnnpack_peer(m, r);
   if (x == NULL)
     snprintf(buf, len, "-");
   else
@@ -608,8 +623,8 @@ static void md_machine(const hwt_machine *m, size_t idx, size_t count, hwt_sb *o
     const size_t op_start = i;
     hwt_sb_printf(out, "### %s\n\n", op);
     hwt_sb_printf(out, "| shape | batch | threads | cache | impl | isa | median | p99 | %s | %% peak | bound | "
-                       "vs XNNPACK |\n|---|---:|---:|---|---|---|---:|---:|---:|---:|---|---:|\n",
-                  gflops_unit(m->results[i]));
+                       "vs %s |\n|---|---:|---:|---|---|---|---:|---:|---:|---:|---|---:|\n",
+                  gflops_unit(m->results[i]), is_model_op(op) ? "ONNX Runtime" : "XNNPACK");
     size_t warned = 0;
     for (; i < m->nresults && strcmp(m->results[i]->op, op) == 0; i++) {
       const hwt_result *r = m->results[i];

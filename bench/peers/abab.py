@@ -370,6 +370,22 @@ def measure_row(row, rid, model, x, prec, b, t, runs, warmup, profile, hwtune, t
         raise Failure("%s: hwtune wrote %s outputs, ONNX Runtime %s" % (rid, ya.shape, yb.shape))
     row["max_abs_diff"] = float(np.max(np.abs(ya.reshape(-1).astype(np.float64) - yb.reshape(-1))))
     row["max_abs_output"] = float(np.max(np.abs(yb)))
+    if prec == "int8":
+        step = output_step(model)
+        row["output_step"] = step
+        row["max_diff_steps"] = row["max_abs_diff"] / step if step else None
+
+
+def output_step(model):
+    """The calibrated scale of graph output 0 that hwtune quantize records (metadata "hwtune.output_step")."""
+    try:
+        import onnx
+        m = onnx.load(model, load_external_data=False)
+        props = {p.key: p.value for p in m.metadata_props}
+        v = float(props["hwtune.output_step"])
+        return v if v > 0 else None
+    except Exception:  # no python3-onnx, or a file without the key: the column shows the difference alone
+        return None
 
 
 def fmt_us(ns):
@@ -382,8 +398,10 @@ def fmt_ratio(r):
     return "-" if r is None else "%.2fx" % r
 
 
-def fmt_diff(d):
-    return "-" if d is None else "%.2g" % d
+def fmt_diff(d, steps=None):
+    if d is None:
+        return "-"
+    return "%.2g" % d if steps is None else "%.2g (%.2f step)" % (d, steps)
 
 
 def render_md(meta, rows):
@@ -404,7 +422,8 @@ def render_md(meta, rows):
           ""]
     L += ["p50 = the median of the two runs' medians; ratio = ORT p50 / hwtune p50 (> 1: hwtune is faster); p99 = "
           "the median of the two runs' p99; max diff = max |hwtune output - ORT output| on the same input (first "
-          "runs); identity = ONNX Runtime's own per-call cost at that thread count (an Identity model through "
+          "runs; int8: also in units of the output's quantization step that hwtune quantize recorded); identity = "
+          "ONNX Runtime's own per-call cost at that thread count (an Identity model through "
           "the same binding), included in every ORT figure; load = the 1-minute load average before and after "
           "the four runs (min-max).", ""]
     L += ["| model | precision | batch | threads | hwtune p50 | ORT p50 | ORT/hwtune | hwtune p99 | ORT p99 | "
@@ -420,7 +439,8 @@ def render_md(meta, rows):
         L.append("| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["shape"], r["precision"], r["batch"], r["threads"], fmt_us(r["hwtune_p50_ns"]),
             fmt_us(r.get("ort_p50_ns")), fmt_ratio(r.get("ratio")), fmt_us(r["hwtune_p99_ns"]),
-            fmt_us(r.get("ort_p99_ns")), fmt_diff(r.get("max_abs_diff")), fmt_us(r.get("identity_p50_ns")), load))
+            fmt_us(r.get("ort_p99_ns")), fmt_diff(r.get("max_abs_diff"), r.get("max_diff_steps")),
+            fmt_us(r.get("identity_p50_ns")), load))
     L.append("")
     for s in meta["skipped"]:
         L.append("- skipped: %s" % s)

@@ -252,4 +252,17 @@ Test(peer_compare, cli_json_and_report_side_by_side) {
   cr_assert(h != NULL && o != NULL && h < o, "%s", text);
   /* adjacent rows: nothing between the end of hwtune's row and onnxruntime's */
   cr_assert_eq(strchr(h, '\n') + 1, o, "%s", text);
+  /* whole models are measured against ONNX Runtime: ORT median / hwtune median in hwtune's row */
+  cr_assert(strstr(text, "| bound | vs ONNX Runtime |") != NULL, "%s", text);
+  hwt_results_file a, b;
+  load(PEER "/hwtune_digits_mlp.json", &a);
+  load(PEER "/ort_digits_mlp.json", &b);
+  char cell[64];
+  snprintf(cell, sizeof cell, "| %.2fx |\n", b.results[0].median_ns / a.results[0].median_ns);
+  const char *eol = strchr(h, '\n');
+  cr_assert(eol != NULL && (size_t)(eol - h) > strlen(cell) && strncmp(eol + 1 - strlen(cell), cell, strlen(cell)) == 0,
+            "%.*s does not end in %s", (int)(eol - h), h, cell);
+  cr_assert(strncmp(strchr(o, '\n') - 5, "| - |", 5) == 0, "%s", o);
+  hwt_results_free(&a);
+  hwt_results_free(&b);
 }

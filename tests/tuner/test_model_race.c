@@ -310,3 +310,32 @@ Test(model_race, three_plans_run_the_same_model_and_agree) {
   hwt_profile_free(p);
   hwt_model_free(m);
 }
+
+Test(model_race, an_int8_model_races_as_it_is) {
+  /* the model's own precision: an int8 graph's three plans run int8 (own qs8 kernels when the profile says) */
+  hwt_model *m = NULL, *q = NULL;
+  cr_assert_eq(hwt_model_gen_mlp(42, &m), hwt_status_ok);
+  float cal[4 * 784];
+  hwt_model_gen_inputs(m, 7, 4, cal);
+  char err[512];
+  cr_assert_eq(hwt_model_quantize(m, cal, 4, &q, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_eq(q->precision, hwt_prec_int8);
+  hwt_tune_model_race r;
+  cr_assert_eq(hwt_tune_race_model(q, 1, NULL, 0.02, NULL, &r, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert(r.measured[hwt_profile_plan_single_thread] && r.measured[hwt_profile_plan_default]);
+  cr_assert_lt(r.winner, hwt_profile_plan_tuned);
+  cr_assert_eq(r.max_diff, 0.0, "XNNPACK on 1 and on every CPU compute the same int8 arithmetic (%g)", r.max_diff);
+  /* a model entry keyed fp32 does not bind the int8 model (precision is part of the key) */
+  char msg[512];
+  hwt_status st;
+  hwt_profile *p = profile_with("single-thread", NULL, msg, sizeof msg, &st);
+  cr_assert_eq(st, hwt_status_ok, "%s", msg);
+  hwt_profile_binding b;
+  hwt_engine_options o = {0};
+  cr_assert_eq(hwt_engine_profile_bind(p, "mlp", q, 1, &b, &o, err, sizeof err), hwt_status_ok, "%s", err);
+  cr_assert_not(b.has_model);
+  cr_assert_eq(o.threads, 0);
+  hwt_profile_free(p);
+  hwt_model_free(q);
+  hwt_model_free(m);
+}
