@@ -306,8 +306,8 @@ static const char *fc_input(ex *x, const hwt_layer *l, size_t i) {
   n->output[0] = out;
   attr_i(x, n, "axis", 1);
   if (x->qdq && hwt_node_reads_q8(l)) {
-    char *dq = ex_str(x, "n%zu_flat_dq", i);
-    qdq_nodes(x, ex_str(x, "n%zu_flat", i), out, dq, hwt_model_value_q(x->m, id));
+    char *dq = ex_str(x, "qf%zu_dq", i);
+    qdq_nodes(x, ex_str(x, "qf%zu", i), out, dq, hwt_model_value_q(x->m, id));
     return dq;
   }
   return out;
@@ -367,7 +367,7 @@ static bool q8_params(ex *x, size_t i, const hwt_layer *l, const int8_t *wq, con
 static hwt_status export_layer(ex *x, size_t i) {
   const hwt_layer *l = &x->m->layers[i];
   /* an int8 value: the op writes its float result to `out`, quantized and dequantized into vname */
-  char *out = x->qdq && l->q8 ? ex_str(x, "v%zu_f", i) : x->vname[i];
+  char *out = x->qdq && l->q8 ? ex_str(x, "f%zu", i) : x->vname[i];
   bool fused = l->act != hwt_act_none;
   char *pre = fused ? ex_str(x, "n%zu_pre", i) : out;
   Onnx__NodeProto *n = NULL;
@@ -388,8 +388,8 @@ static hwt_status export_layer(ex *x, size_t i) {
       if (one_d) wd[2] = l->kw;
       size_t kh = l->kh, kw = l->kw;
       if (l->wq != NULL) { /* int8 weights: re-laid as integers, dequantized in the file */
-        size_t nw = (size_t) cout * cpg * kh * kw;
-        int8_t *w = malloc(nw ? nw : 1);
+        size_t nw;
+        int8_t *w = __builtin_mul_overflow((size_t) cout * cpg, kh * kw, &nw) ? NULL : malloc(nw ? nw : 1);
         if (w == NULL) {
           x->oom = true;
           break;
@@ -436,8 +436,8 @@ static hwt_status export_layer(ex *x, size_t i) {
       int64_t wd[2] = {l->outputs, (int64_t) K}, bd[1] = {l->outputs};
       /* internal column (y * W + x) * C + c -> logical c * H * W + y * W + x */
       if (l->wq != NULL) {
-        size_t nw = (size_t) l->outputs * K;
-        int8_t *w = malloc(nw ? nw : 1);
+        size_t nw;
+        int8_t *w = __builtin_mul_overflow((size_t) l->outputs, K, &nw) ? NULL : malloc(nw ? nw : 1);
         if (w == NULL) {
           x->oom = true;
           break;
@@ -640,7 +640,7 @@ static hwt_status export_layer(ex *x, size_t i) {
   /* QDQ: an int8 value is quantized with its parameters and dequantized for every reader; a float value that
    * int8 nodes read gets the same pair with its calibrated parameters (the engine converts it so) */
   if (x->qdq && (l->q8 || x->vdq[vindex(x, (int) i)] != NULL))
-    qdq_nodes(x, ex_str(x, "v%zu", i), out, l->q8 ? x->vname[i] : x->vdq[vindex(x, (int) i)], l->oq);
+    qdq_nodes(x, ex_str(x, "q%zu", i), out, l->q8 ? x->vname[i] : x->vdq[vindex(x, (int) i)], l->oq);
   return x->oom ? hwt_status_out_of_memory : hwt_status_ok;
 }
 
@@ -661,7 +661,8 @@ hwt_status hwt_onnx_export(const hwt_model *m, const char *path, char *err, size
     if (l->type == hwt_layer_quantize || l->type == hwt_layer_dequantize)
       return fail(x, i, "quantize / dequantize nodes are not exported");
     x->qdq |= l->q8 || l->wq != NULL;
-    if (l->wq != NULL && (l->wscale == NULL || l->w != NULL)) return fail(x, i, "int8 weights without scales");
+    if (l->wq != NULL && l->wscale == NULL) return fail(x, i, "int8 weights without scales");
+    if (l->wq != NULL && l->w != NULL) return fail(x, i, "both float and int8 weights");
   }
   for (size_t k = 0; k < m->ninputs; k++) x->qdq |= m->inputs[k].q8;
   x->vname = ex_alloc(x, (m->nlayers + 1) * sizeof(char *));
@@ -684,14 +685,16 @@ hwt_status hwt_onnx_export(const hwt_model *m, const char *path, char *err, size
         if (!(q.scale > 0 && isfinite(q.scale))) return fail(x, i, "reads int8, but its input has no parameters");
         size_t v = vindex(x, id);
         if (x->vdq[v] != NULL) continue;
-        x->vdq[v] = id >= 0 && m->layers[id].q8 ? x->vname[id] : ex_str(x, "v%s%zu_dq", id < 0 ? "in" : "", id < 0 ? v : (size_t) id);
+        x->vdq[v] = id >= 0 && m->layers[id].q8 ? x->vname[id]
+                    : ex_str(x, "q%s%zu_dq", id < 0 ? "in" : "", id < 0 ? v : (size_t) id);
       }
     }
     for (size_t i = 0; i < m->nlayers; i++)
       if (m->layers[i].q8) x->vdq[vindex(x, (int) i)] = x->vname[i];
     /* graph inputs read as int8: quantized and dequantized first */
     for (size_t k = 0; k < m->ninputs; k++)
-      if (x->vdq[k] != NULL) qdq_nodes(x, ex_str(x, "in%zu", k), m->inputs[k].name, x->vdq[k], m->inputs[k].q8 ? m->inputs[k].q : hwt_model_value_q(m, HWT_INPUT_ID(k)));
+      if (x->vdq[k] != NULL)
+        qdq_nodes(x, ex_str(x, "qin%zu", k), m->inputs[k].name, x->vdq[k], hwt_model_value_q(m, HWT_INPUT_ID(k)));
   }
   for (size_t i = 0; i < m->nlayers && st == hwt_status_ok; i++) st = export_layer(x, i);
   if (st != hwt_status_ok) goto done;

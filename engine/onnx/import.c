@@ -2104,6 +2104,12 @@ static bool is_graph_input(const Onnx__GraphProto *g, const char *name) {
  * what ONNX Runtime runs as QLinearAdd, QLinearConcat, ...), when the op keeps the rank (a Flatten folded into
  * the quantize node keeps it); a quantize node of a dequantize node with the same parameters and rank is the int8
  * value itself. Removes the nodes this leaves unused and renumbers the values. */
+/* The node a value id stands for after folding (aliases resolved to a kept node). */
+static int fold_resolve(const int *alias, int id) {
+  while (id >= 0 && alias[id] >= 0 && alias[id] != id) id = alias[id];
+  return id;
+}
+
 static hwt_status fold_q8_ops(imp *c) {
   hwt_model *m = c->m;
   size_t n = c->nlayers;
@@ -2133,7 +2139,7 @@ static hwt_status fold_q8_ops(imp *c) {
     hwt_layer *p = &c->layers[pid];
     hwt_layer_type t = p->type;
     if (t == hwt_layer_dequantize && p->nin == 1 && alias[pid] == pid) { /* Q(DQ(v)) with v's parameters: v */
-      int src = p->inputs[0];
+      int src = fold_resolve(alias, p->inputs[0]);
       if (src < 0 || !c->layers[src].q8 || !same_q(c->layers[src].oq, q->oq) || c->layers[src].rank != q->rank)
         continue; /* (a rank change, a Flatten folded away, stays with the quantize node) */
       bool out = false;
@@ -2153,10 +2159,12 @@ static hwt_status fold_q8_ops(imp *c) {
     for (int k = 0; k < p->nin && ok; k++) {
       int d = p->inputs[k];
       ok = d >= 0 && alias[d] == d && c->layers[d].type == hwt_layer_dequantize && c->layers[d].nin == 1;
+      int src = ok ? fold_resolve(alias, c->layers[d].inputs[0]) : -1;
+      ok = ok && src >= 0 && c->layers[src].q8; /* the op then reads that int8 value */
     }
     if (!ok) continue;
     for (int k = 0; k < p->nin; k++) {
-      int d = p->inputs[k], src = c->layers[d].inputs[0];
+      int d = p->inputs[k], src = fold_resolve(alias, c->layers[d].inputs[0]);
       p->inputs[k] = src;
       if (--uses[d] == 0) alias[d] = -1 - (int) HWT_GRAPH_MAX_IO; /* unused: dropped */
       if (src >= 0) uses[src]++;
@@ -2174,15 +2182,13 @@ static hwt_status fold_q8_ops(imp *c) {
       if (alias[i] != (int) i) continue;
       hwt_layer *l = &c->layers[i];
       for (int k = 0; k < l->nin; k++) {
-        int id = l->inputs[k];
-        if (id >= 0 && alias[id] != id) id = alias[id];
+        int id = fold_resolve(alias, l->inputs[k]);
         l->inputs[k] = id >= 0 ? renum[id] : id;
       }
       if ((size_t) renum[i] != i) c->layers[renum[i]] = *l;
     }
     for (size_t k = 0; k < m->noutputs; k++) {
-      int id = m->outputs[k].value;
-      if (id >= 0 && alias[id] != id) id = alias[id];
+      int id = fold_resolve(alias, m->outputs[k].value);
       m->outputs[k].value = id >= 0 ? renum[id] : id;
     }
     c->nlayers = w;
