@@ -363,6 +363,22 @@ def measure_row(row, rid, model, x, prec, b, t, runs, warmup, profile, hwtune, t
     row["ort_p99_ns"] = float(np.median(o["p99"]))
     row["ort_runs_p50_ns"] = o["p50"]
     row["ratio"] = row["ort_p50_ns"] / row["hwtune_p50_ns"]
+    # hwtune compare on each A/B pair (across implementations): the bootstrap 95% interval of ORT / hwtune; the row
+    # shows the hull of the two pairs' intervals, so a drift between the rounds widens it instead of hiding.
+    lo, hi = [], []
+    for rep in (1, 2):
+        cmp_path = os.path.join(work, "%s.compare.%d.json" % (rid, rep))
+        p = subprocess.run([hwtune, "compare", os.path.join(raw, "%s.hwtune.%d.json" % (rid, rep)),
+                            os.path.join(raw, "%s.ort.%d.json" % (rid, rep)), "--pair", "across-impl", "--format",
+                            "json", "--out", cmp_path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if p.returncode > 1:
+            raise Failure("%s: hwtune compare exited %d: %s" % (rid, p.returncode, p.stderr.strip()[-300:]))
+        with open(cmp_path) as f:
+            (pair,) = json.load(f)["pairs"]
+        if pair["ci_low"] is not None and pair["ci_high"] is not None:
+            lo.append(pair["ci_low"])
+            hi.append(pair["ci_high"])
+    row["ratio_ci"] = [min(lo), max(hi)] if len(lo) == 2 else None
     row["ort_version"] = docs["ort"][0]["context"].get("peer", {}).get("onnxruntime_version")
     row["identity_p50_ns"] = identity.get(t)
     ya, yb = np.load(outs["hwtune"]), np.load(outs["ort"])
@@ -420,25 +436,28 @@ def render_md(meta, rows):
                                             if meta["onnxruntime_version"] else
                                             "not run" if not meta["onnxruntime"] else "?"),
           ""]
-    L += ["p50 = the median of the two runs' medians; ratio = ORT p50 / hwtune p50 (> 1: hwtune is faster); p99 = "
+    L += ["p50 = the median of the two runs' medians; ratio = ORT p50 / hwtune p50 (> 1: hwtune is faster); 95% CI = the hull of the bootstrap intervals `hwtune compare --pair across-impl` gives "
+          "for the first and for the second A/B pair; p99 = "
           "the median of the two runs' p99; max diff = max |hwtune output - ORT output| on the same input (first "
           "runs; int8: also in units of the output's quantization step that hwtune quantize recorded); identity = "
           "ONNX Runtime's own per-call cost at that thread count (an Identity model through "
           "the same binding), included in every ORT figure; load = the 1-minute load average before and after "
           "the four runs (min-max).", ""]
-    L += ["| model | precision | batch | threads | hwtune p50 | ORT p50 | ORT/hwtune | hwtune p99 | ORT p99 | "
+    L += ["| model | precision | batch | threads | hwtune p50 | ORT p50 | ORT/hwtune | 95% CI | hwtune p99 | ORT p99 | "
           "max diff | identity | load |",
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+          "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"]
     for r in rows:
         if "error" in r:
-            L.append("| %s | %s | %s | %s | failed: %s |||||||| " % (
+            L.append("| %s | %s | %s | %s | failed: %s ||||||||| " % (
                 r.get("shape", r["model"]), r.get("precision", "-"), r.get("batch", "-"), r.get("threads", "-"),
                 r["error"].replace("|", "\\|")))
             continue
         load = "-" if r.get("load_min") is None else "%.2f-%.2f" % (r["load_min"], r["load_max"])
-        L.append("| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        ci = r.get("ratio_ci")
+        L.append("| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["shape"], r["precision"], r["batch"], r["threads"], fmt_us(r["hwtune_p50_ns"]),
-            fmt_us(r.get("ort_p50_ns")), fmt_ratio(r.get("ratio")), fmt_us(r["hwtune_p99_ns"]),
+            fmt_us(r.get("ort_p50_ns")), fmt_ratio(r.get("ratio")),
+            "-" if not ci else "[%.2f, %.2f]" % (ci[0], ci[1]), fmt_us(r["hwtune_p99_ns"]),
             fmt_us(r.get("ort_p99_ns")), fmt_diff(r.get("max_abs_diff"), r.get("max_diff_steps")),
             fmt_us(r.get("identity_p50_ns")), load))
     L.append("")

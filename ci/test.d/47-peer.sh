@@ -54,6 +54,7 @@ for f in files:
 for r in rows:
     if ort:
         assert r["ratio"] > 0 and r["max_abs_diff"] < 1e-3 and r["identity_p50_ns"] > 0, r
+        assert r["ratio_ci"][0] <= r["ratio_ci"][1], r
     else:
         assert "ratio" not in r, r
 print("47-peer: %d rows, %d hwtune results files ok" % (len(rows), len(files)))
