@@ -255,3 +255,75 @@ Test(quantize_export, verb_refusals) {
                1);
   cr_assert(strstr(err_text, "already an int8 model") != NULL, "%s", err_text);
 }
+
+/* ---- a small residual graph: every int8 node type the exporter writes as DQ -> op -> Q ---- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static float *rnd(size_t n, float lo, float hi) {
+  float *p = hwt_rt_alloc((n ? n : 1) * sizeof(float));
+  cr_assert_not_null(p);
+  for (size_t i = 0; i < n; i++) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    p[i] = lo + (hi - lo) * (float) ((rng >> 11) * (1.0 / 9007199254740992.0));
+  }
+  return p;
+}
+
+static hwt_layer *node(hwt_model *m, size_t i, hwt_layer_type t, int nin, const int *in) {
+  hwt_layer *l = &m->layers[i];
+  snprintf(l->name, HWT_LAYER_NAME_MAX, "n%zu", i);
+  l->type = t;
+  l->rank = 4;
+  l->nin = nin;
+  for (int j = 0; j < nin; j++) l->inputs[j] = in[j];
+  return l;
+}
+#define IN(...) ((const int[]){__VA_ARGS__})
+
+static void conv(hwt_layer *l, hwt_layer_type t, uint32_t cout, uint32_t cin, uint32_t k, hwt_act act) {
+  l->outputs = cout;
+  l->kh = l->kw = k;
+  l->sh = l->sw = 1;
+  l->pad_t = l->pad_l = l->pad_b = l->pad_r = k / 2;
+  l->act = act;
+  l->w = rnd(t == hwt_layer_dwconv ? (size_t) k * k * cin : (size_t) cout * k * k * cin, -0.5f, 0.5f);
+  l->b = rnd(t == hwt_layer_dwconv ? cin : cout, -0.2f, 0.2f);
+}
+
+Test(quantize_export, residual_graph_round_trip) {
+  hwt_model *m = hwt_rt_calloc(1, sizeof *m);
+  size_t n = 12;
+  m->layers = hwt_rt_calloc(n, sizeof(hwt_layer));
+  m->nlayers = n;
+  snprintf(m->name, sizeof m->name, "residual");
+  m->input = (hwt_shape){8, 8, 4};
+  m->ninputs = 1;
+  m->inputs[0].shape = m->input;
+  m->inputs[0].rank = 4;
+  snprintf(m->inputs[0].name, HWT_IO_NAME_MAX, "x");
+  int x = HWT_INPUT_ID(0);
+  conv(node(m, 0, hwt_layer_conv, 1, IN(x)), hwt_layer_conv, 8, 4, 3, hwt_act_relu6);
+  conv(node(m, 1, hwt_layer_dwconv, 1, IN(0)), hwt_layer_dwconv, 8, 8, 3, hwt_act_relu);
+  conv(node(m, 2, hwt_layer_conv, 1, IN(1)), hwt_layer_conv, 8, 8, 1, hwt_act_none);
+  node(m, 3, hwt_layer_add, 2, IN(0, 2));
+  hwt_layer *l = node(m, 4, hwt_layer_maxpool, 1, IN(3));
+  l->kh = l->kw = l->sh = l->sw = 2;
+  l = node(m, 5, hwt_layer_avgpool, 1, IN(4));
+  l->kh = l->kw = 3, l->sh = l->sw = 1, l->pad_t = l->pad_l = l->pad_b = l->pad_r = 1;
+  node(m, 6, hwt_layer_concat, 2, IN(4, 5));
+  node(m, 7, hwt_layer_relu, 1, IN(6));
+  node(m, 8, hwt_layer_gavgpool, 1, IN(7))->rank = 2;
+  l = node(m, 9, hwt_layer_fc, 1, IN(8));
+  l->rank = 2, l->outputs = 10, l->w = rnd(10 * 16, -0.5f, 0.5f), l->b = rnd(10, -0.2f, 0.2f);
+  node(m, 10, hwt_layer_sigmoid, 1, IN(9))->rank = 2; /* a float node between int8 ones */
+  l = node(m, 11, hwt_layer_fc, 1, IN(10));
+  l->rank = 2, l->outputs = 5, l->w = rnd(5 * 10, -0.5f, 0.5f), l->b = rnd(5, -0.2f, 0.2f);
+  cr_assert_eq(hwt_model_finalize(m, "residual", err, sizeof err), hwt_status_ok, "%s", err);
+  size_t ncal = 8, batch = 3, in = hwt_model_input_size(m, 0);
+  float *calib = malloc(ncal * in * sizeof(float)), *xs = malloc(batch * in * sizeof(float));
+  hwt_model_gen_inputs(m, 5, ncal, calib);
+  hwt_model_gen_inputs(m, 6, batch, xs);
+  round_trip(m, calib, ncal, xs, batch, "residual");
+  free(calib), free(xs);
+  hwt_model_free(m);
+}
