@@ -26,6 +26,7 @@
 #include "hwtune/hw.h"
 #include "hwtune/profile.h"
 #include "hwtune_build_info.h"
+#include "profile_model.h" /* hwt_engine_profile_bind: a profile's model entry */
 #include "onnx.h" /* hwt_tensor_read: the user's .npy / .pb files */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -54,6 +55,7 @@ typedef struct audit {
   const hwt_audit_opts *o;
   hwt_model *model[2];      /* fp32, int8 (NULL when not run) */
   hwt_profile *profile;
+  bool model_entry_noted[2]; /* the profile's model entry reported once per precision */
   hwt_hw *hw;               /* NULL when detect failed */
   unsigned threads;         /* --threads clamped to the usable CPUs, or all usable CPUs */
   unsigned usable;          /* min(affinity count, floor(cgroup quota)), at least 1 */
@@ -432,9 +434,18 @@ static hwt_engine *make_engine(audit *a, int p, size_t batch, bool tuned, unsign
   opt.layer_timing = timing;
   opt.keep_values = a->keep_values;
   opt.test_leak_bytes = a->o->test_leak_bytes;
+  /* The tuned engine runs what the profile gives this model at this batch: the per-layer entries, or the plan
+   * that won `tune --model`'s end-to-end race when the profile has a model entry for it (as `run` does). The
+   * binding is the chooser's context, needed only while the engine is created. */
+  hwt_profile_binding bind;
   if (tuned && a->profile != NULL) {
-    opt.chooser = hwt_engine_profile_chooser;
-    opt.chooser_ctx = a->profile;
+    if (hwt_engine_profile_bind(a->profile, a->o->model, a->model[p], batch, &bind, &opt, err, errlen) !=
+        hwt_status_ok)
+      return NULL;
+    if (bind.note[0] && a->findings != NULL && !a->model_entry_noted[p]) {
+      a->model_entry_noted[p] = true;
+      hwt_audit_add_finding(a->findings, "profile: %s", bind.note);
+    }
   }
   hwt_engine *e = NULL;
   if (hwt_engine_create(a->model[p], batch, &opt, &e, err, errlen) != hwt_status_ok) return NULL;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "onnx.h"
+#include "hwtune/profile.h"
+#include "profile_model.h" /* hwt_model_identify: the key of a profile's model entry */
 
 #define DIG HWTUNE_FIXTURES "/digits/"
 #define MLP DIG "digits_mlp.onnx"
@@ -262,4 +264,61 @@ Test(audit_data, reports_show_the_accuracy_table) {
   cr_assert(strstr(buf, "| fp32 - int8 |") != NULL, "%s", buf);
   cr_assert(strstr(buf, "int8 calibration: 200 samples of " DIG "calib_x_flat.npy") != NULL, "%s", buf);
   cr_assert(strstr(buf, "scored: samples 0-359 of " DIG "test_x_flat.npy (360)") != NULL, "%s", buf);
+}
+
+/* The audit's tuned engine runs what the profile gives the model: with a model entry whose end-to-end race the
+ * single-thread plan won, the layers are marked "model race: 1 thread" (not the per-layer entries) and the
+ * findings say so; without the entry neither appears. */
+static void write_mlp_profile(const char *path, bool with_entry) {
+  hwt_profile_machine pm;
+  cr_assert_eq(hwt_profile_machine_probe(&pm), hwt_status_ok);
+  json_t *fields = json_object();
+  for (size_t i = 0; i < pm.nfields; i++) json_object_set_new(fields, pm.fields[i].name, json_string(pm.fields[i].value));
+  json_t *doc = json_pack("{s:s,s:{s:s,s:o},s:s,s:[{s:s,s:s,s:s,s:i,s:i,s:i,s:{s:s,s:s,s:i},s:f}]}", "schema",
+                          "hwtune.profile/1", "machine", "fingerprint", "", "fields", fields, "objective", "latency",
+                          "entries", "op", "gemm_f32", "dtype", "f32", "shape", "256x784", "batch", 1, "n", 256, "k",
+                          784, "choice", "impl", "xnnpack", "isa", "auto", "threads", 2, "median_ns", 1000.0);
+  cr_assert_not_null(doc);
+  if (with_entry) {
+    hwt_model_id id;
+    char err[256];
+    cr_assert_eq(hwt_model_identify("mlp", &id, err, sizeof err), hwt_status_ok, "%s", err);
+    json_object_set_new(doc, "models",
+                        json_pack("[{s:s,s:s,s:s,s:i,s:s,s:s,s:{s:{s:f,s:f},s:{s:f,s:f},s:{s:f,s:f}}}]", "file", "mlp",
+                                  "sha256", id.sha256, "precision", "fp32", "batch", 1, "winner", "single-thread",
+                                  "objective", "latency", "plans", "single-thread", "p50_ns", 900.0, "p99_ns", 990.0,
+                                  "default", "p50_ns", 950.0, "p99_ns", 999.0, "tuned", "p50_ns", 1000.0, "p99_ns",
+                                  1100.0));
+  }
+  cr_assert_eq(json_dump_file(doc, path, 0), 0);
+  json_decref(doc);
+}
+
+Test(audit_data, tuned_engine_applies_the_profiles_model_entry) {
+  char prof[] = "/tmp/hwt_audit_prof_XXXXXX.json", args[1024];
+  int fd = mkstemps(prof, 5);
+  cr_assert(fd >= 0);
+  close(fd);
+  for (int with = 0; with < 2; with++) {
+    write_mlp_profile(prof, with);
+    snprintf(args, sizeof args,
+             "--model mlp --precision fp32 --batch 1 --inputs 10 --bench-seconds 0.05 --no-peaks --no-abnormal "
+             "--threads 2 --profile %s --out %s.out.json",
+             prof, prof);
+    char err[8192], out[1100];
+    cr_assert_eq(audit(args, err, sizeof err), 0, "%s", err);
+    snprintf(out, sizeof out, "%s.out.json", prof);
+    json_error_t je;
+    json_t *doc = json_load_file(out, 0, &je);
+    unlink(out);
+    cr_assert_not_null(doc, "%s", je.text);
+    char *text = json_dumps(json_object_get(doc, "findings"), 0);
+    cr_assert_eq(strstr(text, "single-thread won") != NULL, with == 1, "findings: %s", text);
+    free(text);
+    char *all = json_dumps(doc, 0);
+    cr_assert_eq(strstr(all, "model race: 1 thread") != NULL, with == 1, "with %d", with);
+    free(all);
+    json_decref(doc);
+  }
+  unlink(prof);
 }
