@@ -1455,7 +1455,16 @@ Test(tune_cli, model_run_makes_the_engine_use_the_profile) {
   cr_assert_eq(hwt_profile_open(path, NULL, 0, &p, msg, sizeof msg), hwt_status_ok, "%s", msg);
   size_t entries = hwt_profile_count(p);
   cr_assert(entries >= 1 && entries <= 3, "%zu entries", entries);
-  /* the audit's engine asks the profile about each node: a tuned one answers "profile" (exact) */
+  /* tune --model ends with the whole-model race and records its winner for (mlp, fp32, batch 1): when the tuned
+   * plan won, the audit's engine asks the profile about each node and a tuned one answers "profile" (exact);
+   * otherwise the engine runs the winning plan and says so instead ("model race: default" / "1 thread"). */
+  hwt_profile_model pm;
+  cr_assert_eq(hwt_profile_model_count(p), 1, "the race's model entry");
+  cr_assert(hwt_profile_model_entry(p, 0, &pm));
+  cr_assert_eq(pm.batch, 1);
+  const char *want_src = pm.winner == hwt_profile_plan_tuned     ? "\"source\": \"profile\""
+                         : pm.winner == hwt_profile_plan_default ? "\"source\": \"model race: default\""
+                                                                 : "\"source\": \"model race: 1 thread\"";
   snprintf(cmd, sizeof cmd, HWTUNE_BINARY " audit --model mlp --profile %s --precision fp32 --bench-seconds 0.05 "
            "--no-peaks --no-abnormal --inputs 0 --out %s 2>/dev/null", path, rep);
   cr_assert_eq(run(cmd), 0);
@@ -1473,7 +1482,8 @@ Test(tune_cli, model_run_makes_the_engine_use_the_profile) {
     const char *row = strstr(doc, want);
     cr_assert_not_null(row, "%s in the audit's layers", names[i]);
     const char *src = strstr(row, "\"source\": ");
-    cr_assert(src != NULL && strncmp(src, "\"source\": \"profile\"", 19) == 0, "%s: %.60s", names[i], src);
+    cr_assert(src != NULL && strncmp(src, want_src, strlen(want_src)) == 0, "%s (winner %s): %.60s", names[i],
+              hwt_profile_plan_name(pm.winner), src);
   }
   cr_assert_eq(exact, entries, "every entry is one of the model's queries");
   free(doc);
