@@ -856,7 +856,10 @@ static bool parse_entry(parser *p, entries_buf *eb, size_t index) {
   return true;
 }
 
-static bool parse_entries(parser *p, entries_buf *eb) {
+/* A JSON array of at most `max` objects named `what` ("entries"), each parsed by element(p, ctx, i) with the
+ * error path at [i]. */
+typedef bool (*element_fn)(parser *p, void *ctx, size_t index);
+static bool parse_array(parser *p, size_t max, const char *what, element_fn element, void *ctx) {
   jtype t = peek(p);
   if (t == jt_bad || t == jt_eof) return unexpected(p, "a JSON value");
   if (t != jt_array) return fail_schema(p, p->pos, "expected an array, got %s", jtype_name(t));
@@ -869,9 +872,9 @@ static bool parse_entries(parser *p, entries_buf *eb) {
     return true;
   }
   for (size_t i = 0;; i++) {
-    if (i >= MAX_ENTRIES) return fail_schema(p, p->pos, "more than %u entries", MAX_ENTRIES);
+    if (i >= max) return fail_schema(p, p->pos, "more than %zu %s", max, what);
     size_t saved = path_index(p, i);
-    bool ok = parse_entry(p, eb, i);
+    bool ok = element(p, ctx, i);
     path_pop(p, saved);
     if (!ok) return false;
     skip_ws(p);
@@ -888,6 +891,8 @@ static bool parse_entries(parser *p, entries_buf *eb) {
   p->depth--;
   return true;
 }
+
+static bool entry_element(parser *p, void *ctx, size_t index) { return parse_entry(p, ctx, index); }
 
 static bool parse_fields(parser *p, hwt_profile *prof) {
   if (!open_object(p)) return false;
@@ -1119,37 +1124,9 @@ static bool parse_model(parser *p, models_buf *mb) {
   return true;
 }
 
-static bool parse_models(parser *p, models_buf *mb) {
-  jtype t = peek(p);
-  if (t == jt_bad || t == jt_eof) return unexpected(p, "a JSON value");
-  if (t != jt_array) return fail_schema(p, p->pos, "expected an array, got %s", jtype_name(t));
-  if (++p->depth > MAX_DEPTH) return fail_parse(p, p->pos, "nesting deeper than %d levels", MAX_DEPTH);
-  p->pos++;
-  skip_ws(p);
-  if (p->pos < p->len && p->buf[p->pos] == ']') {
-    p->pos++;
-    p->depth--;
-    return true;
-  }
-  for (size_t i = 0;; i++) {
-    if (i >= MAX_MODELS) return fail_schema(p, p->pos, "more than %u models", MAX_MODELS);
-    size_t saved = path_index(p, i);
-    bool ok = parse_model(p, mb);
-    path_pop(p, saved);
-    if (!ok) return false;
-    skip_ws(p);
-    if (p->pos < p->len && p->buf[p->pos] == ',') {
-      p->pos++;
-      continue;
-    }
-    if (p->pos < p->len && p->buf[p->pos] == ']') {
-      p->pos++;
-      break;
-    }
-    return unexpected(p, "',' or ']'");
-  }
-  p->depth--;
-  return true;
+static bool model_element(parser *p, void *ctx, size_t index) {
+  (void)index;
+  return parse_model(p, ctx);
 }
 
 enum { T_SCHEMA = 1, T_MACHINE = 2, T_ENTRIES = 4, T_OBJECTIVE = 8, T_CREATED = 16, T_HWTUNE = 32,
@@ -1180,9 +1157,9 @@ static bool parse_document(parser *p, hwt_profile *prof, entries_buf *eb, models
     } else if (KEY_IS("machine")) {
       ok = duplicate_key(p, keypos, &seen, T_MACHINE, key) && parse_machine(p, prof);
     } else if (KEY_IS("entries")) {
-      ok = duplicate_key(p, keypos, &seen, T_ENTRIES, key) && parse_entries(p, eb);
+      ok = duplicate_key(p, keypos, &seen, T_ENTRIES, key) && parse_array(p, MAX_ENTRIES, "entries", entry_element, eb);
     } else if (KEY_IS("models")) {
-      ok = duplicate_key(p, keypos, &seen, T_MODELS, key) && parse_models(p, mb);
+      ok = duplicate_key(p, keypos, &seen, T_MODELS, key) && parse_array(p, MAX_MODELS, "models", model_element, mb);
     } else if (KEY_IS("objective")) {
       ok = duplicate_key(p, keypos, &seen, T_OBJECTIVE, key) && get_string(p, &prof->objective, 0);
       if (ok && strcmp(prof->objective, "latency") != 0 && strcmp(prof->objective, "throughput") != 0)
