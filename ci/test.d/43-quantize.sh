@@ -22,7 +22,19 @@ for model in mlp cnn; do
   [ "$model" = cnn ] && x=img
   echo "== hwtune quantize digits_$model" >&2
   "$B/hwtune" quantize --model "$D/digits_$model.onnx" --calibration "$D/calib_x_$x.npy" --out "$out/$model.int8.onnx"
-  "$PY" -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)" "$out/$model.int8.onnx"
+  "$PY" - "$out/$model.int8.onnx" <<'PY'
+import sys
+import onnx
+from onnx import TensorProto as T
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+# activations UINT8 (what ONNX Runtime's x86 kernels fuse), weights INT8 (docs/quantize.md)
+init = {i.name: i.data_type for i in m.graph.initializer}
+acts = [init[n.input[2]] for n in m.graph.node if n.op_type == "QuantizeLinear"]
+wts = [init[n.input[0]] for n in m.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in init]
+assert acts and all(t == T.UINT8 for t in acts), "activation zero points not all UINT8: %s" % set(acts)
+assert any(t == T.INT8 for t in wts), "no INT8 weights"
+PY
   "$B/hwtune" run --model "$D/digits_$model.onnx" --input "$D/test_x_$x.npy" --out "$out/$model.f32.npy" --profile none
   "$B/hwtune" run --model "$out/$model.int8.onnx" --input "$D/test_x_$x.npy" --out "$out/$model.int8.npy" \
     --profile none
