@@ -121,7 +121,10 @@ Test(verify, race_measures_side_by_side) {
   const char *why;
   for (size_t i = 0; i < 2; i++) {
     cr_assert_eq(hwt_bench_race_entry(r, i, &m, &why), hwt_status_ok, "%s", why);
-    cr_assert(m.n >= 6, "entry %zu: %zu samples over at least 6 turns", i, m.n);
+    /* min_rounds only delays the CI-based stop; at max_s the race ends once every active entry has 3 samples
+     * (hwt_bench_race_run). Asking for 6 here made the test depend on the machine's speed: under ASan with a
+     * parallel ctest, 0.1 s held 3 turns of the 2-thread entry. */
+    cr_assert(m.n >= 3, "entry %zu: %zu samples, at least 3 before max_s may end the race", i, m.n);
     cr_assert(m.ci_low <= m.median && m.median <= m.ci_high && m.min <= m.median);
     cr_assert(m.median > 0);
   }
