@@ -273,6 +273,26 @@ static size_t scan_plain(parser *p, size_t from) {
   return run;
 }
 
+/* The parser's out-of-memory failure. */
+static bool fail_oom(parser *p) {
+  p->status = hwt_status_out_of_memory;
+  if (p->msg && p->msglen) snprintf(p->msg, p->msglen, "%s: out of memory", p->name);
+  return false;
+}
+
+/* Makes room for element n of the array *v (capacity *cap, elements of esize bytes): doubles it, or starts at
+ * `first`. Fails (out of memory, in the parser's message) without touching *v. */
+static bool grow(parser *p, void **v, size_t *cap, size_t n, size_t esize, size_t first) {
+  if (n < *cap) return true;
+  size_t c = *cap ? *cap * 2 : first;
+  if (c > SIZE_MAX / esize) return fail_oom(p);
+  void *nv = realloc(*v, c * esize);
+  if (nv == NULL) return fail_oom(p);
+  *v = nv;
+  *cap = c;
+  return true;
+}
+
 /* Parses the string at p->pos (which is '"'). A string without escapes stays where it is: its closing quote
  * becomes its NUL. One with escapes is decoded into the arena, which has len + 1 bytes: a decoded string plus its
  * NUL is never longer than its quoted source, so the arena cannot overflow and never moves. */
@@ -289,11 +309,7 @@ static bool parse_string(parser *p, const char **out, size_t *outlen) {
   }
   if (p->arena == NULL) {
     p->arena = malloc(p->len + 1);
-    if (p->arena == NULL) {
-      p->status = hwt_status_out_of_memory;
-      if (p->msg && p->msglen) snprintf(p->msg, p->msglen, "%s: out of memory", p->name);
-      return false;
-    }
+    if (p->arena == NULL) return fail_oom(p);
   }
   char *dst = p->arena + p->arena_used;
   size_t n = 0;
@@ -698,17 +714,7 @@ static bool intern_group(parser *p, entries_buf *eb, hwt_profile_entry_rec *e) {
       return true;
     }
   }
-  if (eb->ng == eb->gcap) {
-    size_t cap = eb->gcap ? eb->gcap * 2 : 8;
-    hwt_profile_group *g = realloc(eb->g, cap * sizeof *g);
-    if (!g) {
-      p->status = hwt_status_out_of_memory;
-      if (p->msg && p->msglen) snprintf(p->msg, p->msglen, "%s: out of memory", p->name);
-      return false;
-    }
-    eb->g = g;
-    eb->gcap = cap;
-  }
+  if (!grow(p, (void **) &eb->g, &eb->gcap, eb->ng, sizeof *eb->g, 8)) return false;
   eb->g[eb->ng] = (hwt_profile_group){.op = e->op, .dtype = e->dtype};
   e->group = (uint32_t)eb->ng++;
   return true;
@@ -780,19 +786,9 @@ enum { E_OP = 1, E_DTYPE = 2, E_SHAPE = 4, E_BATCH = 8, E_N = 16, E_K = 32, E_CH
 static bool parse_entry(parser *p, entries_buf *eb, size_t index) {
   skip_ws(p);
   size_t obj_at = p->pos;
-  if (eb->n == eb->cap) {
-    /* The first guess fits every entry (none is shorter than 64 bytes of JSON): no copying while growing, and
-     * the pages of the unused tail are never touched. */
-    size_t cap = eb->cap ? eb->cap * 2 : p->len / 64 + 1;
-    hwt_profile_entry_rec *v = realloc(eb->v, cap * sizeof *v);
-    if (!v) {
-      p->status = hwt_status_out_of_memory;
-      if (p->msg && p->msglen) snprintf(p->msg, p->msglen, "%s: out of memory", p->name);
-      return false;
-    }
-    eb->v = v;
-    eb->cap = cap;
-  }
+  /* The first guess fits every entry (none is shorter than 64 bytes of JSON): no copying while growing, and the
+   * pages of the unused tail are never touched. */
+  if (!grow(p, (void **) &eb->v, &eb->cap, eb->n, sizeof *eb->v, p->len / 64 + 1)) return false;
   hwt_profile_entry_rec *e = &eb->v[eb->n];
   size_t shape_at = obj_at;
   memset(e, 0, sizeof *e);
@@ -1051,17 +1047,7 @@ enum { MO_FILE = 1, MO_SHA = 2, MO_PREC = 4, MO_BATCH = 8, MO_WINNER = 16, MO_PL
 static bool parse_model(parser *p, models_buf *mb) {
   skip_ws(p);
   size_t obj_at = p->pos;
-  if (mb->n == mb->cap) {
-    size_t cap = mb->cap ? mb->cap * 2 : 8;
-    hwt_profile_model_rec *v = realloc(mb->v, cap * sizeof *v);
-    if (!v) {
-      p->status = hwt_status_out_of_memory;
-      if (p->msg && p->msglen) snprintf(p->msg, p->msglen, "%s: out of memory", p->name);
-      return false;
-    }
-    mb->v = v;
-    mb->cap = cap;
-  }
+  if (!grow(p, (void **) &mb->v, &mb->cap, mb->n, sizeof *mb->v, 8)) return false;
   hwt_profile_model_rec *m = &mb->v[mb->n];
   memset(m, 0, sizeof *m);
   if (!open_object(p)) return false;
