@@ -12,6 +12,7 @@
 #include <xnnpack.h>
 
 #include "engine_internal.h"
+#include "hwtune/elementwise.h"
 #include "hwt_common.h"
 #include "pool.h"
 
@@ -699,15 +700,10 @@ oom:
 /* The other-type copy of a value that some consumer reads. */
 static void convert_alt(const value_buf *v) {
   if (v->alt == NULL) return;
-  if (v->q8) {
-    const int8_t *s = v->p;
-    float *d = v->alt;
-    for (size_t k = 0; k < v->n; k++) d[k] = hwt_dq8(s[k], v->q);
-  } else {
-    const float *s = v->p;
-    int8_t *d = v->alt;
-    for (size_t k = 0; k < v->n; k++) d[k] = hwt_q8(s[k], v->q, -128, 127);
-  }
+  if (v->q8)
+    hwt_q8_vec_best()->dequantize(v->p, v->n, v->q.scale, v->q.zero_point, v->alt);
+  else
+    hwt_q8_vec_best()->quantize(v->p, v->n, v->q.scale, v->q.zero_point, v->alt);
 }
 
 static hwt_status run_node(hwt_engine *e, size_t i) {
@@ -721,9 +717,8 @@ static hwt_status run_node(hwt_engine *e, size_t i) {
     case kind_own_q8: hwt_gemm_qs8_run(x->pq, x->gemm_m, x->in[0], x->lda, x->dst, l->out.c, x->pool); break;
     case kind_logits: {
       size_t k = e->vals[vidx(e, l->inputs[0])].n;
-      int32_t zp = x->iq[0].zero_point;
-      const int8_t *q = x->in[0];
-      for (size_t j = 0; j < k; j++) x->fin[j] = (float) ((int32_t) q[j] - zp);
+      /* (float) (q - zp) is exactly 1.0f * (float) (q - zp) */
+      hwt_q8_vec_best()->dequantize(x->in[0], k, 1.0f, x->iq[0].zero_point, x->fin);
       if (x->op != NULL) {
         if (xnn_run_operator(x->op, x->pool) != xnn_status_success) return hwt_status_internal;
       } else {
@@ -739,9 +734,7 @@ static hwt_status run_node(hwt_engine *e, size_t i) {
       break;
   }
   if (x->fout != NULL) { /* q8 node computed in float */
-    int8_t *o = e->vals[e->ni + i].p;
-    size_t n = e->vals[e->ni + i].n;
-    for (size_t k = 0; k < n; k++) o[k] = hwt_q8(x->fout[k], l->oq, -128, 127);
+    hwt_q8_vec_best()->quantize(x->fout, e->vals[e->ni + i].n, l->oq.scale, l->oq.zero_point, e->vals[e->ni + i].p);
   }
   return hwt_status_ok;
 }
@@ -760,8 +753,7 @@ hwt_status hwt_engine_run_io(hwt_engine *e, const float *const *ins, float *cons
         hwt_layout_to_internal(io->shape, io->rank, e->batch, src, e->in_scratch[k]);
         src = e->in_scratch[k];
       }
-      int8_t *d = v->p;
-      for (size_t j = 0; j < v->n; j++) d[j] = hwt_q8(src[j], v->q, -128, 127);
+      hwt_q8_vec_best()->quantize(src, v->n, v->q.scale, v->q.zero_point, v->p);
     } else {
       hwt_layout_to_internal(io->shape, io->rank, e->batch, src, v->p);
     }
@@ -782,8 +774,7 @@ hwt_status hwt_engine_run_io(hwt_engine *e, const float *const *ins, float *cons
     const float *src = v->p;
     if (v->q8) {
       float *d = e->out_scratch[k] != NULL ? e->out_scratch[k] : outs[k];
-      const int8_t *s = v->p;
-      for (size_t j = 0; j < v->n; j++) d[j] = hwt_dq8(s[j], v->q);
+      hwt_q8_vec_best()->dequantize(v->p, v->n, v->q.scale, v->q.zero_point, d);
       src = d;
     }
     if (src != outs[k]) hwt_layout_to_external(io->shape, io->rank, e->batch, src, outs[k]);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "hwtune/elementwise.h"
 
 bool hwt_op_has_q8(hwt_layer_type t) {
   switch (t) {
@@ -341,11 +342,7 @@ void hwt_op_f32(const hwt_layer *l, size_t batch, const void *const *in, const h
         out[i] = x[i] * l->w[c] + l->b[c];
       }
       break;
-    case hwt_layer_dequantize: {
-      const int8_t *q = in[0];
-      for (size_t i = 0; i < tot; i++) out[i] = hwt_dq8(q[i], iq[0]);
-      break;
-    }
+    case hwt_layer_dequantize: hwt_q8_vec_best()->dequantize(in[0], tot, iq[0].scale, iq[0].zero_point, out); break;
     case hwt_layer_add:
     case hwt_layer_sub:
     case hwt_layer_mul:
@@ -445,6 +442,33 @@ static void pool_q8(const hwt_layer *l, const int8_t *in, hwt_shape is, hwt_qpar
     }
 }
 
+/* Per channel: the int8 sum over all pixels (exact: int16 partial sums over at most 256 pixels, then int64), then
+ * the average's float formula. Channels go in blocks so the sums stay on the stack and the inner loops run along
+ * memory, which the compiler vectorizes. */
+static void gavgpool_q8(const int8_t *x, hwt_shape is, hwt_qparams iq, hwt_qparams oq, int8_t *out) {
+  enum { block = 256, span = 256 }; /* 256 * [-128, 127] stays in int16 */
+  size_t hw = (size_t) is.h * is.w, nc = is.c;
+  int64_t acc[block];
+  int16_t part[block];
+  for (size_t c0 = 0; c0 < nc; c0 += block) {
+    size_t cb = nc - c0 < block ? nc - c0 : block;
+    memset(acc, 0, sizeof(acc));
+    for (size_t p0 = 0; p0 < hw; p0 += span) {
+      size_t pe = hw - p0 < span ? hw : p0 + span;
+      memset(part, 0, sizeof(part));
+      for (size_t p = p0; p < pe; p++) {
+        const int8_t *r = x + p * nc + c0;
+        for (size_t k = 0; k < cb; k++) part[k] = (int16_t) (part[k] + r[k]);
+      }
+      for (size_t k = 0; k < cb; k++) acc[k] += part[k];
+    }
+    for (size_t k = 0; k < cb; k++) {
+      float real = iq.scale * ((float) ((double) acc[k] / (double) hw) - (float) iq.zero_point);
+      out[c0 + k] = hwt_q8(real, oq, -128, 127);
+    }
+  }
+}
+
 void hwt_op_q8(const hwt_layer *l, size_t batch, const void *const *in, const hwt_shape *ish, const uint8_t *irank,
                const hwt_qparams *iq, int8_t *out) {
   size_t n = hwt_shape_size(l->out), isz = hwt_shape_size(ish[0]), tot = n * batch;
@@ -461,8 +485,7 @@ void hwt_op_q8(const hwt_layer *l, size_t batch, const void *const *in, const hw
     }
     case hwt_layer_identity: requant_copy(x, iq[0], oq, tot, out); break;
     case hwt_layer_quantize: {
-      const float *f = in[0];
-      for (size_t i = 0; i < tot; i++) out[i] = hwt_q8(f[i], oq, -128, 127);
+      hwt_q8_vec_best()->quantize(in[0], tot, oq.scale, oq.zero_point, out);
       break;
     }
     case hwt_layer_maxpool:
@@ -470,17 +493,9 @@ void hwt_op_q8(const hwt_layer *l, size_t batch, const void *const *in, const hw
       for (size_t s = 0; s < batch; s++)
         pool_q8(l, x + s * isz, ish[0], iq[0], out + s * n, l->type == hwt_layer_maxpool);
       break;
-    case hwt_layer_gavgpool: {
-      size_t hw = (size_t) ish[0].h * ish[0].w;
-      for (size_t s = 0; s < batch; s++)
-        for (uint32_t c = 0; c < ish[0].c; c++) {
-          int64_t acc = 0;
-          for (size_t p = 0; p < hw; p++) acc += x[s * isz + p * ish[0].c + c];
-          float real = iq[0].scale * ((float) ((double) acc / (double) hw) - (float) iq[0].zero_point);
-          out[s * n + c] = hwt_q8(real, oq, -128, 127);
-        }
+    case hwt_layer_gavgpool:
+      for (size_t s = 0; s < batch; s++) gavgpool_q8(x + s * isz, ish[0], iq[0], oq, out + s * n);
       break;
-    }
     case hwt_layer_softmax: {
       axes_split a = split_axes(l->out, l->axes);
       for (size_t s = 0; s < batch; s++)
@@ -506,16 +521,16 @@ void hwt_op_q8(const hwt_layer *l, size_t batch, const void *const *in, const hw
       hwt_shape os = l->out;
       hwt_shape bs = l->nin >= 2 ? ish[1] : l->wshape;
       size_t bn = hwt_shape_size(bs);
+      if (l->nin >= 2 && bn == n) { /* same shapes: the kernel computes the per-element formula below */
+        hwt_q8_vec_best()->add(x, in[1], tot, iq[0].scale, iq[0].zero_point, iq[1].scale, iq[1].zero_point, oq.scale,
+                               oq.zero_point, out);
+        break;
+      }
       /* Dequantization tables hold exactly hwt_dq8's values: the result is the per-element formula's. */
       float ta[256], tb[256];
       for (int v = -128; v < 128; v++) {
         ta[v + 128] = hwt_dq8((int8_t) v, iq[0]);
         tb[v + 128] = l->nin >= 2 ? hwt_dq8((int8_t) v, iq[1]) : 0.0f;
-      }
-      if (l->nin >= 2 && bn == n) {
-        const int8_t *y = in[1];
-        for (size_t i = 0; i < tot; i++) out[i] = hwt_q8(ta[x[i] + 128] + tb[y[i] + 128], oq, -128, 127);
-        break;
       }
       for (size_t s = 0; s < batch; s++)
         for (uint32_t yy = 0; yy < os.h; yy++)

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The int8 elementwise kernels (hwtune/elementwise.h) of every ISA level this process runs, and the engine loops
+ * built on them (add, quantize, dequantize, global average pool, input layout), give exactly the bits of the
+ * scalar formulas (engine_internal.h hwt_q8 / hwt_dq8) for random and edge inputs: saturation, zero points at the
+ * ends, rounding ties, NaN and infinities, every length from 0 to 67 and large ones, unaligned buffers. */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "hwtune/elementwise.h"
+
+/* ---- inputs ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t) (rng_state >> 32);
+}
+static float rndf(float lo, float hi) { return lo + (hi - lo) * (float) (rnd() >> 8) / 16777216.0f; }
+
+static const float scales[] = {1.0f, 0.5f, 0.25f, 2.0f, 0.1f, 1.0f / 3.0f, 0.0078125f, 0.02352941f, 1e-3f, 7.5f,
+                               3e-6f, 1e4f};
+static const int32_t zps[] = {-128, -127, -1, 0, 1, 5, 126, 127};
+#define NSCALES (sizeof(scales) / sizeof(scales[0]))
+#define NZPS (sizeof(zps) / sizeof(zps[0]))
+
+static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                               21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41,
+                               42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62,
+                               63, 64, 65, 66, 67, 127, 255, 1000, 4099};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+enum { maxn = 4099 + 8 };
+
+/* Floats around the quantization grid of scale s: ties (k + 0.5) * s, near-ties, values past saturation and
+ * the specials. */
+static float edge_float(float s) {
+  switch (rnd() % 10) {
+    case 0: return ((float) ((int) (rnd() % 600) - 300) + 0.5f) * s;
+    case 1: return nextafterf(((float) ((int) (rnd() % 600) - 300) + 0.5f) * s, (rnd() & 1) ? INFINITY : -INFINITY);
+    case 2: {
+      static const float sp[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, FLT_MAX, -FLT_MAX, 1e30f, -1e30f,
+                                 FLT_MIN, -FLT_MIN, 1e-40f, -1e-40f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f};
+      return sp[rnd() % (sizeof(sp) / sizeof(sp[0]))];
+    }
+    case 3: return (float) ((int) (rnd() % 520) - 260) * s;
+    default: return rndf(-300.0f, 300.0f) * s;
+  }
+}
+
+/* ---- the kernels of one level against the formulas ---- */
+
+static const hwt_q8_vec_ops *ops_or_skip(hwt_isa isa) {
+  const hwt_q8_vec_ops *o = hwt_q8_vec_for(isa);
+  if (o == NULL)
+    cr_skip_test("no int8 elementwise kernels for ISA %s in this build and process (CPU, OS or HWTUNE_ISA cap)",
+                 hwt_isa_name(isa));
+  return o;
+}
+
+static void check_quantize(hwt_isa isa) {
+  const hwt_q8_vec_ops *o = ops_or_skip(isa);
+  static float in[maxn];
+  static int8_t out[maxn], want[maxn];
+  for (size_t si = 0; si < NSCALES; si++)
+    for (size_t zi = 0; zi < NZPS; zi++)
+      for (size_t ni = 0; ni < NSIZES; ni++) {
+        size_t n = sizes[ni], off = rnd() % 4;
+        hwt_qparams q = {scales[si], zps[zi]};
+        for (size_t i = 0; i < n; i++) in[off + i] = edge_float(q.scale);
+        for (size_t i = 0; i < n; i++) want[i] = hwt_q8(in[off + i], q, -128, 127);
+        memset(out, 0x55, n + 8);
+        o->quantize(in + off, n, q.scale, q.zero_point, out + off);
+        for (size_t i = 0; i < n; i++)
+          cr_assert_eq(out[off + i], want[i], "%s quantize n=%zu s=%g zp=%d: x[%zu]=%a -> %d, want %d",
+                       hwt_isa_name(isa), n, (double) q.scale, q.zero_point, i, (double) in[off + i], out[off + i],
+                       want[i]);
+        for (size_t i = 0; i < off; i++) cr_assert_eq(out[i], 0x55, "%s quantize wrote before its output", hwt_isa_name(isa));
+        for (size_t i = off + n; i < n + 8; i++)
+          cr_assert_eq(out[i], 0x55, "%s quantize n=%zu wrote past its output", hwt_isa_name(isa), n);
+      }
+}
+
+static void check_dequantize(hwt_isa isa) {
+  const hwt_q8_vec_ops *o = ops_or_skip(isa);
+  static int8_t in[maxn];
+  static float out[maxn];
+  for (size_t si = 0; si < NSCALES + 1; si++)
+    for (size_t zi = 0; zi < NZPS; zi++)
+      for (size_t ni = 0; ni < NSIZES; ni++) {
+        size_t n = sizes[ni], off = rnd() % 4;
+        hwt_qparams q = {si < NSCALES ? scales[si] : 1.0f, zps[zi]};
+        for (size_t i = 0; i < n; i++) in[off + i] = (int8_t) (i < 256 ? (int) i - 128 : (int) (rnd() % 256) - 128);
+        memset(out, 0x55, sizeof(float) * (n + 8));
+        o->dequantize(in + off, n, q.scale, q.zero_point, out + off);
+        for (size_t i = 0; i < n; i++) {
+          float w = hwt_dq8(in[off + i], q);
+          cr_assert(memcmp(&out[off + i], &w, sizeof w) == 0, "%s dequantize n=%zu s=%g zp=%d: %d -> %a, want %a",
+                    hwt_isa_name(isa), n, (double) q.scale, q.zero_point, in[off + i], (double) out[off + i],
+                    (double) w);
+        }
+        uint32_t guard;
+        memcpy(&guard, &out[off + n], sizeof guard);
+        cr_assert_eq(guard, 0x55555555u, "%s dequantize n=%zu wrote past its output", hwt_isa_name(isa), n);
+      }
+}
+
+static int8_t add_want(int8_t a, int8_t b, hwt_qparams qa, hwt_qparams qb, hwt_qparams qo) {
+  return hwt_q8(hwt_dq8(a, qa) + hwt_dq8(b, qb), qo, -128, 127);
+}
+
+static void check_add_params(const hwt_q8_vec_ops *o, hwt_isa isa, hwt_qparams qa, hwt_qparams qb, hwt_qparams qo) {
+  enum { all = 65536 };
+  static int8_t a[all + 8], b[all + 8], out[all + 8];
+  /* every pair of values, at an unaligned offset */
+  size_t off = rnd() % 4;
+  for (size_t i = 0; i < all; i++) {
+    a[off + i] = (int8_t) ((int) (i >> 8) - 128);
+    b[off + i] = (int8_t) ((int) (i & 255) - 128);
+  }
+  o->add(a + off, b + off, all, qa.scale, qa.zero_point, qb.scale, qb.zero_point, qo.scale, qo.zero_point, out + off);
+  for (size_t i = 0; i < all; i++) {
+    int8_t w = add_want(a[off + i], b[off + i], qa, qb, qo);
+    cr_assert_eq(out[off + i], w, "%s add sa=%g za=%d sb=%g zb=%d so=%g zo=%d: %d + %d -> %d, want %d",
+                 hwt_isa_name(isa), (double) qa.scale, qa.zero_point, (double) qb.scale, qb.zero_point,
+                 (double) qo.scale, qo.zero_point, a[off + i], b[off + i], out[off + i], w);
+  }
+  /* every length up to 67 and some large ones, random values; nothing written past the end */
+  for (size_t ni = 0; ni < NSIZES; ni++) {
+    size_t n = sizes[ni];
+    for (size_t i = 0; i < n; i++) {
+      a[i] = (int8_t) (rnd() & 255);
+      b[i] = (int8_t) (rnd() & 255);
+    }
+    memset(out, 0x55, n + 8);
+    o->add(a, b, n, qa.scale, qa.zero_point, qb.scale, qb.zero_point, qo.scale, qo.zero_point, out);
+    for (size_t i = 0; i < n; i++)
+      cr_assert_eq(out[i], add_want(a[i], b[i], qa, qb, qo), "%s add n=%zu at %zu", hwt_isa_name(isa), n, i);
+    for (size_t i = n; i < n + 8; i++) cr_assert_eq(out[i], 0x55, "%s add n=%zu wrote past its output", hwt_isa_name(isa), n);
+  }
+}
+
+static void check_add(hwt_isa isa) {
+  const hwt_q8_vec_ops *o = ops_or_skip(isa);
+  /* ties: halves of integers everywhere (0.5 + 0.5 over 1, 0.25 + 0.75 over 0.5, ...) */
+  static const float tie[][3] = {{1, 1, 1},       {0.5f, 0.5f, 1},     {0.25f, 0.75f, 0.5f}, {0.5f, 1, 2},
+                                 {1, 1, 0.5f},    {0.125f, 0.375f, 1}, {2, 3, 4},            {1, 1, 256}};
+  for (size_t t = 0; t < sizeof(tie) / sizeof(tie[0]); t++)
+    for (size_t zi = 0; zi < NZPS; zi += 3) {
+      int32_t z = zps[zi];
+      check_add_params(o, isa, (hwt_qparams){tie[t][0], z}, (hwt_qparams){tie[t][1], -z - 1},
+                       (hwt_qparams){tie[t][2], zps[(zi + 5) % NZPS]});
+    }
+  /* zero points at the ends, saturating both ways */
+  check_add_params(o, isa, (hwt_qparams){1, -128}, (hwt_qparams){1, -128}, (hwt_qparams){1, 127});
+  check_add_params(o, isa, (hwt_qparams){1, 127}, (hwt_qparams){1, 127}, (hwt_qparams){1, -128});
+  /* random scales like a calibrated model's */
+  for (int r = 0; r < 24; r++) {
+    hwt_qparams qa = {rndf(0.002f, 0.2f), (int32_t) (rnd() % 256) - 128};
+    hwt_qparams qb = {rndf(0.002f, 0.2f), (int32_t) (rnd() % 256) - 128};
+    hwt_qparams qo = {rndf(0.002f, 0.3f), (int32_t) (rnd() % 256) - 128};
+    check_add_params(o, isa, qa, qb, qo);
+  }
+  /* A built tie that a fused multiply-add would break: sa * 3 rounds down to fa, sb = 0.5 - fa exactly, so
+   * fa + sb * 1 is exactly 0.5 (rounds to 0) while sa * 3 + sb unrounded is a bit more (rounds to 1). The set
+   * must show such an input, or it could not tell a contracted kernel from a correct one. */
+  float sa = 0.1f;
+  while ((double) (sa * 3.0f) >= 3.0 * (double) sa) sa = nextafterf(sa, 1.0f);
+  hwt_qparams qa = {sa, 0}, qb = {0.5f - sa * 3.0f, 0}, qo = {1.0f, 0};
+  cr_assert_eq((double) qb.scale, 0.5 - (double) (sa * 3.0f), "sb not exact");
+  check_add_params(o, isa, qa, qb, qo);
+  check_add_params(o, isa, qb, qa, qo); /* the same tie with the operands swapped */
+  size_t fused_differs = 0;
+  for (int x = -128; x < 128; x++)
+    for (int y = -128; y < 128; y++) {
+      float fused = fmaf(qa.scale, (float) x, hwt_dq8((int8_t) y, qb));
+      fused_differs += hwt_q8(fused, qo, -128, 127) != add_want((int8_t) x, (int8_t) y, qa, qb, qo);
+    }
+  cr_assert_gt(fused_differs, 0, "no input where a fused multiply-add would change the result: the set is too weak");
+  for (int r = 0; r < 8; r++) { /* scales near 1 over 1: sums near halves */
+    hwt_qparams ra = {rndf(0.3f, 0.7f), 0}, rb = {rndf(0.3f, 0.7f), (int32_t) (rnd() % 16) - 8};
+    check_add_params(o, isa, ra, rb, qo);
+  }
+  /* a zero output scale: infinities and 0 / 0 = NaN */
+  check_add_params(o, isa, (hwt_qparams){0.5f, 3}, (hwt_qparams){0.25f, -3}, (hwt_qparams){0.0f, 2});
+}
+
+#define ISA_TESTS(isa)                                                  \
+  Test(q8_vec, quantize_##isa) { check_quantize(hwt_isa_##isa); }       \
+  Test(q8_vec, dequantize_##isa) { check_dequantize(hwt_isa_##isa); }   \
+  Test(q8_vec, add_##isa) { check_add(hwt_isa_##isa); }
+
+ISA_TESTS(scalar)
+ISA_TESTS(avx2)
+ISA_TESTS(avx512f)
+ISA_TESTS(neon)
+
+Test(q8_vec, best_honours_the_cap) {
+  const hwt_q8_vec_ops *b = hwt_q8_vec_best();
+  cr_assert_not_null(b);
+  cr_assert(hwt_isa_available(b->isa), "best kernels (%s) above what this process runs", hwt_isa_name(b->isa));
+  const char *cap = getenv("HWTUNE_ISA");
+  if (cap != NULL && strcmp(cap, "scalar") == 0) cr_assert_eq(b->isa, hwt_isa_scalar);
+  if (cap != NULL && strcmp(cap, "avx2") == 0) cr_assert_eq(b->isa, hwt_isa_avx2);
+}
+
+/* ---- engine loops (through the best level of this process) ---- */
+
+Test(ops_q8, add_same_shape_batched) {
+  static int8_t a[3 * 5 * 7 * 13], b[3 * 5 * 7 * 13], out[3 * 5 * 7 * 13];
+  hwt_layer l = {0};
+  l.type = hwt_layer_add;
+  l.q8 = true;
+  l.nin = 2;
+  l.out = (hwt_shape){5, 7, 13};
+  l.oq = (hwt_qparams){0.037f, -3};
+  hwt_shape ish[2] = {l.out, l.out};
+  hwt_qparams iq[2] = {{0.021f, 11}, {0.05f, -128}};
+  size_t n = 5 * 7 * 13;
+  for (size_t i = 0; i < 3 * n; i++) {
+    a[i] = (int8_t) (rnd() & 255);
+    b[i] = (int8_t) (rnd() & 255);
+  }
+  const void *in[2] = {a, b};
+  uint8_t irank[2] = {4, 4};
+  hwt_op_q8(&l, 3, in, ish, irank, iq, out);
+  for (size_t i = 0; i < 3 * n; i++) cr_assert_eq(out[i], add_want(a[i], b[i], iq[0], iq[1], l.oq), "at %zu", i);
+}
+
+Test(ops_q8, quantize_node) {
+  static float x[2 * 3 * 3 * 7];
+  static int8_t out[2 * 3 * 3 * 7];
+  hwt_layer l = {0};
+  l.type = hwt_layer_quantize;
+  l.q8 = true;
+  l.nin = 1;
+  l.out = (hwt_shape){3, 3, 7};
+  l.oq = (hwt_qparams){0.5f, 127};
+  for (size_t i = 0; i < sizeof(x) / sizeof(x[0]); i++) x[i] = edge_float(0.5f);
+  const void *in[1] = {x};
+  hwt_shape ish[1] = {l.out};
+  uint8_t irank[1] = {4};
+  hwt_qparams iq[1] = {{1, 0}};
+  hwt_op_q8(&l, 2, in, ish, irank, iq, out);
+  for (size_t i = 0; i < sizeof(x) / sizeof(x[0]); i++) cr_assert_eq(out[i], hwt_q8(x[i], l.oq, -128, 127));
+}
+
+Test(ops_q8, global_average_pool) {
+  static const hwt_shape shapes[] = {{1, 1, 1},  {1, 1, 300}, {7, 7, 1280}, {3, 5, 17}, {17, 17, 3},
+                                     {16, 16, 1}, {1, 257, 5}, {23, 23, 257}, {2, 1, 255}};
+  static int8_t x[2 * 23 * 23 * 1280], out[2 * 1280];
+  for (size_t t = 0; t < sizeof(shapes) / sizeof(shapes[0]); t++)
+    for (int fill = 0; fill < 3; fill++) {
+      hwt_shape is = shapes[t];
+      size_t hw = (size_t) is.h * is.w, isz = hw * is.c;
+      for (size_t i = 0; i < 2 * isz; i++) x[i] = fill == 0 ? (int8_t) (rnd() & 255) : fill == 1 ? -128 : 127;
+      hwt_layer l = {0};
+      l.type = hwt_layer_gavgpool;
+      l.q8 = true;
+      l.nin = 1;
+      l.out = (hwt_shape){1, 1, is.c};
+      l.oq = (hwt_qparams){fill == 0 ? 0.011f : 0.25f, fill == 2 ? -128 : 3};
+      hwt_qparams iq[1] = {{0.02f, fill == 1 ? 127 : -7}};
+      const void *in[1] = {x};
+      uint8_t irank[1] = {4};
+      hwt_op_q8(&l, 2, in, &is, irank, iq, out);
+      for (size_t s = 0; s < 2; s++)
+        for (uint32_t c = 0; c < is.c; c++) { /* the loop this replaces */
+          int64_t acc = 0;
+          for (size_t p = 0; p < hw; p++) acc += x[s * isz + p * is.c + c];
+          float real = iq[0].scale * ((float) ((double) acc / (double) hw) - (float) iq[0].zero_point);
+          cr_assert_eq(out[s * is.c + c], hwt_q8(real, l.oq, -128, 127), "shape %ux%ux%u fill %d sample %zu c %u",
+                       is.h, is.w, is.c, fill, s, c);
+        }
+    }
+}
+
+Test(ops_q8, layout_to_internal) {
+  static const hwt_shape shapes[] = {{224, 224, 3}, {5, 7, 3}, {1, 3, 3}, {9, 11, 1}, {13, 3, 65},
+                                     {10, 10, 130}, {1, 129, 2}, {67, 1, 64}};
+  static float src[2 * 224 * 224 * 3], dst[2 * 224 * 224 * 3];
+  for (size_t t = 0; t < sizeof(shapes) / sizeof(shapes[0]); t++) {
+    hwt_shape s = shapes[t];
+    size_t hw = (size_t) s.h * s.w, n = hw * s.c;
+    for (size_t i = 0; i < 2 * n; i++) src[i] = (float) i;
+    hwt_layout_to_internal(s, 4, 2, src, dst);
+    for (size_t b = 0; b < 2; b++)
+      for (size_t ch = 0; ch < s.c; ch++)
+        for (size_t p = 0; p < hw; p++)
+          cr_assert_eq(dst[b * n + p * s.c + ch], src[b * n + ch * hw + p], "shape %ux%ux%u", s.h, s.w, s.c);
+  }
+}
