@@ -54,8 +54,9 @@ run_ctest() {
   echo "arm64-$name: $pass passed, $fail failed, $skip skipped"
 }
 
-# Per CPU model: the ISA tests (with the level the model must give) and the two kernel families' testers.
-kernel_tests='^test_(arm_isa|gemm_f32|gemm_qs8)$'
+# Per CPU model: the ISA tests (with the level the model must give), the two GEMM families' testers and the int8
+# elementwise kernels' tester.
+kernel_tests='^test_(arm_isa|gemm_f32|gemm_qs8|ops_q8_fast)$'
 for model in cortex-a53:neon neoverse-n1:neondot max:neoni8mm; do
   cpu=${model%%:*}
   echo "== arm64: QEMU_CPU=$cpu (expects $model)" >&2
