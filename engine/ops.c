@@ -109,30 +109,48 @@ static size_t offset_of(size_t idx, const size_t *dims, const size_t *strides, i
   return off;
 }
 
-/* Softmax (or log-softmax) of one group given as values v[0..n) at offsets; float out. */
+/* True when the normalised dims are the innermost ones, in order: element i of a group is at base + i. */
+static bool group_contiguous(const axes_split *a) {
+  if (a->ni == 0 || a->is[a->ni - 1] != 1) return a->ni == 0;
+  for (int d = 0; d + 1 < a->ni; d++)
+    if (a->is[d] != a->is[d + 1] * a->id[d + 1]) return false;
+  return true;
+}
+
+/* Softmax (or log-softmax) of one group given as values v[0..n) at offsets; float out. Contiguous groups skip
+ * the offset arithmetic, and up to `cached` exponentials are kept from the sum for the output (the same values). */
 static void softmax_group(const float *x, float *o, size_t base, const axes_split *a, bool lg) {
+  enum { cached = 1024 };
+  bool contig = group_contiguous(a);
+#define GRP_OFF(i) (base + (contig ? (i) : offset_of((i), a->id, a->is, a->ni)))
   float mx = -INFINITY;
   bool nan = false;
   for (size_t i = 0; i < a->nin; i++) {
-    float v = x[base + offset_of(i, a->id, a->is, a->ni)];
+    float v = x[GRP_OFF(i)];
     if (isnan(v)) nan = true;
     if (v > mx) mx = v;
   }
   if (nan || isinf(mx)) {
     /* Undefined input: NaN out (the caller flags it) rather than a silent guess. +Inf alone -> one-hot. */
     for (size_t i = 0; i < a->nin; i++) {
-      size_t k = base + offset_of(i, a->id, a->is, a->ni);
+      size_t k = GRP_OFF(i);
       o[k] = nan || mx < 0 ? NAN : isinf(x[k]) ? (lg ? 0.0f : 1.0f) : (lg ? -INFINITY : 0.0f);
     }
     return;
   }
-  double sum = 0;
-  for (size_t i = 0; i < a->nin; i++) sum += exp((double) x[base + offset_of(i, a->id, a->is, a->ni)] - mx);
+  double sum = 0, ex[cached];
+  bool keep = !lg && a->nin <= cached;
+  for (size_t i = 0; i < a->nin; i++) {
+    double e = exp((double) x[GRP_OFF(i)] - mx);
+    if (keep) ex[i] = e;
+    sum += e;
+  }
   double lsum = log(sum);
   for (size_t i = 0; i < a->nin; i++) {
-    size_t k = base + offset_of(i, a->id, a->is, a->ni);
-    o[k] = lg ? (float) ((double) x[k] - mx - lsum) : (float) (exp((double) x[k] - mx) / sum);
+    size_t k = GRP_OFF(i);
+    o[k] = lg ? (float) ((double) x[k] - mx - lsum) : (float) ((keep ? ex[i] : exp((double) x[k] - mx)) / sum);
   }
+#undef GRP_OFF
 }
 
 static void softmax_f32(const float *x, hwt_shape s, uint8_t axes, float *o, bool lg) {

@@ -294,3 +294,71 @@ Test(ops_q8, layout_to_internal) {
           cr_assert_eq(dst[b * n + p * s.c + ch], src[b * n + ch * hw + p], "shape %ux%ux%u", s.h, s.w, s.c);
   }
 }
+
+/* Float softmax / log-softmax over every axis set: the contiguous fast path and the kept exponentials give the
+ * bits of the generic loop they replace (copied here: offsets by division, exp computed twice). */
+static size_t old_offset(size_t idx, const size_t *dims, const size_t *strides, int n) {
+  size_t off = 0;
+  for (int d = n - 1; d >= 0; d--) {
+    off += (idx % dims[d]) * strides[d];
+    idx /= dims[d];
+  }
+  return off;
+}
+
+static void old_softmax(const float *x, hwt_shape s, uint8_t axes, float *o, bool lg) {
+  size_t dims[3] = {s.h, s.w, s.c}, st[3] = {(size_t) s.w * s.c, s.c, 1};
+  size_t od[3], os[3], id[3], is[3], nout = 1, nin = 1;
+  int no = 0, ni = 0;
+  for (int d = 0; d < 3; d++) {
+    if (axes & (1u << d)) {
+      id[ni] = dims[d];
+      is[ni++] = st[d];
+      nin *= dims[d];
+    } else {
+      od[no] = dims[d];
+      os[no++] = st[d];
+      nout *= dims[d];
+    }
+  }
+  for (size_t g = 0; g < nout; g++) {
+    size_t base = old_offset(g, od, os, no);
+    float mx = -INFINITY;
+    for (size_t i = 0; i < nin; i++) {
+      float v = x[base + old_offset(i, id, is, ni)];
+      if (v > mx) mx = v;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < nin; i++) sum += exp((double) x[base + old_offset(i, id, is, ni)] - mx);
+    double lsum = log(sum);
+    for (size_t i = 0; i < nin; i++) {
+      size_t k = base + old_offset(i, id, is, ni);
+      o[k] = lg ? (float) ((double) x[k] - mx - lsum) : (float) (exp((double) x[k] - mx) / sum);
+    }
+  }
+}
+
+Test(ops_f32, softmax_every_axis_set) {
+  static const hwt_shape shapes[] = {{1, 1, 1000}, {1, 1, 1025}, {3, 5, 7}, {2, 1, 9}, {1, 1, 1}, {4, 4, 80}};
+  static float x[2 * 1280], out[2 * 1280], want[2 * 1280];
+  for (size_t t = 0; t < sizeof(shapes) / sizeof(shapes[0]); t++)
+    for (uint8_t axes = 1; axes < 8; axes++)
+      for (int lg = 0; lg < 2; lg++) {
+        hwt_shape s = shapes[t];
+        size_t n = (size_t) s.h * s.w * s.c;
+        for (size_t i = 0; i < 2 * n; i++) x[i] = rndf(-20.0f, 20.0f);
+        hwt_layer l = {0};
+        l.type = lg ? hwt_layer_log_softmax : hwt_layer_softmax;
+        l.nin = 1;
+        l.out = s;
+        l.axes = axes;
+        const void *in[1] = {x};
+        uint8_t irank[1] = {4};
+        hwt_qparams iq[1] = {{1, 0}};
+        hwt_op_f32(&l, 2, in, &s, irank, iq, out);
+        for (size_t b = 0; b < 2; b++) old_softmax(x + b * n, s, axes, want + b * n, lg);
+        for (size_t i = 0; i < 2 * n; i++)
+          cr_assert(memcmp(&out[i], &want[i], sizeof(float)) == 0, "shape %ux%ux%u axes %u lg %d at %zu: %a != %a",
+                    s.h, s.w, s.c, axes, lg, i, (double) out[i], (double) want[i]);
+      }
+}
