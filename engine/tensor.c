@@ -21,18 +21,26 @@ void hwt_tensor_free(hwt_tensor *t) {
   t->count = 0;
 }
 
+/* One loop per element type (the type switch outside the loop, so each loop vectorizes). */
 void hwt_tensor_to_f32(const hwt_tensor *t, float *dst) {
-  for (size_t i = 0; i < t->count; i++) {
-    switch (t->dtype) {
-      case hwt_dtype_f32: dst[i] = ((const float *) t->data)[i]; break;
-      case hwt_dtype_u8: dst[i] = (float) ((const uint8_t *) t->data)[i]; break;
-      case hwt_dtype_i8: dst[i] = (float) ((const int8_t *) t->data)[i]; break;
-      case hwt_dtype_i32: dst[i] = (float) ((const int32_t *) t->data)[i]; break;
-      case hwt_dtype_i64: dst[i] = (float) ((const int64_t *) t->data)[i]; break;
-      case hwt_dtype_f64: dst[i] = (float) ((const double *) t->data)[i]; break;
-      case hwt_dtype_bool: dst[i] = ((const uint8_t *) t->data)[i] ? 1.0f : 0.0f; break;
-      default: dst[i] = 0; break;
-    }
+  size_t n = t->count;
+  switch (t->dtype) {
+    case hwt_dtype_f32:
+      if (n != 0) memcpy(dst, t->data, n * sizeof(float));
+      break;
+#define CONVERT(type) for (size_t i = 0; i < n; i++) dst[i] = (float) ((const type *) t->data)[i]
+    case hwt_dtype_u8: CONVERT(uint8_t); break;
+    case hwt_dtype_i8: CONVERT(int8_t); break;
+    case hwt_dtype_i32: CONVERT(int32_t); break;
+    case hwt_dtype_i64: CONVERT(int64_t); break;
+    case hwt_dtype_f64: CONVERT(double); break;
+#undef CONVERT
+    case hwt_dtype_bool:
+      for (size_t i = 0; i < n; i++) dst[i] = ((const uint8_t *) t->data)[i] ? 1.0f : 0.0f;
+      break;
+    default:
+      for (size_t i = 0; i < n; i++) dst[i] = 0;
+      break;
   }
 }
 

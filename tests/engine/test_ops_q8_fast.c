@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "onnx.h"
 #include "hwtune/elementwise.h"
 
 /* ---- inputs ---- */
@@ -361,4 +362,55 @@ Test(ops_f32, softmax_every_axis_set) {
           cr_assert(memcmp(&out[i], &want[i], sizeof(float)) == 0, "shape %ux%ux%u axes %u lg %d at %zu: %a != %a",
                     s.h, s.w, s.c, axes, lg, i, (double) out[i], (double) want[i]);
       }
+}
+
+/* Tensor element types to float: one loop per type gives each element's C conversion. */
+Test(tensor, to_f32_every_type) {
+  enum { n = 67 };
+  static union {
+    float f[n];
+    uint8_t u8[n];
+    int8_t i8[n];
+    int32_t i32[n];
+    int64_t i64[n];
+    double f64[n];
+  } d;
+  float out[n + 1];
+  for (int dt = 0; dt < hwt_dtype_count; dt++) {
+    for (int i = 0; i < n; i++) {
+      uint32_t r = rnd();
+      switch ((hwt_dtype) dt) {
+        case hwt_dtype_f32: d.f[i] = rndf(-1e6f, 1e6f); break;
+        case hwt_dtype_u8: d.u8[i] = (uint8_t) r; break;
+        case hwt_dtype_i8: d.i8[i] = (int8_t) r; break;
+        case hwt_dtype_i32: d.i32[i] = (int32_t) r; break;
+        case hwt_dtype_i64: d.i64[i] = (int64_t) r * (int64_t) r * (i % 2 ? -1 : 1); break;
+        case hwt_dtype_f64: d.f64[i] = (double) r / 3.0; break;
+        case hwt_dtype_bool: d.u8[i] = (uint8_t) (r % 3); break;
+        default: break;
+      }
+    }
+    hwt_tensor t = {0};
+    t.dtype = (hwt_dtype) dt;
+    t.count = n;
+    t.data = &d;
+    out[n] = 42.0f;
+    hwt_tensor_to_f32(&t, out);
+    for (int i = 0; i < n; i++) {
+      float w = 0;
+      switch ((hwt_dtype) dt) {
+        case hwt_dtype_f32: w = d.f[i]; break;
+        case hwt_dtype_u8: w = (float) d.u8[i]; break;
+        case hwt_dtype_i8: w = (float) d.i8[i]; break;
+        case hwt_dtype_i32: w = (float) d.i32[i]; break;
+        case hwt_dtype_i64: w = (float) d.i64[i]; break;
+        case hwt_dtype_f64: w = (float) d.f64[i]; break;
+        case hwt_dtype_bool: w = d.u8[i] ? 1.0f : 0.0f; break;
+        default: break;
+      }
+      cr_assert(memcmp(&out[i], &w, sizeof w) == 0, "%s at %d: %a != %a", hwt_dtype_name((hwt_dtype) dt), i,
+                (double) out[i], (double) w);
+    }
+    cr_assert_eq(out[n], 42.0f, "%s wrote past count", hwt_dtype_name((hwt_dtype) dt));
+  }
 }
