@@ -425,6 +425,22 @@ static void build_requant(hwt_qparams iq, hwt_qparams oq, int lo, int hi, int8_t
   for (int v = -128; v < 128; v++) tab[v + 128] = hwt_q8(hwt_dq8((int8_t) v, iq), oq, lo, hi);
 }
 
+/* o[i] = tab[x[i]]. A table that is a clamp of the identity (relu / relu6 / clip with equal input and output
+ * params) runs as a min / max the compiler vectorizes; the table itself decides, so the result is the same. */
+static void apply_tab(const int8_t tab[256], const int8_t *x, size_t n, int8_t *o) {
+  int8_t lo = tab[0], hi = tab[255];
+  bool clamp = lo <= hi;
+  for (int v = -128; v < 128 && clamp; v++) clamp = tab[v + 128] == (v < lo ? lo : v > hi ? hi : v);
+  if (clamp) {
+    for (size_t i = 0; i < n; i++) {
+      int8_t v = x[i] < lo ? lo : x[i];
+      o[i] = v > hi ? hi : v;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) o[i] = tab[x[i] + 128];
+  }
+}
+
 static void requant_copy(const int8_t *x, hwt_qparams iq, hwt_qparams oq, size_t n, int8_t *o) {
   if (iq.scale == oq.scale && iq.zero_point == oq.zero_point) {
     memcpy(o, x, n);
@@ -432,7 +448,7 @@ static void requant_copy(const int8_t *x, hwt_qparams iq, hwt_qparams oq, size_t
   }
   int8_t tab[256];
   build_requant(iq, oq, -128, 127, tab);
-  for (size_t i = 0; i < n; i++) o[i] = tab[x[i] + 128];
+  apply_tab(tab, x, n, o);
 }
 
 static void pool_q8(const hwt_layer *l, const int8_t *in, hwt_shape is, hwt_qparams iq, int8_t *out, bool max) {
@@ -498,7 +514,7 @@ void hwt_op_q8(const hwt_layer *l, size_t batch, const void *const *in, const hw
       int8_t lo, hi, tab[256];
       hwt_act_bounds_q8(l->type == hwt_layer_relu ? hwt_act_relu : hwt_act_relu6, oq, &lo, &hi);
       build_requant(iq[0], oq, lo, hi, tab);
-      for (size_t i = 0; i < tot; i++) out[i] = tab[x[i] + 128];
+      apply_tab(tab, x, tot, out);
       break;
     }
     case hwt_layer_identity: requant_copy(x, iq[0], oq, tot, out); break;
@@ -588,7 +604,7 @@ void hwt_op_q8(const hwt_layer *l, size_t batch, const void *const *in, const hw
       for (size_t s = 0; s < batch; s++) {
         reshape_sample(x + s * isz, ish[0], irank[0], out + s * n, l->out, l->rank, 1);
         if (!same)
-          for (size_t i = 0; i < n; i++) out[s * n + i] = tab[out[s * n + i] + 128];
+          apply_tab(tab, out + s * n, n, out + s * n);
       }
       break;
     }

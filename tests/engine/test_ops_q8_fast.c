@@ -414,3 +414,34 @@ Test(tensor, to_f32_every_type) {
     cr_assert_eq(out[n], 42.0f, "%s wrote past count", hwt_dtype_name((hwt_dtype) dt));
   }
 }
+
+/* relu / relu6 / identity on int8: the clamp shortcut (equal params) and the table give the formula's bytes. */
+Test(ops_q8, relu_relu6_identity) {
+  static const hwt_layer_type types[] = {hwt_layer_relu, hwt_layer_relu6, hwt_layer_identity};
+  static const hwt_qparams params[] = {{0.05f, -128}, {0.05f, 0}, {0.05f, 127}, {0.0235f, -5},
+                                       {1.0f, 3},     {6.0f / 255.0f, -128}, {0.1f, 90}};
+  enum { n = 3 * 67 };
+  int8_t x[n], out[n];
+  for (size_t i = 0; i < n; i++) x[i] = (int8_t) (i < 256 ? (int) i - 128 : (int) (rnd() & 255));
+  for (size_t t = 0; t < 3; t++)
+    for (size_t a = 0; a < sizeof(params) / sizeof(params[0]); a++)
+      for (size_t b = 0; b < sizeof(params) / sizeof(params[0]); b++) {
+        hwt_layer l = {0};
+        l.type = types[t];
+        l.q8 = true;
+        l.nin = 1;
+        l.out = (hwt_shape){1, 3, 67};
+        l.oq = params[b];
+        hwt_qparams iq[1] = {params[a]};
+        hwt_shape ish[1] = {l.out};
+        uint8_t irank[1] = {4};
+        const void *in[1] = {x};
+        hwt_op_q8(&l, 1, in, ish, irank, iq, out);
+        int8_t lo = -128, hi = 127;
+        if (l.type != hwt_layer_identity)
+          hwt_act_bounds_q8(l.type == hwt_layer_relu ? hwt_act_relu : hwt_act_relu6, l.oq, &lo, &hi);
+        for (size_t i = 0; i < n; i++)
+          cr_assert_eq(out[i], hwt_q8(hwt_dq8(x[i], iq[0]), l.oq, lo, hi), "type %zu params %zu -> %zu at %zu", t, a,
+                       b, i);
+      }
+}
