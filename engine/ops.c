@@ -451,27 +451,43 @@ static void requant_copy(const int8_t *x, hwt_qparams iq, hwt_qparams oq, size_t
   apply_tab(tab, x, n, o);
 }
 
+/* Max / average pool on int8. Per output pixel the window is reduced along channels (contiguous, vectorizable) in
+ * blocks of channels on the stack; then per channel the same float formula as before. A max maps through the
+ * requantization table (exactly hwt_q8(hwt_dq8(max))). */
 static void pool_q8(const hwt_layer *l, const int8_t *in, hwt_shape is, hwt_qparams iq, int8_t *out, bool max) {
+  enum { block = 256 };
   hwt_shape os = l->out;
+  int8_t tab[256];
+  if (max) build_requant(iq, l->oq, -128, 127, tab);
+  int32_t acc[block];
   for (uint32_t oy = 0; oy < os.h; oy++)
     for (uint32_t ox = 0; ox < os.w; ox++) {
       window w = pool_window(l, is, oy, ox);
       int32_t taps = (int32_t) ((w.y1 - w.y0) * (w.x1 - w.x0));
-      for (uint32_t c = 0; c < os.c; c++) {
-        int32_t acc = max ? -128 : 0;
+      int8_t *o = out + ((size_t) oy * os.w + ox) * os.c;
+      for (uint32_t c0 = 0; c0 < os.c; c0 += block) {
+        uint32_t cb = os.c - c0 < block ? os.c - c0 : block;
+        for (uint32_t k = 0; k < cb; k++) acc[k] = max ? -128 : 0;
         for (uint32_t y = w.y0; y < w.y1; y++)
           for (uint32_t x = w.x0; x < w.x1; x++) {
-            int32_t v = in[((size_t) y * is.w + x) * is.c + c];
-            acc = max ? (v > acc ? v : acc) : acc + v;
+            const int8_t *r = in + ((size_t) y * is.w + x) * is.c + c0;
+            if (max)
+              for (uint32_t k = 0; k < cb; k++) acc[k] = r[k] > acc[k] ? r[k] : acc[k];
+            else
+              for (uint32_t k = 0; k < cb; k++) acc[k] += r[k];
           }
-        float real;
-        if (max)
-          real = hwt_dq8((int8_t) acc, iq);
-        else if (l->count_include_pad)
-          real = w.div ? iq.scale * ((float) (acc - taps * iq.zero_point) / (float) w.div) : 0.0f;
-        else
-          real = iq.scale * ((float) acc / (float) (taps ? taps : 1) - (float) iq.zero_point);
-        out[((size_t) oy * os.w + ox) * os.c + c] = hwt_q8(real, l->oq, -128, 127);
+        for (uint32_t k = 0; k < cb; k++) {
+          if (max) {
+            o[c0 + k] = tab[acc[k] + 128];
+            continue;
+          }
+          float real;
+          if (l->count_include_pad)
+            real = w.div ? iq.scale * ((float) (acc[k] - taps * iq.zero_point) / (float) w.div) : 0.0f;
+          else
+            real = iq.scale * ((float) acc[k] / (float) (taps ? taps : 1) - (float) iq.zero_point);
+          o[c0 + k] = hwt_q8(real, l->oq, -128, 127);
+        }
       }
     }
 }

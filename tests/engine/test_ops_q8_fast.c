@@ -445,3 +445,69 @@ Test(ops_q8, relu_relu6_identity) {
                        b, i);
       }
 }
+
+/* int8 max / average pool against the per-tap reference formula (reference.c's loop, copied): odd channel counts,
+ * channel blocks past 256, padding on every side, count_include_pad both ways, 1-pixel images, batch 2. */
+static void pool_ref(const hwt_layer *l, const int8_t *x, hwt_shape is, hwt_qparams iq, int8_t *out) {
+  bool max = l->type == hwt_layer_maxpool;
+  hwt_shape os = l->out;
+  for (uint32_t oy = 0; oy < os.h; oy++)
+    for (uint32_t ox = 0; ox < os.w; ox++)
+      for (uint32_t c = 0; c < os.c; c++) {
+        int32_t acc = max ? -128 : 0, taps = 0, padded = 0;
+        for (uint32_t ky = 0; ky < l->kh; ky++)
+          for (uint32_t kx = 0; kx < l->kw; kx++) {
+            long iy = (long) oy * l->sh + ky - l->pad_t, ix = (long) ox * l->sw + kx - l->pad_l;
+            if (iy < (long) is.h + l->pad_b && ix < (long) is.w + l->pad_r) padded++;
+            if (iy < 0 || ix < 0 || iy >= is.h || ix >= is.w) continue;
+            int32_t v = x[((size_t) iy * is.w + ix) * is.c + c];
+            acc = max ? (v > acc ? v : acc) : acc + v;
+            taps++;
+          }
+        float real;
+        if (max)
+          real = hwt_dq8((int8_t) acc, iq);
+        else if (l->count_include_pad)
+          real = padded ? iq.scale * ((float) (acc - taps * iq.zero_point) / (float) padded) : 0.0f;
+        else
+          real = iq.scale * ((float) acc / (float) (taps ? taps : 1) - (float) iq.zero_point);
+        out[((size_t) oy * os.w + ox) * os.c + c] = hwt_q8(real, l->oq, -128, 127);
+      }
+}
+
+Test(ops_q8, max_and_average_pool) {
+  static const hwt_shape shapes[] = {{7, 9, 5}, {1, 1, 3}, {6, 6, 260}, {5, 4, 1}, {8, 8, 16}};
+  static int8_t x[2 * 8 * 8 * 260], out[2 * 8 * 8 * 260], want[8 * 8 * 260];
+  for (size_t t = 0; t < sizeof(shapes) / sizeof(shapes[0]); t++)
+    for (int k = 1; k <= 3; k++)
+      for (int st = 1; st <= 2; st++)
+        for (int pad = 0; pad < k; pad++)
+          for (int mode = 0; mode < 3; mode++) {
+            hwt_shape is = shapes[t];
+            hwt_layer l = {0};
+            l.type = mode == 0 ? hwt_layer_maxpool : hwt_layer_avgpool;
+            l.count_include_pad = mode == 2;
+            l.q8 = true;
+            l.nin = 1;
+            l.kh = l.kw = (uint32_t) k;
+            l.sh = l.sw = (uint32_t) st;
+            l.pad_t = l.pad_l = (uint32_t) pad;
+            l.pad_b = l.pad_r = (uint32_t) (k - 1 - pad / 2);
+            if (is.h + l.pad_t + l.pad_b < (uint32_t) k || is.w + l.pad_l + l.pad_r < (uint32_t) k) continue;
+            l.out = (hwt_shape){(is.h + l.pad_t + l.pad_b - k) / st + 1, (is.w + l.pad_l + l.pad_r - k) / st + 1, is.c};
+            l.oq = (hwt_qparams){mode == 0 ? 0.04f : 0.013f, (int32_t) (rnd() % 256) - 128};
+            hwt_qparams iq[1] = {{0.02f, (int32_t) (rnd() % 256) - 128}};
+            size_t isz = (size_t) is.h * is.w * is.c, osz = (size_t) l.out.h * l.out.w * l.out.c;
+            for (size_t i = 0; i < 2 * isz; i++) x[i] = (int8_t) (rnd() & 255);
+            if (t == 4) memset(x, 127, isz); /* saturated sample */
+            const void *in[1] = {x};
+            uint8_t irank[1] = {4};
+            hwt_op_q8(&l, 2, in, &is, irank, iq, out);
+            for (size_t s = 0; s < 2; s++) {
+              pool_ref(&l, x + s * isz, is, iq[0], want);
+              for (size_t i = 0; i < osz; i++)
+                cr_assert_eq(out[s * osz + i], want[i], "shape %ux%ux%u k %d s %d pad %d mode %d sample %zu at %zu",
+                             is.h, is.w, is.c, k, st, pad, mode, s, i);
+            }
+          }
+}
