@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend: our GEMM kernels through the plan API of kernels.h; a 1x1/stride-1/no-padding conv runs as a GEMM
- * over batch*H*W rows (the only conv our kernels cover). */
+ * over batch*H*W rows, as the engine runs it (int8: with per-channel kernel scales, as the engine's int8 layers).
+ *
+ * The tuner's hook (hwt_bench_own_caps, bench.h) answers from own_supports: what this backend runs is what the
+ * tuner offers. A further own kernel (depthwise, dense KxK conv) plugs in by answering here (supports, caps) and
+ * creating its plan in own_create; the tuner then races it for that op with no change of its own. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend.h"
 #include "hwt_common.h"
@@ -11,6 +16,7 @@ typedef struct own_inst {
   hwt_bench_problem p;
   hwt_gemm_f32_plan *f32;
   hwt_gemm_qs8_plan *qs8;
+  float *scales;        /* per-channel kernel scales (conv_qs8), kept for the plan's life */
   const void *in;
   void *out;
   size_t rows;
@@ -51,11 +57,17 @@ static hwt_status own_create(const hwt_bench_problem *p, bool isa_auto, hwt_isa 
   hwt_status st;
   if (!p->qs8)
     st = hwt_gemm_f32_create(p->n, p->k, weights, bias, -INFINITY, INFINITY, use, blk, &o->f32);
-  else
-    st = hwt_gemm_qs8_create(p->n, p->k, weights, bias, &p->q, use, blk, &o->qs8);
+  else {
+    bool oom;
+    hwt_qs8_params q = p->q;
+    o->scales = hwt_bench_channel_scales_new(p, &oom);
+    q.kernel_scales = o->scales;
+    st = oom ? hwt_status_out_of_memory : hwt_gemm_qs8_create(p->n, p->k, weights, bias, &q, use, blk, &o->qs8);
+  }
   if (st != hwt_status_ok) {
     hwt_errf(err, errlen, "own %s plan (N=%zu, K=%zu, isa %s): %s", p->qs8 ? "gemm_qs8" : "gemm_f32", p->n, p->k,
              hwt_isa_name(use), hwt_status_string(st));
+    free(o->scales);
     free(o);
     return st;
   }
@@ -96,7 +108,23 @@ static void own_destroy(void *inst) {
   if (o == NULL) return;
   hwt_gemm_f32_destroy(o->f32);
   hwt_gemm_qs8_destroy(o->qs8);
+  free(o->scales);
   free(o);
+}
+
+bool hwt_bench_own_caps(hwt_bench_op op, const hwt_bench_shape *shape, size_t batch, hwt_bench_own_caps_t *out) {
+  memset(out, 0, sizeof *out);
+  if (op >= hwt_bench_op_count || shape == NULL || !hwt_bench_shape_fits(op, shape, NULL, 0)) return false;
+  hwt_bench_problem p;
+  hwt_bench_problem_init(&p, op, shape, batch ? batch : 1);
+  out->family = family_of(&p);
+  /* today every own kernel is a GEMM with a blocking; a depthwise or KxK kernel sets gemm = false */
+  out->gemm = true;
+  for (int i = 0; i < hwt_isa_count; i++) {
+    out->isa[i] = own_supports(&p, false, (hwt_isa)i, NULL, 0);
+    out->runs = out->runs || out->isa[i];
+  }
+  return out->runs;
 }
 
 const hwt_bench_backend hwt_bench_backend_own = {

@@ -26,10 +26,26 @@ void hwt_tune_problem_init(hwt_tune_problem *p, hwt_bench_op op, const hwt_bench
   p->rows = p->batch * out_h * out_w;
 }
 
-static bool op_family(hwt_bench_op op, hwt_gemm_family *f) {
-  if (op == hwt_bench_gemm_f32) *f = hwt_gemm_f32;
-  else if (op == hwt_bench_gemm_qs8) *f = hwt_gemm_qs8;
-  else return false;
+bool hwt_tune_own_caps(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_bench_own_caps_t *caps) {
+  if (!hwt_bench_own_caps(p->op, &p->shape, p->batch, caps)) return false;
+  if (caps->gemm) {
+    caps->runs = false;
+    for (int i = 0; i < hwt_isa_count; i++) {
+      caps->isa[i] = m->own_isa[caps->family][i];
+      caps->runs = caps->runs || caps->isa[i];
+    }
+  }
+  bool simd = false;
+  for (int i = hwt_isa_scalar + 1; i < hwt_isa_count; i++) simd = simd || caps->isa[i];
+  if (simd) caps->isa[hwt_isa_scalar] = false;
+  return caps->runs;
+}
+
+/* The GEMM family of a problem our GEMM plans run (with a blocking). */
+static bool op_family(const hwt_tune_problem *p, hwt_gemm_family *f) {
+  hwt_bench_own_caps_t caps;
+  if (!hwt_bench_own_caps(p->op, &p->shape, p->batch, &caps) || !caps.gemm) return false;
+  *f = caps.family;
   return true;
 }
 
@@ -81,7 +97,8 @@ hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_o
                                           hwt_gemm_blocking b) {
   hwt_gemm_family f;
   size_t mr = 1, nr = 1;
-  if (op_family(op, &f)) hwt_gemm_tile(f, isa, &mr, &nr);
+  (void)op;
+  if (op_family(p, &f)) hwt_gemm_tile(f, isa, &mr, &nr);
   if (mr == 0) mr = 1;
   if (nr == 0) nr = 1;
   size_t mc = round_up(b.mc ? b.mc : mr, mr), mmax = round_up(p->rows ? p->rows : 1, mr);
@@ -139,13 +156,18 @@ hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, 
     hwt_tune_candidate c = {.impl = hwt_bench_xnnpack, .threads = t, .default_blocking = true};
     if (!push_unique(&cv, &c)) goto oom;
   }
-  hwt_gemm_family f;
-  if (op_family(p->op, &f)) {
-    bool simd = false;
-    for (int i = 1; i < hwt_isa_count; i++) simd = simd || m->own_isa[f][i];
+  hwt_bench_own_caps_t caps;
+  if (hwt_tune_own_caps(p, m, &caps)) {
     for (int i = 0; i < hwt_isa_count; i++) {
-      if (!m->own_isa[f][i] || (i == hwt_isa_scalar && simd)) continue;
-      hwt_gemm_blocking a = hwt_tune_analytical_blocking(p, f, (hwt_isa)i, &m->cache);
+      if (!caps.isa[i]) continue;
+      if (!caps.gemm) {
+        for (unsigned t = 1; t <= usable; t++) {
+          hwt_tune_candidate c = {.impl = hwt_bench_own, .isa = (hwt_isa)i, .threads = t, .default_blocking = true};
+          if (!push_unique(&cv, &c)) goto oom;
+        }
+        continue;
+      }
+      hwt_gemm_blocking a = hwt_tune_analytical_blocking(p, caps.family, (hwt_isa)i, &m->cache);
       static const double scale[5] = {0.25, 0.5, 1.0, 2.0, 4.0};
       for (unsigned t = 1; t <= usable; t++) {
         for (int x = 0; x < 5; x++) {
