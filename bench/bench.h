@@ -209,6 +209,11 @@ typedef struct hwt_bench_session_options {
   bool pin_threads;            /* pin pool threads to distinct usable CPUs (default in the CLI) */
   volatile int *stop;          /* optional stop flag (SIGINT) */
   const hwt_bench_clock *clock;/* NULL: the real clock */
+  /* Optional: races take their pools of more than one thread from here (the tuner passes the runtime's pool,
+   * engine/pool.h's hwt_pool_get, so it measures a thread count as the engine will run it: its wake-up, spin
+   * and work claiming, not those of a pinned pthreadpool whose idle workers spin ~16 ms). NULL: the session's
+   * pinned pthreadpools. */
+  pthreadpool_t (*race_pool)(unsigned threads);
 } hwt_bench_session_options;
 
 hwt_status hwt_bench_session_create(const hwt_bench_session_options *opt, hwt_bench_session **out, char *err,

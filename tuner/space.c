@@ -59,11 +59,15 @@ void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m) {
     for (int i = 0; i < hwt_isa_count; i++) m->own_isa[f][i] = hwt_gemm_isa_supported((hwt_gemm_family)f, (hwt_isa)i);
 }
 
-/* A thread pays for its wake-up and its share of the tail with about 0.15 MFLOP of fp32 work (2-3 us of one core
- * here): 256x784 at batch 1 (0.4 MFLOP) ran 3-10% faster on 2 threads with a large KC, 128x256 (0.07 MFLOP) twice as
- * slow. int8 multiply-adds go about 4x faster (VNNI), so they count a quarter: 256x784 qs8 ran 2.0 us on 1 thread,
- * 2.4-2.7 us on 2. */
-static const double thread_flops = 1.5e5;
+/* A thread pays for its wake-up and its share of the tail with about 1 MFLOP of fp32 work (10-20 us of one core
+ * here). The runtime's pool (engine/pool.h) wakes a sleeping worker through a futex and runs a job on the caller
+ * alone while its workers lag behind (a busy neighbour): 256x784 at batch 1 (0.4 MFLOP, ~8 us) ran 16-18% faster
+ * on 1 thread than on 2 in two re-measurements, although a race on the bench's pinned pthreadpool (its idle
+ * workers spin ~16 ms, so back-to-back calls never wake one) had 2 threads 7% ahead; in int8 the same shape ran
+ * at 0.4x on 2 threads. So a ~10 us layer is not offered a second thread at all (hwt_tune_threads_may_pay), and
+ * the races measure thread counts on the runtime's pool (cmd_tune.c). int8 multiply-adds go about 4x faster
+ * (VNNI), so they count a quarter. */
+static const double thread_flops = 1.0e6;
 
 static double flops_of(const hwt_tune_problem *p) {
   double f = 2.0 * (double)p->rows * (double)p->n * (double)p->k;
@@ -77,7 +81,7 @@ unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_
   return t >= usable_cpus ? usable_cpus : (unsigned)t;
 }
 
-bool hwt_tune_threads_may_pay(const hwt_tune_problem *p) { return flops_of(p) >= thread_flops / 2; }
+bool hwt_tune_threads_may_pay(const hwt_tune_problem *p) { return flops_of(p) >= thread_flops; }
 
 static size_t round_up(size_t v, size_t m) { return m ? (v + m - 1) / m * m : v; }
 

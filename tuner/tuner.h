@@ -60,11 +60,11 @@ typedef struct hwt_tune_machine {
 /* Fills *m from detect's description (usable CPUs, plausible caches) and the kernels' supported ISAs. */
 void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m);
 
-/* Analytical start: threads from the op's work size (1 below 0.3 MFLOP per call, else every usable CPU up to one
- * per 0.15 MFLOP; int8 work counts a quarter), the best own ISA, blocking from the cache budget. */
+/* Analytical start: threads from the op's work size (1 below 2 MFLOP per call, else every usable CPU up to one
+ * per 1 MFLOP; int8 work counts a quarter), the best own ISA, blocking from the cache budget. */
 unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_cpus);
-/* Whether more than one thread is worth measuring at all: false below half of one thread's work (0.075 MFLOP per
- * call, as counted above), where waking a second thread costs more than the whole call. */
+/* Whether more than one thread is worth measuring at all: false below one thread's work (1 MFLOP per call, as
+ * counted above: a layer of ~10 us), where the runtime's pool waking a second thread costs more than it saves. */
 bool hwt_tune_threads_may_pay(const hwt_tune_problem *p);
 /* The analytical blocking for this problem: hwt_gemm_default_blocking, with KC = K when the problem is one row group
  * (a GEMV: no weight panel to keep in L1 for further rows). Not clamped (hwt_tune_clamp_blocking). */
