@@ -617,6 +617,7 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
   }
   if (hwt_conv_own_eligible(l) && hwt_conv_own_forced() && x->choice.impl != hwt_impl_own) {
     x->choice.impl = hwt_impl_own;
+    x->choice.isa = hwt_gemm_best_isa(q ? hwt_gemm_qs8 : hwt_gemm_f32); /* the default choice says scalar */
     note_source(&x->choice, "%.22s (%s)", "env own");
   }
   if (x->choice.impl == hwt_impl_own && hwt_conv_own_eligible(l)) return create_own_conv(e, i, x, q, err, errlen);

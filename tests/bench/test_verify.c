@@ -110,7 +110,13 @@ Test(verify, race_measures_side_by_side) {
   c[1] = cfg_for(hwt_bench_gemm_f32, hwt_bench_own, "64x64", 4);
   c[1].threads = 2;
   c[2] = cfg_for(hwt_bench_gemm_f32, hwt_bench_reference, "64x64", 4);
-  c[3] = cfg_for(hwt_bench_conv_f32, hwt_bench_own, "8x8x8:8:k3s1p1", 1);  /* own kernels: gemm only */
+  c[3] = cfg_for(hwt_bench_conv_f32, hwt_bench_own, "8x8x8:8:k3s1p1", 1);  /* own kernels at the other arch's ISA */
+  c[3].isa_auto = false;
+#if defined(__aarch64__)
+  c[3].isa = hwt_isa_avx2;
+#else
+  c[3].isa = hwt_isa_neon;
+#endif
   hwt_bench_race *r = NULL;
   char err[256] = "";
   cr_assert_eq(hwt_bench_race_create(session, c, 4, &r, err, sizeof(err)), hwt_status_ok, "%s", err);
