@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Dense KxK convolution as im2col tiles fed to the GEMM plans (hwtune/conv.h): each thread copies a tile of
- * output pixels' receptive fields into its own workspace slice, then runs the GEMM on it, pool-less. */
+ * output pixels' receptive fields into its own workspace slice, then runs the GEMM on it, pool-less.
+ * fp32 interior pixels (the whole receptive field inside the image) skip the copy: for one kernel row ky, the
+ * kw x cin inputs of consecutive output pixels are rows of a matrix read in place, sw x cin floats apart, so
+ * the gemm_f32 micro-kernels run on it directly, one pass per ky accumulating in C (still in L1). */
 #include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/gemm_f32_ukernel.h"
 #include "hwt_common.h"
 #include "hwtune/conv.h"
 
@@ -122,8 +127,8 @@ static void run_task(void *context, size_t t) {
   }
 }
 
-static void common_run(const conv_common *c, void *plan, tile_gemm_fn gemm, size_t batch, size_t h, size_t w,
-                       const void *in, void *out, pthreadpool_t pool) {
+static void common_run(const conv_common *c, void *plan, tile_gemm_fn gemm, void (*task)(void *, size_t),
+                       size_t batch, size_t h, size_t w, const void *in, void *out, pthreadpool_t pool) {
   const hwt_conv_shape *s = &c->s;
   size_t oh = hwt_conv_out_size(h, s->kh, s->sh, s->pad_t, s->pad_b);
   size_t ow = hwt_conv_out_size(w, s->kw, s->sw, s->pad_l, s->pad_r);
@@ -136,20 +141,148 @@ static void common_run(const conv_common *c, void *plan, tile_gemm_fn gemm, size
   tasks = (pixels + chunk - 1) / chunk;
   run_ctx x = {c, plan, gemm, in, out, h, w, oh, ow, pixels, tasks, chunk};
   if (tasks <= 1)
-    run_task(&x, 0);
+    task(&x, 0);
   else
-    pthreadpool_parallelize_1d(pool, run_task, &x, tasks, 0);
+    pthreadpool_parallelize_1d(pool, task, &x, tasks, 0);
 }
 
 /* ---- fp32 ---- */
+enum { DIRECT_MAX_MR = 32 };
+
 struct hwt_conv_f32_plan {
   conv_common c;
-  hwt_gemm_f32_plan *gemm; /* read-only at run: one for all threads */
+  hwt_gemm_f32_plan *gemm;   /* im2col rows (border pixels); read-only at run: one for all threads */
+  /* the direct path (interior pixels) */
+  size_t mr, nr, n_padded;
+  hwt_gemm_f32_ukernel_fn by_rows[DIRECT_MAX_MR + 1];
+  float *packed;             /* kh slabs: kernel row ky's cout x (kw cin) weights, packed for the micro-kernels */
+  float *bias;               /* n_padded */
+  hwt_gemm_f32_minmax minmax;
+  bool clamp;
+  size_t direct_bytes;
 };
 
 static void gemm_f32(void *plan, size_t slice, size_t rows, const void *a, size_t k, void *c, size_t n) {
   (void) slice;
   hwt_gemm_f32_run(((hwt_conv_f32_plan *) plan)->gemm, rows, a, k, c, n, NULL);
+}
+
+/* The micro-kernels of `isa` by row count, as gemm_f32.c chooses them; false when there are none. */
+static bool direct_init(hwt_conv_f32_plan *p, hwt_isa isa, const float *w, const float *bias, float min,
+                        float max) {
+  const hwt_conv_shape *s = &p->c.s;
+  size_t mr = 0, nr = 0;
+  for (size_t i = 0; i < hwt_gemm_f32_ukernel_count; i++)
+    if (hwt_gemm_f32_ukernels[i].isa == isa && hwt_gemm_f32_ukernels[i].mr > mr) {
+      mr = hwt_gemm_f32_ukernels[i].mr;
+      nr = hwt_gemm_f32_ukernels[i].nr;
+    }
+  if (mr == 0 || mr > DIRECT_MAX_MR) return false;
+  for (size_t r = 1; r <= mr; r++) {
+    const hwt_gemm_f32_ukernel_info *pick = NULL;
+    for (size_t i = 0; i < hwt_gemm_f32_ukernel_count; i++) {
+      const hwt_gemm_f32_ukernel_info *u = &hwt_gemm_f32_ukernels[i];
+      if (u->isa == isa && u->mr >= r && u->nr == nr && (pick == NULL || u->mr < pick->mr)) pick = u;
+    }
+    if (pick == NULL) return false;
+    p->by_rows[r] = pick->fn;
+  }
+  p->mr = mr;
+  p->nr = nr;
+  p->n_padded = round_up(s->cout, nr);
+  const size_t kr = (size_t) s->kw * s->cin, slab = hwt_gemm_f32_packed_floats(s->cout, kr, nr);
+  p->packed = hwt_alloc_big(s->kh * slab * sizeof(float));
+  p->bias = hwt_alloc_big(p->n_padded * sizeof(float));
+  float *wky = malloc(s->cout * kr * sizeof(float));
+  if (p->packed == NULL || p->bias == NULL || wky == NULL) {
+    free(wky);
+    return false;
+  }
+  for (uint32_t ky = 0; ky < s->kh; ky++) {
+    for (size_t co = 0; co < s->cout; co++) memcpy(wky + co * kr, w + (co * s->kh + ky) * kr, kr * sizeof(float));
+    hwt_gemm_f32_pack(s->cout, kr, kr, nr, wky, p->packed + ky * slab);
+  }
+  free(wky);
+  memset(p->bias, 0, p->n_padded * sizeof(float));
+  if (bias != NULL) memcpy(p->bias, bias, s->cout * sizeof(float));
+  p->minmax.min = min;
+  p->minmax.max = max;
+  p->clamp = min > -INFINITY || max < INFINITY;
+  p->direct_bytes = (s->kh * slab + p->n_padded) * sizeof(float);
+  return true;
+}
+
+/* Output pixels [ox0, ox1) of row oy of image b, all interior: kh passes of the micro-kernels per MR pixels. */
+static void direct_row(const hwt_conv_f32_plan *p, const float *in, size_t h, size_t w, size_t b, size_t oy,
+                       size_t ox0, size_t ox1, float *out_row) {
+  const hwt_conv_shape *s = &p->c.s;
+  const size_t cin = s->cin, cout = s->cout, kr = (size_t) s->kw * cin, a_stride = (size_t) s->sw * cin;
+  const size_t slab = round_up(cout, p->nr) * kr;
+  const size_t iy0 = oy * s->sh - s->pad_t;
+  for (size_t ox = ox0; ox < ox1; ox += p->mr) {
+    const size_t rows = min_size(p->mr, ox1 - ox);
+    const float *a = in + ((b * h + iy0) * w + (ox * s->sw - s->pad_l)) * cin;
+    float *c = out_row + ox * cout;
+    for (uint32_t ky = 0; ky < s->kh; ky++, a += w * cin) {
+      uint32_t flags = ky ? HWT_GEMM_F32_ACCUMULATE : 0;
+      if (p->clamp && ky + 1 == s->kh) flags |= HWT_GEMM_F32_CLAMP;
+      p->by_rows[rows](rows, cout, kr, a, a_stride, p->packed + ky * slab, p->bias, c, cout, flags, &p->minmax);
+    }
+  }
+}
+
+/* Pixels [p0, p0 + n) on im2col tiles (the workspace slice ws). */
+static void border_run(const hwt_conv_f32_plan *p, size_t t, const run_ctx *x, size_t p0, size_t n) {
+  const conv_common *c = &p->c;
+  unsigned char *ws = c->ws + t * c->tile * c->k * c->es;
+  for (size_t q = p0; q < p0 + n; q += c->tile) {
+    size_t rows = min_size(c->tile, p0 + n - q);
+    im2col(c, x->in, x->h, x->w, x->oh, x->ow, q, rows, ws);
+    hwt_gemm_f32_run(p->gemm, rows, (const float *) ws, c->k, (float *) x->out + q * c->s.cout, c->s.cout, NULL);
+  }
+}
+
+/* Task t of the fp32 plan: its pixels row by row; interior stretches direct, the rest on im2col tiles. */
+static void run_task_f32(void *context, size_t t) {
+  const run_ctx *x = context;
+  const hwt_conv_f32_plan *p = x->plan;
+  const hwt_conv_shape *s = &p->c.s;
+  const size_t h = x->h, w = x->w, oh = x->oh, ow = x->ow;
+  /* interior output columns [xl, xh) and rows [yl, yh) */
+  size_t xl = (s->pad_l + s->sw - 1) / s->sw, yl = (s->pad_t + s->sh - 1) / s->sh;
+  size_t xh = w + s->pad_l >= s->kw ? (w + s->pad_l - s->kw) / s->sw + 1 : 0;
+  size_t yh = h + s->pad_t >= s->kh ? (h + s->pad_t - s->kh) / s->sh + 1 : 0;
+  xh = min_size(xh, ow), yh = min_size(yh, oh);
+  const size_t p_end = min_size(x->pixels, (t + 1) * x->chunk);
+  size_t pend_start = 0, pend_n = 0; /* a pending run of border pixels, flushed when an interior stretch starts */
+  for (size_t q = t * x->chunk; q < p_end;) {
+    const size_t row = q / ow, ox = q % ow, b = row / oh, oy = row % oh;
+    const size_t seg_end = min_size(ow, ox + (p_end - q));
+    size_t lo = ox, hi = ox;
+    if (oy >= yl && oy < yh && xl < xh) {
+      lo = ox < xl ? xl : ox;
+      hi = seg_end < xh ? seg_end : xh;
+      if (hi < lo) hi = lo;
+    }
+    if (lo == hi) { /* no interior stretch: the whole segment is border */
+      if (pend_n == 0) pend_start = q;
+      pend_n += seg_end - ox;
+    } else {
+      if (lo > ox) {
+        if (pend_n == 0) pend_start = q;
+        pend_n += lo - ox;
+      }
+      if (pend_n) border_run(p, t, x, pend_start, pend_n);
+      pend_n = 0;
+      direct_row(p, (const float *) x->in, h, w, b, oy, lo, hi, (float *) x->out + row * ow * s->cout);
+      if (seg_end > hi) {
+        pend_start = row * ow + hi;
+        pend_n = seg_end - hi;
+      }
+    }
+    q += seg_end - ox;
+  }
+  if (pend_n) border_run(p, t, x, pend_start, pend_n);
 }
 
 hwt_status hwt_conv_f32_create(const hwt_conv_shape *shape, const float *w, const float *bias, float min, float max,
@@ -165,6 +298,7 @@ hwt_status hwt_conv_f32_create(const hwt_conv_shape *shape, const float *w, cons
   }
   hwt_status st = p->c.ws ? hwt_status_ok : hwt_status_out_of_memory;
   if (st == hwt_status_ok) st = hwt_gemm_f32_create(shape->cout, p->c.k, w, bias, min, max, isa, blocking, &p->gemm);
+  if (st == hwt_status_ok && !direct_init(p, isa, w, bias, min, max)) st = hwt_status_out_of_memory;
   if (st != hwt_status_ok) {
     hwt_conv_f32_destroy(p);
     return st;
@@ -176,18 +310,20 @@ hwt_status hwt_conv_f32_create(const hwt_conv_shape *shape, const float *w, cons
 void hwt_conv_f32_run(hwt_conv_f32_plan *plan, size_t batch, size_t h, size_t w, const float *in, float *out,
                       pthreadpool_t pool) {
   assert(plan != NULL);
-  common_run(&plan->c, plan, gemm_f32, batch, h, w, in, out, pool);
+  common_run(&plan->c, plan, gemm_f32, run_task_f32, batch, h, w, in, out, pool);
 }
 
 void hwt_conv_f32_destroy(hwt_conv_f32_plan *plan) {
   if (plan == NULL) return;
   hwt_gemm_f32_destroy(plan->gemm);
+  free(plan->packed);
+  free(plan->bias);
   free(plan->c.ws);
   free(plan);
 }
 
 size_t hwt_conv_f32_plan_bytes(const hwt_conv_f32_plan *plan) {
-  return plan ? sizeof(*plan) + plan->c.bytes + hwt_gemm_f32_plan_bytes(plan->gemm) : 0;
+  return plan ? sizeof(*plan) + plan->c.bytes + plan->direct_bytes + hwt_gemm_f32_plan_bytes(plan->gemm) : 0;
 }
 
 /* ---- qs8 ---- */
@@ -226,7 +362,7 @@ hwt_status hwt_conv_qs8_create(const hwt_conv_shape *shape, const int8_t *w, con
 void hwt_conv_qs8_run(hwt_conv_qs8_plan *plan, size_t batch, size_t h, size_t w, const int8_t *in, int8_t *out,
                       pthreadpool_t pool) {
   assert(plan != NULL);
-  common_run(&plan->c, plan, gemm_qs8, batch, h, w, in, out, pool);
+  common_run(&plan->c, plan, gemm_qs8, run_task, batch, h, w, in, out, pool);
 }
 
 void hwt_conv_qs8_destroy(hwt_conv_qs8_plan *plan) {
