@@ -85,6 +85,19 @@ extern bool hwt_engine_native_ops;
 /* The plan of an engine (tests). */
 const hwt_plan_buf *hwt_engine_plan(const hwt_engine *e, size_t *n);
 
+/* ---- dense KxK convolutions on hwtune/conv.h (conv_own.c) ---- */
+typedef struct hwt_conv_own hwt_conv_own;
+/* A conv our KxK plans run: groups 1, dilation 1, not a plain 1x1 (that one is a GEMM). */
+bool hwt_conv_own_eligible(const hwt_layer *l);
+/* HWTUNE_ENGINE_OWN_CONV=1: every eligible conv runs on our plans whatever the chooser says (tests, measuring). */
+bool hwt_conv_own_forced(void);
+/* q: int8 in / out (l->wq, input params iq); else float (l->w). threads: workspace slices. */
+hwt_status hwt_conv_own_create(const hwt_layer *l, hwt_shape is, hwt_qparams iq, bool q, hwt_isa isa,
+                               const hwt_gemm_blocking *blk, unsigned threads, hwt_conv_own **out);
+void hwt_conv_own_run(hwt_conv_own *c, size_t batch, const void *in, void *out, pthreadpool_t pool);
+size_t hwt_conv_own_bytes(const hwt_conv_own *c);
+void hwt_conv_own_destroy(hwt_conv_own *c);
+
 /* ---- reference (reference.c) ---- */
 /* One sample of an fp32 layer with one data input (and add's second operand `from`, shaped like the output):
  * the generator's helper. */

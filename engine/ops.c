@@ -548,23 +548,33 @@ void hwt_op_q8(const hwt_layer *l, size_t batch, const void *const *in, const hw
       break;
     case hwt_layer_softmax: {
       axes_split a = split_axes(l->out, l->axes);
+      /* as softmax_group: direct offsets for contiguous groups, the sum's exponentials reused (same values) */
+      enum { cached = 1024 };
+      bool contig = group_contiguous(&a), keep = a.nin <= cached;
+      double ex[cached];
+#define GRP_OFF(i) (base + (contig ? (i) : offset_of((i), a.id, a.is, a.ni)))
       for (size_t s = 0; s < batch; s++)
         for (size_t g = 0; g < a.nout; g++) {
           size_t base = offset_of(g, a.od, a.os, a.no);
           const int8_t *xs = x + s * n;
           int32_t mx = -128;
           for (size_t i = 0; i < a.nin; i++) {
-            int32_t v = xs[base + offset_of(i, a.id, a.is, a.ni)];
+            int32_t v = xs[GRP_OFF(i)];
             if (v > mx) mx = v;
           }
           double sum = 0;
-          for (size_t i = 0; i < a.nin; i++)
-            sum += exp((double) iq[0].scale * (xs[base + offset_of(i, a.id, a.is, a.ni)] - mx));
           for (size_t i = 0; i < a.nin; i++) {
-            size_t k = base + offset_of(i, a.id, a.is, a.ni);
-            out[s * n + k] = hwt_q8((float) (exp((double) iq[0].scale * (xs[k] - mx)) / sum), oq, -128, 127);
+            double e = exp((double) iq[0].scale * (xs[GRP_OFF(i)] - mx));
+            if (keep) ex[i] = e;
+            sum += e;
+          }
+          for (size_t i = 0; i < a.nin; i++) {
+            size_t k = GRP_OFF(i);
+            double e = keep ? ex[i] : exp((double) iq[0].scale * (xs[k] - mx));
+            out[s * n + k] = hwt_q8((float) (e / sum), oq, -128, 127);
           }
         }
+#undef GRP_OFF
       break;
     }
     case hwt_layer_add: {

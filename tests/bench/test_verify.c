@@ -111,7 +111,13 @@ Test(verify, race_measures_side_by_side) {
   c[1] = cfg_for(hwt_bench_gemm_f32, hwt_bench_own, "64x64", 4);
   c[1].threads = 2;
   c[2] = cfg_for(hwt_bench_gemm_f32, hwt_bench_reference, "64x64", 4);
-  c[3] = cfg_for(hwt_bench_conv_f32, hwt_bench_own, "8x8x8:8:k3s1p1", 1);  /* own kernels: gemm only */
+  c[3] = cfg_for(hwt_bench_conv_f32, hwt_bench_own, "8x8x8:8:k3s1p1", 1);  /* own kernels at the other arch's ISA */
+  c[3].isa_auto = false;
+#if defined(__aarch64__)
+  c[3].isa = hwt_isa_avx2;
+#else
+  c[3].isa = hwt_isa_neon;
+#endif
   hwt_bench_race *r = NULL;
   char err[256] = "";
   cr_assert_eq(hwt_bench_race_create(session, c, 4, &r, err, sizeof(err)), hwt_status_ok, "%s", err);
@@ -174,11 +180,14 @@ Test(verify, conv_qs8_candidates_use_per_channel_scales) {
     cr_assert(memcmp(got, want, sizeof want) == 0, "backend %d differs from the per-channel reference", b);
     be[b]->destroy(inst);
   }
-  /* the tuner's hook: a 1x1 conv_qs8 is a qs8 GEMM of ours with a blocking; a 3x3 one is not ours */
+  /* the tuner's hook: a 1x1 conv_qs8 is a qs8 GEMM of ours with a blocking; a 3x3 one an im2col plan without */
   hwt_bench_own_caps_t caps;
   cr_assert(hwt_bench_own_caps(hwt_bench_conv_qs8, &s, 1, &caps));
   cr_assert(caps.gemm && caps.family == hwt_gemm_qs8);
   cr_assert(caps.isa[hwt_gemm_best_isa(hwt_gemm_qs8)]);
   cr_assert_eq(hwt_bench_parse_shape("5x3x16:24:k3s1p1", &s, NULL, 0), hwt_status_ok);
-  cr_assert(!hwt_bench_own_caps(hwt_bench_conv_qs8, &s, 1, &caps));
+  cr_assert(hwt_bench_own_caps(hwt_bench_conv_qs8, &s, 1, &caps));
+  cr_assert(!caps.gemm);
+  cr_assert_eq(hwt_bench_parse_shape("5x3x16::k3s1p1", &s, NULL, 0), hwt_status_ok);
+  cr_assert(!hwt_bench_own_caps(hwt_bench_dwconv_qs8, &s, 1, &caps), "no own depthwise kernel yet");
 }

@@ -511,3 +511,60 @@ Test(ops_q8, max_and_average_pool) {
             }
           }
 }
+
+/* int8 softmax over every axis set against the loop it replaced (offsets by division, exp computed twice). */
+static void old_softmax_q8(const int8_t *x, hwt_shape s, uint8_t axes, hwt_qparams iq, hwt_qparams oq, int8_t *o) {
+  size_t dims[3] = {s.h, s.w, s.c}, st[3] = {(size_t) s.w * s.c, s.c, 1};
+  size_t od[3], os[3], id[3], is[3], nout = 1, nin = 1;
+  int no = 0, ni = 0;
+  for (int d = 0; d < 3; d++) {
+    if (axes & (1u << d)) {
+      id[ni] = dims[d];
+      is[ni++] = st[d];
+      nin *= dims[d];
+    } else {
+      od[no] = dims[d];
+      os[no++] = st[d];
+      nout *= dims[d];
+    }
+  }
+  for (size_t g = 0; g < nout; g++) {
+    size_t base = old_offset(g, od, os, no);
+    int32_t mx = -128;
+    for (size_t i = 0; i < nin; i++) {
+      int32_t v = x[base + old_offset(i, id, is, ni)];
+      if (v > mx) mx = v;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < nin; i++) sum += exp((double) iq.scale * (x[base + old_offset(i, id, is, ni)] - mx));
+    for (size_t i = 0; i < nin; i++) {
+      size_t k = base + old_offset(i, id, is, ni);
+      o[k] = hwt_q8((float) (exp((double) iq.scale * (x[k] - mx)) / sum), oq, -128, 127);
+    }
+  }
+}
+
+Test(ops_q8, softmax_every_axis_set) {
+  static const hwt_shape shapes[] = {{1, 1, 1000}, {1, 1, 1025}, {3, 5, 7}, {2, 1, 9}, {1, 1, 1}, {4, 4, 80}};
+  static int8_t x[2 * 1280], out[2 * 1280], want[2 * 1280];
+  for (size_t t = 0; t < sizeof(shapes) / sizeof(shapes[0]); t++)
+    for (uint8_t axes = 1; axes < 8; axes++) {
+      hwt_shape s = shapes[t];
+      size_t n = (size_t) s.h * s.w * s.c;
+      for (size_t i = 0; i < 2 * n; i++) x[i] = (int8_t) (rnd() & 255);
+      hwt_layer l = {0};
+      l.type = hwt_layer_softmax;
+      l.q8 = true;
+      l.nin = 1;
+      l.out = s;
+      l.axes = axes;
+      l.oq = (hwt_qparams){1.0f / 256.0f, -128};
+      hwt_qparams iq[1] = {{0.07f, 3}};
+      const void *in[1] = {x};
+      uint8_t irank[1] = {4};
+      hwt_op_q8(&l, 2, in, &s, irank, iq, out);
+      for (size_t b = 0; b < 2; b++) old_softmax_q8(x + b * n, s, axes, iq[0], l.oq, want + b * n);
+      for (size_t i = 0; i < 2 * n; i++)
+        cr_assert_eq(out[i], want[i], "shape %ux%ux%u axes %u at %zu", s.h, s.w, s.c, axes, i);
+    }
+}

@@ -935,14 +935,22 @@ Test(tune_space, sizes_and_dedup) {
   cr_assert_eq(p.n, 64);
   cr_assert_eq(p.k, 9 * 64);
   cr_assert_eq(p.rows, 56 * 56);
+  /* 3x3: our im2col conv plans (hwtune/conv.h) answer it without a blocking: one per ISA and thread count */
+  hwt_bench_own_caps_t caps;
+  cr_assert(hwt_tune_own_caps(&p, &m, &caps));
+  cr_assert(!caps.gemm);
+  size_t isas = 0;
+  for (int i = 0; i < hwt_isa_count; i++) isas += caps.isa[i];
+  cr_assert(isas >= 1);
   cr_assert_eq(hwt_tune_space(&p, &m, &v, &n), hwt_status_ok);
-  cr_assert_eq(n, 2, "3x3: no own kernel answers it (yet): XNNPACK only");
+  cr_assert_eq(n, 2 + 2 * isas, "%zu", n);
+  for (size_t i = 0; i < n; i++)
+    cr_assert(v[i].impl != hwt_bench_own || (v[i].blocking.mc == 0 && v[i].default_blocking));
   free(v);
   /* a 1x1 conv is our GEMM over batch*H*W rows: own per ISA, thread count and blocking, as for gemm */
   cr_assert_eq(hwt_bench_parse_shape("28x28x32:192:k1s1p0", &s, NULL, 0), hwt_status_ok);
   hwt_tune_problem_init(&p, hwt_bench_conv_f32, &s, 2);
   cr_assert_eq(p.rows, 2 * 28 * 28);
-  hwt_bench_own_caps_t caps;
   cr_assert(hwt_tune_own_caps(&p, &m, &caps));
   cr_assert(caps.gemm);
   cr_assert_eq(caps.family, hwt_gemm_f32);
@@ -957,9 +965,14 @@ Test(tune_space, sizes_and_dedup) {
   cr_assert(own >= 2 * 5, "own configurations of a 1x1 conv: %zu", own);
   cr_assert(mc_big > 0);
   free(v);
-  /* with stride or padding it is not a GEMM over the input's rows */
+  /* with stride or padding it is not a GEMM over the input's rows: an im2col plan, no blocking searched */
   cr_assert_eq(hwt_bench_parse_shape("28x28x32:192:k1s2p0", &s, NULL, 0), hwt_status_ok);
   hwt_tune_problem_init(&p, hwt_bench_conv_f32, &s, 1);
+  cr_assert(hwt_tune_own_caps(&p, &m, &caps));
+  cr_assert(!caps.gemm);
+  /* depthwise: XNNPACK only until an own depthwise kernel answers the hook */
+  cr_assert_eq(hwt_bench_parse_shape("28x28x32::k3s1p1", &s, NULL, 0), hwt_status_ok);
+  hwt_tune_problem_init(&p, hwt_bench_dwconv_f32, &s, 1);
   cr_assert(!hwt_tune_own_caps(&p, &m, &caps));
 }
 
