@@ -20,7 +20,7 @@
 
 bool hwt_engine_native_ops = false;
 
-enum { kind_xnn = 0, kind_own_f32, kind_own_q8, kind_native, kind_logits, kind_own_conv };
+enum { kind_xnn = 0, kind_own_f32, kind_own_q8, kind_native, kind_logits, kind_own_conv, kind_own_dw };
 
 typedef struct node_exec {
   hwt_layer_choice choice;
@@ -30,6 +30,7 @@ typedef struct node_exec {
   hwt_gemm_f32_plan *pf;
   hwt_gemm_qs8_plan *pq;
   hwt_conv_own *conv;  /* kind_own_conv (conv_own.c) */
+  hwt_dwconv_own *dw;  /* kind_own_dw (dwconv_own.c) */
   pthreadpool_t pool;
   const void *in[HWT_NODE_MAX_INPUTS]; /* inputs in the element type the node reads */
   hwt_shape ish[HWT_NODE_MAX_INPUTS];
@@ -146,6 +147,7 @@ void hwt_engine_destroy(hwt_engine *e) {
       hwt_gemm_f32_destroy(x->pf);
       hwt_gemm_qs8_destroy(x->pq);
       hwt_conv_own_destroy(x->conv);
+      hwt_dwconv_own_destroy(x->dw);
       hwt_rt_free(x->wf);
       hwt_rt_free(x->bf);
     }
@@ -298,6 +300,25 @@ static hwt_status create_own_conv(hwt_engine *e, size_t i, node_exec *x, bool q,
     return st;
   }
   x->kind = kind_own_conv;
+  return hwt_status_ok;
+}
+
+/* A depthwise conv on hwtune/dwconv.h's plans (dwconv_own.c); HWTUNE_ENGINE_OWN_DW=1 forces it. */
+static hwt_status create_own_dw(hwt_engine *e, size_t i, node_exec *x, bool q, char *err, size_t errlen) {
+  const hwt_layer *l = &e->m->layers[i];
+  if (x->choice.impl != hwt_impl_own) {
+    x->choice.impl = hwt_impl_own;
+    x->choice.isa = hwt_cpu_isa_get()->level; /* the default choice says scalar */
+    note_source(&x->choice, "%.22s (%s)", "env own");
+  }
+  if (!hwt_isa_available(x->choice.isa)) x->choice.isa = hwt_cpu_isa_get()->level;
+  hwt_status st = hwt_dwconv_own_create(l, x->ish[0], x->iq[0], q, x->choice.isa, &x->dw);
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "layer %zu '%s' (%s): hwtune dwconv plan (%s) failed: %s", i, l->name,
+             hwt_layer_type_name(l->type), hwt_isa_name(x->choice.isa), hwt_status_string(st));
+    return st;
+  }
+  x->kind = kind_own_dw;
   return hwt_status_ok;
 }
 
@@ -621,6 +642,8 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
     note_source(&x->choice, "%.22s (%s)", "env own");
   }
   if (x->choice.impl == hwt_impl_own && hwt_conv_own_eligible(l)) return create_own_conv(e, i, x, q, err, errlen);
+  if (hwt_dwconv_own_eligible(l, x->ish[0]) && (x->choice.impl == hwt_impl_own || hwt_dwconv_own_forced()))
+    return create_own_dw(e, i, x, q, err, errlen);
   if (x->choice.impl == hwt_impl_own && !(l->type == hwt_layer_fc || is_1x1(l))) {
     /* Our kernels are GEMMs: they run fully-connected layers and 1x1 convolutions only. */
     x->choice.impl = hwt_impl_xnnpack;
@@ -713,6 +736,7 @@ hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_
     if (e->nx[i].pf != NULL) plan_bytes += hwt_gemm_f32_plan_bytes(e->nx[i].pf);
     if (e->nx[i].pq != NULL) plan_bytes += hwt_gemm_qs8_plan_bytes(e->nx[i].pq);
     plan_bytes += hwt_conv_own_bytes(e->nx[i].conv);
+    plan_bytes += hwt_dwconv_own_bytes(e->nx[i].dw);
   }
   e->bytes = hwt_engine_mem_stats().live_bytes - live0 + plan_bytes;
   *out = e;
@@ -744,6 +768,7 @@ static hwt_status run_node(hwt_engine *e, size_t i) {
     case kind_own_f32: hwt_gemm_f32_run(x->pf, x->gemm_m, x->in[0], x->lda, x->dst, l->out.c, x->pool); break;
     case kind_own_q8: hwt_gemm_qs8_run(x->pq, x->gemm_m, x->in[0], x->lda, x->dst, l->out.c, x->pool); break;
     case kind_own_conv: hwt_conv_own_run(x->conv, e->batch, x->in[0], x->dst, x->pool); break;
+    case kind_own_dw: hwt_dwconv_own_run(x->dw, e->batch, x->in[0], x->dst, x->pool); break;
     case kind_logits: {
       size_t k = e->vals[vidx(e, l->inputs[0])].n;
       /* (float) (q - zp) is exactly 1.0f * (float) (q - zp) */

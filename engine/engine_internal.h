@@ -98,6 +98,18 @@ void hwt_conv_own_run(hwt_conv_own *c, size_t batch, const void *in, void *out, 
 size_t hwt_conv_own_bytes(const hwt_conv_own *c);
 void hwt_conv_own_destroy(hwt_conv_own *c);
 
+/* ---- depthwise convolutions on hwtune/dwconv.h (dwconv_own.c) ---- */
+typedef struct hwt_dwconv_own hwt_dwconv_own;
+/* A dwconv layer (multiplier 1, dilation 1) with fp32 or int8-in/int8-out weights. */
+bool hwt_dwconv_own_eligible(const hwt_layer *l, hwt_shape is);
+/* HWTUNE_ENGINE_OWN_DW=1: every eligible depthwise layer runs on our plans whatever the chooser says. */
+bool hwt_dwconv_own_forced(void);
+hwt_status hwt_dwconv_own_create(const hwt_layer *l, hwt_shape is, hwt_qparams iq, bool q, hwt_isa isa,
+                                 hwt_dwconv_own **out);
+void hwt_dwconv_own_run(const hwt_dwconv_own *c, size_t batch, const void *in, void *out, pthreadpool_t pool);
+size_t hwt_dwconv_own_bytes(const hwt_dwconv_own *c);
+void hwt_dwconv_own_destroy(hwt_dwconv_own *c);
+
 /* ---- reference (reference.c) ---- */
 /* One sample of an fp32 layer with one data input (and add's second operand `from`, shaped like the output):
  * the generator's helper. */
