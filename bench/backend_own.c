@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "hwt_common.h"
 #include "hwtune/conv.h"
+#include "hwtune/dwconv.h"
 
 typedef struct own_inst {
   hwt_bench_problem p;
@@ -21,6 +22,8 @@ typedef struct own_inst {
   hwt_gemm_qs8_plan *qs8;
   hwt_conv_f32_plan *kf; /* KxK conv (own_kxk_*) */
   hwt_conv_qs8_plan *kq;
+  hwt_dwconv_f32_plan *df; /* depthwise conv (own_dw_*) */
+  hwt_dwconv_qs8_plan *dq;
   float *scales;        /* per-channel kernel scales (conv_qs8), kept for the plan's life */
   const void *in;
   void *out;
@@ -52,6 +55,48 @@ static void own_kxk_run(own_inst *o, pthreadpool_t pool) {
   if (o->kq) hwt_conv_qs8_run(o->kq, o->p.batch, o->p.h, o->p.w, o->in, o->out, pool);
 }
 
+/* ---- depthwise convolutions (groups = channels, multiplier 1) on hwtune/dwconv.h's plans ---- */
+static bool own_dw(const hwt_bench_problem *p) {
+  return p->conv && p->groups > 1 && p->groups == p->c && p->out_c == p->c;
+}
+
+static hwt_isa own_dw_isa(bool isa_auto, hwt_isa isa) { return isa_auto ? hwt_cpu_isa_get()->level : isa; }
+
+static bool own_dw_supports(bool isa_auto, hwt_isa isa, char *why, size_t whylen) {
+  hwt_isa use = own_dw_isa(isa_auto, isa);
+  if (use >= hwt_isa_count || !hwt_isa_available(use)) {
+    hwt_errf(why, whylen, "own dwconv: %s is not runnable here", hwt_isa_name(use) ? hwt_isa_name(use) : "?");
+    return false;
+  }
+  return true;
+}
+
+/* bench's depthwise weights are [c][kh][kw]; the plan takes the runtime's [kh][kw][c]. */
+static hwt_status own_dw_create(own_inst *o, hwt_isa isa, const void *weights, const void *bias, char *err,
+                                size_t errlen) {
+  const hwt_bench_problem *p = &o->p;
+  uint32_t pad = (uint32_t)p->pad, st = (uint32_t)p->stride;
+  hwt_dwconv_shape s = {(uint32_t)p->kh, (uint32_t)p->kw, st, st, pad, pad, pad, pad, p->c};
+  size_t taps = p->kh * p->kw, es = p->qs8 ? 1 : sizeof(float);
+  char *w = malloc(taps * p->c * es);
+  if (w == NULL) return hwt_status_out_of_memory;
+  for (size_t c = 0; c < p->c; c++)
+    for (size_t t = 0; t < taps; t++) memcpy(w + (t * p->c + c) * es, (const char *)weights + (c * taps + t) * es, es);
+  hwt_status r = !p->qs8 ? hwt_dwconv_f32_create(&s, (const float *)(void *)w, bias, -INFINITY, INFINITY, isa, &o->df)
+                         : hwt_dwconv_qs8_create(&s, (const int8_t *)w, bias, &o->p.q, isa, &o->dq);
+  free(w);
+  if (r != hwt_status_ok)
+    hwt_errf(err, errlen, "own %s plan (%zux%zu stride %zu pad %zu, isa %s): %s",
+             p->qs8 ? "dwconv_qs8" : "dwconv_f32", p->kh, p->kw, p->stride, p->pad, hwt_isa_name(isa),
+             hwt_status_string(r));
+  return r;
+}
+
+static void own_dw_run(own_inst *o, pthreadpool_t pool) {
+  if (o->df) hwt_dwconv_f32_run(o->df, o->p.batch, o->p.h, o->p.w, o->in, o->out, pool);
+  if (o->dq) hwt_dwconv_qs8_run(o->dq, o->p.batch, o->p.h, o->p.w, o->in, o->out, pool);
+}
+
 static hwt_gemm_family family_of(const hwt_bench_problem *p) { return p->qs8 ? hwt_gemm_qs8 : hwt_gemm_f32; }
 
 static hwt_isa resolve_isa(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa) {
@@ -59,6 +104,7 @@ static hwt_isa resolve_isa(const hwt_bench_problem *p, bool isa_auto, hwt_isa is
 }
 
 static bool own_supports(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa, char *why, size_t whylen) {
+  if (own_dw(p)) return own_dw_supports(isa_auto, isa, why, whylen);
   if (p->conv && p->groups != 1) {
     hwt_errf(why, whylen, "own kernels cover GEMM and dense (groups 1) convolutions only");
     return false;
@@ -73,7 +119,7 @@ static bool own_supports(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa,
 }
 
 static const char *own_isa_name(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa) {
-  const char *name = hwt_isa_name(resolve_isa(p, isa_auto, isa));
+  const char *name = hwt_isa_name(own_dw(p) ? own_dw_isa(isa_auto, isa) : resolve_isa(p, isa_auto, isa));
   return name ? name : "unknown";
 }
 
@@ -92,13 +138,15 @@ static hwt_status own_create(const hwt_bench_problem *p, bool isa_auto, hwt_isa 
   }
   o->p.q.kernel_scales = o->scales;
   hwt_status st;
-  if (own_kxk(p))
+  if (own_dw(p))
+    st = own_dw_create(o, own_dw_isa(isa_auto, isa), weights, bias, err, errlen);
+  else if (own_kxk(p))
     st = own_kxk_create(o, use, blk, weights, bias, err, errlen);
   else if (!p->qs8)
     st = hwt_gemm_f32_create(p->n, p->k, weights, bias, -INFINITY, INFINITY, use, blk, &o->f32);
   else
     st = hwt_gemm_qs8_create(p->n, p->k, weights, bias, &o->p.q, use, blk, &o->qs8);
-  if (st != hwt_status_ok && own_kxk(p)) {
+  if (st != hwt_status_ok && (own_kxk(p) || own_dw(p))) {
     free(o->scales);
     free(o);
     return st;
@@ -125,7 +173,9 @@ static hwt_status own_bind(void *inst, const void *input, void *output, pthreadp
 
 static void own_run(void *inst, pthreadpool_t pool) {
   own_inst *o = inst;
-  if (o->kf || o->kq)
+  if (o->df || o->dq)
+    own_dw_run(o, pool);
+  else if (o->kf || o->kq)
     own_kxk_run(o, pool);
   else if (o->f32)
     hwt_gemm_f32_run(o->f32, o->rows, o->in, o->p.k, o->out, o->p.n, pool);
@@ -135,13 +185,14 @@ static void own_run(void *inst, pthreadpool_t pool) {
 
 static size_t own_op_bytes(const void *inst) {
   const own_inst *o = inst;
+  if (o->df || o->dq) return hwt_dwconv_f32_plan_bytes(o->df) + hwt_dwconv_qs8_plan_bytes(o->dq);
   if (o->kf || o->kq) return hwt_conv_f32_plan_bytes(o->kf) + hwt_conv_qs8_plan_bytes(o->kq);
   return o->f32 ? hwt_gemm_f32_plan_bytes(o->f32) : hwt_gemm_qs8_plan_bytes(o->qs8);
 }
 
 static bool own_blocking(const void *inst, hwt_gemm_blocking *out) {
   const own_inst *o = inst;
-  if (o->kf || o->kq) return false;
+  if (o->kf || o->kq || o->df || o->dq) return false;
   *out = o->f32 ? hwt_gemm_f32_plan_blocking(o->f32) : hwt_gemm_qs8_plan_blocking(o->qs8);
   return true;
 }
@@ -153,6 +204,8 @@ static void own_destroy(void *inst) {
   hwt_gemm_qs8_destroy(o->qs8);
   hwt_conv_f32_destroy(o->kf);
   hwt_conv_qs8_destroy(o->kq);
+  hwt_dwconv_f32_destroy(o->df);
+  hwt_dwconv_qs8_destroy(o->dq);
   free(o->scales);
   free(o);
 }
@@ -165,7 +218,7 @@ bool hwt_bench_own_caps(hwt_bench_op op, const hwt_bench_shape *shape, size_t ba
   out->family = family_of(&p);
   /* GEMM plans (gemm ops, 1x1 stride-1 unpadded convs) take a blocking the tuner searches; the im2col KxK plans
    * run at their defaults (raced per ISA and thread count); a depthwise kernel would answer likewise */
-  out->gemm = !own_kxk(&p);
+  out->gemm = !own_kxk(&p) && !own_dw(&p);
   for (int i = 0; i < hwt_isa_count; i++) {
     out->isa[i] = own_supports(&p, false, (hwt_isa)i, NULL, 0);
     out->runs = out->runs || out->isa[i];
