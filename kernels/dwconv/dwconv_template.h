@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The depthwise row kernels in portable C, written so the compiler vectorizes the channel loops: each ISA's file
- * includes this with its own flags (-mavx512f, -mavx2, NEON is the AArch64 baseline). The vertical tap range is
- * computed once per row and the horizontal one once per pixel, so the tap loops have no per-tap bounds test; a
- * block of channels accumulates in a stack array that stays in L1. */
+/* The depthwise row kernels in portable C, written so the compiler vectorizes them over channels: each ISA's file
+ * defines HWT_DW_ISA and HWT_DW_CT (channels per register tile: two vectors of its width) and includes this with
+ * its own flags (-mavx512f, -mavx2; NEON is the AArch64 baseline).
+ *
+ * Per output row the vertical tap range is computed once, per pixel the horizontal one, so the tap loops carry no
+ * bounds test. Channels go in tiles of HWT_DW_CT held in registers (a fixed-size accumulator array the compiler
+ * keeps in vector registers) across all taps; interior pixels of 3x3 and 5x5 kernels run with the tap counts as
+ * constants (fully unrolled); the last channels (< HWT_DW_CT) take a variable-length tail. qs8 weights are packed
+ * as int16 at create: (x - zp) * w fits int16 (|x - zp| <= 255, |w| <= 128) and sums in int32. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dwconv/dwconv_ukernel.h"
 
-#ifndef HWT_DW_ISA
-#error "define HWT_DW_ISA before including dwconv_template.h"
+#if !defined(HWT_DW_ISA) || !defined(HWT_DW_CT)
+#error "define HWT_DW_ISA and HWT_DW_CT before including dwconv_template.h"
 #endif
 #define HWT_DW_CAT2(a, b) a##b
 #define HWT_DW_CAT(a, b) HWT_DW_CAT2(a, b)
-
-enum { HWT_DW_CB = 256 }; /* channels per accumulator block */
+#define HWT_DW_INLINE static inline __attribute__((always_inline))
 
 static inline void tap_range(long base, uint32_t k, size_t n, uint32_t *k0, uint32_t *k1) {
   long lo = base < 0 ? -base : 0, hi = (long) n - base;
@@ -25,45 +29,134 @@ static inline void tap_range(long base, uint32_t k, size_t n, uint32_t *k0, uint
   *k1 = (uint32_t) hi;
 }
 
+/* ---- fp32 ---- */
+
+/* One tile of HWT_DW_CT channels at channel c: x points at the first valid tap's pixel, w at its weights. */
+HWT_DW_INLINE void f32_tile(const float *restrict x, const float *restrict w, const float *restrict b,
+                            float *restrict o, size_t xrow, size_t wrow, size_t nc, uint32_t nky, uint32_t nkx,
+                            float lo, float hi) {
+  float acc[HWT_DW_CT];
+  for (size_t c = 0; c < HWT_DW_CT; c++) acc[c] = b[c];
+  for (uint32_t ky = 0; ky < nky; ky++)
+    for (uint32_t kx = 0; kx < nkx; kx++) {
+      const float *restrict xp = x + ky * xrow + kx * nc, *restrict wp = w + ky * wrow + kx * nc;
+      for (size_t c = 0; c < HWT_DW_CT; c++) acc[c] += xp[c] * wp[c];
+    }
+  for (size_t c = 0; c < HWT_DW_CT; c++) {
+    float v = acc[c] < lo ? lo : acc[c];
+    o[c] = v > hi ? hi : v;
+  }
+}
+
+HWT_DW_INLINE void f32_tail(const float *restrict x, const float *restrict w, const float *restrict b,
+                            float *restrict o, size_t xrow, size_t wrow, size_t nc, uint32_t nky, uint32_t nkx,
+                            float lo, float hi, size_t n) {
+  float acc[HWT_DW_CT];
+  for (size_t c = 0; c < n; c++) acc[c] = b[c];
+  for (uint32_t ky = 0; ky < nky; ky++)
+    for (uint32_t kx = 0; kx < nkx; kx++) {
+      const float *restrict xp = x + ky * xrow + kx * nc, *restrict wp = w + ky * wrow + kx * nc;
+      for (size_t c = 0; c < n; c++) acc[c] += xp[c] * wp[c];
+    }
+  for (size_t c = 0; c < n; c++) {
+    float v = acc[c] < lo ? lo : acc[c];
+    o[c] = v > hi ? hi : v;
+  }
+}
+
+/* All channels of one pixel with nky x nkx valid taps (constants when inlined from the interior cases). */
+HWT_DW_INLINE void f32_pixel(const float *x, const float *w, const float *b, float *o, size_t xrow, size_t wrow,
+                             size_t nc, uint32_t nky, uint32_t nkx, float lo, float hi) {
+  size_t c = 0;
+  for (; c + HWT_DW_CT <= nc; c += HWT_DW_CT) f32_tile(x + c, w + c, b + c, o + c, xrow, wrow, nc, nky, nkx, lo, hi);
+  if (c < nc) f32_tail(x + c, w + c, b + c, o + c, xrow, wrow, nc, nky, nkx, lo, hi, nc - c);
+}
+
 void HWT_DW_CAT(hwt_dwconv_f32_row__, HWT_DW_ISA)(const hwt_dwconv_row_args *a) {
-  const size_t nc = a->channels;
+  const size_t nc = a->channels, xrow = a->iw * nc, wrow = (size_t) a->kw * nc;
   const float *in = a->in, *wt = a->w, *bias = a->bias;
   float *out = a->out;
   const float lo = a->min, hi = a->max;
   uint32_t ky0, ky1;
   long iy0 = (long) (a->oy * a->sh) - a->pad_t;
   tap_range(iy0, a->kh, a->ih, &ky0, &ky1);
+  const uint32_t nky = ky1 - ky0;
   for (size_t ox = 0; ox < a->ow; ox++) {
     uint32_t kx0, kx1;
     long ix0 = (long) (ox * a->sw) - a->pad_l;
     tap_range(ix0, a->kw, a->iw, &kx0, &kx1);
+    const uint32_t nkx = kx1 - kx0;
     float *o = out + ox * nc;
-    for (size_t c0 = 0; c0 < nc; c0 += HWT_DW_CB) {
-      const size_t n = nc - c0 < HWT_DW_CB ? nc - c0 : HWT_DW_CB;
-      float acc[HWT_DW_CB];
-      for (size_t c = 0; c < n; c++) acc[c] = bias[c0 + c];
-      for (uint32_t ky = ky0; ky < ky1; ky++) {
-        const float *xr = in + ((size_t) (iy0 + ky) * a->iw) * nc + c0;
-        const float *wr = wt + (size_t) ky * a->kw * nc + c0;
-        for (uint32_t kx = kx0; kx < kx1; kx++) {
-          const float *restrict x = xr + (size_t) (ix0 + kx) * nc;
-          const float *restrict w = wr + (size_t) kx * nc;
-          for (size_t c = 0; c < n; c++) acc[c] += x[c] * w[c];
-        }
-      }
-      for (size_t c = 0; c < n; c++) {
-        float v = acc[c];
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-        o[c0 + c] = v;
-      }
+    if (nky == 0 || nkx == 0) {
+      f32_pixel(in, wt, bias, o, xrow, wrow, nc, 0, 0, lo, hi);
+      continue;
     }
+    const float *x = in + (size_t) (iy0 + ky0) * xrow + (size_t) (ix0 + kx0) * nc;
+    const float *w = wt + ky0 * wrow + kx0 * nc;
+    if (nky == 3 && nkx == 3)
+      f32_pixel(x, w, bias, o, xrow, wrow, nc, 3, 3, lo, hi);
+    else if (nky == 5 && nkx == 5)
+      f32_pixel(x, w, bias, o, xrow, wrow, nc, 5, 5, lo, hi);
+    else
+      f32_pixel(x, w, bias, o, xrow, wrow, nc, nky, nkx, lo, hi);
   }
 }
 
+/* ---- qs8 ---- */
+
+HWT_DW_INLINE void qs8_out(const int32_t *acc, const float *restrict s, int8_t *restrict o, size_t n, float ozp,
+                           float qlo, float qhi) {
+  for (size_t c = 0; c < n; c++) {
+    float r = (float) acc[c] * s[c];
+    r = r != r ? 0.0f : r; /* 0 x inf: the real value is 0 (engine/reference.c requant) */
+    float v = nearbyintf(r) + ozp;
+    v = v < qlo ? qlo : v;
+    v = v > qhi ? qhi : v;
+    o[c] = (int8_t) (int32_t) v;
+  }
+}
+
+HWT_DW_INLINE void qs8_tile(const int8_t *restrict x, const int16_t *restrict w, const int32_t *restrict b,
+                            const float *restrict s, int8_t *restrict o, size_t xrow, size_t wrow, size_t nc,
+                            uint32_t nky, uint32_t nkx, int16_t zp, float ozp, float qlo, float qhi) {
+  int32_t acc[HWT_DW_CT];
+  for (size_t c = 0; c < HWT_DW_CT; c++) acc[c] = b[c];
+  for (uint32_t ky = 0; ky < nky; ky++)
+    for (uint32_t kx = 0; kx < nkx; kx++) {
+      const int8_t *restrict xp = x + ky * xrow + kx * nc;
+      const int16_t *restrict wp = w + ky * wrow + kx * nc;
+      for (size_t c = 0; c < HWT_DW_CT; c++) acc[c] += (int16_t) ((int16_t) (xp[c] - zp) * wp[c]);
+    }
+  qs8_out(acc, s, o, HWT_DW_CT, ozp, qlo, qhi);
+}
+
+HWT_DW_INLINE void qs8_tail(const int8_t *restrict x, const int16_t *restrict w, const int32_t *restrict b,
+                            const float *restrict s, int8_t *restrict o, size_t xrow, size_t wrow, size_t nc,
+                            uint32_t nky, uint32_t nkx, int16_t zp, float ozp, float qlo, float qhi, size_t n) {
+  int32_t acc[HWT_DW_CT];
+  for (size_t c = 0; c < n; c++) acc[c] = b[c];
+  for (uint32_t ky = 0; ky < nky; ky++)
+    for (uint32_t kx = 0; kx < nkx; kx++) {
+      const int8_t *restrict xp = x + ky * xrow + kx * nc;
+      const int16_t *restrict wp = w + ky * wrow + kx * nc;
+      for (size_t c = 0; c < n; c++) acc[c] += (int16_t) ((int16_t) (xp[c] - zp) * wp[c]);
+    }
+  qs8_out(acc, s, o, n, ozp, qlo, qhi);
+}
+
+HWT_DW_INLINE void qs8_pixel(const int8_t *x, const int16_t *w, const int32_t *b, const float *s, int8_t *o,
+                             size_t xrow, size_t wrow, size_t nc, uint32_t nky, uint32_t nkx, int16_t zp, float ozp,
+                             float qlo, float qhi) {
+  size_t c = 0;
+  for (; c + HWT_DW_CT <= nc; c += HWT_DW_CT)
+    qs8_tile(x + c, w + c, b + c, s + c, o + c, xrow, wrow, nc, nky, nkx, zp, ozp, qlo, qhi);
+  if (c < nc) qs8_tail(x + c, w + c, b + c, s + c, o + c, xrow, wrow, nc, nky, nkx, zp, ozp, qlo, qhi, nc - c);
+}
+
 void HWT_DW_CAT(hwt_dwconv_qs8_row__, HWT_DW_ISA)(const hwt_dwconv_row_args *a) {
-  const size_t nc = a->channels;
-  const int8_t *in = a->in, *wt = a->w;
+  const size_t nc = a->channels, xrow = a->iw * nc, wrow = (size_t) a->kw * nc;
+  const int8_t *in = a->in;
+  const int16_t *wt = a->w;
   const int32_t *bias = a->bias;
   const float *scale = a->scale;
   int8_t *out = a->out;
@@ -72,33 +165,24 @@ void HWT_DW_CAT(hwt_dwconv_qs8_row__, HWT_DW_ISA)(const hwt_dwconv_row_args *a) 
   uint32_t ky0, ky1;
   long iy0 = (long) (a->oy * a->sh) - a->pad_t;
   tap_range(iy0, a->kh, a->ih, &ky0, &ky1);
+  const uint32_t nky = ky1 - ky0;
   for (size_t ox = 0; ox < a->ow; ox++) {
     uint32_t kx0, kx1;
     long ix0 = (long) (ox * a->sw) - a->pad_l;
     tap_range(ix0, a->kw, a->iw, &kx0, &kx1);
+    const uint32_t nkx = kx1 - kx0;
     int8_t *o = out + ox * nc;
-    for (size_t c0 = 0; c0 < nc; c0 += HWT_DW_CB) {
-      const size_t n = nc - c0 < HWT_DW_CB ? nc - c0 : HWT_DW_CB;
-      int32_t acc[HWT_DW_CB];
-      for (size_t c = 0; c < n; c++) acc[c] = bias[c0 + c];
-      for (uint32_t ky = ky0; ky < ky1; ky++) {
-        const int8_t *xr = in + ((size_t) (iy0 + ky) * a->iw) * nc + c0;
-        const int8_t *wr = wt + (size_t) ky * a->kw * nc + c0;
-        for (uint32_t kx = kx0; kx < kx1; kx++) {
-          const int8_t *restrict x = xr + (size_t) (ix0 + kx) * nc;
-          const int8_t *restrict w = wr + (size_t) kx * nc;
-          /* |x - zp| <= 255 and |w| <= 128: the product fits int16. */
-          for (size_t c = 0; c < n; c++) acc[c] += (int16_t) ((int16_t) (x[c] - zp) * (int16_t) w[c]);
-        }
-      }
-      for (size_t c = 0; c < n; c++) {
-        float r = (float) acc[c] * scale[c0 + c];
-        r = r != r ? 0.0f : r;
-        float v = nearbyintf(r) + ozp;
-        v = v < qlo ? qlo : v;
-        v = v > qhi ? qhi : v;
-        o[c0 + c] = (int8_t) (int32_t) v;
-      }
+    if (nky == 0 || nkx == 0) {
+      qs8_pixel(in, wt, bias, scale, o, xrow, wrow, nc, 0, 0, zp, ozp, qlo, qhi);
+      continue;
     }
+    const int8_t *x = in + (size_t) (iy0 + ky0) * xrow + (size_t) (ix0 + kx0) * nc;
+    const int16_t *w = wt + ky0 * wrow + kx0 * nc;
+    if (nky == 3 && nkx == 3)
+      qs8_pixel(x, w, bias, scale, o, xrow, wrow, nc, 3, 3, zp, ozp, qlo, qhi);
+    else if (nky == 5 && nkx == 5)
+      qs8_pixel(x, w, bias, scale, o, xrow, wrow, nc, 5, 5, zp, ozp, qlo, qhi);
+    else
+      qs8_pixel(x, w, bias, scale, o, xrow, wrow, nc, nky, nkx, zp, ozp, qlo, qhi);
   }
 }

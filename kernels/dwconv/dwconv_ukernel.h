@@ -9,7 +9,7 @@
 typedef struct hwt_dwconv_row_args {
   const void *in;      /* the image: h x w x channels */
   void *out;           /* the output row: ow x channels */
-  const void *w;       /* packed weights: kh*kw taps x channels (int8 for qs8) */
+  const void *w;       /* packed weights: kh*kw taps x channels (float; int16 for qs8) */
   const void *bias;    /* channels (float or int32), never NULL (zeros packed) */
   const float *scale;  /* qs8: channels requantization scales */
   size_t channels, ih, iw, ow;
