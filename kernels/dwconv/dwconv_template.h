@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The depthwise row kernels in portable C, written so the compiler vectorizes them over channels: each ISA's file
- * defines HWT_DW_ISA and HWT_DW_CT (channels per register tile: two vectors of its width) and includes this with
+ * defines HWT_DW_ISA and HWT_DW_VB (bytes of its float vector register; a tile is two vectors) and includes this with
  * its own flags (-mavx512f, -mavx2; NEON is the AArch64 baseline).
  *
  * Per output row the vertical tap range is computed once, per pixel the horizontal one, so the tap loops carry no
- * bounds test. Channels go in tiles of HWT_DW_CT held in registers (a fixed-size accumulator array the compiler
- * keeps in vector registers) across all taps; interior pixels of 3x3 and 5x5 kernels run with the tap counts as
+ * bounds test. Channels go in tiles of HWT_DW_CT held in registers (GCC/Clang
+ * vector-extension registers) across all taps; interior pixels of 3x3 and 5x5 kernels run with the tap counts as
  * constants (fully unrolled); the last channels (< HWT_DW_CT) take a variable-length tail. qs8 weights are packed
  * as int16 at create: (x - zp) * w fits int16 (|x - zp| <= 255, |w| <= 128) and sums in int32. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dwconv/dwconv_ukernel.h"
 
-#if !defined(HWT_DW_ISA) || !defined(HWT_DW_CT)
-#error "define HWT_DW_ISA and HWT_DW_CT before including dwconv_template.h"
+#if !defined(HWT_DW_ISA) || !defined(HWT_DW_VB)
+#error "define HWT_DW_ISA and HWT_DW_VB before including dwconv_template.h"
 #endif
 #define HWT_DW_CAT2(a, b) a##b
 #define HWT_DW_CAT(a, b) HWT_DW_CAT2(a, b)
@@ -29,23 +30,54 @@ static inline void tap_range(long base, uint32_t k, size_t n, uint32_t *k0, uint
   *k1 = (uint32_t) hi;
 }
 
+/* GCC/Clang vector extensions: HWT_DW_VB bytes per float vector (the ISA's register), V lanes; a tile is two. */
+#define HWT_DW_V (HWT_DW_VB / 4)
+#define HWT_DW_CT (2 * HWT_DW_V)
+typedef float dw_vf __attribute__((vector_size(HWT_DW_VB)));
+typedef int32_t dw_vi32 __attribute__((vector_size(HWT_DW_VB)));
+typedef int16_t dw_vi16 __attribute__((vector_size(HWT_DW_VB / 2)));
+typedef int8_t dw_vi8 __attribute__((vector_size(HWT_DW_VB / 4)));
+
+HWT_DW_INLINE dw_vf ld_f(const float *p) {
+  dw_vf v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+HWT_DW_INLINE dw_vi16 ld_i16(const int16_t *p) {
+  dw_vi16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+HWT_DW_INLINE dw_vi16 ld_i8(const int8_t *p) {
+  dw_vi8 v;
+  memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, dw_vi16);
+}
+HWT_DW_INLINE dw_vf clamp_f(dw_vf v, dw_vf lo, dw_vf hi) {
+  dw_vi32 m = v < lo;
+  v = (dw_vf) (((dw_vi32) v & ~m) | ((dw_vi32) lo & m));
+  m = v > hi;
+  return (dw_vf) (((dw_vi32) v & ~m) | ((dw_vi32) hi & m));
+}
+
 /* ---- fp32 ---- */
 
-/* One tile of HWT_DW_CT channels at channel c: x points at the first valid tap's pixel, w at its weights. */
+/* One tile of HWT_DW_CT channels: x points at the first valid tap's pixel, w at its weights. */
 HWT_DW_INLINE void f32_tile(const float *restrict x, const float *restrict w, const float *restrict b,
                             float *restrict o, size_t xrow, size_t wrow, size_t nc, uint32_t nky, uint32_t nkx,
                             float lo, float hi) {
-  float acc[HWT_DW_CT];
-  for (size_t c = 0; c < HWT_DW_CT; c++) acc[c] = b[c];
+  dw_vf a0 = ld_f(b), a1 = ld_f(b + HWT_DW_V);
   for (uint32_t ky = 0; ky < nky; ky++)
     for (uint32_t kx = 0; kx < nkx; kx++) {
-      const float *restrict xp = x + ky * xrow + kx * nc, *restrict wp = w + ky * wrow + kx * nc;
-      for (size_t c = 0; c < HWT_DW_CT; c++) acc[c] += xp[c] * wp[c];
+      const float *xp = x + ky * xrow + kx * nc, *wp = w + ky * wrow + kx * nc;
+      a0 += ld_f(xp) * ld_f(wp);
+      a1 += ld_f(xp + HWT_DW_V) * ld_f(wp + HWT_DW_V);
     }
-  for (size_t c = 0; c < HWT_DW_CT; c++) {
-    float v = acc[c] < lo ? lo : acc[c];
-    o[c] = v > hi ? hi : v;
-  }
+  dw_vf vlo = lo - (dw_vf){0}, vhi = hi - (dw_vf){0};
+  a0 = clamp_f(a0, vlo, vhi);
+  a1 = clamp_f(a1, vlo, vhi);
+  memcpy(o, &a0, sizeof a0);
+  memcpy(o + HWT_DW_V, &a1, sizeof a1);
 }
 
 HWT_DW_INLINE void f32_tail(const float *restrict x, const float *restrict w, const float *restrict b,
@@ -119,14 +151,21 @@ HWT_DW_INLINE void qs8_out(const int32_t *acc, const float *restrict s, int8_t *
 HWT_DW_INLINE void qs8_tile(const int8_t *restrict x, const int16_t *restrict w, const int32_t *restrict b,
                             const float *restrict s, int8_t *restrict o, size_t xrow, size_t wrow, size_t nc,
                             uint32_t nky, uint32_t nkx, int16_t zp, float ozp, float qlo, float qhi) {
-  int32_t acc[HWT_DW_CT];
-  for (size_t c = 0; c < HWT_DW_CT; c++) acc[c] = b[c];
+  dw_vi32 a0, a1;
+  memcpy(&a0, b, sizeof a0);
+  memcpy(&a1, b + HWT_DW_V, sizeof a1);
+  const dw_vi16 vzp = zp - (dw_vi16){0};
   for (uint32_t ky = 0; ky < nky; ky++)
     for (uint32_t kx = 0; kx < nkx; kx++) {
-      const int8_t *restrict xp = x + ky * xrow + kx * nc;
-      const int16_t *restrict wp = w + ky * wrow + kx * nc;
-      for (size_t c = 0; c < HWT_DW_CT; c++) acc[c] += (int16_t) ((int16_t) (xp[c] - zp) * wp[c]);
+      const int8_t *xp = x + ky * xrow + kx * nc;
+      const int16_t *wp = w + ky * wrow + kx * nc;
+      dw_vi16 p0 = (ld_i8(xp) - vzp) * ld_i16(wp), p1 = (ld_i8(xp + HWT_DW_V) - vzp) * ld_i16(wp + HWT_DW_V);
+      a0 += __builtin_convertvector(p0, dw_vi32);
+      a1 += __builtin_convertvector(p1, dw_vi32);
     }
+  int32_t acc[HWT_DW_CT];
+  memcpy(acc, &a0, sizeof a0);
+  memcpy(acc + HWT_DW_V, &a1, sizeof a1);
   qs8_out(acc, s, o, HWT_DW_CT, ozp, qlo, qhi);
 }
 
