@@ -15,7 +15,8 @@
  *   gemm:  input [batch][k], weights [n][k], bias [n], output [batch][n]
  *   conv:  input [batch][h][w][c], weights [groups][out_c/groups][kh][kw][c/groups], bias [out_c],
  *          output [batch][out_h][out_w][out_c]
- * f32 bias is float, qs8 bias is int32; qs8 uses `q` (per-tensor kernel scale). */
+ * f32 bias is float, qs8 bias is int32; qs8 uses `q`: gemm ops one kernel scale (q.kernel_scale), conv ops one
+ * per output channel (hwt_bench_channel_scale), as the runtime's int8 convolutions are quantized. */
 typedef struct hwt_bench_problem {
   hwt_bench_op op;
   bool qs8, conv;
@@ -28,6 +29,14 @@ typedef struct hwt_bench_problem {
 
 /* Fills the problem for a configuration's op, shape and batch. */
 void hwt_bench_problem_init(hwt_bench_problem *p, hwt_bench_op op, const hwt_bench_shape *s, size_t batch);
+/* Whether the problem's int8 weights have one scale per output channel (qs8 conv and dwconv ops). */
+bool hwt_bench_per_channel(const hwt_bench_problem *p);
+/* The kernel scale of output channel o: q.kernel_scale times 0.8..1.2 by channel when per-channel, else
+ * q.kernel_scale. Every backend and the reference build from it. */
+float hwt_bench_channel_scale(const hwt_bench_problem *p, size_t o);
+/* The n per-channel scales, malloc'ed (free()); NULL when the problem is per-tensor or on out of memory
+ * (*oom tells them apart). */
+float *hwt_bench_channel_scales_new(const hwt_bench_problem *p, bool *oom);
 /* Elements per call of the gemm view: rows of A (batch for gemm, batch*out_h*out_w for conv). */
 size_t hwt_bench_problem_rows(const hwt_bench_problem *p);
 

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend: our GEMM kernels through the plan API of kernels.h; a 1x1/stride-1/no-padding conv runs as a GEMM
- * over batch*H*W rows, any other dense conv on hwtune/conv.h's im2col plans. */
+ * over batch*H*W rows, as the engine runs it, any other dense conv on hwtune/conv.h's im2col plans (int8: with
+ * per-channel kernel scales, as the engine's int8 layers).
+ *
+ * The tuner's hook (hwt_bench_own_caps, bench.h) answers from own_supports: what this backend runs is what the
+ * tuner offers. A further own kernel (depthwise) plugs in by answering here (supports, caps: gemm = false when it
+ * takes no GEMM blocking) and creating its plan in own_create; the tuner then races it with no change of its own. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -15,6 +21,7 @@ typedef struct own_inst {
   hwt_gemm_qs8_plan *qs8;
   hwt_conv_f32_plan *kf; /* KxK conv (own_kxk_*) */
   hwt_conv_qs8_plan *kq;
+  float *scales;        /* per-channel kernel scales (conv_qs8), kept for the plan's life */
   const void *in;
   void *out;
   size_t rows;
@@ -77,20 +84,29 @@ static hwt_status own_create(const hwt_bench_problem *p, bool isa_auto, hwt_isa 
   o->p = *p;
   o->rows = hwt_bench_problem_rows(p);
   hwt_isa use = resolve_isa(p, isa_auto, isa);
+  bool oom;
+  o->scales = hwt_bench_channel_scales_new(p, &oom); /* int8 convs: per-channel, as the engine's */
+  if (oom) {
+    free(o);
+    return hwt_status_out_of_memory;
+  }
+  o->p.q.kernel_scales = o->scales;
   hwt_status st;
   if (own_kxk(p))
     st = own_kxk_create(o, use, blk, weights, bias, err, errlen);
   else if (!p->qs8)
     st = hwt_gemm_f32_create(p->n, p->k, weights, bias, -INFINITY, INFINITY, use, blk, &o->f32);
   else
-    st = hwt_gemm_qs8_create(p->n, p->k, weights, bias, &p->q, use, blk, &o->qs8);
+    st = hwt_gemm_qs8_create(p->n, p->k, weights, bias, &o->p.q, use, blk, &o->qs8);
   if (st != hwt_status_ok && own_kxk(p)) {
+    free(o->scales);
     free(o);
     return st;
   }
   if (st != hwt_status_ok) {
     hwt_errf(err, errlen, "own %s plan (N=%zu, K=%zu, isa %s): %s", p->qs8 ? "gemm_qs8" : "gemm_f32", p->n, p->k,
              hwt_isa_name(use), hwt_status_string(st));
+    free(o->scales);
     free(o);
     return st;
   }
@@ -137,7 +153,24 @@ static void own_destroy(void *inst) {
   hwt_gemm_qs8_destroy(o->qs8);
   hwt_conv_f32_destroy(o->kf);
   hwt_conv_qs8_destroy(o->kq);
+  free(o->scales);
   free(o);
+}
+
+bool hwt_bench_own_caps(hwt_bench_op op, const hwt_bench_shape *shape, size_t batch, hwt_bench_own_caps_t *out) {
+  memset(out, 0, sizeof *out);
+  if (op >= hwt_bench_op_count || shape == NULL || !hwt_bench_shape_fits(op, shape, NULL, 0)) return false;
+  hwt_bench_problem p;
+  hwt_bench_problem_init(&p, op, shape, batch ? batch : 1);
+  out->family = family_of(&p);
+  /* GEMM plans (gemm ops, 1x1 stride-1 unpadded convs) take a blocking the tuner searches; the im2col KxK plans
+   * run at their defaults (raced per ISA and thread count); a depthwise kernel would answer likewise */
+  out->gemm = !own_kxk(&p);
+  for (int i = 0; i < hwt_isa_count; i++) {
+    out->isa[i] = own_supports(&p, false, (hwt_isa)i, NULL, 0);
+    out->runs = out->runs || out->isa[i];
+  }
+  return out->runs;
 }
 
 const hwt_bench_backend hwt_bench_backend_own = {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Backend: XNNPACK convolution NHWC f32 / qs8; depthwise is groups = channels with one channel per group. */
+/* Backend: XNNPACK convolution NHWC f32 / qc8 (int8 with per-channel kernel scales, the operator the engine runs
+ * for its int8 layers); depthwise is groups = channels with one channel per group. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -12,6 +13,7 @@ typedef struct conv_inst {
   xnn_operator_t op;
   hwt_bench_problem p;
   size_t bytes;         /* XNNPACK's allocations during create and setup (indirection buffer) */
+  float *scales;        /* qc8: per-channel kernel scales */
 } conv_inst;
 
 static bool conv_supports(const hwt_bench_problem *p, bool isa_auto, hwt_isa isa, char *why, size_t whylen) {
@@ -50,14 +52,22 @@ static hwt_status conv_create(const hwt_bench_problem *p, bool isa_auto, hwt_isa
     xs = xnn_create_convolution2d_nhwc_f32(pad, pad, pad, pad, (uint32_t)p->kh, (uint32_t)p->kw,
                                            (uint32_t)p->stride, (uint32_t)p->stride, 1, 1, g, gic, goc, p->c,
                                            p->out_c, weights, bias, -INFINITY, INFINITY, 0, &c->op);
-  else
-    xs = xnn_create_convolution2d_nhwc_qs8(pad, pad, pad, pad, (uint32_t)p->kh, (uint32_t)p->kw,
+  else {
+    bool oom;
+    c->scales = hwt_bench_channel_scales_new(p, &oom);
+    if (c->scales == NULL) {
+      free(c);
+      return hwt_status_out_of_memory;
+    }
+    xs = xnn_create_convolution2d_nhwc_qc8(pad, pad, pad, pad, (uint32_t)p->kh, (uint32_t)p->kw,
                                            (uint32_t)p->stride, (uint32_t)p->stride, 1, 1, g, gic, goc, p->c,
-                                           p->out_c, p->q.input_zero_point, p->q.input_scale, p->q.kernel_scale,
+                                           p->out_c, p->q.input_zero_point, p->q.input_scale, c->scales,
                                            weights, bias, p->q.output_zero_point, p->q.output_scale,
                                            p->q.output_min, p->q.output_max, 0, &c->op);
+  }
   if (xs != xnn_status_success) {
-    hwt_errf(err, errlen, "xnn_create_convolution2d_nhwc_%s failed: status %d", p->qs8 ? "qs8" : "f32", (int)xs);
+    hwt_errf(err, errlen, "xnn_create_convolution2d_nhwc_%s failed: status %d", p->qs8 ? "qc8" : "f32", (int)xs);
+    free(c->scales);
     free(c);
     return xs == xnn_status_unsupported_hardware ? hwt_status_unsupported : hwt_status_internal;
   }
@@ -71,7 +81,7 @@ static hwt_status conv_bind(void *inst, const void *input, void *output, pthread
   conv_inst *c = inst;
   const size_t before = hwt_bench_xnnpack_bytes_in_use();
   enum xnn_status xs =
-      c->p.qs8 ? xnn_setup_convolution2d_nhwc_qs8(c->op, c->p.batch, c->p.h, c->p.w, input, output, pool)
+      c->p.qs8 ? xnn_setup_convolution2d_nhwc_qc8(c->op, c->p.batch, c->p.h, c->p.w, input, output, pool)
                : xnn_setup_convolution2d_nhwc_f32(c->op, c->p.batch, c->p.h, c->p.w, input, output, pool);
   if (xs != xnn_status_success) {
     hwt_errf(err, errlen, "xnn_setup_convolution2d_nhwc failed: status %d", (int)xs);
@@ -97,6 +107,7 @@ static void conv_destroy(void *inst) {
   conv_inst *c = inst;
   if (c == NULL) return;
   if (c->op) xnn_delete_operator(c->op);
+  free(c->scales);
   free(c);
 }
 

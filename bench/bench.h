@@ -90,6 +90,17 @@ hwt_status hwt_bench_read_shapes(const char *path, hwt_bench_shape_entry **out, 
 /* Whether a shape fits an op (gemm shape for gemm ops, conv for conv, conv with OC = C for dwconv). */
 bool hwt_bench_shape_fits(hwt_bench_op op, const hwt_bench_shape *shape, char *why, size_t whylen);
 
+/* What our own kernels offer for (op, shape, batch): the tuner's hook (tuner/space.c), answered by the own
+ * backend from what it runs. runs: some ISA runs it; isa[i]: runnable at ISA i here; gemm: it is a GEMM plan of
+ * `family` taking a blocking (the tuner then searches MC, KC, NC); a kernel without a blocking (gemm = false) is
+ * raced per ISA and thread count at its own defaults. */
+typedef struct hwt_bench_own_caps_t {
+  bool runs, gemm;
+  hwt_gemm_family family;
+  bool isa[hwt_isa_count];
+} hwt_bench_own_caps_t;
+bool hwt_bench_own_caps(hwt_bench_op op, const hwt_bench_shape *shape, size_t batch, hwt_bench_own_caps_t *out);
+
 /* ---------------------------------------------------------------- one configuration */
 
 typedef struct hwt_bench_config {
@@ -198,6 +209,11 @@ typedef struct hwt_bench_session_options {
   bool pin_threads;            /* pin pool threads to distinct usable CPUs (default in the CLI) */
   volatile int *stop;          /* optional stop flag (SIGINT) */
   const hwt_bench_clock *clock;/* NULL: the real clock */
+  /* Optional: races take their pools of more than one thread from here (the tuner passes the runtime's pool,
+   * engine/pool.h's hwt_pool_get, so it measures a thread count as the engine will run it: its wake-up, spin
+   * and work claiming, not those of a pinned pthreadpool whose idle workers spin ~16 ms). NULL: the session's
+   * pinned pthreadpools. */
+  pthreadpool_t (*race_pool)(unsigned threads);
 } hwt_bench_session_options;
 
 hwt_status hwt_bench_session_create(const hwt_bench_session_options *opt, hwt_bench_session **out, char *err,

@@ -29,6 +29,7 @@ struct hwt_bench_session {
   hwt_hw hw;
   bool pin;
   volatile int *stop;
+  pthreadpool_t (*race_pool)(unsigned threads);  /* optional: races' multi-thread pools (options) */
   hwt_bench_clock clock;
   double timer_overhead;
   hwt_pool pool;
@@ -171,6 +172,7 @@ hwt_status hwt_bench_session_create(const hwt_bench_session_options *opt, hwt_be
   iso_now(s->start_time, sizeof(s->start_time));
   s->pin = opt ? opt->pin_threads : true;
   s->stop = opt ? opt->stop : NULL;
+  s->race_pool = opt ? opt->race_pool : NULL;
   s->clock = (opt && opt->clock) ? *opt->clock : hwt_bench_real_clock();
   if (opt && opt->hw) {
     s->hw = *opt->hw;
@@ -859,6 +861,14 @@ static pthreadpool_t race_pool(hwt_bench_race *r, unsigned threads, unsigned max
                                bool *ok) {
   *ok = true;
   if (threads <= 1) return NULL;
+  if (r->s->race_pool != NULL) {
+    pthreadpool_t p = r->s->race_pool(threads);
+    if (p == NULL) {
+      hwt_errf(err, errlen, "the race's pool source gave no pool of %u threads", threads);
+      *ok = false;
+    }
+    return p;
+  }
   if (threads == max_threads) return r->s->pool.pool;
   for (size_t i = 0; i < r->npools; i++)
     if (r->pools[i].threads == threads) return r->pools[i].pool;
@@ -917,7 +927,7 @@ hwt_status hwt_bench_race_create(hwt_bench_session *s, const hwt_bench_config *c
     hwt_bench_race_destroy(r);
     return hwt_status_unsupported;
   }
-  if (max_threads > 1 && session_pool(s, max_threads, err, errlen) == NULL) {
+  if (max_threads > 1 && s->race_pool == NULL && session_pool(s, max_threads, err, errlen) == NULL) {
     hwt_bench_race_destroy(r);
     return hwt_status_internal;
   }

@@ -53,6 +53,25 @@ void hwt_bench_problem_init(hwt_bench_problem *p, hwt_bench_op op, const hwt_ben
   p->q.output_max = 127;
 }
 
+bool hwt_bench_per_channel(const hwt_bench_problem *p) { return p->qs8 && p->conv; }
+
+float hwt_bench_channel_scale(const hwt_bench_problem *p, size_t o) {
+  if (!hwt_bench_per_channel(p)) return p->q.kernel_scale;
+  return p->q.kernel_scale * (0.8f + 0.05f * (float)(o % 9));
+}
+
+float *hwt_bench_channel_scales_new(const hwt_bench_problem *p, bool *oom) {
+  *oom = false;
+  if (!hwt_bench_per_channel(p)) return NULL;
+  float *v = malloc((p->n ? p->n : 1) * sizeof *v);
+  if (v == NULL) {
+    *oom = true;
+    return NULL;
+  }
+  for (size_t o = 0; o < p->n; o++) v[o] = hwt_bench_channel_scale(p, o);
+  return v;
+}
+
 size_t hwt_bench_problem_rows(const hwt_bench_problem *p) {
   return p->conv ? p->batch * p->out_h * p->out_w : p->batch;
 }
@@ -120,8 +139,9 @@ void hwt_bench_reference_compute(const hwt_bench_problem *p, const void *weights
             if (!p->qs8)
               ((float *)output)[out_idx] = (float)sf;
             else
-              ((int8_t *)output)[out_idx] =
-                  hwt_bench_requantize(si, req_scale, p->q.output_zero_point, p->q.output_min, p->q.output_max);
+              ((int8_t *)output)[out_idx] = hwt_bench_requantize(
+                  si, p->q.input_scale * hwt_bench_channel_scale(p, oc) / p->q.output_scale, p->q.output_zero_point,
+                  p->q.output_min, p->q.output_max);
           }
 }
 

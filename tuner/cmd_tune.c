@@ -20,6 +20,10 @@
 #include "tuner.h"
 #include "../cli/verbs.h"
 
+/* engine/pool.h (not included: bench/pool.h has the same name): the runtime's process-wide pool. The tuner's
+ * races run their thread counts on it, as the engine will (see hwt_bench_session_options.race_pool). */
+pthreadpool_t hwt_pool_get(unsigned threads);
+
 #ifndef HWTUNE_SHAPES_DIR
 #define HWTUNE_SHAPES_DIR "bench/shapes"
 #endif
@@ -351,7 +355,8 @@ typedef struct row {
 static int run_check(const char *tuned, const char *ref, bool quiet) {
   hwt_bench_session *session = NULL;
   char err[1024];
-  hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = true, .stop = &g_stop};
+  hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = true, .stop = &g_stop,
+                                  .race_pool = hwt_pool_get};
   if (hwt_bench_session_create(&so, &session, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune tune: %s\n", err);
     return 1;
@@ -692,7 +697,8 @@ int hwt_cmd_tune(int argc, char **argv) {
   if (!quiet) fprintf(stderr, "hwtune tune: detecting the machine...\n");
   hwt_bench_session *session = NULL;
   char err[1024];
-  hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = true, .stop = &g_stop};
+  hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = true, .stop = &g_stop,
+                                  .race_pool = hwt_pool_get};
   if (hwt_bench_session_create(&so, &session, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune tune: %s\n", err);
     goto done_problems;

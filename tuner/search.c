@@ -476,7 +476,13 @@ hwt_status hwt_tune_exhaustive(const hwt_tune_problem *p, const hwt_tune_machine
   return finish(&s);
 }
 
-static hwt_gemm_family family_of(hwt_bench_op op) { return op == hwt_bench_gemm_qs8 ? hwt_gemm_qs8 : hwt_gemm_f32; }
+/* Whether our GEMM plans (with a blocking to refine) run p, and their family. */
+static bool own_gemm(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_gemm_family *fam) {
+  hwt_bench_own_caps_t caps;
+  bool g = hwt_tune_own_caps(p, m, &caps) && caps.gemm;
+  if (fam) *fam = g ? caps.family : (hwt_bench_op_is_qs8(p->op) ? hwt_gemm_qs8 : hwt_gemm_f32);
+  return g;
+}
 
 /* The structural candidates: at the analytical thread count XNNPACK and each own ISA (analytical blocking); at the
  * other thread counts of {1, analytical, all} XNNPACK alone, as the probe of whether that count pays (the best own
@@ -484,8 +490,8 @@ static hwt_gemm_family family_of(hwt_bench_op op) { return op == hwt_bench_gemm_
 static size_t start_set(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate *start,
                         unsigned *ta_out) {
   unsigned usable = m->usable_cpus ? m->usable_cpus : 1;
-  bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
-  hwt_gemm_family fam = family_of(p->op);
+  hwt_bench_own_caps_t caps;
+  bool own = hwt_tune_own_caps(p, m, &caps);
   unsigned ta = hwt_tune_analytical_threads(p, usable);
   unsigned threads[3];
   size_t nthreads = 0;
@@ -493,16 +499,16 @@ static size_t start_set(const hwt_tune_problem *p, const hwt_tune_machine *m, hw
   if (ta > 1) threads[nthreads++] = 1;
   if (usable > 1 && usable != ta && hwt_tune_threads_may_pay(p)) threads[nthreads++] = usable;
   size_t nstart = 0;
-  bool simd = false;
-  for (int i = 1; gemm && i < hwt_isa_count; i++) simd = simd || m->own_isa[fam][i];
   for (size_t t = 0; t < nthreads; t++) {
     start[nstart++] = (hwt_tune_candidate){.impl = hwt_bench_xnnpack, .threads = threads[t], .default_blocking = true};
-    for (int i = 0; gemm && t == 0 && i < hwt_isa_count; i++) {
-      if (!m->own_isa[fam][i] || (i == hwt_isa_scalar && simd)) continue;
-      hwt_gemm_blocking a = hwt_tune_analytical_blocking(p, fam, (hwt_isa)i, &m->cache);
-      start[nstart++] = (hwt_tune_candidate){.impl = hwt_bench_own, .isa = (hwt_isa)i, .threads = threads[t],
-                                             .blocking = hwt_tune_clamp_blocking(p, p->op, (hwt_isa)i, a),
-                                             .default_blocking = true};
+    for (int i = 0; own && t == 0 && i < hwt_isa_count; i++) {
+      if (!caps.isa[i]) continue;
+      hwt_tune_candidate c = {.impl = hwt_bench_own, .isa = (hwt_isa)i, .threads = threads[t],
+                              .default_blocking = true};
+      if (caps.gemm)
+        c.blocking = hwt_tune_clamp_blocking(p, p->op, (hwt_isa)i,
+                                             hwt_tune_analytical_blocking(p, caps.family, (hwt_isa)i, &m->cache));
+      start[nstart++] = c;
     }
   }
   if (ta_out) *ta_out = ta;
@@ -523,7 +529,7 @@ static double plan_finalists(size_t n) { return (double)(n + 1 < FINALISTS ? n +
 double hwt_tune_planned_setups(const hwt_tune_problem *p, const hwt_tune_machine *m) {
   hwt_tune_candidate start[MAX_START];
   size_t n = start_set(p, m, start, NULL);
-  bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
+  bool gemm = own_gemm(p, m, NULL);
   return (1.0 + PLAN_SECOND_ROUND) * (double)n + (gemm ? PLAN_REFINE_RACES * PLAN_REFINE_ENTRIES : 0.0) +
          2.0 * plan_finalists(n);
 }
@@ -531,7 +537,7 @@ double hwt_tune_planned_setups(const hwt_tune_problem *p, const hwt_tune_machine
 double hwt_tune_planned_s(const hwt_tune_problem *p, const hwt_tune_machine *m) {
   hwt_tune_candidate start[MAX_START];
   size_t n = start_set(p, m, start, NULL);
-  bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
+  bool gemm = own_gemm(p, m, NULL);
   return (double)n * (level_max_s[0] + PLAN_SECOND_ROUND * level_max_s[1]) +
          (gemm ? PLAN_REFINE_RACES * PLAN_REFINE_ENTRIES * level_max_s[1] : 0.0) +
          2.0 * plan_finalists(n) * level_max_s[2];
@@ -582,7 +588,9 @@ static size_t refine(search *s, const hwt_tune_machine *m, size_t idx, int npara
   hwt_tune_candidate cur = out->all[idx].cand;
   size_t at[3];
   bool ok[3];
-  hwt_gemm_blocking a = hwt_tune_analytical_blocking(s->p, family_of(op), cur.isa, &m->cache);
+  hwt_gemm_family fam;
+  own_gemm(s->p, m, &fam);
+  hwt_gemm_blocking a = hwt_tune_analytical_blocking(s->p, fam, cur.isa, &m->cache);
   double fx[3] = {1.0, 1.0, 1.0}; /* current factor of kc, mc, nc relative to the analytical value */
   for (int param = 0; param < nparams && !out->budget_exhausted && s->fatal == hwt_status_ok; param++) {
     hwt_tune_candidate c[3];
@@ -680,7 +688,8 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
                            hwt_tune_outcome *out, char *err, size_t errlen) {
   search s;
   init(&s, p, m, mm, out, err, errlen);
-  bool gemm = p->op == hwt_bench_gemm_f32 || p->op == hwt_bench_gemm_qs8;
+  hwt_gemm_family gfam;
+  bool gemm = own_gemm(p, m, &gfam);
   hwt_tune_candidate start[MAX_START], cands[MAX_START];
   unsigned ta = 1;
   size_t nstart = start_set(p, m, start, &ta);
@@ -807,7 +816,7 @@ hwt_status hwt_tune_search(const hwt_tune_problem *p, const hwt_tune_machine *m,
      * KC = K, and 4-10% behind it at KC = K/4, the best of two exhaustive references; the 60 s runs that ended
      * on avx512f missed that best by 4.7-10%) */
     if (streams && cur_idx != SIZE_MAX && out->all[cur_idx].cand.impl == hwt_bench_own) {
-      const hwt_gemm_family fam = family_of(p->op);
+      const hwt_gemm_family fam = gfam;
       for (int isa = hwt_isa_scalar + 1; isa < hwt_isa_count; isa++) {
         const hwt_tune_candidate *cur = &out->all[cur_idx].cand;
         if (!m->own_isa[fam][isa] || cur->isa == (hwt_isa)isa) continue;

@@ -26,10 +26,26 @@ void hwt_tune_problem_init(hwt_tune_problem *p, hwt_bench_op op, const hwt_bench
   p->rows = p->batch * out_h * out_w;
 }
 
-static bool op_family(hwt_bench_op op, hwt_gemm_family *f) {
-  if (op == hwt_bench_gemm_f32) *f = hwt_gemm_f32;
-  else if (op == hwt_bench_gemm_qs8) *f = hwt_gemm_qs8;
-  else return false;
+bool hwt_tune_own_caps(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_bench_own_caps_t *caps) {
+  if (!hwt_bench_own_caps(p->op, &p->shape, p->batch, caps)) return false;
+  if (caps->gemm) {
+    caps->runs = false;
+    for (int i = 0; i < hwt_isa_count; i++) {
+      caps->isa[i] = m->own_isa[caps->family][i];
+      caps->runs = caps->runs || caps->isa[i];
+    }
+  }
+  bool simd = false;
+  for (int i = hwt_isa_scalar + 1; i < hwt_isa_count; i++) simd = simd || caps->isa[i];
+  if (simd) caps->isa[hwt_isa_scalar] = false;
+  return caps->runs;
+}
+
+/* The GEMM family of a problem our GEMM plans run (with a blocking). */
+static bool op_family(const hwt_tune_problem *p, hwt_gemm_family *f) {
+  hwt_bench_own_caps_t caps;
+  if (!hwt_bench_own_caps(p->op, &p->shape, p->batch, &caps) || !caps.gemm) return false;
+  *f = caps.family;
   return true;
 }
 
@@ -43,11 +59,15 @@ void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m) {
     for (int i = 0; i < hwt_isa_count; i++) m->own_isa[f][i] = hwt_gemm_isa_supported((hwt_gemm_family)f, (hwt_isa)i);
 }
 
-/* A thread pays for its wake-up and its share of the tail with about 0.15 MFLOP of fp32 work (2-3 us of one core
- * here): 256x784 at batch 1 (0.4 MFLOP) ran 3-10% faster on 2 threads with a large KC, 128x256 (0.07 MFLOP) twice as
- * slow. int8 multiply-adds go about 4x faster (VNNI), so they count a quarter: 256x784 qs8 ran 2.0 us on 1 thread,
- * 2.4-2.7 us on 2. */
-static const double thread_flops = 1.5e5;
+/* A thread pays for its wake-up and its share of the tail with about 1 MFLOP of fp32 work (10-20 us of one core
+ * here). The runtime's pool (engine/pool.h) wakes a sleeping worker through a futex and runs a job on the caller
+ * alone while its workers lag behind (a busy neighbour): 256x784 at batch 1 (0.4 MFLOP, ~8 us) ran 16-18% faster
+ * on 1 thread than on 2 in two re-measurements, although a race on the bench's pinned pthreadpool (its idle
+ * workers spin ~16 ms, so back-to-back calls never wake one) had 2 threads 7% ahead; in int8 the same shape ran
+ * at 0.4x on 2 threads. So a ~10 us layer is not offered a second thread at all (hwt_tune_threads_may_pay), and
+ * the races measure thread counts on the runtime's pool (cmd_tune.c). int8 multiply-adds go about 4x faster
+ * (VNNI), so they count a quarter. */
+static const double thread_flops = 1.0e6;
 
 static double flops_of(const hwt_tune_problem *p) {
   double f = 2.0 * (double)p->rows * (double)p->n * (double)p->k;
@@ -61,7 +81,7 @@ unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_
   return t >= usable_cpus ? usable_cpus : (unsigned)t;
 }
 
-bool hwt_tune_threads_may_pay(const hwt_tune_problem *p) { return flops_of(p) >= thread_flops / 2; }
+bool hwt_tune_threads_may_pay(const hwt_tune_problem *p) { return flops_of(p) >= thread_flops; }
 
 static size_t round_up(size_t v, size_t m) { return m ? (v + m - 1) / m * m : v; }
 
@@ -81,7 +101,8 @@ hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_o
                                           hwt_gemm_blocking b) {
   hwt_gemm_family f;
   size_t mr = 1, nr = 1;
-  if (op_family(op, &f)) hwt_gemm_tile(f, isa, &mr, &nr);
+  (void)op;
+  if (op_family(p, &f)) hwt_gemm_tile(f, isa, &mr, &nr);
   if (mr == 0) mr = 1;
   if (nr == 0) nr = 1;
   size_t mc = round_up(b.mc ? b.mc : mr, mr), mmax = round_up(p->rows ? p->rows : 1, mr);
@@ -139,13 +160,18 @@ hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, 
     hwt_tune_candidate c = {.impl = hwt_bench_xnnpack, .threads = t, .default_blocking = true};
     if (!push_unique(&cv, &c)) goto oom;
   }
-  hwt_gemm_family f;
-  if (op_family(p->op, &f)) {
-    bool simd = false;
-    for (int i = 1; i < hwt_isa_count; i++) simd = simd || m->own_isa[f][i];
+  hwt_bench_own_caps_t caps;
+  if (hwt_tune_own_caps(p, m, &caps)) {
     for (int i = 0; i < hwt_isa_count; i++) {
-      if (!m->own_isa[f][i] || (i == hwt_isa_scalar && simd)) continue;
-      hwt_gemm_blocking a = hwt_tune_analytical_blocking(p, f, (hwt_isa)i, &m->cache);
+      if (!caps.isa[i]) continue;
+      if (!caps.gemm) {
+        for (unsigned t = 1; t <= usable; t++) {
+          hwt_tune_candidate c = {.impl = hwt_bench_own, .isa = (hwt_isa)i, .threads = t, .default_blocking = true};
+          if (!push_unique(&cv, &c)) goto oom;
+        }
+        continue;
+      }
+      hwt_gemm_blocking a = hwt_tune_analytical_blocking(p, caps.family, (hwt_isa)i, &m->cache);
       static const double scale[5] = {0.25, 0.5, 1.0, 2.0, 4.0};
       for (unsigned t = 1; t <= usable; t++) {
         for (int x = 0; x < 5; x++) {

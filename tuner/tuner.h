@@ -60,11 +60,11 @@ typedef struct hwt_tune_machine {
 /* Fills *m from detect's description (usable CPUs, plausible caches) and the kernels' supported ISAs. */
 void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m);
 
-/* Analytical start: threads from the op's work size (1 below 0.3 MFLOP per call, else every usable CPU up to one
- * per 0.15 MFLOP; int8 work counts a quarter), the best own ISA, blocking from the cache budget. */
+/* Analytical start: threads from the op's work size (1 below 2 MFLOP per call, else every usable CPU up to one
+ * per 1 MFLOP; int8 work counts a quarter), the best own ISA, blocking from the cache budget. */
 unsigned hwt_tune_analytical_threads(const hwt_tune_problem *p, unsigned usable_cpus);
-/* Whether more than one thread is worth measuring at all: false below half of one thread's work (0.075 MFLOP per
- * call, as counted above), where waking a second thread costs more than the whole call. */
+/* Whether more than one thread is worth measuring at all: false below one thread's work (1 MFLOP per call, as
+ * counted above: a layer of ~10 us), where the runtime's pool waking a second thread costs more than it saves. */
 bool hwt_tune_threads_may_pay(const hwt_tune_problem *p);
 /* The analytical blocking for this problem: hwt_gemm_default_blocking, with KC = K when the problem is one row group
  * (a GEMV: no weight panel to keep in L1 for further rows). Not clamped (hwt_tune_clamp_blocking). */
@@ -74,9 +74,17 @@ hwt_gemm_blocking hwt_tune_analytical_blocking(const hwt_tune_problem *p, hwt_ge
 hwt_gemm_blocking hwt_tune_clamp_blocking(const hwt_tune_problem *p, hwt_bench_op op, hwt_isa isa,
                                           hwt_gemm_blocking b);
 
+/* Our kernels for problem p, asked of bench's own backend (hwt_bench_own_caps: the one hook a new own kernel
+ * answers): false when none runs it. Gemm ops and 1x1 stride-1 unpadded convolutions are GEMM plans over
+ * batch*H*W rows (as the engine runs them) taking a blocking; their ISAs are the machine's own_isa of that
+ * family (so tests describe a machine), scalar only when no SIMD ISA is there. Other own kernels (depthwise,
+ * dense KxK) answer their ISAs themselves and are raced per ISA and thread count at their default blocking. */
+bool hwt_tune_own_caps(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_bench_own_caps_t *caps);
+
 /* The whole space (what --exhaustive measures): xnnpack x threads; own x runnable SIMD ISAs (scalar only when
  * there is none) x threads x blocking grid {1/4, 1/2, 1, 2, 4} x analytical (hwt_tune_analytical_blocking) for each
- * of MC, KC, NC, after clamping and de-duplication. Own kernels only for gemm ops. *out is malloc'ed. */
+ * of MC, KC, NC, after clamping and de-duplication. Own kernels where hwt_tune_own_caps offers them (no blocking
+ * grid when they take none). *out is malloc'ed. */
 hwt_status hwt_tune_space(const hwt_tune_problem *p, const hwt_tune_machine *m, hwt_tune_candidate **out,
                           size_t *count);
 

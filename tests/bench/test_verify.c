@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "backend.h"
 #include "bench.h"
 
 static hwt_bench_session *session;
@@ -139,4 +140,54 @@ Test(verify, race_measures_side_by_side) {
   cr_assert_eq(hwt_bench_race_entry(r, 3, &m, &why), hwt_status_unsupported);
   cr_assert(why[0], "the reason is given");
   hwt_bench_race_destroy(r);
+}
+
+/* A conv_qs8 problem has one kernel scale per output channel, as the runtime's int8 convolutions: our 1x1 plan
+ * (the tuner's own candidate) and XNNPACK's qc8 convolution are built with them, and both match the per-channel
+ * reference bit for bit, which differs from the per-tensor result of the same GEMM. */
+Test(verify, conv_qs8_candidates_use_per_channel_scales) {
+  hwt_bench_shape s, g;
+  cr_assert_eq(hwt_bench_parse_shape("5x3x16:24:k1", &s, NULL, 0), hwt_status_ok);
+  cr_assert_eq(hwt_bench_parse_shape("24x16", &g, NULL, 0), hwt_status_ok);
+  hwt_bench_problem p, pg;
+  hwt_bench_problem_init(&p, hwt_bench_conv_qs8, &s, 2);
+  hwt_bench_problem_init(&pg, hwt_bench_gemm_qs8, &g, 2 * 5 * 3); /* the same GEMM, one scale */
+  cr_assert(hwt_bench_per_channel(&p));
+  cr_assert(!hwt_bench_per_channel(&pg));
+  cr_assert(hwt_bench_channel_scale(&p, 0) != hwt_bench_channel_scale(&p, 1));
+  int8_t w[24 * 16], in[2 * 5 * 3 * 16 + 256], want[2 * 5 * 3 * 24], flat[2 * 5 * 3 * 24], got[2 * 5 * 3 * 24 + 256];
+  int32_t bias[24];
+  for (size_t i = 0; i < sizeof w; i++) w[i] = (int8_t)((int)(i * 37 % 255) - 127);
+  for (size_t i = 0; i < sizeof in; i++) in[i] = (int8_t)((int)(i * 91 % 255) - 127);
+  for (size_t i = 0; i < 24; i++) bias[i] = (int32_t)(i * 1000) - 12000;
+  hwt_bench_reference_compute(&p, w, bias, in, want);
+  hwt_bench_reference_compute(&pg, w, bias, in, flat);
+  cr_assert(memcmp(want, flat, sizeof want) != 0, "per-channel scales change the output");
+  const hwt_bench_backend *be[] = {&hwt_bench_backend_own, &hwt_bench_backend_xnnpack_conv};
+  for (int b = 0; b < 2; b++) {
+    char err[256] = "";
+    bool isa_auto = true;
+    if (be[b] == &hwt_bench_backend_own)
+      cr_assert(be[b]->supports(&p, false, hwt_gemm_best_isa(hwt_gemm_qs8), err, sizeof err), "%s", err);
+    if (be[b] == &hwt_bench_backend_xnnpack_conv && !be[b]->supports(&p, true, hwt_isa_scalar, err, sizeof err))
+      continue; /* no XNNPACK here */
+    void *inst = NULL;
+    cr_assert_eq(be[b]->create(&p, isa_auto, hwt_isa_scalar, NULL, w, bias, &inst, err, sizeof err), hwt_status_ok,
+                 "%s", err);
+    memset(got, 0, sizeof got);
+    cr_assert_eq(be[b]->bind(inst, in, got, NULL, err, sizeof err), hwt_status_ok, "%s", err);
+    be[b]->run(inst, NULL);
+    cr_assert(memcmp(got, want, sizeof want) == 0, "backend %d differs from the per-channel reference", b);
+    be[b]->destroy(inst);
+  }
+  /* the tuner's hook: a 1x1 conv_qs8 is a qs8 GEMM of ours with a blocking; a 3x3 one an im2col plan without */
+  hwt_bench_own_caps_t caps;
+  cr_assert(hwt_bench_own_caps(hwt_bench_conv_qs8, &s, 1, &caps));
+  cr_assert(caps.gemm && caps.family == hwt_gemm_qs8);
+  cr_assert(caps.isa[hwt_gemm_best_isa(hwt_gemm_qs8)]);
+  cr_assert_eq(hwt_bench_parse_shape("5x3x16:24:k3s1p1", &s, NULL, 0), hwt_status_ok);
+  cr_assert(hwt_bench_own_caps(hwt_bench_conv_qs8, &s, 1, &caps));
+  cr_assert(!caps.gemm);
+  cr_assert_eq(hwt_bench_parse_shape("5x3x16::k3s1p1", &s, NULL, 0), hwt_status_ok);
+  cr_assert(!hwt_bench_own_caps(hwt_bench_dwconv_qs8, &s, 1, &caps), "no own depthwise kernel yet");
 }

@@ -406,7 +406,7 @@ Test(tune_search, more_threads_probed_by_xnnpack_first) {
   hwt_tune_machine m;
   machine(&m, 2);
   hwt_tune_problem p;
-  problem(&p, "256x256", 1);
+  problem(&p, "1024x640", 1);  /* 1.3 MFLOP: one thread's work, not two */
   cr_assert_eq(hwt_tune_analytical_threads(&p, 2), 1);
   cr_assert(hwt_tune_threads_may_pay(&p));
   for (int helps = 0; helps < 2; helps++) {
@@ -431,6 +431,30 @@ Test(tune_search, more_threads_probed_by_xnnpack_first) {
   cr_assert(!md.saw_two_threads, "8 KFLOP per call: 2 threads not measured");
   cr_assert_eq(o.choice.cand.threads, 1);
   hwt_tune_outcome_free(&o);
+}
+
+/* A layer of ~10 us does not pay for the runtime's pool waking a second thread: 256x784 at batch 1 (0.4 MFLOP)
+ * ran 16-18% faster on 1 thread in re-measurements, and its int8 twin at 0.4x on 2. Even when the race's
+ * figures say 2 threads are 1.9x faster, neither XNNPACK nor ours is measured on 2. */
+Test(tune_search, tiny_problem_never_gets_a_second_thread) {
+  hwt_tune_machine m;
+  machine(&m, 2);
+  hwt_tune_problem p;
+  problem(&p, "256x784", 1);
+  cr_assert_eq(hwt_tune_analytical_threads(&p, 2), 1);
+  cr_assert(!hwt_tune_threads_may_pay(&p), "0.4 MFLOP per call may not pay for a second thread");
+  model md = make_model(&m, &p, 12000, 8000, 1.9);
+  hwt_tune_outcome o = raced_search(&md, &p, &m);
+  cr_assert(!md.saw_two_threads, "2 threads measured on a 0.4 MFLOP problem");
+  cr_assert_eq(o.choice.cand.threads, 1);
+  hwt_tune_outcome_free(&o);
+  /* its int8 twin counts a quarter of that; 2048x2048 (8.4 MFLOP) still gets both CPUs */
+  hwt_bench_shape s;
+  cr_assert_eq(hwt_bench_parse_shape("256x784", &s, NULL, 0), hwt_status_ok);
+  hwt_tune_problem_init(&p, hwt_bench_gemm_qs8, &s, 1);
+  cr_assert(!hwt_tune_threads_may_pay(&p));
+  problem(&p, "2048x2048", 1);
+  cr_assert_eq(hwt_tune_analytical_threads(&p, 2), 2);
 }
 
 /* When XNNPACK runs 1.3x slower on fewer threads, ours is not measured there; otherwise the final race holds the
@@ -911,9 +935,45 @@ Test(tune_space, sizes_and_dedup) {
   cr_assert_eq(p.n, 64);
   cr_assert_eq(p.k, 9 * 64);
   cr_assert_eq(p.rows, 56 * 56);
+  /* 3x3: our im2col conv plans (hwtune/conv.h) answer it without a blocking: one per ISA and thread count */
+  hwt_bench_own_caps_t caps;
+  cr_assert(hwt_tune_own_caps(&p, &m, &caps));
+  cr_assert(!caps.gemm);
+  size_t isas = 0;
+  for (int i = 0; i < hwt_isa_count; i++) isas += caps.isa[i];
+  cr_assert(isas >= 1);
   cr_assert_eq(hwt_tune_space(&p, &m, &v, &n), hwt_status_ok);
-  cr_assert_eq(n, 2);
+  cr_assert_eq(n, 2 + 2 * isas, "%zu", n);
+  for (size_t i = 0; i < n; i++)
+    cr_assert(v[i].impl != hwt_bench_own || (v[i].blocking.mc == 0 && v[i].default_blocking));
   free(v);
+  /* a 1x1 conv is our GEMM over batch*H*W rows: own per ISA, thread count and blocking, as for gemm */
+  cr_assert_eq(hwt_bench_parse_shape("28x28x32:192:k1s1p0", &s, NULL, 0), hwt_status_ok);
+  hwt_tune_problem_init(&p, hwt_bench_conv_f32, &s, 2);
+  cr_assert_eq(p.rows, 2 * 28 * 28);
+  cr_assert(hwt_tune_own_caps(&p, &m, &caps));
+  cr_assert(caps.gemm);
+  cr_assert_eq(caps.family, hwt_gemm_f32);
+  cr_assert_eq(hwt_tune_space(&p, &m, &v, &n), hwt_status_ok);
+  size_t own = 0, mc_big = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].impl != hwt_bench_own) continue;
+    own++;
+    cr_assert_eq(v[i].isa, hwt_isa_avx2);
+    mc_big += v[i].blocking.mc > 28 * 28;  /* MC ranges over the rows of both images */
+  }
+  cr_assert(own >= 2 * 5, "own configurations of a 1x1 conv: %zu", own);
+  cr_assert(mc_big > 0);
+  free(v);
+  /* with stride or padding it is not a GEMM over the input's rows: an im2col plan, no blocking searched */
+  cr_assert_eq(hwt_bench_parse_shape("28x28x32:192:k1s2p0", &s, NULL, 0), hwt_status_ok);
+  hwt_tune_problem_init(&p, hwt_bench_conv_f32, &s, 1);
+  cr_assert(hwt_tune_own_caps(&p, &m, &caps));
+  cr_assert(!caps.gemm);
+  /* depthwise: XNNPACK only until an own depthwise kernel answers the hook */
+  cr_assert_eq(hwt_bench_parse_shape("28x28x32::k3s1p1", &s, NULL, 0), hwt_status_ok);
+  hwt_tune_problem_init(&p, hwt_bench_dwconv_f32, &s, 1);
+  cr_assert(!hwt_tune_own_caps(&p, &m, &caps));
 }
 
 Test(tune_space, analytical_threads_follow_work_size) {
@@ -1526,4 +1586,77 @@ Test(tune_cli, model_from_an_onnx_file) {
   unlink(path);
   unlink(model);
   rmdir(dir);
+}
+
+/* ---------------------------------------------------------------- tune --model's entries reach the engine */
+
+/* The entry tune --model writes for each layer problem of the built-in MobileNet (our kernels chosen wherever
+ * they run it) is the one the engine's chooser (engine/profile_choice.c) finds for that layer: an engine created
+ * with the profile runs every 1x1 convolution and the classifier on our kernels, from an exact profile match. */
+Test(tune_model, conv_entries_reach_the_engine_layers) {
+  hwt_model *mdl = NULL;
+  char err[512], notes[1024];
+  cr_assert_eq(hwt_model_open("mobilenet", &mdl, err, sizeof err), hwt_status_ok, "%s", err);
+  const hwt_bench_op ops[] = {hwt_bench_gemm_f32, hwt_bench_conv_f32, hwt_bench_dwconv_f32};
+  hwt_tune_layer_shape *v = NULL;
+  size_t n = 0;
+  cr_assert_eq(hwt_tune_model_shapes(mdl, ops, 3, &v, &n, notes, sizeof notes, err, sizeof err), hwt_status_ok,
+               "%s", err);
+  hwt_tune_machine m;
+  hwt_tune_machine_from_hw(NULL, &m);
+  json_t *entries = json_array();
+  size_t own_entries = 0;
+  for (size_t i = 0; i < n; i++) {
+    hwt_tune_problem p;
+    hwt_tune_problem_init(&p, v[i].op, &v[i].shape, 1);
+    hwt_tune_outcome o;
+    memset(&o, 0, sizeof o);
+    o.ok = true;
+    o.choice.cand = (hwt_tune_candidate){.impl = hwt_bench_xnnpack, .threads = 1, .default_blocking = true};
+    hwt_bench_own_caps_t caps;
+    if (hwt_tune_own_caps(&p, &m, &caps)) {
+      hwt_isa isa = hwt_gemm_best_isa(caps.family);
+      o.choice.cand = (hwt_tune_candidate){.impl = hwt_bench_own, .isa = isa, .threads = 1,
+                                           .blocking = hwt_tune_clamp_blocking(
+                                               &p, p.op, isa, hwt_tune_analytical_blocking(&p, caps.family, isa,
+                                                                                           &m.cache))};
+      own_entries++;
+    }
+    o.choice.meas = (hwt_tune_measurement){.median_ns = 1000, .ci_low_ns = 990, .ci_high_ns = 1010};
+    json_array_append_new(entries, hwt_tune_entry_json(&p, &o, 0, 0));
+  }
+  cr_assert(own_entries >= 2, "own kernels offered for %zu of %zu problems", own_entries, n);
+  json_t *meta = json_pack("{s:s, s:s}", "objective", "latency", "hwtune_version", "0.1.0");
+  json_t *fields = json_pack("{s:s, s:s}", "arch", "x86_64", "brand", "Test CPU");
+  char *text = hwt_tune_profile_text(meta, "fp1", fields, entries);
+  cr_assert_not_null(text);
+  hwt_profile *prof = NULL;
+  char msg[512];
+  cr_assert_eq(hwt_profile_load_buffer(text, strlen(text), "p.json", &prof, msg, sizeof msg), hwt_status_ok, "%s",
+               msg);
+  hwt_engine_options opt = {.threads = 1, .chooser = hwt_engine_profile_chooser, .chooser_ctx = prof};
+  hwt_engine *e = NULL;
+  cr_assert_eq(hwt_engine_create(mdl, 1, &opt, &e, err, sizeof err), hwt_status_ok, "%s", err);
+  size_t pointwise = 0;
+  for (size_t i = 0; i < mdl->nlayers; i++) {
+    const hwt_layer *l = &mdl->layers[i];
+    const hwt_layer_choice *c = hwt_engine_layer_choice(e, i);
+    bool one = l->type == hwt_layer_conv && l->kh == 1 && l->kw == 1 && l->sh == 1 && l->sw == 1 &&
+               l->pad_t == 0 && l->pad_b == 0 && l->pad_l == 0 && l->pad_r == 0 && l->groups <= 1;
+    if (!one && l->type != hwt_layer_fc) continue;
+    cr_assert_not_null(c);
+    cr_assert_eq(c->impl, hwt_impl_own, "layer %zu '%s' runs %d (source '%s')", i, l->name, (int)c->impl,
+                 c->source);
+    cr_assert_str_eq(c->source, "profile", "layer %zu '%s'", i, l->name);
+    pointwise += one;
+  }
+  cr_assert(pointwise >= 1, "the built-in MobileNet has 1x1 convolutions");
+  hwt_engine_destroy(e);
+  hwt_profile_free(prof);
+  free(text);
+  json_decref(entries);
+  json_decref(meta);
+  json_decref(fields);
+  free(v);
+  hwt_model_free(mdl);
 }
