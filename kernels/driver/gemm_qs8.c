@@ -250,6 +250,15 @@ static hwt_status create_plan(size_t n, size_t k, const int8_t *w, const int32_t
     if (blocking->nc) blk.nc = blocking->nc;
   }
   blk.mc = round_up(blk.mc ? blk.mc : plan->mr, plan->mr);
+  if (blocking == NULL || blocking->mc == 0) {
+    /* The default MC assumes K >= KC. With a short K (MobileNet's 1x1 convolutions: K = 16..384 over up to
+     * 12544 rows) the packed A block is only MC x K bytes: take as many rows as fill the same half of L2, so a run
+     * has few MC blocks (each one a pack and a pool dispatch). 112x112x32->16 (M 12544, K 32): 1 block, not 15. */
+    const size_t row = plan->kpad * hwt_qs8_a_bytes(mk->a_format);
+    size_t rows = (size_t)(hwt_kernels_cache_budget().l2 / 2) / row;
+    rows -= rows % plan->mr;
+    if (rows > blk.mc) blk.mc = rows;
+  }
   blk.kc = min_size(round_up(blk.kc ? blk.kc : plan->kr, plan->kr), plan->kpad);
   blk.nc = round_up(blk.nc ? blk.nc : plan->nr, plan->nr);
   if (blocking == NULL || blocking->nc == 0) {
@@ -401,7 +410,8 @@ static void run_plan(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, s
     ctx.a_src = a + m0 * a_stride;
     ctx.c = c ? c + m0 * c_stride : NULL;
     ctx.cf = cf ? cf + m0 * c_stride : NULL;
-    if (threads > 1 && mb * plan->k >= (1u << 20) && mb >= 2 * threads) { /* else a dispatch costs more */
+    /* Pack A on the threads from 256 KiB (~15 us on one core; a dispatch costs a few us). */
+    if (threads > 1 && mb * plan->k >= (1u << 18) && mb >= 2 * threads) {
       pthreadpool_parallelize_1d_tile_1d(pool, pack_rows_task, &ctx, mb, (mb + 2 * threads - 1) / (2 * threads), 0);
     } else {
       pack_rows_task(&ctx, 0, mb);
