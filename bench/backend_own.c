@@ -217,8 +217,8 @@ bool hwt_bench_own_caps(hwt_bench_op op, const hwt_bench_shape *shape, size_t ba
   hwt_bench_problem_init(&p, op, shape, batch ? batch : 1);
   out->family = family_of(&p);
   /* GEMM plans (gemm ops, 1x1 stride-1 unpadded convs) take a blocking the tuner searches; the im2col KxK plans
-   * run at their defaults (raced per ISA and thread count); a depthwise kernel would answer likewise */
-  out->gemm = !own_kxk(&p) && !own_dw(&p);
+   * run at their defaults (raced per ISA and thread count), as do the depthwise plans (own_dw_*) */
+  out->gemm = !p.conv || (p.kh == 1 && p.kw == 1 && p.stride == 1 && p.pad == 0 && p.groups == 1);
   for (int i = 0; i < hwt_isa_count; i++) {
     out->isa[i] = own_supports(&p, false, (hwt_isa)i, NULL, 0);
     out->runs = out->runs || out->isa[i];

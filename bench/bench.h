@@ -209,10 +209,10 @@ typedef struct hwt_bench_session_options {
   bool pin_threads;            /* pin pool threads to distinct usable CPUs (default in the CLI) */
   volatile int *stop;          /* optional stop flag (SIGINT) */
   const hwt_bench_clock *clock;/* NULL: the real clock */
-  /* Optional: races take their pools of more than one thread from here (the tuner passes the runtime's pool,
-   * engine/pool.h's hwt_pool_get, so it measures a thread count as the engine will run it: its wake-up, spin
-   * and work claiming, not those of a pinned pthreadpool whose idle workers spin ~16 ms). NULL: the session's
-   * pinned pthreadpools. */
+  /* Optional: races take their pools of more than one thread from here (tune with HWTUNE_TUNE_POOL=runtime
+   * passes the runtime's pool, engine/pool.h's hwt_pool_get: its wake-up, spin and work claiming instead of those
+   * of a pinned pthreadpool whose idle workers spin ~16 ms; see tuner/cmd_tune.c). NULL: the session's pinned
+   * pthreadpools. */
   pthreadpool_t (*race_pool)(unsigned threads);
 } hwt_bench_session_options;
 

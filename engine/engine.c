@@ -322,9 +322,11 @@ static hwt_status create_own_dw(hwt_engine *e, size_t i, node_exec *x, bool q, c
   return hwt_status_ok;
 }
 
-/* int8 weights with a float output (the int8 classifier, engine.h): neither XNNPACK's qc8 nor our qs8 plans
- * output float, so it runs as a float operator on the int8 input minus its zero point with the int8 weights
- * times their scales: the same products as the int32 path, rounded to float (relative error ~1e-7). */
+/* int8 weights with a float output (the int8 classifier, engine.h). A fully-connected layer runs as our qs8 GEMM
+ * with float output (hwt_gemm_qs8_f32out_*: exact int32 sums on the int8 weights, times input_scale * wscale[n],
+ * plus the bias in float), whatever implementation the chooser names (only its threads are used): it reads the
+ * int8 weights, a quarter of the float ones. Convolutions run as a float operator on the int8 input minus its
+ * zero point with the int8 weights times their scales: the same products, rounded to float (relative ~1e-7). */
 static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt_engine_options *opt, char *err,
                                 size_t errlen) {
   const hwt_layer *l = &e->m->layers[i];
@@ -334,10 +336,39 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
   size_t per = nw / (n ? n : 1); /* weights per output channel (fc, conv); dwconv: per tap, channel = index % C */
   float is = x->iq[0].scale;
   x->kind = kind_logits;
+  x->bf = hwt_rt_alloc(n * sizeof(float));
+  if (x->bf == NULL) {
+    hwt_errf(err, errlen, "layer %zu '%s': out of memory for the float-output biases", i, l->name);
+    return hwt_status_out_of_memory;
+  }
+  for (size_t o = 0; o < n; o++) x->bf[o] = (float) l->bq[o] * (is * l->wscale[o]);
+  int32_t zp = x->iq[0].zero_point;
+  if (fc && zp >= INT8_MIN && zp <= INT8_MAX) {
+    x->choice = (hwt_layer_choice){hwt_impl_own, hwt_gemm_best_isa(hwt_gemm_qs8), cap, {0, 0, 0}, "own qs8 (float out)"};
+    hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k};
+    if (opt->chooser != NULL && opt->chooser(opt->chooser_ctx, &qry, &x->choice))
+      note_source(&x->choice, "%.30s (%s)", "qs8 f32 out");
+    /* The chooser answers for the float GEMM this layer was before: keep its threads, not its ISA or blocking. */
+    x->choice.impl = hwt_impl_own;
+    x->choice.isa = hwt_gemm_best_isa(hwt_gemm_qs8);
+    x->choice.blocking = (hwt_gemm_blocking){0, 0, 0};
+    if (x->choice.threads == 0) x->choice.threads = 1;
+    if (x->choice.threads > cap) x->choice.threads = cap;
+    x->pool = get_pool(x->choice.threads);
+    float lo, hi;
+    hwt_layer_act_bounds_f32(l, &lo, &hi);
+    hwt_qs8_params qp = {.input_zero_point = (int8_t) zp, .input_scale = is, .kernel_scales = l->wscale};
+    hwt_status st = hwt_gemm_qs8_f32out_create(n, k, l->wq, x->bf, &qp, lo, hi, x->choice.isa, NULL, &x->pq);
+    if (st != hwt_status_ok) {
+      hwt_errf(err, errlen, "layer %zu '%s': hwtune qs8 GEMM (float out) plan failed: %s", i, l->name,
+               hwt_status_string(st));
+      return st;
+    }
+    return hwt_status_ok;
+  }
   size_t wf_bytes;
   x->wf = !__builtin_mul_overflow(nw, sizeof(float), &wf_bytes) ? hwt_rt_alloc(wf_bytes) : NULL;
-  x->bf = hwt_rt_alloc(n * sizeof(float));
-  if (x->wf == NULL || x->bf == NULL) {
+  if (x->wf == NULL) {
     hwt_errf(err, errlen, "layer %zu '%s': out of memory for the float-output int8 weights", i, l->name);
     return hwt_status_out_of_memory;
   }
@@ -345,7 +376,6 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
     size_t o = l->type == hwt_layer_dwconv ? j % n : j / per;
     x->wf[j] = (float) l->wq[j] * (is * l->wscale[o]);
   }
-  for (size_t o = 0; o < n; o++) x->bf[o] = (float) l->bq[o] * (is * l->wscale[o]);
   x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default (float out)"};
   hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k};
   if (!fc) {
@@ -770,6 +800,10 @@ static hwt_status run_node(hwt_engine *e, size_t i) {
     case kind_own_conv: hwt_conv_own_run(x->conv, e->batch, x->in[0], x->dst, x->pool); break;
     case kind_own_dw: hwt_dwconv_own_run(x->dw, e->batch, x->in[0], x->dst, x->pool); break;
     case kind_logits: {
+      if (x->pq != NULL) { /* int8 fc, float out (create_logits) */
+        hwt_gemm_qs8_f32out_run(x->pq, e->batch, x->in[0], hwt_shape_size(x->ish[0]), x->dst, l->outputs, x->pool);
+        break;
+      }
       size_t k = e->vals[vidx(e, l->inputs[0])].n;
       /* (float) (q - zp) is exactly 1.0f * (float) (q - zp) */
       hwt_q8_vec_best()->dequantize(x->in[0], k, 1.0f, x->iq[0].zero_point, x->fin);

@@ -20,9 +20,22 @@
 #include "tuner.h"
 #include "../cli/verbs.h"
 
-/* engine/pool.h (not included: bench/pool.h has the same name): the runtime's process-wide pool. The tuner's
- * races run their thread counts on it, as the engine will (see hwt_bench_session_options.race_pool). */
+/* engine/pool.h (not included: bench/pool.h has the same name): the runtime's process-wide pool. */
 pthreadpool_t hwt_pool_get(unsigned threads);
+
+/* The races' pool for more than one thread: the bench's pinned pthreadpools, or with HWTUNE_TUNE_POOL=runtime
+ * the runtime's pool (engine/pool.h). Measured here: races on the runtime's pool put a 2-thread turn after the
+ * other entries' 1-thread turns, when its worker has gone to sleep (50 us) and the pool, seeing the caller wait
+ * for it, backs off to the caller alone for 5 ms and more, most of the turn: 56x56x24:144 qs8 on 2 threads ran
+ * 102 us there against 77 us on the pthreadpool, and 14x14x576:96 no faster than 1 thread. Inside a model the
+ * layers run back to back and keep the worker awake, as the pthreadpool's bursts do: the MobileNet v2 int8
+ * profile tuned on the runtime's pool ran 3.74 ms (p50 of six interleaved rounds) against 3.39 ms tuned on
+ * the pthreadpool (default plan 4.10 ms). So the pthreadpool stays the default; the thread rule (space.c)
+ * keeps ~10 us layers on one thread, where a wake-up is not hidden in the model either. */
+static pthreadpool_t (*tune_race_pool(void))(unsigned) {
+  const char *v = getenv("HWTUNE_TUNE_POOL");
+  return v != NULL && strcmp(v, "runtime") == 0 ? hwt_pool_get : NULL;
+}
 
 #ifndef HWTUNE_SHAPES_DIR
 #define HWTUNE_SHAPES_DIR "bench/shapes"
@@ -356,7 +369,7 @@ static int run_check(const char *tuned, const char *ref, bool quiet) {
   hwt_bench_session *session = NULL;
   char err[1024];
   hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = true, .stop = &g_stop,
-                                  .race_pool = hwt_pool_get};
+                                  .race_pool = tune_race_pool()};
   if (hwt_bench_session_create(&so, &session, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune tune: %s\n", err);
     return 1;
@@ -698,7 +711,7 @@ int hwt_cmd_tune(int argc, char **argv) {
   hwt_bench_session *session = NULL;
   char err[1024];
   hwt_bench_session_options so = {.measure_peaks = false, .pin_threads = true, .stop = &g_stop,
-                                  .race_pool = hwt_pool_get};
+                                  .race_pool = tune_race_pool()};
   if (hwt_bench_session_create(&so, &session, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune tune: %s\n", err);
     goto done_problems;

@@ -60,13 +60,14 @@ void hwt_tune_machine_from_hw(const hwt_hw *hw, hwt_tune_machine *m) {
 }
 
 /* A thread pays for its wake-up and its share of the tail with about 1 MFLOP of fp32 work (10-20 us of one core
- * here). The runtime's pool (engine/pool.h) wakes a sleeping worker through a futex and runs a job on the caller
- * alone while its workers lag behind (a busy neighbour): 256x784 at batch 1 (0.4 MFLOP, ~8 us) ran 16-18% faster
- * on 1 thread than on 2 in two re-measurements, although a race on the bench's pinned pthreadpool (its idle
- * workers spin ~16 ms, so back-to-back calls never wake one) had 2 threads 7% ahead; in int8 the same shape ran
- * at 0.4x on 2 threads. So a ~10 us layer is not offered a second thread at all (hwt_tune_threads_may_pay), and
- * the races measure thread counts on the runtime's pool (cmd_tune.c). int8 multiply-adds go about 4x faster
- * (VNNI), so they count a quarter. */
+ * here). The race cannot see that cost on a small layer: its bursts call back to back on the bench's pinned
+ * pthreadpool, whose idle workers spin ~16 ms, so no call there ever wakes one, while the runtime's pool
+ * (engine/pool.h) sleeps a worker after 50 us and runs jobs on the caller alone while its workers lag. 256x784 at
+ * batch 1 (0.4 MFLOP, ~8 us): the race had 2 threads 7% ahead (bench alone, same moment: 6.06 vs 8.02 us), two
+ * re-measurements had 1 thread 16-18% faster, the race on the runtime's pool (HWTUNE_TUNE_POOL=runtime) had them
+ * even (8.14 vs 8.08 us); in int8 the same shape ran at 0.4x on 2 threads. So a ~10 us layer is not offered a
+ * second thread at all (hwt_tune_threads_may_pay). int8 multiply-adds go about 4x faster (VNNI), so they count
+ * a quarter. */
 static const double thread_flops = 1.0e6;
 
 static double flops_of(const hwt_tune_problem *p) {

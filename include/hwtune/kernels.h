@@ -89,6 +89,21 @@ void hwt_gemm_qs8_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, 
                       size_t c_stride, pthreadpool_t pool);
 void hwt_gemm_qs8_destroy(hwt_gemm_qs8_plan *plan);
 
+/* ---- qs8 with float output: an int8 fully-connected layer that ends in float (a classifier's logits) ----
+ *   acc[m][n] = sum_k (a[m][k] - input_zero_point) * w[n][k]                      (exact int32, wrapping)
+ *   c[m][n]   = min(max((float) acc[m][n] * s[n] + bias[n], min), max)             (float)
+ * with s[n] = input_scale * kernel_scale[n] computed in float (kernel_scales[n] when given, else kernel_scale),
+ * (float) acc rounded to nearest, then a float multiply and add (the compiler may fuse them); bias
+ * (N floats) may be NULL for zeros; min <= max, either may be infinite. params->output_zero_point,
+ * output_scale, output_min and output_max are ignored. Same kernels (ISA, blocking, threading) as the int8
+ * output plan; destroy with hwt_gemm_qs8_destroy; hwt_gemm_qs8_run must not be called on such a plan, nor
+ * hwt_gemm_qs8_f32out_run on an int8-output one. c: M rows of c_stride floats (>= N). */
+hwt_status hwt_gemm_qs8_f32out_create(size_t n, size_t k, const int8_t *w, const float *bias,
+                                      const hwt_qs8_params *params, float min, float max, hwt_isa isa,
+                                      const hwt_gemm_blocking *blocking, hwt_gemm_qs8_plan **out);
+void hwt_gemm_qs8_f32out_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, size_t a_stride, float *c,
+                             size_t c_stride, pthreadpool_t pool);
+
 /* Bytes a plan holds (packed weights + bias + workspace), for bench's "bytes the operator allocated". */
 size_t hwt_gemm_f32_plan_bytes(const hwt_gemm_f32_plan *plan);
 size_t hwt_gemm_qs8_plan_bytes(const hwt_gemm_qs8_plan *plan);

@@ -264,7 +264,8 @@ void hwt_gemm_f32_run(const hwt_gemm_f32_plan *plan, size_t m, const float *a, s
   if (m == 0) return;
   assert(a != NULL && c != NULL);
   run_context ctx = {plan, a, a_stride, c, c_stride};
-  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+  const size_t threads = hwt_gemm_threads_for_work(pool, 2.0 * (double)m * (double)plan->n * (double)plan->k,
+                                                   HWT_GEMM_F32_MIN_FLOPS_PER_THREAD);
   size_t tm, tn;
   choose_tiles(plan, m, threads, &tm, &tn);
   if (threads <= 1 || (m <= tm && plan->n <= tn)) {

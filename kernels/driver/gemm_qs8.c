@@ -70,6 +70,8 @@ struct hwt_gemm_qs8_plan {
   int32_t *bias;                                       /* npad folded biases */
   float *scale;                                        /* npad requantization scales */
   hwt_qs8_requant rq;
+  float *bias_f;                                       /* float-output plans: npad float biases, else NULL */
+  float min_f, max_f;                                  /* float-output plans: the clamp */
   void *a_ws;                                          /* blk.mc rows of packed A */
   size_t a_row_bytes;
   size_t bytes;
@@ -157,12 +159,16 @@ void hwt_gemm_qs8_destroy(hwt_gemm_qs8_plan *plan) {
   free(plan->w);
   free(plan->bias);
   free(plan->scale);
+  free(plan->bias_f);
   free(plan->a_ws);
   free(plan);
 }
 
-hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_t *bias, const hwt_qs8_params *params,
-                               hwt_isa isa, const hwt_gemm_blocking *blocking, hwt_gemm_qs8_plan **out) {
+/* f32out: the float-output variant (hwt_gemm_qs8_f32out_create); params->output_* are then ignored, the scale
+ * is input_scale * kernel_scale[n] (output_scale 1) and bias_f / [min_f, max_f] the float epilogue. */
+static hwt_status create_plan(size_t n, size_t k, const int8_t *w, const int32_t *bias, const hwt_qs8_params *params,
+                              bool f32out, const float *bias_f, float min_f, float max_f, hwt_isa isa,
+                              const hwt_gemm_blocking *blocking, hwt_gemm_qs8_plan **out) {
   hwt_status status = hwt_status_invalid_argument;
   hwt_gemm_qs8_plan *plan = NULL;
   if (out == NULL || w == NULL || params == NULL) {
@@ -173,12 +179,17 @@ hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_
     hwt_log("gemm_qs8_create: shape N=%zu K=%zu out of range [1, 2^28]", n, k);
     goto error;
   }
-  if (!scale_ok(params->input_scale) || !scale_ok(params->output_scale)) {
+  if (f32out && (isnan(min_f) || isnan(max_f) || min_f > max_f)) {
+    hwt_log("gemm_qs8_f32out_create: invalid clamp [%g, %g]", (double)min_f, (double)max_f);
+    goto error;
+  }
+  const float output_scale = f32out ? 1.0f : params->output_scale;
+  if (!scale_ok(params->input_scale) || !scale_ok(output_scale)) {
     hwt_log("gemm_qs8_create: input_scale %g and output_scale %g must be positive normal floats",
             (double)params->input_scale, (double)params->output_scale);
     goto error;
   }
-  if (params->output_min >= params->output_max) {
+  if (!f32out && params->output_min >= params->output_max) {
     hwt_log("gemm_qs8_create: output range [%d, %d] is empty (min must be below max, as in XNNPACK)",
             params->output_min, params->output_max);
     goto error;
@@ -189,8 +200,8 @@ hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_
       hwt_log("gemm_qs8_create: kernel scale %g (channel %zu) must be a positive normal float", (double)ks, i);
       goto error;
     }
-    const float rs = params->input_scale * ks / params->output_scale;
-    if (!(rs < 256.0f) || !scale_ok(rs)) {
+    const float rs = params->input_scale * ks / output_scale;
+    if (!f32out && (!(rs < 256.0f) || !scale_ok(rs))) {
       /* XNNPACK rejects requantization scales >= 256 too (its kernels' float path assumes it). */
       hwt_log("gemm_qs8_create: requantization scale %g (channel %zu) outside (0, 256)", (double)rs, i);
       status = hwt_status_unsupported;
@@ -239,6 +250,15 @@ hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_
     if (blocking->nc) blk.nc = blocking->nc;
   }
   blk.mc = round_up(blk.mc ? blk.mc : plan->mr, plan->mr);
+  if (blocking == NULL || blocking->mc == 0) {
+    /* The default MC assumes K >= KC. With a short K (MobileNet's 1x1 convolutions: K = 16..384 over up to
+     * 12544 rows) the packed A block is only MC x K bytes: take as many rows as fill the same half of L2, so a run
+     * has few MC blocks (each one a pack and a pool dispatch). 112x112x32->16 (M 12544, K 32): 1 block, not 15. */
+    const size_t row = plan->kpad * hwt_qs8_a_bytes(mk->a_format);
+    size_t rows = (size_t)(hwt_kernels_cache_budget().l2 / 2) / row;
+    rows -= rows % plan->mr;
+    if (rows > blk.mc) blk.mc = rows;
+  }
   blk.kc = min_size(round_up(blk.kc ? blk.kc : plan->kr, plan->kr), plan->kpad);
   blk.nc = round_up(blk.nc ? blk.nc : plan->nr, plan->nr);
   if (blocking == NULL || blocking->nc == 0) {
@@ -262,15 +282,21 @@ hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_
   plan->bias = hwt_alloc_big(plan->npad * sizeof(int32_t));
   plan->scale = hwt_alloc_big(plan->npad * sizeof(float));
   plan->a_ws = hwt_alloc_big(ws_bytes);
-  if (!plan->w || !plan->bias || !plan->scale || !plan->a_ws) {
+  if (f32out) plan->bias_f = hwt_alloc_big(plan->npad * sizeof(float));
+  if (!plan->w || !plan->bias || !plan->scale || !plan->a_ws || (f32out && !plan->bias_f)) {
     hwt_log("gemm_qs8_create: cannot allocate %zu bytes of packed weights + %zu of workspace", w_bytes, ws_bytes);
     status = hwt_status_out_of_memory;
     goto error;
   }
-  plan->bytes = sizeof(*plan) + w_bytes + plan->npad * (sizeof(int32_t) + sizeof(float)) + ws_bytes;
+  plan->bytes = sizeof(*plan) + w_bytes + plan->npad * (sizeof(int32_t) + sizeof(float)) + ws_bytes +
+                (f32out ? plan->npad * sizeof(float) : 0);
   hwt_gemm_qs8_pack_w(n, k, plan->nr, plan->kr, blk.kc, fmt, w, bias, params->input_zero_point, params->input_scale,
-                      params->kernel_scale, params->kernel_scales, params->output_scale, plan->w, plan->bias,
-                      plan->scale);
+                      params->kernel_scale, params->kernel_scales, output_scale, plan->w, plan->bias, plan->scale);
+  if (f32out) {
+    for (size_t j = 0; j < plan->npad; j++) plan->bias_f[j] = (bias_f != NULL && j < n) ? bias_f[j] : 0.0f;
+    plan->min_f = min_f;
+    plan->max_f = max_f;
+  }
   plan->rq.min_less_zp = (float)((int32_t)params->output_min - (int32_t)params->output_zero_point);
   plan->rq.max_less_zp = (float)((int32_t)params->output_max - (int32_t)params->output_zero_point);
   plan->rq.zp = params->output_zero_point;
@@ -282,11 +308,23 @@ error:
   return status;
 }
 
+hwt_status hwt_gemm_qs8_create(size_t n, size_t k, const int8_t *w, const int32_t *bias, const hwt_qs8_params *params,
+                               hwt_isa isa, const hwt_gemm_blocking *blocking, hwt_gemm_qs8_plan **out) {
+  return create_plan(n, k, w, bias, params, false, NULL, 0.0f, 0.0f, isa, blocking, out);
+}
+
+hwt_status hwt_gemm_qs8_f32out_create(size_t n, size_t k, const int8_t *w, const float *bias,
+                                      const hwt_qs8_params *params, float min, float max, hwt_isa isa,
+                                      const hwt_gemm_blocking *blocking, hwt_gemm_qs8_plan **out) {
+  return create_plan(n, k, w, NULL, params, true, bias, min, max, isa, blocking, out);
+}
+
 typedef struct run_ctx {
   const hwt_gemm_qs8_plan *plan;
   const uint8_t *a;  /* packed rows of this MC block */
   int8_t *c;         /* row 0 of this MC block */
-  size_t c_stride;
+  float *cf;         /* float-output plans: row 0 of this MC block (c unused) */
+  size_t c_stride;   /* in elements of c or cf */
   /* A packing (parallel) */
   const int8_t *a_src;
   size_t a_src_stride;
@@ -308,7 +346,8 @@ static void tile_task(void *arg, size_t n0, size_t m0, size_t nn, size_t mm) {
   const hwt_gemm_qs8_ukernel_fn fn = p->by_rows[mm];
   const size_t panels = (nn + nr - 1) / nr;
   const uint8_t *a = ctx->a + m0 * p->a_row_bytes;
-  int8_t *c = ctx->c + m0 * ctx->c_stride;
+  int8_t *c = ctx->c ? ctx->c + m0 * ctx->c_stride : NULL;
+  const bool f32out = p->bias_f != NULL;
   _Alignas(HWT_QS8_ALIGN) int32_t acc[HWT_QS8_ACC_CAP];
   assert(panels * mr * nr <= HWT_QS8_ACC_CAP || kc == kpad);
 
@@ -318,20 +357,35 @@ static void tile_task(void *arg, size_t n0, size_t m0, size_t nn, size_t mm) {
     const int8_t *wb = p->w + k0 * npad + n0 * kcb;
     for (size_t q = 0; q < panels; q++) {
       const size_t col = n0 + q * nr;
-      int32_t *tile = acc + q * mr * nr;
-      fn(mm, min_size(nr, p->n - col), kcb, a + k0 * a_elem, p->a_row_bytes, wb + q * nr * kcb,
-         first ? p->bias + col : tile, first ? 0 : nr, last ? NULL : tile, c + col, ctx->c_stride, p->scale + col,
-         &p->rq);
+      /* K not blocked: one pass, so a float-output plan needs one tile only (the first slot). */
+      int32_t *tile = kc == kpad ? acc : acc + q * mr * nr;
+      const size_t nc = min_size(nr, p->n - col);
+      fn(mm, nc, kcb, a + k0 * a_elem, p->a_row_bytes, wb + q * nr * kcb, first ? p->bias + col : tile,
+         first ? 0 : nr, last && !f32out ? NULL : tile, c ? c + col : NULL, ctx->c_stride, p->scale + col, &p->rq);
+      if (last && f32out) {
+        /* The float epilogue on the exact int32 sums (the header's definition; the kernels' acc_out path). */
+        const float *sc = p->scale + col, *bf = p->bias_f + col;
+        const float lo = p->min_f, hi = p->max_f;
+        for (size_t r = 0; r < mm; r++) {
+          float *dst = ctx->cf + (m0 + r) * ctx->c_stride + col;
+          const int32_t *t = tile + r * nr;
+          for (size_t j = 0; j < nc; j++) {
+            float v = (float)t[j] * sc[j] + bf[j];
+            v = v < lo ? lo : v;
+            dst[j] = v > hi ? hi : v;
+          }
+        }
+      }
     }
   }
 }
 
-void hwt_gemm_qs8_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, size_t a_stride, int8_t *c,
-                      size_t c_stride, pthreadpool_t pool) {
-  assert(plan != NULL);
-  if (m == 0) return;
-  assert(a != NULL && c != NULL && a_stride >= plan->k && c_stride >= plan->n);
-  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+static void run_plan(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, size_t a_stride, int8_t *c,
+                     float *cf, size_t c_stride, pthreadpool_t pool) {
+  const size_t threads = hwt_gemm_threads_for_work(pool, 2.0 * (double)m * (double)plan->n * (double)plan->k,
+                                                   m <= plan->mr ? HWT_GEMM_QS8_GEMV_MIN_OPS_PER_THREAD
+                                                                 : HWT_GEMM_QS8_MIN_OPS_PER_THREAD);
+  if (threads <= 1) pool = NULL; /* run inline: no wake-up, no join */
   const size_t mr = plan->mr, nr = plan->nr;
 
   /* N tile: at most NC (create() bounded it by L2 and by the stack accumulators), split finer when threads would
@@ -354,14 +408,32 @@ void hwt_gemm_qs8_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, 
         tile_n = round_up(tile_n / 2, nr);
     }
     ctx.a_src = a + m0 * a_stride;
-    ctx.c = c + m0 * c_stride;
-    if (threads > 1 && mb * plan->k >= (1u << 20) && mb >= 2 * threads) { /* else a dispatch costs more */
+    ctx.c = c ? c + m0 * c_stride : NULL;
+    ctx.cf = cf ? cf + m0 * c_stride : NULL;
+    /* Pack A on the threads from 256 KiB (~15 us on one core; a dispatch costs a few us). */
+    if (threads > 1 && mb * plan->k >= (1u << 18) && mb >= 2 * threads) {
       pthreadpool_parallelize_1d_tile_1d(pool, pack_rows_task, &ctx, mb, (mb + 2 * threads - 1) / (2 * threads), 0);
     } else {
       pack_rows_task(&ctx, 0, mb);
     }
     pthreadpool_parallelize_2d_tile_2d(pool, tile_task, &ctx, plan->n, mb, tile_n, mr, 0);
   }
+}
+
+void hwt_gemm_qs8_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, size_t a_stride, int8_t *c,
+                      size_t c_stride, pthreadpool_t pool) {
+  assert(plan != NULL && plan->bias_f == NULL);
+  if (m == 0) return;
+  assert(a != NULL && c != NULL && a_stride >= plan->k && c_stride >= plan->n);
+  run_plan(plan, m, a, a_stride, c, NULL, c_stride, pool);
+}
+
+void hwt_gemm_qs8_f32out_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, size_t a_stride, float *c,
+                             size_t c_stride, pthreadpool_t pool) {
+  assert(plan != NULL && plan->bias_f != NULL);
+  if (m == 0) return;
+  assert(a != NULL && c != NULL && a_stride >= plan->k && c_stride >= plan->n);
+  run_plan(plan, m, a, a_stride, NULL, c, c_stride, pool);
 }
 
 size_t hwt_gemm_qs8_plan_bytes(const hwt_gemm_qs8_plan *plan) { return plan ? plan->bytes : 0; }

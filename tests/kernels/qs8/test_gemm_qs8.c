@@ -3,6 +3,7 @@
  * scalar reference, and against Debian's XNNPACK fully_connected_nc_qs8 (within 1 LSB). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,4 +414,135 @@ Test(qs8, blocking_is_reported_and_rounded) {
             def.nc);
   hwt_gemm_qs8_destroy(plan);
   free(w);
+}
+
+/* ---- float output (hwt_gemm_qs8_f32out_*): exact int32 sums, float epilogue ---- */
+static float *f32out_bias(const problem *pb, uint64_t seed) {
+  rng r = {seed * 0x9e3779b97f4a7c15ull + 3};
+  float *b = malloc(pb->n * sizeof(float));
+  cr_assert(b);
+  for (size_t j = 0; j < pb->n; j++) b[j] = ((float)(rnd(&r) % 2001u) - 1000.0f) / 256.0f;
+  return b;
+}
+
+/* The header's definition with an int64 sum (exact), and the bound a fused multiply-add may differ by. */
+static void f32out_reference(const problem *pb, const float *bias, float lo, float hi, float *c, float *tol) {
+  const hwt_qs8_params *p = &pb->p;
+  for (size_t i = 0; i < pb->m; i++) {
+    for (size_t j = 0; j < pb->n; j++) {
+      int64_t acc = 0;
+      for (size_t q = 0; q < pb->k; q++)
+        acc += ((int64_t)pb->a[i * pb->a_stride + q] - p->input_zero_point) * pb->w[j * pb->k + q];
+      cr_assert(acc >= INT32_MIN && acc <= INT32_MAX);
+      const float s = p->input_scale * (p->kernel_scales ? p->kernel_scales[j] : p->kernel_scale);
+      const float prod = (float)(int32_t)acc * s, b = bias ? bias[j] : 0.0f;
+      c[i * pb->n + j] = fminf(fmaxf(prod + b, lo), hi);
+      tol[i * pb->n + j] = 2.0f * FLT_EPSILON * (fabsf(prod) + fabsf(b)) + FLT_MIN;
+    }
+  }
+}
+
+static void run_f32out(const problem *pb, const float *bias, float lo, float hi, hwt_isa isa,
+                       const hwt_gemm_blocking *blk, pthreadpool_t pool, float *c) {
+  hwt_gemm_qs8_plan *plan = NULL;
+  hwt_status st = hwt_gemm_qs8_f32out_create(pb->n, pb->k, pb->w, bias, &pb->p, lo, hi, isa, blk, &plan);
+  cr_assert_eq(st, hwt_status_ok, "f32out create(isa %s, N=%zu K=%zu): %s", hwt_isa_name(isa), pb->n, pb->k,
+               hwt_status_string(st));
+  hwt_gemm_qs8_f32out_run(plan, pb->m, pb->a, pb->a_stride, c, pb->c_stride, pool);
+  hwt_gemm_qs8_destroy(plan);
+}
+
+static float *f32_buffer(const problem *pb) {
+  float *c = malloc(pb->m * pb->c_stride * sizeof(float));
+  cr_assert(c);
+  for (size_t i = 0; i < pb->m * pb->c_stride; i++) c[i] = 12345.0f; /* sentinel */
+  return c;
+}
+
+static void f32out_check(const problem *pb, const float *bias, float lo, float hi, hwt_isa isa,
+                         const hwt_gemm_blocking *blk, pthreadpool_t pool) {
+  float *got = f32_buffer(pb), *want = malloc(pb->m * pb->n * sizeof(float)), *tol = malloc(pb->m * pb->n * sizeof(float));
+  cr_assert(want && tol);
+  run_f32out(pb, bias, lo, hi, isa, blk, pool, got);
+  f32out_reference(pb, bias, lo, hi, want, tol);
+  for (size_t i = 0; i < pb->m; i++) {
+    for (size_t j = 0; j < pb->c_stride; j++) {
+      const float g = got[i * pb->c_stride + j];
+      if (j >= pb->n) {
+        cr_assert_eq(g, 12345.0f, "f32out %s wrote past N at [%zu][%zu]", hwt_isa_name(isa), i, j);
+        continue;
+      }
+      const float w = want[i * pb->n + j];
+      cr_assert(fabsf(g - w) <= tol[i * pb->n + j], "f32out %s M=%zu N=%zu K=%zu [%zu][%zu]: got %.9g want %.9g",
+                hwt_isa_name(isa), pb->m, pb->n, pb->k, i, j, (double)g, (double)w);
+    }
+  }
+  free(got);
+  free(want);
+  free(tol);
+}
+
+ParameterizedTestParameters(qs8, f32out_shapes) {
+  static hwt_isa isas[hwt_isa_count];
+  size_t n = isa_params(isas);
+  return cr_make_param_array(hwt_isa, isas, n);
+}
+
+ParameterizedTest(hwt_isa *isa, qs8, f32out_shapes) {
+  require_isa(*isa);
+  size_t mr = 0, nr = 0;
+  cr_assert(hwt_gemm_tile(hwt_gemm_qs8, *isa, &mr, &nr));
+  const hwt_gemm_blocking blk = {2 * mr, 64, 2 * nr};
+  const size_t ms[] = {1, 2, mr - 1, mr, mr + 1, 2 * mr + 3};
+  const size_t ns[] = {1, nr - 1, nr, nr + 1, 3 * nr + 5};
+  const size_t ks[] = {1, 7, 64, 65, 131};
+  const float clamps[][2] = {{-INFINITY, INFINITY}, {-0.5f, 0.75f}, {0.0f, INFINITY}};
+  unsigned variant = 0;
+  for (size_t im = 0; im < sizeof(ms) / sizeof(ms[0]); im++) {
+    if (ms[im] == 0) continue;
+    for (size_t in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
+      if (ns[in] == 0) continue;
+      for (size_t ik = 0; ik < sizeof(ks) / sizeof(ks[0]); ik++) {
+        problem pb;
+        problem_init(&pb, ms[im], ns[in], ks[ik], variant, variant + 11);
+        float *bias = variant % 2 ? f32out_bias(&pb, variant) : NULL;
+        const float *cl = clamps[variant % 3];
+        f32out_check(&pb, bias, cl[0], cl[1], *isa, variant % 4 == 3 ? NULL : &blk, NULL);
+        free(bias);
+        problem_free(&pb);
+        variant++;
+      }
+    }
+  }
+  /* Whole classifiers (default blocking), one and two threads. */
+  pthreadpool_t pool = pthreadpool_create(2);
+  cr_assert(pool != NULL);
+  const size_t shapes[][3] = {{1, 1000, 1280}, {4, 1000, 1280}, {3, 17, 4099}, {64, 10, 128}};
+  for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+    problem pb;
+    problem_init(&pb, shapes[s][0], shapes[s][1], shapes[s][2], (unsigned)s, 500 + s);
+    float *bias = f32out_bias(&pb, s);
+    f32out_check(&pb, bias, -INFINITY, INFINITY, *isa, NULL, NULL);
+    f32out_check(&pb, bias, -INFINITY, INFINITY, *isa, NULL, pool);
+    free(bias);
+    problem_free(&pb);
+  }
+  pthreadpool_destroy(pool);
+}
+
+Test(qs8, f32out_rejects_bad_arguments) {
+  const int8_t w[4] = {1, 2, 3, 4};
+  hwt_qs8_params p = {.input_scale = 0.5f, .kernel_scale = 0.25f}; /* output fields unused */
+  hwt_gemm_qs8_plan *plan = NULL;
+  cr_expect_eq(hwt_gemm_qs8_f32out_create(2, 2, w, NULL, &p, 1.0f, 0.0f, hwt_isa_scalar, NULL, &plan),
+               hwt_status_invalid_argument);
+  cr_expect_eq(hwt_gemm_qs8_f32out_create(2, 2, w, NULL, &p, NAN, 0.0f, hwt_isa_scalar, NULL, &plan),
+               hwt_status_invalid_argument);
+  p.input_scale = 0.0f;
+  cr_expect_eq(hwt_gemm_qs8_f32out_create(2, 2, w, NULL, &p, 0.0f, 1.0f, hwt_isa_scalar, NULL, &plan),
+               hwt_status_invalid_argument);
+  p.input_scale = 1e6f; /* a large scale is fine for float output (no int8 requantization bound) */
+  cr_assert_eq(hwt_gemm_qs8_f32out_create(2, 2, w, NULL, &p, -INFINITY, INFINITY, hwt_isa_scalar, NULL, &plan),
+               hwt_status_ok);
+  hwt_gemm_qs8_destroy(plan);
 }
