@@ -970,10 +970,11 @@ Test(tune_space, sizes_and_dedup) {
   hwt_tune_problem_init(&p, hwt_bench_conv_f32, &s, 1);
   cr_assert(hwt_tune_own_caps(&p, &m, &caps));
   cr_assert(!caps.gemm);
-  /* depthwise: XNNPACK only until an own depthwise kernel answers the hook */
+  /* depthwise: our dwconv plans answer the hook, with no blocking to search */
   cr_assert_eq(hwt_bench_parse_shape("28x28x32::k3s1p1", &s, NULL, 0), hwt_status_ok);
   hwt_tune_problem_init(&p, hwt_bench_dwconv_f32, &s, 1);
-  cr_assert(!hwt_tune_own_caps(&p, &m, &caps));
+  cr_assert(hwt_tune_own_caps(&p, &m, &caps));
+  cr_assert(!caps.gemm);
 }
 
 Test(tune_space, analytical_threads_follow_work_size) {
