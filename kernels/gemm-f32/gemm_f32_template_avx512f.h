@@ -83,11 +83,35 @@ void HWT_FN(size_t m, size_t n, size_t k, const float *a, size_t a_stride, const
         for (int v = 0; v < NV; v++) acc[u][i][v] = _mm512_setzero_ps();
 
     size_t kk = 0;
-    for (; kk + U <= k; kk += U) {
+    if (NV == 2 && nc <= 16) {
+      /* Half a panel (N = 16, or a last panel of N % 32 <= 16: MobileNet's 16-channel 1x1 layers): only W's first
+       * vector holds columns, so skip the second one's FMAs and use its accumulators as a second k chain (two
+       * chains of MR keep the FMA latency hidden). 112x112x32->16 ran every FMA twice without this. */
+      enum { H = NV > 1 ? 1 : 0 };
 #pragma GCC unroll 16
-      for (int u = 0; u < U; u++) HWT_F32_AVX512F_STEP(u, kk + u);
+      for (int i = 0; i < MR; i++) acc[0][i][H] = _mm512_setzero_ps();
+      for (; kk + 2 <= k; kk += 2) {
+        const __m512 w0 = _mm512_loadu_ps(w + kk * NR), w1 = _mm512_loadu_ps(w + (kk + 1) * NR);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+          acc[0][i][0] = _mm512_fmadd_ps(_mm512_set1_ps(ar[i][kk]), w0, acc[0][i][0]);
+          acc[0][i][H] = _mm512_fmadd_ps(_mm512_set1_ps(ar[i][kk + 1]), w1, acc[0][i][H]);
+        }
+      }
+      if (kk < k) {
+        const __m512 w0 = _mm512_loadu_ps(w + kk * NR);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) acc[0][i][0] = _mm512_fmadd_ps(_mm512_set1_ps(ar[i][kk]), w0, acc[0][i][0]);
+      }
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) acc[0][i][0] = _mm512_add_ps(acc[0][i][0], acc[0][i][H]); /* [H] not stored */
+    } else {
+      for (; kk + U <= k; kk += U) {
+#pragma GCC unroll 16
+        for (int u = 0; u < U; u++) HWT_F32_AVX512F_STEP(u, kk + u);
+      }
+      for (; kk < k; kk++) HWT_F32_AVX512F_STEP(0, kk);
     }
-    for (; kk < k; kk++) HWT_F32_AVX512F_STEP(0, kk);
     w += k * NR;
 
 #pragma GCC unroll 16
