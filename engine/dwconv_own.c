@@ -16,8 +16,7 @@ struct hwt_dwconv_own {
 
 bool hwt_dwconv_own_eligible(const hwt_layer *l, hwt_shape is) {
   return l->type == hwt_layer_dwconv && hwt_dil(l->dh) == 1 && hwt_dil(l->dw) == 1 && is.c == l->out.c &&
-         l->kh >= 1 && l->kw >= 1 && l->sh >= 1 && l->sw >= 1 &&
-         (l->wq == NULL || (l->q8 && (size_t) l->kh * l->kw <= 512)); /* hwtune/dwconv.h's qs8 limit */
+         l->kh >= 1 && l->kw >= 1 && l->sh >= 1 && l->sw >= 1 && (l->wq == NULL || l->q8);
 }
 
 bool hwt_dwconv_own_forced(void) {

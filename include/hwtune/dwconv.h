@@ -50,8 +50,7 @@ hwt_isa hwt_dwconv_f32_plan_isa(const hwt_dwconv_f32_plan *plan);
 /* ---- qs8 ---- */
 typedef struct hwt_dwconv_qs8_plan hwt_dwconv_qs8_plan;
 
-/* w: kh x kw x channels int8; bias: channels int32 or NULL; params as hwt_gemm_qs8 (kernel_scales: channels).
- * kh * kw <= 512 (the kernels sum exact integer products in float; hwt_status_unsupported past it). */
+/* w: kh x kw x channels int8; bias: channels int32 or NULL; params as hwt_gemm_qs8 (kernel_scales: channels). */
 hwt_status hwt_dwconv_qs8_create(const hwt_dwconv_shape *shape, const int8_t *w, const int32_t *bias,
                                  const hwt_qs8_params *params, hwt_isa isa, hwt_dwconv_qs8_plan **out);
 void hwt_dwconv_qs8_run(const hwt_dwconv_qs8_plan *plan, size_t batch, size_t h, size_t w, const int8_t *in,

@@ -40,7 +40,7 @@ struct hwt_dwconv_f32_plan {
 
 struct hwt_dwconv_qs8_plan {
   dw_common c;
-  const float *w; /* as float at create: the kernels sum exact integer products in float */
+  const int16_t *w; /* widened at create: the kernels multiply in int16 */
   const int32_t *bias;
   const float *scale;
   int32_t izp;
@@ -107,24 +107,23 @@ hwt_status hwt_dwconv_qs8_create(const hwt_dwconv_shape *shape, const int8_t *w,
       params->output_min > params->output_max)
     return hwt_status_invalid_argument;
   size_t nc = shape->channels, taps = (size_t) shape->kh * shape->kw;
-  if (taps > HWT_DWCONV_QS8_MAX_TAPS) return hwt_status_unsupported;
   for (size_t i = 0; i < nc; i++) {
     float ks = params->kernel_scales ? params->kernel_scales[i] : params->kernel_scale;
     if (!(ks >= 0) || isinf(ks)) return hwt_status_invalid_argument;
   }
   hwt_dwconv_qs8_plan *p = calloc(1, sizeof *p);
   if (p == NULL) return hwt_status_out_of_memory;
-  size_t wbytes = taps * nc * sizeof(float);
+  size_t wbytes = (taps * nc * sizeof(int16_t) + 3) / 4 * 4;
   hwt_status st = common_init(&p->c, shape, isa, wbytes + 2 * nc * sizeof(int32_t));
   if (st != hwt_status_ok) {
     free(p);
     return st;
   }
   p->c.row = pick_row(isa)->qs8;
-  float *pw = p->c.mem;
+  int16_t *pw = p->c.mem;
   int32_t *pb = (int32_t *) (void *) ((char *) p->c.mem + wbytes);
   float *ps = (float *) (void *) (pb + nc);
-  for (size_t i = 0; i < taps * nc; i++) pw[i] = (float) w[i];
+  for (size_t i = 0; i < taps * nc; i++) pw[i] = w[i];
   for (size_t i = 0; i < nc; i++) {
     pb[i] = bias ? bias[i] : 0;
     float ks = params->kernel_scales ? params->kernel_scales[i] : params->kernel_scale;

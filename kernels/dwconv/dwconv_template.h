@@ -6,8 +6,8 @@
  * Per output row the vertical tap range is computed once, per pixel the horizontal one, so the tap loops carry no
  * bounds test. Channels go in tiles of HWT_DW_CT held in registers (GCC/Clang
  * vector-extension registers) across all taps; interior pixels of 3x3 and 5x5 kernels run with the tap counts as
- * constants (fully unrolled); a last single vector, then a variable-length tail, take the remaining channels.
- * qs8 weights are packed as float at create (see qs8_tile). */
+ * constants (fully unrolled); fp32 takes a last single vector, then a variable-length tail, qs8 the tail. qs8
+ * weights are packed as int16 at create: (x - zp) * w fits int16 (|x - zp| <= 255, |w| <= 128), summed in int32. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +35,7 @@ static inline void tap_range(long base, uint32_t k, size_t n, uint32_t *k0, uint
 #define HWT_DW_CT (2 * HWT_DW_V)
 typedef float dw_vf __attribute__((vector_size(HWT_DW_VB)));
 typedef int32_t dw_vi32 __attribute__((vector_size(HWT_DW_VB)));
+typedef int16_t dw_vi16 __attribute__((vector_size(HWT_DW_VB / 2)));
 typedef int8_t dw_vi8 __attribute__((vector_size(HWT_DW_VB / 4)));
 
 HWT_DW_INLINE dw_vf ld_f(const float *p) {
@@ -42,10 +43,15 @@ HWT_DW_INLINE dw_vf ld_f(const float *p) {
   memcpy(&v, p, sizeof v);
   return v;
 }
-HWT_DW_INLINE dw_vf ld_i8f(const int8_t *p) {
+HWT_DW_INLINE dw_vi16 ld_i16(const int16_t *p) {
+  dw_vi16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+HWT_DW_INLINE dw_vi16 ld_i8(const int8_t *p) {
   dw_vi8 v;
   memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, dw_vf);
+  return __builtin_convertvector(v, dw_vi16);
 }
 HWT_DW_INLINE dw_vf clamp_f(dw_vf v, dw_vf lo, dw_vf hi) {
   dw_vi32 m = v < lo;
@@ -157,85 +163,58 @@ HWT_DW_INLINE void qs8_out(const int32_t *acc, const float *restrict s, int8_t *
   }
 }
 
-/* qs8 accumulates in float: every product (x - zp) * w is an integer of magnitude <= 255 * 128 and a pixel sums at
- * most HWT_DWCONV_QS8_MAX_TAPS of them, so every partial sum is an integer below 2^24, exact in float; the bias is
- * added in int32 after. This trades the int8 -> int16 -> int32 widening shuffles for one sign extension and one
- * conversion per vector (the weights are packed as float at create). */
-HWT_DW_INLINE void qs8_tile(const int8_t *restrict x, const float *restrict w, const int32_t *restrict b,
+HWT_DW_INLINE void qs8_tile(const int8_t *restrict x, const int16_t *restrict w, const int32_t *restrict b,
                             const float *restrict s, int8_t *restrict o, size_t xrow, size_t wrow, size_t nc,
-                            uint32_t nky, uint32_t nkx, float zp, float ozp, float qlo, float qhi) {
-  dw_vf a0 = {0}, a1 = {0};
-  const dw_vf vzp = zp - (dw_vf){0};
+                            uint32_t nky, uint32_t nkx, int16_t zp, float ozp, float qlo, float qhi) {
+  dw_vi32 a0, a1;
+  memcpy(&a0, b, sizeof a0);
+  memcpy(&a1, b + HWT_DW_V, sizeof a1);
+  const dw_vi16 vzp = zp - (dw_vi16){0};
   for (uint32_t ky = 0; ky < nky; ky++)
     for (uint32_t kx = 0; kx < nkx; kx++) {
       const int8_t *xp = x + ky * xrow + kx * nc;
-      const float *wp = w + ky * wrow + kx * nc;
-      a0 += (ld_i8f(xp) - vzp) * ld_f(wp);
-      a1 += (ld_i8f(xp + HWT_DW_V) - vzp) * ld_f(wp + HWT_DW_V);
+      const int16_t *wp = w + ky * wrow + kx * nc;
+      dw_vi16 p0 = (ld_i8(xp) - vzp) * ld_i16(wp), p1 = (ld_i8(xp + HWT_DW_V) - vzp) * ld_i16(wp + HWT_DW_V);
+      a0 += __builtin_convertvector(p0, dw_vi32);
+      a1 += __builtin_convertvector(p1, dw_vi32);
     }
-  dw_vi32 i0 = __builtin_convertvector(a0, dw_vi32), i1 = __builtin_convertvector(a1, dw_vi32), b0, b1;
-  memcpy(&b0, b, sizeof b0);
-  memcpy(&b1, b + HWT_DW_V, sizeof b1);
   int32_t acc[HWT_DW_CT];
-  i0 += b0;
-  i1 += b1;
-  memcpy(acc, &i0, sizeof i0);
-  memcpy(acc + HWT_DW_V, &i1, sizeof i1);
+  memcpy(acc, &a0, sizeof a0);
+  memcpy(acc + HWT_DW_V, &a1, sizeof a1);
   qs8_out(acc, s, o, HWT_DW_CT, ozp, qlo, qhi);
 }
 
-HWT_DW_INLINE void qs8_one(const int8_t *restrict x, const float *restrict w, const int32_t *restrict b,
-                           const float *restrict s, int8_t *restrict o, size_t xrow, size_t wrow, size_t nc,
-                           uint32_t nky, uint32_t nkx, float zp, float ozp, float qlo, float qhi) {
-  dw_vf a0 = {0};
-  const dw_vf vzp = zp - (dw_vf){0};
-  for (uint32_t ky = 0; ky < nky; ky++)
-    for (uint32_t kx = 0; kx < nkx; kx++) a0 += (ld_i8f(x + ky * xrow + kx * nc) - vzp) * ld_f(w + ky * wrow + kx * nc);
-  dw_vi32 i0 = __builtin_convertvector(a0, dw_vi32), b0;
-  memcpy(&b0, b, sizeof b0);
-  i0 += b0;
-  int32_t acc[HWT_DW_V];
-  memcpy(acc, &i0, sizeof i0);
-  qs8_out(acc, s, o, HWT_DW_V, ozp, qlo, qhi);
-}
-
-HWT_DW_INLINE void qs8_tail(const int8_t *restrict x, const float *restrict w, const int32_t *restrict b,
+HWT_DW_INLINE void qs8_tail(const int8_t *restrict x, const int16_t *restrict w, const int32_t *restrict b,
                             const float *restrict s, int8_t *restrict o, size_t xrow, size_t wrow, size_t nc,
-                            uint32_t nky, uint32_t nkx, float zp, float ozp, float qlo, float qhi, size_t n) {
-  float facc[HWT_DW_CT];
-  for (size_t c = 0; c < n; c++) facc[c] = 0.0f;
+                            uint32_t nky, uint32_t nkx, int16_t zp, float ozp, float qlo, float qhi, size_t n) {
+  int32_t acc[HWT_DW_CT];
+  for (size_t c = 0; c < n; c++) acc[c] = b[c];
   for (uint32_t ky = 0; ky < nky; ky++)
     for (uint32_t kx = 0; kx < nkx; kx++) {
       const int8_t *restrict xp = x + ky * xrow + kx * nc;
-      const float *restrict wp = w + ky * wrow + kx * nc;
-      for (size_t c = 0; c < n; c++) facc[c] += ((float) xp[c] - zp) * wp[c];
+      const int16_t *restrict wp = w + ky * wrow + kx * nc;
+      for (size_t c = 0; c < n; c++) acc[c] += (int16_t) ((int16_t) (xp[c] - zp) * wp[c]);
     }
-  int32_t acc[HWT_DW_CT];
-  for (size_t c = 0; c < n; c++) acc[c] = (int32_t) facc[c] + b[c];
   qs8_out(acc, s, o, n, ozp, qlo, qhi);
 }
 
-HWT_DW_INLINE void qs8_pixel(const int8_t *x, const float *w, const int32_t *b, const float *s, int8_t *o,
-                             size_t xrow, size_t wrow, size_t nc, uint32_t nky, uint32_t nkx, float zp, float ozp,
+HWT_DW_INLINE void qs8_pixel(const int8_t *x, const int16_t *w, const int32_t *b, const float *s, int8_t *o,
+                             size_t xrow, size_t wrow, size_t nc, uint32_t nky, uint32_t nkx, int16_t zp, float ozp,
                              float qlo, float qhi) {
   size_t c = 0;
   for (; c + HWT_DW_CT <= nc; c += HWT_DW_CT)
     qs8_tile(x + c, w + c, b + c, s + c, o + c, xrow, wrow, nc, nky, nkx, zp, ozp, qlo, qhi);
-  if (c + HWT_DW_V <= nc) {
-    qs8_one(x + c, w + c, b + c, s + c, o + c, xrow, wrow, nc, nky, nkx, zp, ozp, qlo, qhi);
-    c += HWT_DW_V;
-  }
   if (c < nc) qs8_tail(x + c, w + c, b + c, s + c, o + c, xrow, wrow, nc, nky, nkx, zp, ozp, qlo, qhi, nc - c);
 }
 
 void HWT_DW_CAT(hwt_dwconv_qs8_row__, HWT_DW_ISA)(const hwt_dwconv_row_args *a) {
   const size_t nc = a->channels, xrow = a->iw * nc, wrow = (size_t) a->kw * nc;
   const int8_t *in = a->in;
-  const float *wt = a->w;
+  const int16_t *wt = a->w;
   const int32_t *bias = a->bias;
   const float *scale = a->scale;
   int8_t *out = a->out;
-  const float zp = (float) a->input_zero_point;
+  const int16_t zp = (int16_t) a->input_zero_point;
   const float ozp = a->output_zero_point, qlo = a->qmin, qhi = a->qmax;
   uint32_t ky0, ky1;
   long iy0 = (long) (a->oy * a->sh) - a->pad_t;
@@ -252,7 +231,7 @@ void HWT_DW_CAT(hwt_dwconv_qs8_row__, HWT_DW_ISA)(const hwt_dwconv_row_args *a) 
       continue;
     }
     const int8_t *x = in + (size_t) (iy0 + ky0) * xrow + (size_t) (ix0 + kx0) * nc;
-    const float *w = wt + ky0 * wrow + kx0 * nc;
+    const int16_t *w = wt + ky0 * wrow + kx0 * nc;
     if (nky == 3 && nkx == 3)
       qs8_pixel(x, w, bias, scale, o, xrow, wrow, nc, 3, 3, zp, ozp, qlo, qhi);
     else if (nky == 5 && nkx == 5)

@@ -9,7 +9,7 @@
 typedef struct hwt_dwconv_row_args {
   const void *in;      /* the image: h x w x channels */
   void *out;           /* the output row: ow x channels */
-  const void *w;       /* packed weights: kh*kw taps x channels (float, for qs8 too) */
+  const void *w;       /* packed weights: kh*kw taps x channels (float; int16 for qs8) */
   const void *bias;    /* channels (float or int32), never NULL (zeros packed) */
   const float *scale;  /* qs8: channels requantization scales */
   size_t channels, ih, iw, ow;
@@ -19,9 +19,6 @@ typedef struct hwt_dwconv_row_args {
   int32_t input_zero_point;  /* qs8 */
   float output_zero_point, qmin, qmax;
 } hwt_dwconv_row_args;
-
-/* qs8 sums exact integer products in float: at most this many taps keep every sum below 2^24. */
-#define HWT_DWCONV_QS8_MAX_TAPS 512
 
 typedef void (*hwt_dwconv_row_fn)(const hwt_dwconv_row_args *a);
 
