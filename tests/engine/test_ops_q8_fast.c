@@ -384,7 +384,7 @@ Test(tensor, to_f32_every_type) {
         case hwt_dtype_u8: d.u8[i] = (uint8_t) r; break;
         case hwt_dtype_i8: d.i8[i] = (int8_t) r; break;
         case hwt_dtype_i32: d.i32[i] = (int32_t) r; break;
-        case hwt_dtype_i64: d.i64[i] = (int64_t) r * (int64_t) r * (i % 2 ? -1 : 1); break;
+        case hwt_dtype_i64: d.i64[i] = (int64_t) r * (int64_t) (r >> 2) * (i % 2 ? -1 : 1); break;
         case hwt_dtype_f64: d.f64[i] = (double) r / 3.0; break;
         case hwt_dtype_bool: d.u8[i] = (uint8_t) (r % 3); break;
         default: break;
