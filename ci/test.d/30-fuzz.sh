@@ -72,27 +72,11 @@ for json in tests/fixtures/models/*.json; do
     fi
   } >"$work/model_corpus/$(basename "$json" .json)"
 done
-# engine/ops.c runs its int8 elementwise ops on kernels/elementwise/: each file with its ISA's flags (as
-# cmake/hwtune_isa.cmake sets them) and no FMA contraction, the dispatch (kernels/config) on cpu_features.
-ew_objs=()
-for f in kernels/elementwise/q8_vec_*.c; do
-  case "$f:$(uname -m)" in
-    *_avx2.c:x86_64) fl="-mavx2 -mfma -mf16c" ;;
-    *_avx512f.c:x86_64) fl="-mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq" ;;
-    *_neon.c:aarch64 | *_scalar.c:*) fl="" ;;
-    *) continue ;;
-  esac
-  o="$work/$(basename "$f" .c).o"
-  # shellcheck disable=SC2086
-  "$cc" -c -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined \
-    -fno-sanitize-recover=undefined -ffp-contract=off $fl -Iinclude -Icommon -Ikernels "$f" -o "$o"
-  ew_objs+=("$o")
-done
+. ci/fuzz-elementwise.sh
 "$cc" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -Iinclude -Icommon -Iruntime -Iengine -Ikernels -I/usr/include/cpu_features engine/model.c engine/graph.c \
-  engine/mem.c engine/ops.c engine/reference.c runtime/profile.c runtime/profile_lookup.c \
-  runtime/profile_machine.c kernels/config/elementwise_config.c kernels/config/isa.c "${ew_objs[@]}" \
-  common/io.c common/status.c tests/audit/fuzz_model.c $(pkg-config --cflags --libs jansson) -lcpu_features -lm \
+  -Iinclude -Icommon -Iruntime -Iengine engine/model.c engine/graph.c engine/mem.c engine/ops.c \
+  engine/reference.c runtime/profile.c runtime/profile_lookup.c runtime/profile_machine.c "${ew_link[@]}" \
+  common/io.c common/status.c tests/audit/fuzz_model.c $(pkg-config --cflags --libs jansson) -lm \
   -o "$work/fuzz_model"
 cat >"$work/model.dict" <<'DICT'
 "\"schema\":\"hwtune.model/1\""

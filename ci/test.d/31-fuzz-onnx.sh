@@ -30,11 +30,12 @@ for t in test_conv_with_strides_padding test_maxpool_2d_pads test_averagepool_2d
          test_concat_2d_axis_1 test_unsqueeze_axis_1; do
   if [ -f "$testdata/$t/model.onnx" ]; then cp "$testdata/$t/model.onnx" "$work/corpus/$t.onnx"; fi
 done
+. ci/fuzz-elementwise.sh
 "$cc" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Iinclude -Icommon -Iengine -Iengine/onnx -I"$work/gen" \
   engine/onnx/import.c engine/onnx/pb_util.c engine/onnx/tensor_pb.c engine/tensor.c engine/tensor_npy.c \
   engine/model.c engine/graph.c engine/mem.c engine/reference.c engine/ops.c runtime/profile.c runtime/profile_lookup.c \
-  runtime/profile_machine.c common/io.c common/status.c "$work/gen/onnx.pb-c.c" tests/engine/fuzz_onnx.c \
+  runtime/profile_machine.c "${ew_link[@]}" common/io.c common/status.c "$work/gen/onnx.pb-c.c" tests/engine/fuzz_onnx.c \
   $(pkg-config --cflags --libs libprotobuf-c jansson) -lm -o "$work/fuzz_onnx"
 cat >"$work/onnx.dict" <<'DICT'
 "Conv"
