@@ -344,7 +344,7 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
   for (size_t o = 0; o < n; o++) x->bf[o] = (float) l->bq[o] * (is * l->wscale[o]);
   int32_t zp = x->iq[0].zero_point;
   if (fc && zp >= INT8_MIN && zp <= INT8_MAX) {
-    x->choice = (hwt_layer_choice){hwt_impl_own, hwt_gemm_best_isa(hwt_gemm_qs8), cap, {0, 0, 0}, "own qs8 (float out)"};
+    x->choice = (hwt_layer_choice){hwt_impl_own, hwt_gemm_best_isa(hwt_gemm_qs8), cap, {0, 0, 0}, "own qs8 (float out)", false};
     hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k};
     if (opt->chooser != NULL && opt->chooser(opt->chooser_ctx, &qry, &x->choice))
       note_source(&x->choice, "%.30s (%s)", "qs8 f32 out");
@@ -376,7 +376,7 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
     size_t o = l->type == hwt_layer_dwconv ? j % n : j / per;
     x->wf[j] = (float) l->wq[j] * (is * l->wscale[o]);
   }
-  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default (float out)"};
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default (float out)", false};
   hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k};
   if (!fc) {
     qry.m = e->batch * l->out.h * l->out.w;
@@ -475,7 +475,7 @@ static bool create_xnn_elementwise(hwt_engine *e, size_t i, node_exec *x, unsign
     return true;
   }
   x->kind = kind_xnn;
-  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, threads, {0, 0, 0}, "default (elementwise)"};
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, threads, {0, 0, 0}, "default (elementwise)", false};
   return true;
 }
 
@@ -639,7 +639,7 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
   if (!wnode) {
     x->kind = kind_native;
     x->native_q8 = l->type == hwt_layer_quantize || (rq8 && hwt_op_has_q8(l->type));
-    x->choice = (hwt_layer_choice){hwt_impl_native, hwt_isa_scalar, 1, {0, 0, 0}, "native"};
+    x->choice = (hwt_layer_choice){hwt_impl_native, hwt_isa_scalar, 1, {0, 0, 0}, "native", false};
     return hwt_status_ok;
   }
   bool q = l->wq != NULL; /* and q8: int8 in, int8 out */
@@ -647,7 +647,7 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
     hwt_errf(err, errlen, "layer %zu '%s' (%s): no weights", i, l->name, hwt_layer_type_name(l->type));
     return hwt_status_invalid_argument;
   }
-  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default"};
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default", false};
   hwt_layer_query qry = {op_name(l, q), l, e->batch, 0, 0, 0};
   if (l->type == hwt_layer_fc) {
     qry.m = e->batch;

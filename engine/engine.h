@@ -272,6 +272,38 @@ bool hwt_layer_float_logits(const hwt_model *m, size_t i);
 hwt_status hwt_model_quantize(const hwt_model *fp32, const float *calib, size_t ncal, hwt_model **out, char *err,
                               size_t errlen);
 
+/* ---- magnitude pruning ----
+ * Zeros the smallest-magnitude fp32 weights of the prunable layers and returns a copy of the model with the
+ * zeros in place (same nodes, same order; biases untouched). Prunable: fc and dense conv (groups 1) nodes with
+ * fp32 weights, except, unless asked, the first such layer of the graph (it sees raw input) and the classifier
+ * (hwt_layer_float_logits' fc, or the last fc); depthwise convolutions are not pruned (few weights, little gain).
+ * Thresholds: per layer (each prunable layer reaches `sparsity` on its own) or global (one magnitude threshold
+ * over all prunable weights, so layers end up with different sparsities). Pattern block: blocks of block_n
+ * consecutive output channels by block_k consecutive inputs (in the layer's internal weight layout) are kept
+ * or zeroed whole, scored by their largest |w| (hwt_spmm_block_shape gives the shape our kernels like).
+ * Ties at the threshold are broken by position (lowest index pruned first), so results are deterministic.
+ * An int8 model is refused (prune fp32, then quantize). No fine-tuning: that is training. */
+typedef enum hwt_prune_pattern { hwt_prune_unstructured = 0, hwt_prune_block } hwt_prune_pattern;
+typedef enum hwt_prune_scope { hwt_prune_per_layer = 0, hwt_prune_global } hwt_prune_scope;
+typedef struct hwt_prune_options {
+  double sparsity;             /* target fraction of zero weights in [0, 1] over the pruned layers */
+  hwt_prune_pattern pattern;
+  uint32_t block_n, block_k;   /* block pattern; 0 = hwt_spmm_block_shape's for the best ISA */
+  hwt_prune_scope scope;
+  bool prune_first;            /* also prune the first prunable layer */
+  bool prune_classifier;       /* also prune the classifier */
+} hwt_prune_options;
+/* What pruning did to one layer (hwt_model_prune's optional report, one entry per node, zeros for nodes it
+ * left alone). */
+typedef struct hwt_prune_layer_report {
+  bool pruned;
+  size_t weights;              /* fp32 weights of the node */
+  size_t zeros_before, zeros_after;
+} hwt_prune_layer_report;
+/* report: NULL, or m->nlayers entries. */
+hwt_status hwt_model_prune(const hwt_model *m, const hwt_prune_options *opt, hwt_model **out,
+                           hwt_prune_layer_report *report, char *err, size_t errlen);
+
 /* ---- reference implementation (tests, accuracy) ---- */
 /* Straightforward loops with double accumulation (float nodes), or the exact integer arithmetic of int8 nodes.
  * Runs `batch` samples of graph input 0 (external layout); writes graph output 0 (float, external layout) to
@@ -292,6 +324,7 @@ typedef struct hwt_layer_choice {
   unsigned threads;
   hwt_gemm_blocking blocking;  /* own kernels; zeros = defaults */
   char source[48];             /* "default", "profile", "profile (nearest)", "forced", fallback notes */
+  bool sparse;                 /* fc / 1x1 conv with pruned fp32 weights: run our sparse kernel (hwtune/spmm.h) */
 } hwt_layer_choice;
 
 /* The query a chooser answers: op "gemm_f32|gemm_qs8|conv_f32|conv_qs8|dwconv_f32|dwconv_qs8", the layer,
@@ -306,10 +339,13 @@ typedef struct hwt_layer_query {
 /* Fills *choice (pre-filled with the default) for a layer; returns false to keep the default. */
 typedef bool (*hwt_chooser_fn)(void *ctx, const hwt_layer_query *q, hwt_layer_choice *choice);
 
+typedef enum hwt_sparse_mode { hwt_sparse_auto = 0, hwt_sparse_off, hwt_sparse_force } hwt_sparse_mode;
 typedef struct hwt_engine_options {
   unsigned threads;            /* cap on threads per layer; 0 or more than the usable CPUs = all usable CPUs */
   hwt_chooser_fn chooser;      /* NULL = defaults: XNNPACK, `threads` threads for fc/conv/dwconv */
   void *chooser_ctx;
+  hwt_sparse_mode sparse;      /* pruned layers: auto = sparse where the profile's (else the built-in) break-even
+                                  says it is faster; off = always dense; force = every fc / 1x1 conv sparse */
   bool layer_timing;           /* record per-layer ns for the last run */
   bool keep_values;            /* every value keeps its own buffer (no arena reuse): hwt_engine_layer_output
                                   works for every node (the audit's per-layer int8 comparison) */
