@@ -71,10 +71,12 @@ static void break_even_text(const double *s, const double (*t)[I_COUNT], size_t 
                             char *buf, size_t len) {
   double ratio[MAX_POINTS];
   for (size_t i = 0; i < n; i++) {
-    double d = t[i][dense];
+    double d;
     if (dense == I_COUNT) { /* best dense: the faster of ours and XNNPACK's */
       double a = t[i][I_OWN_DENSE], b = t[i][I_XNN_DENSE];
       d = a > 0 && b > 0 ? fmin(a, b) : a > 0 ? a : b;
+    } else {
+      d = t[i][dense];
     }
     ratio[i] = t[i][sparse] > 0 && d > 0 ? t[i][sparse] / d : NAN;
   }
