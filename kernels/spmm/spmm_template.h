@@ -8,7 +8,8 @@
  * independent partial sums (U * vectors >= 4 chains hide the multiply-add latency). Eight channels' results are
  * transposed back into C (NHWC) with 8x8 register transposes. A single row (M = 1, the fully-connected batch-1
  * case) skips the transposition: a dot product per channel, its inputs inserted four at a time into a vector (the
- * hardware gathers of AVX2 and AVX-512 measured 2-7x slower than that on this Zen 4 VM: docs/kernels-sparse.md). */
+ * hardware gathers of AVX2 and AVX-512 measured about 2x slower on this Zen 4 VM: docs/kernels-sparse.md). Weights
+ * pruned in blocks of 4 output channels x 1 input run the block kernels: one input load per 4 multiply-adds. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,89 +92,11 @@ static void unpack_group(const float *ct, size_t mr, size_t mr_cap, size_t ng, f
   }
 }
 
-/* One tile of MR rows (NV vectors of SP lanes, U partial sums per vector) against channels [n0, n1), nonzero
- * indices of type IT. */
-#define SP_TILE(NAME, MR, VT, IT, NV, U)                                                                           \
-  static void NAME(const hwt_spmm_args *p, const IT *restrict idx, const float *restrict at, size_t mr,        \
-                   size_t n0, size_t n1, float *c) {                                                           \
-    enum { L = (MR) / (NV) };                                                                                  \
-    const uint32_t *rs = p->row_start;                                                                         \
-    const float *restrict val = p->val;                                                                        \
-    const VT vlo = p->min - (VT){0}, vhi = p->max - (VT){0};                                                   \
-    float ct[8 * (MR)] __attribute__((aligned(64)));                                                           \
-    for (size_t n = n0; n < n1; n += 8) {                                                                      \
-      size_t ng = n1 - n < 8 ? n1 - n : 8;                                                                     \
-      for (size_t g = 0; g < 8; g++) {                                                                         \
-        if (g >= ng) {                                                                                         \
-          memset(ct + g * (MR), 0, (MR) * sizeof(float));                                                      \
-          continue;                                                                                            \
-        }                                                                                                      \
-        size_t ch = n + g;                                                                                     \
-        VT acc[U][NV];                                                                                         \
-        for (int v = 0; v < (NV); v++) {                                                                       \
-          acc[0][v] = p->bias[ch] - (VT){0};                                                                   \
-          for (int u = 1; u < (U); u++) acc[u][v] = (VT){0};                                                   \
-        }                                                                                                      \
-        size_t z = rs[ch], e = rs[ch + 1];                                                                     \
-        for (; z + (U) <= e; z += (U))                                                                         \
-          for (int u = 0; u < (U); u++) {                                                                      \
-            const float *ap = at + (size_t) idx[z + u] * (MR);                                                 \
-            const float w = val[z + u];                                                                        \
-            for (int v = 0; v < (NV); v++) {                                                                   \
-              VT x;                                                                                            \
-              memcpy(&x, ap + v * L, sizeof x);                                                                \
-              acc[u][v] += w * x;                                                                              \
-            }                                                                                                  \
-          }                                                                                                    \
-        for (; z < e; z++) {                                                                                   \
-          const float *ap = at + (size_t) idx[z] * (MR);                                                       \
-          const float w = val[z];                                                                              \
-          for (int v = 0; v < (NV); v++) {                                                                     \
-            VT x;                                                                                              \
-            memcpy(&x, ap + v * L, sizeof x);                                                                  \
-            acc[0][v] += w * x;                                                                                \
-          }                                                                                                    \
-        }                                                                                                      \
-        for (int v = 0; v < (NV); v++) {                                                                       \
-          for (int u = 1; u < (U); u++) acc[0][v] += acc[u][v];                                                \
-          VT r = acc[0][v];                                                                                    \
-          typedef int32_t ivt __attribute__((vector_size(sizeof(VT))));                                        \
-          ivt m = r < vlo;                                                                                     \
-          r = (VT) (((ivt) r & ~m) | ((ivt) vlo & m));                                                         \
-          m = r > vhi;                                                                                         \
-          r = (VT) (((ivt) r & ~m) | ((ivt) vhi & m));                                                         \
-          memcpy(ct + g * (MR) + v * L, &r, sizeof r);                                                         \
-        }                                                                                                      \
-      }                                                                                                        \
-      unpack_group(ct, mr, (MR), ng, c + n, p->c_stride);                                                      \
-    }                                                                                                          \
-  }
-
-#if HWT_SPMM_VB >= 64
-SP_TILE(tile32_u16, 32, sp_v16, uint16_t, 2, 2)
-SP_TILE(tile16_u16, 16, sp_v16, uint16_t, 1, 4)
-SP_TILE(tile32_u32, 32, sp_v16, uint32_t, 2, 2)
-SP_TILE(tile16_u32, 16, sp_v16, uint32_t, 1, 4)
-#else
-SP_TILE(tile32_u16, 32, sp_v8, uint16_t, 4, 1)
-SP_TILE(tile16_u16, 16, sp_v8, uint16_t, 2, 2)
-SP_TILE(tile32_u32, 32, sp_v8, uint32_t, 4, 1)
-SP_TILE(tile16_u32, 16, sp_v8, uint32_t, 2, 2)
-#endif
-SP_TILE(tile8_u16, 8, sp_v8, uint16_t, 1, 4)
-SP_TILE(tile8_u32, 8, sp_v8, uint32_t, 1, 4)
-
-/* Four input indices per load: one 64-bit load (uint16) or two (uint32), split in general registers. */
+/* Four input indices in one 64-bit load, split in general registers. */
 SP_INLINE void idx4_u16(const uint16_t *p, size_t i[4]) {
   uint64_t q;
   memcpy(&q, p, sizeof q);
   i[0] = q & 0xffff, i[1] = (q >> 16) & 0xffff, i[2] = (q >> 32) & 0xffff, i[3] = q >> 48;
-}
-SP_INLINE void idx4_u32(const uint32_t *p, size_t i[4]) {
-  uint64_t q0, q1;
-  memcpy(&q0, p, sizeof q0);
-  memcpy(&q1, p + 2, sizeof q1);
-  i[0] = q0 & 0xffffffff, i[1] = q0 >> 32, i[2] = q1 & 0xffffffff, i[3] = q1 >> 32;
 }
 SP_INLINE sp_v4 ld4(const float *p) {
   sp_v4 v;
@@ -181,40 +104,169 @@ SP_INLINE sp_v4 ld4(const float *p) {
   return v;
 }
 
-/* One row (M = 1): per channel, a dot product of its nonzeros with the inputs they select, four at a time (the
- * inputs inserted into one vector, the values loaded as one), in two partial sums. */
-#define SP_GEMV(NAME, IT)                                                                                          \
-  static void NAME(const hwt_spmm_args *p, const IT *restrict idx, const float *restrict a, size_t n0, size_t n1, \
-                   float *restrict c) {                                                                           \
-    const uint32_t *rs = p->row_start;                                                                            \
-    const float *restrict val = p->val;                                                                           \
-    for (size_t n = n0; n < n1; n++) {                                                                            \
-      size_t z = rs[n], e = rs[n + 1];                                                                            \
-      sp_v4 s0 = {0}, s1 = {0};                                                                                   \
-      size_t i[4], j[4];                                                                                          \
-      for (; z + 8 <= e; z += 8) {                                                                                \
-        SP_CAT(idx4_, IT)(idx + z, i);                                                                            \
-        SP_CAT(idx4_, IT)(idx + z + 4, j);                                                                        \
-        s0 += (sp_v4){a[i[0]], a[i[1]], a[i[2]], a[i[3]]} * ld4(val + z);                                         \
-        s1 += (sp_v4){a[j[0]], a[j[1]], a[j[2]], a[j[3]]} * ld4(val + z + 4);                                     \
-      }                                                                                                           \
-      if (z + 4 <= e) {                                                                                           \
-        SP_CAT(idx4_, IT)(idx + z, i);                                                                            \
-        s0 += (sp_v4){a[i[0]], a[i[1]], a[i[2]], a[i[3]]} * ld4(val + z);                                         \
-        z += 4;                                                                                                   \
-      }                                                                                                           \
-      s0 += s1;                                                                                                   \
-      float r = p->bias[n] + ((s0[0] + s0[1]) + (s0[2] + s0[3]));                                                 \
-      for (; z < e; z++) r += val[z] * a[idx[z]];                                                                 \
-      r = r < p->min ? p->min : r;                                                                                \
-      c[n] = r > p->max ? p->max : r;                                                                             \
-    }                                                                                                             \
+/* One tile of MR rows (NV vectors of type VT, U partial sums per vector) against channels [n0, n1). Each channel's
+ * nonzeros are padded to a multiple of 4 at create: four indices come in one 64-bit load, no tail loop; the values
+ * are broadcast from memory (broadcasting lanes of a loaded vector measured slower: the compiler spills it). */
+#define SP_TILE(NAME, MR, VT, NV, U)                                                                               \
+  static void NAME(const hwt_spmm_args *p, const float *restrict at, size_t mr, size_t n0, size_t n1, float *c) {  \
+    enum { L = (MR) / (NV) };                                                                                      \
+    const uint32_t *rs = p->row_start;                                                                             \
+    const uint16_t *restrict idx = p->idx16;                                                                       \
+    const float *restrict val = p->val;                                                                            \
+    const VT vlo = p->min - (VT){0}, vhi = p->max - (VT){0};                                                       \
+    float ct[8 * (MR)] __attribute__((aligned(64)));                                                               \
+    for (size_t n = n0; n < n1; n += 8) {                                                                          \
+      size_t ng = n1 - n < 8 ? n1 - n : 8;                                                                         \
+      for (size_t g = 0; g < 8; g++) {                                                                             \
+        if (g >= ng) {                                                                                             \
+          memset(ct + g * (MR), 0, (MR) * sizeof(float));                                                         \
+          continue;                                                                                                \
+        }                                                                                                          \
+        size_t ch = n + g;                                                                                         \
+        VT acc[U][NV];                                                                                             \
+        for (int v = 0; v < (NV); v++) {                                                                           \
+          acc[0][v] = p->bias[ch] - (VT){0};                                                                       \
+          for (int u = 1; u < (U); u++) acc[u][v] = (VT){0};                                                       \
+        }                                                                                                          \
+        for (size_t z = rs[ch], e = rs[ch + 1]; z < e; z += 4) {                                                   \
+          size_t i[4];                                                                                             \
+          idx4_u16(idx + z, i);                                                                                    \
+          for (int q = 0; q < 4; q++) {                                                                            \
+            const VT w = val[z + q] - (VT){0};                                                                     \
+            for (int v = 0; v < (NV); v++) {                                                                       \
+              VT x;                                                                                                \
+              memcpy(&x, at + i[q] * (MR) + v * L, sizeof x);                                                      \
+              acc[q % (U)][v] += w * x;                                                                            \
+            }                                                                                                      \
+          }                                                                                                        \
+        }                                                                                                          \
+        for (int v = 0; v < (NV); v++) {                                                                           \
+          for (int u = 1; u < (U); u++) acc[0][v] += acc[u][v];                                                    \
+          VT r = acc[0][v];                                                                                        \
+          typedef int32_t ivt __attribute__((vector_size(sizeof(VT))));                                            \
+          ivt m = r < vlo;                                                                                         \
+          r = (VT) (((ivt) r & ~m) | ((ivt) vlo & m));                                                             \
+          m = r > vhi;                                                                                             \
+          r = (VT) (((ivt) r & ~m) | ((ivt) vhi & m));                                                             \
+          memcpy(ct + g * (MR) + v * L, &r, sizeof r);                                                             \
+        }                                                                                                          \
+      }                                                                                                            \
+      unpack_group(ct, mr, (MR), ng, c + n, p->c_stride);                                                          \
+    }                                                                                                              \
   }
 
-#define idx4_uint16_t idx4_u16
-#define idx4_uint32_t idx4_u32
-SP_GEMV(gemv_u16, uint16_t)
-SP_GEMV(gemv_u32, uint32_t)
+#if HWT_SPMM_VB >= 64
+SP_TILE(tile32, 32, sp_v16, 2, 2)
+SP_TILE(tile16, 16, sp_v16, 1, 4)
+#else
+SP_TILE(tile32, 32, sp_v8, 4, 1)
+SP_TILE(tile16, 16, sp_v8, 2, 2)
+#endif
+SP_TILE(tile8, 8, sp_v8, 1, 4)
+
+/* Blocks of 4 output channels x 1 input (format "block 4x1"): one load of At[k] feeds 4 channels' multiply-adds.
+ * A group of 4 channels holds its blocks [row_start[g], row_start[g + 1]), block b's input in idx16[b] and its 4
+ * weights in val[4b .. 4b + 3] (zeros where a channel of the block is pruned alone, or past N). */
+#define SP_BTILE(NAME, MR, VT, NV)                                                                                 \
+  static void NAME(const hwt_spmm_args *p, const float *restrict at, size_t mr, size_t n0, size_t n1, float *c) {  \
+    enum { L = (MR) / (NV) };                                                                                      \
+    const uint32_t *rs = p->row_start;                                                                             \
+    const uint16_t *restrict idx = p->idx16;                                                                       \
+    const float *restrict val = p->val;                                                                            \
+    const VT vlo = p->min - (VT){0}, vhi = p->max - (VT){0};                                                       \
+    float ct[8 * (MR)] __attribute__((aligned(64)));                                                               \
+    for (size_t n = n0; n < n1; n += 8) {                                                                          \
+      size_t ng = n1 - n < 8 ? n1 - n : 8;                                                                         \
+      for (size_t h = 0; h < 8; h += 4) {                                                                          \
+        if (h >= ng) {                                                                                             \
+          memset(ct + h * (MR), 0, 4 * (MR) * sizeof(float));                                                     \
+          continue;                                                                                                \
+        }                                                                                                          \
+        size_t grp = (n + h) / 4;                                                                                  \
+        VT acc[4][NV];                                                                                             \
+        for (int q = 0; q < 4; q++)                                                                                \
+          for (int v = 0; v < (NV); v++) acc[q][v] = p->bias[4 * grp + q] - (VT){0};                               \
+        for (size_t z = rs[grp], e = rs[grp + 1]; z < e; z++) {                                                    \
+          const float *ap = at + (size_t) idx[z] * (MR);                                                           \
+          VT x[NV];                                                                                                \
+          for (int v = 0; v < (NV); v++) memcpy(&x[v], ap + v * L, sizeof x[v]);                                   \
+          for (int q = 0; q < 4; q++) {                                                                            \
+            const VT w = val[4 * z + q] - (VT){0};                                                                 \
+            for (int v = 0; v < (NV); v++) acc[q][v] += w * x[v];                                                  \
+          }                                                                                                        \
+        }                                                                                                          \
+        for (int q = 0; q < 4; q++)                                                                                \
+          for (int v = 0; v < (NV); v++) {                                                                         \
+            VT r = acc[q][v];                                                                                      \
+            typedef int32_t ivt __attribute__((vector_size(sizeof(VT))));                                          \
+            ivt m = r < vlo;                                                                                       \
+            r = (VT) (((ivt) r & ~m) | ((ivt) vlo & m));                                                           \
+            m = r > vhi;                                                                                           \
+            r = (VT) (((ivt) r & ~m) | ((ivt) vhi & m));                                                           \
+            memcpy(ct + (h + q) * (MR) + v * L, &r, sizeof r);                                                     \
+          }                                                                                                        \
+      }                                                                                                            \
+      unpack_group(ct, mr, (MR), ng, c + n, p->c_stride);                                                          \
+    }                                                                                                              \
+  }
+
+#if HWT_SPMM_VB >= 64
+SP_BTILE(btile32, 32, sp_v16, 2)
+SP_BTILE(btile16, 16, sp_v16, 1)
+#else
+SP_BTILE(btile32, 32, sp_v8, 4)
+SP_BTILE(btile16, 16, sp_v8, 2)
+#endif
+SP_BTILE(btile8, 8, sp_v8, 1)
+
+/* One row against 4x1 blocks: the input broadcast times the block's 4 weights, in two partial sums. */
+static void bgemv(const hwt_spmm_args *p, const float *restrict a, size_t n0, size_t n1, float *restrict c) {
+  const uint32_t *rs = p->row_start;
+  const uint16_t *restrict idx = p->idx16;
+  const float *restrict val = p->val;
+  for (size_t n = n0; n < n1; n += 4) {
+    size_t grp = n / 4, z = rs[grp], e = rs[grp + 1];
+    sp_v4 s0 = ld4(p->bias + n), s1 = {0};
+    for (; z + 2 <= e; z += 2) {
+      s0 += a[idx[z]] * ld4(val + 4 * z);
+      s1 += a[idx[z + 1]] * ld4(val + 4 * z + 4);
+    }
+    if (z < e) s0 += a[idx[z]] * ld4(val + 4 * z);
+    s0 += s1;
+    for (size_t q = 0; q < 4 && n + q < n1; q++) {
+      float r = s0[q];
+      r = r < p->min ? p->min : r;
+      c[n + q] = r > p->max ? p->max : r;
+    }
+  }
+}
+
+/* One row (M = 1): per channel, a dot product of its nonzeros with the inputs they select, four at a time (the
+ * inputs inserted into one vector, the values loaded as one), in two partial sums. */
+static void gemv(const hwt_spmm_args *p, const float *restrict a, size_t n0, size_t n1, float *restrict c) {
+  const uint32_t *rs = p->row_start;
+  const uint16_t *restrict idx = p->idx16;
+  const float *restrict val = p->val;
+  for (size_t n = n0; n < n1; n++) {
+    size_t z = rs[n], e = rs[n + 1];
+    sp_v4 s0 = {0}, s1 = {0};
+    size_t i[4], j[4];
+    for (; z + 8 <= e; z += 8) {
+      idx4_u16(idx + z, i);
+      idx4_u16(idx + z + 4, j);
+      s0 += (sp_v4){a[i[0]], a[i[1]], a[i[2]], a[i[3]]} * ld4(val + z);
+      s1 += (sp_v4){a[j[0]], a[j[1]], a[j[2]], a[j[3]]} * ld4(val + z + 4);
+    }
+    if (z < e) {
+      idx4_u16(idx + z, i);
+      s0 += (sp_v4){a[i[0]], a[i[1]], a[i[2]], a[i[3]]} * ld4(val + z);
+    }
+    s0 += s1;
+    float r = p->bias[n] + ((s0[0] + s0[1]) + (s0[2] + s0[3]));
+    r = r < p->min ? p->min : r;
+    c[n] = r > p->max ? p->max : r;
+  }
+}
 
 void SP_CAT(hwt_spmm_f32_rows__, HWT_SPMM_ISA)(const hwt_spmm_args *p, size_t m0, size_t m1, size_t n0, size_t n1,
                                                float *ws) {
@@ -224,30 +276,26 @@ void SP_CAT(hwt_spmm_f32_rows__, HWT_SPMM_ISA)(const hwt_spmm_args *p, size_t m0
   for (size_t m = m0; m < m1;) {
     size_t left = m1 - m;
     if (left == 1) {
-      if (p->idx16)
-        gemv_u16(p, p->idx16, a + m * lda, n0, n1, c + m * ldc);
-      else
-        gemv_u32(p, p->idx32, a + m * lda, n0, n1, c + m * ldc);
+      (p->block4 ? bgemv : gemv)(p, a + m * lda, n0, n1, c + m * ldc);
       break;
     }
     size_t cap = left >= 32 ? 32 : left >= 16 ? 16 : 8;
     size_t mr = left < cap ? left : cap;
     pack_tile(a + m * lda, lda, mr, cap, p->k, ws);
     float *cm = c + m * ldc;
-    if (p->idx16) {
+    if (p->block4) {
       if (cap == 32)
-        tile32_u16(p, p->idx16, ws, mr, n0, n1, cm);
+        btile32(p, ws, mr, n0, n1, cm);
       else if (cap == 16)
-        tile16_u16(p, p->idx16, ws, mr, n0, n1, cm);
+        btile16(p, ws, mr, n0, n1, cm);
       else
-        tile8_u16(p, p->idx16, ws, mr, n0, n1, cm);
+        btile8(p, ws, mr, n0, n1, cm);
+    } else if (cap == 32) {
+      tile32(p, ws, mr, n0, n1, cm);
+    } else if (cap == 16) {
+      tile16(p, ws, mr, n0, n1, cm);
     } else {
-      if (cap == 32)
-        tile32_u32(p, p->idx32, ws, mr, n0, n1, cm);
-      else if (cap == 16)
-        tile16_u32(p, p->idx32, ws, mr, n0, n1, cm);
-      else
-        tile8_u32(p, p->idx32, ws, mr, n0, n1, cm);
+      tile8(p, ws, mr, n0, n1, cm);
     }
     m += mr;
   }

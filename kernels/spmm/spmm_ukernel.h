@@ -2,6 +2,7 @@
 /* Sparse-weight micro-kernels: one call computes rows [m0, m1) x output channels [n0, n1) of C = clamp(A W^T + b)
  * from the plan's compressed rows of W. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,12 +12,13 @@
 #define HWT_SPMM_MR 32
 
 /* Compressed sparse rows of W (one row per output channel): the nonzeros of channel n are
- * [row_start[n], row_start[n + 1]) in val, their input indices in idx16 (K <= 65536) or idx32. */
+ * [row_start[n], row_start[n + 1]) in val, their input indices in idx16 (the kernels need K <= 65536). Each
+ * channel's list is padded with zero values to a multiple of 4 entries (the index repeated: a valid input). */
 typedef struct hwt_spmm_args {
   size_t n, k;
   const uint32_t *row_start;
-  const uint16_t *idx16; /* NULL when idx32 is used */
-  const uint32_t *idx32;
+  const uint16_t *idx16;
+  bool block4;           /* format "block 4x1": row_start, idx16 and val per group of 4 channels (spmm_template.h) */
   const float *val;
   const float *bias;     /* n floats, never NULL */
   float min, max;

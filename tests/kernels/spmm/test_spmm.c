@@ -20,7 +20,7 @@ static uint32_t rnd(rng *r) {
   return (uint32_t) (r->s >> 32);
 }
 
-enum { PAT_RANDOM, PAT_ZERO_ROWS, PAT_ZERO_COLS, PAT_NONFINITE };
+enum { PAT_RANDOM, PAT_ZERO_ROWS, PAT_ZERO_COLS, PAT_NONFINITE, PAT_BLOCK4 };
 
 typedef struct sc {
   size_t m, n, k, pad_a, pad_c;
@@ -52,6 +52,17 @@ static const sc cases[] = {
     {2, 3, 70000, 0, 0, 0.9, PAT_RANDOM, true, false},    /* 32-bit input indices */
     {1, 3, 70000, 0, 0, 0.9, PAT_RANDOM, true, false},
     {11, 5, 66000, 7, 0, 0.5, PAT_RANDOM, false, false},
+    /* pruned in blocks of 4 output channels x 1 input: the block kernels, N not a multiple of 4 */
+    {1, 256, 784, 0, 0, 0.9, PAT_BLOCK4, true, false},
+    {8, 256, 784, 0, 0, 0.9, PAT_BLOCK4, true, true},
+    {1, 10, 37, 0, 3, 0.5, PAT_BLOCK4, true, true},
+    {2, 7, 9, 2, 1, 0.0, PAT_BLOCK4, false, false},
+    {17, 13, 64, 0, 0, 0.75, PAT_BLOCK4, true, false},
+    {33, 6, 20, 1, 1, 0.5, PAT_BLOCK4, false, true},
+    {49, 160, 96, 0, 0, 0.9, PAT_BLOCK4, true, false},
+    {64, 64, 512, 0, 0, 0.5, PAT_BLOCK4, true, false},
+    {3, 200, 300, 0, 0, 0.5, PAT_BLOCK4, true, false},
+    {9, 3, 5, 0, 0, 0.99, PAT_BLOCK4, true, false},
 };
 enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
 
@@ -66,6 +77,13 @@ static void fill_weights(const sc *c, rng *r, float *w) {
   if (c->pattern == PAT_ZERO_COLS)
     for (size_t n = 0; n < c->n; n++)
       for (size_t k = 0; k < c->k; k += 2) w[n * c->k + k] = 0.0f;
+  if (c->pattern == PAT_BLOCK4) /* whole blocks zero or whole blocks nonzero */
+    for (size_t g = 0; g < c->n; g += 4)
+      for (size_t k = 0; k < c->k; k++) {
+        bool zero = (double) (rnd(r) % 1000000) / 1e6 < c->sparsity;
+        for (size_t q = g; q < g + 4 && q < c->n; q++)
+          w[q * c->k + k] = zero ? 0.0f : (float) (rnd(r) % 1000 + 1) / 1000.0f - ((q & 1) ? 1.5f : 0.0f);
+      }
   if (c->pattern == PAT_NONFINITE) {
     w[0] = NAN;
     w[c->k + 3] = INFINITY;
@@ -93,11 +111,17 @@ static void check(const sc *c, hwt_isa isa, size_t threads) {
   hwt_spmm_f32_plan *plan = NULL;
   cr_assert_eq(hwt_spmm_f32_create(c->n, c->k, w, c->bias ? b : NULL, lo, hi, isa, &plan), hwt_status_ok);
   cr_assert_eq(hwt_spmm_f32_plan_nnz(plan), nnz);
-  cr_assert_geq(hwt_spmm_f32_plan_bytes(plan), nnz * (sizeof(float) + sizeof(uint16_t)));
+  cr_assert_geq(hwt_spmm_f32_plan_bytes(plan), nnz * sizeof(float));
+  const char *fmt = hwt_spmm_f32_plan_format(plan);
+  if (c->pattern == PAT_BLOCK4)
+    cr_assert_str_eq(fmt, "block 4x1");
+  else if (c->k > 65536)
+    cr_assert_str_eq(fmt, "csr32");
+  else if (c->sparsity <= 0.9 && c->n >= 4 && c->k > 1 && c->pattern != PAT_NONFINITE)
+    cr_assert_str_eq(fmt, "csr", "%zux%zu s%.2f: format %s", c->n, c->k, c->sparsity, fmt);
   hwt_isa got = hwt_spmm_f32_plan_isa(plan);
   cr_assert((hwt_isa_required_features(got) & ~hwt_isa_required_features(isa)) == 0, "plan isa %s above %s",
             hwt_isa_name(got), hwt_isa_name(isa));
-  cr_assert_not_null(hwt_spmm_f32_plan_format(plan));
   pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : NULL;
   for (int rep = 0; rep < 2; rep++) { /* a plan runs any number of times */
     hwt_spmm_f32_run(plan, c->m, a, lda, out, ldc, pool);
