@@ -18,7 +18,8 @@ static void usage(FILE *out) {
           "                    [--format console|md|json] [--out FILE] [--bench-seconds S]\n"
           "                    [--inputs N|X.npy [--labels Y.npy] [--calibration C.npy]]\n"
           "                    [--soak-window S] [--no-peaks] [--no-abnormal]\n"
-          "                    [--prune LIST [--prune-pattern unstructured|block] [--prune-scope per-layer|global]]\n\n"
+          "                    [--prune LIST [--prune-pattern unstructured|block] [--prune-scope per-layer|global]]\n"
+          "       hwtune audit --render R.json [--format console|md]\n\n"
           "Audits a model on this CPU with hwtune's inference runtime: latency p50/p90/p99/max and throughput per\n"
           "precision and batch (tuned by the profile vs the default, side by side), the cold start a deployed\n"
           "service pays (import, engine create, first inference), the slowest layers with GFLOP/s, %% of peak and\n"
@@ -79,6 +80,8 @@ static void usage(FILE *out) {
           "                    prune_speedup (best)\n"
           "  --prune-pattern P unstructured (default) or block (the sparse kernels' block shape)\n"
           "  --prune-scope S   per-layer (default: each layer reaches the sparsity) or global (one threshold)\n"
+          "  --render R.json   print a stored report (JSON written by --out) as console text or --format md;\n"
+          "                    nothing is measured\n"
           "  --no-peaks        skip detect's ~2 s peak measurement (no %% of peak)\n"
           "  --no-abnormal     skip the abnormal-input checks\n\n"
           "On your data (file formats, which samples calibrate and which are scored, the intervals): docs/audit.md.\n\n"
@@ -96,7 +99,7 @@ static int bad(const char *msg, const char *arg) {
 int hwt_cmd_audit(int argc, char **argv) {
   hwt_audit_opts o;
   hwt_audit_opts_default(&o);
-  const char *fail_on = NULL, *format = NULL, *out_path = NULL, *prune_opts = NULL;
+  const char *fail_on = NULL, *format = NULL, *out_path = NULL, *prune_opts = NULL, *render = NULL;
   hwt_rule rules[HWT_AUDIT_MAX_RULES];
   size_t nrules = 0;
   char cmdline[2048] = "hwtune";
@@ -202,6 +205,8 @@ int hwt_cmd_audit(int argc, char **argv) {
         if (*v == '\0') return bad("--inputs needs a count or a file", NULL);
         o.inputs_file = v;
       }
+    } else if (strcmp(a, "--render") == 0) {
+      render = v;
     } else if (strcmp(a, "--prune") == 0) {
       char perr[512];
       if (hwt_audit_prune_list_parse(v, o.prune, &o.nprune, perr, sizeof(perr)) != hwt_status_ok) {
@@ -234,6 +239,27 @@ int hwt_cmd_audit(int argc, char **argv) {
     } else {
       return bad("unknown option", a);
     }
+  }
+  if (render != NULL) { /* a stored document, rendered again: nothing measured */
+    if (o.model != NULL) return bad("--render takes a stored report, not a --model as well", NULL);
+    json_error_t je;
+    json_t *doc = json_load_file(render, 0, &je);
+    const char *schema = json_string_value(json_object_get(doc, "schema"));
+    if (doc == NULL || schema == NULL || strcmp(schema, HWT_AUDIT_SCHEMA) != 0) {
+      fprintf(stderr, "hwtune audit: --render %s: %s\n", render,
+              doc == NULL ? je.text : "not an " HWT_AUDIT_SCHEMA " document");
+      json_decref(doc);
+      return 1;
+    }
+    char *text = hwt_audit_render(doc, format != NULL && strcmp(format, "md") == 0);
+    json_decref(doc);
+    if (text == NULL) {
+      fprintf(stderr, "hwtune audit: out of memory rendering the report\n");
+      return 1;
+    }
+    fputs(text, stdout);
+    free(text);
+    return 0;
   }
   if (o.model == NULL) return bad("--model is required (an .onnx file, mlp, mobilenet or a model JSON file)", NULL);
   if (prune_opts != NULL && o.nprune == 0) return bad("this option needs --prune LIST:", prune_opts);

@@ -146,6 +146,26 @@ Test(audit_prune, fail_on_prune_drop_and_markdown) {
   cr_assert(strstr(md, "|       0% |") != NULL && strstr(md, "|      90% |") != NULL, "%s", md);
   cr_assert(strstr(md, "no labels: agreement with the dense model only") != NULL);
   cr_assert(strstr(md, "- 90%: no labels: top-1 agrees with the dense model on") != NULL, "%s", md);
+  /* --render prints a stored document again, nothing measured */
+  char json[] = "/tmp/hwt_audit_prune_XXXXXX.json";
+  fd = mkstemps(json, 5);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(cmd, sizeof(cmd), "%s audit --model mlp --inputs 6 --prune 0.9 --out %s" QUICK " 2>/dev/null",
+           HWTUNE_BINARY, json);
+  cr_assert_eq(system(cmd), 0);
+  snprintf(cmd, sizeof(cmd), "%s audit --render %s --format md >%s", HWTUNE_BINARY, json, path);
+  cr_assert_eq(system(cmd), 0);
+  f = fopen(path, "r");
+  n = fread(md, 1, sizeof(md) - 1, f);
+  md[n] = '\0';
+  fclose(f);
+  unlink(path);
+  cr_assert(strstr(md, "## Pruning: accuracy, speed and size per sparsity") != NULL, "%s", md);
+  snprintf(cmd, sizeof(cmd), "%s audit --render %s.missing 2>/dev/null", HWTUNE_BINARY, json);
+  int st = system(cmd);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+  unlink(json);
 }
 
 Test(audit_prune, no_labels_agreement_only) {
