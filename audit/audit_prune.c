@@ -479,13 +479,17 @@ fail:
   json_decref(res);
   res = NULL;
 done:
+  for (size_t r = 0; r <= HWT_AUDIT_MAX_PRUNE; r++) /* engines first: they read their model until destroyed */
+    for (int k = 0; k < 3; k++) {
+      hwt_engine_destroy(rows[r].e[k]);
+      rows[r].e[k] = NULL;
+    }
   for (size_t r = 0; r <= HWT_AUDIT_MAX_PRUNE; r++) {
     hwt_model_free(rows[r].m);
     free(rows[r].rep);
     free(rows[r].out_off);
     free(rows[r].out_force);
     for (int k = 0; k < 3; k++) {
-      hwt_engine_destroy(rows[r].e[k]);
       free(rows[r].t[k].tot);
       free(rows[r].t[k].layer);
     }
