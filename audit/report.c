@@ -145,8 +145,8 @@ static void prune_section(FILE *f, bool md, const json_t *pr) {
           (long long) json_integer_value(json_object_get(pr, "threads")),
           json_integer_value(json_object_get(pr, "threads")) == 1 ? "" : "s", str(pr, "sparse_isa"), ns,
           str(data, "source"), ns == 1 ? "" : "s", labels ? "" : " (no labels: agreement with the dense model only)");
-  fprintf(f, "| sparsity | pruned layers | nonzero weights |%s agree | max abs dlogit | p50 dense kern. ms | p50 sparse "
-             "kern. ms | p50 runtime ms | speed-up sparse | speed-up runtime | MB fp32 | MB sparse | MB CSR file |\n",
+  fprintf(f, "| sparsity | pruned layers | nonzero weights |%s  agree | max abs dlogit | p50 dense kern. us | p50 sparse "
+             "kern. us | p50 runtime us | speed-up sparse | speed-up runtime | MB fp32 | MB sparse | MB CSR file |\n",
           labels ? " top-1 (95% CI)                 | drop pts (95% CI)        |" : "");
   fprintf(f, "|---------:|--------------:|----------------:|%s-------:|---------------:|-------------------:|"
              "--------------------:|---------------:|----------------:|-----------------:|--------:|----------:|"
@@ -182,19 +182,21 @@ static void prune_section(FILE *f, bool md, const json_t *pr) {
   fprintf(f, "\n(speed-ups: the dense model on dense kernels, p50, over this row's p50; agree: top-1 agreement with the "
              "dense model; MB sparse: the pruned layers as sparse plans, the others dense)\n");
   fprintf(f, "\n| sparsity | layer            | type             |      N x K      | sparsity | dense us | sparse us | "
-             "speed-up | runtime |\n"
+             "speed-up | runtime                  |\n"
              "|---------:|------------------|------------------|----------------:|---------:|---------:|----------:|"
-             "---------:|---------|\n");
+             "---------:|--------------------------|\n");
   json_array_foreach(json_object_get(pr, "rows"), i, r) {
     if (i == 0 && json_array_size(json_object_get(pr, "rows")) > 1) continue; /* the dense row's: in the JSON */
     json_array_foreach(json_object_get(r, "layers"), j, x) {
       char shape[48];
       snprintf(shape, sizeof(shape), "%lld x %lld", (long long) json_integer_value(json_object_get(x, "n")),
                (long long) json_integer_value(json_object_get(x, "k")));
-      fprintf(f, "| %7.0f%% | %-16.16s | %-16s | %15s | %7.1f%% | %8.1f | %9.1f | %7.2fx | %-7s |%s\n",
+      char rt[48];
+      snprintf(rt, sizeof(rt), "%s%s", str(x, "runtime_choice"),
+               json_is_true(json_object_get(x, "sparse_kernel")) ? "" : " (no sparse kernel)");
+      fprintf(f, "| %7.0f%% | %-16.16s | %-16s | %15s | %7.1f%% | %8.2f | %9.2f | %7.2fx | %-24s |\n",
               100 * num(r, "sparsity"), str(x, "name"), str(x, "type"), shape, 100 * num(x, "sparsity"),
-              num(x, "dense_us"), num(x, "sparse_us"), num(x, "speedup"), str(x, "runtime_choice"),
-              json_is_true(json_object_get(x, "sparse_kernel")) ? "" : " (no sparse kernel for this shape)");
+              num(x, "dense_us"), num(x, "sparse_us"), num(x, "speedup"), rt);
     }
   }
   fprintf(f, "\nmeasured break-even (end to end, sparse kernels >= 1.05x from this sparsity up): ");
