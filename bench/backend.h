@@ -56,6 +56,10 @@ typedef struct hwt_bench_backend {
   /* The blocking actually used; false when the backend has none to report. */
   bool (*blocking)(const void *inst, hwt_gemm_blocking *out);
   void (*destroy)(void *inst);
+  /* Optional (NULL: the output is already there): after run, puts the result into the bound output buffer in the
+   * layout above. For a backend that runs in its own layout (XNNPACK's NCHW sparse convolution); --verify calls
+   * it, timing does not. */
+  void (*collect)(void *inst);
 } hwt_bench_backend;
 
 extern const hwt_bench_backend hwt_bench_backend_xnnpack_fc;
@@ -63,6 +67,9 @@ extern const hwt_bench_backend hwt_bench_backend_xnnpack_conv;
 extern const hwt_bench_backend hwt_bench_backend_own;
 extern const hwt_bench_backend hwt_bench_backend_reference;
 extern const hwt_bench_backend hwt_bench_backend_wrong;
+extern const hwt_bench_backend hwt_bench_backend_spmm;            /* spmm_f32 own: hwtune/spmm.h plans */
+extern const hwt_bench_backend hwt_bench_backend_xnnpack_sparse;  /* spmm_f32 xnnpack: NCHW sparse 1x1 conv */
+extern const hwt_bench_backend hwt_bench_backend_xnnpack_dense;   /* spmm_f32 xnnpack-dense: FC or NHWC conv */
 
 /* The backend for (impl, op). */
 const hwt_bench_backend *hwt_bench_backend_for(hwt_bench_impl impl, hwt_bench_op op);

@@ -167,4 +167,5 @@ static void fc_destroy(void *inst) {
 }
 
 const hwt_bench_backend hwt_bench_backend_xnnpack_fc = {
-    hwt_bench_xnnpack, fc_supports, fc_isa_name, fc_create, fc_bind, fc_run, fc_op_bytes, fc_blocking, fc_destroy};
+    hwt_bench_xnnpack, fc_supports, fc_isa_name, fc_create, fc_bind, fc_run, fc_op_bytes, fc_blocking, fc_destroy,
+    NULL};

@@ -37,6 +37,7 @@ typedef enum hwt_bench_op {
   hwt_bench_conv_qs8,
   hwt_bench_dwconv_f32,
   hwt_bench_dwconv_qs8,
+  hwt_bench_spmm_f32,   /* pruned FC / 1x1 conv: weights with a given fraction of exact zeros (config.sparsity) */
   hwt_bench_op_count
 } hwt_bench_op;
 
@@ -45,6 +46,10 @@ typedef enum hwt_bench_impl {
   hwt_bench_own,        /* our kernels through kernels.h; isa picks the level */
   hwt_bench_reference,  /* portable scalar reference (slow; what --verify compares against) */
   hwt_bench_wrong,      /* tests only: the reference plus 1 on one output element */
+  /* spmm_f32's dense baselines on the same (pruned) weights: our GEMM plan and XNNPACK's dense FC / 1x1 conv.
+   * On spmm_f32, `own` is our sparse plan (hwtune/spmm.h) and `xnnpack` XNNPACK's sparse NCHW 1x1 conv. */
+  hwt_bench_own_dense,
+  hwt_bench_xnnpack_dense,
   hwt_bench_impl_count
 } hwt_bench_impl;
 
@@ -54,6 +59,7 @@ bool hwt_bench_op_from_name(const char *name, hwt_bench_op *out);
 bool hwt_bench_op_is_qs8(hwt_bench_op op);
 bool hwt_bench_op_is_conv(hwt_bench_op op);      /* conv or dwconv */
 bool hwt_bench_op_is_dwconv(hwt_bench_op op);
+bool hwt_bench_op_is_sparse(hwt_bench_op op);    /* spmm_f32: takes config.sparsity */
 const char *hwt_bench_impl_name(hwt_bench_impl impl);
 bool hwt_bench_impl_from_name(const char *name, hwt_bench_impl *out);
 
@@ -101,6 +107,12 @@ typedef struct hwt_bench_own_caps_t {
 } hwt_bench_own_caps_t;
 bool hwt_bench_own_caps(hwt_bench_op op, const hwt_bench_shape *shape, size_t batch, hwt_bench_own_caps_t *out);
 
+/* The break-even sparsity from time ratios sparse / dense at ascending sparsities (non-positive or NaN ratios are
+ * skipped): linear between the last point above 1 and the first at or below it (*where 0). *where -1: at or below
+ * 1 from the first point (returns that sparsity); 1: above 1 everywhere (returns the last sparsity); 2: no point
+ * (NaN). */
+double hwt_bench_spmm_break_even(const double *sparsity, const double *ratio, size_t n, int *where);
+
 /* ---------------------------------------------------------------- one configuration */
 
 typedef struct hwt_bench_config {
@@ -118,13 +130,25 @@ typedef struct hwt_bench_config {
   size_t min_samples;          /* 0 = 10 */
   uint64_t min_sample_ns;      /* 0 = 100 x timer overhead, at least 20 us */
   bool keep_preempted;         /* keep samples during which the calling thread was preempted (default: drop) */
+  double sparsity;             /* spmm_f32 only: fraction of the weights set to exact zeros, in [0, 1) */
+  bool block;                  /* spmm_f32 only: zeros in whole blocks of hwt_spmm_block_shape (else unstructured) */
 } hwt_bench_config;
 
 /* Fills defaults (max_time 2 s, target 1%, min_samples 10, batch 1, threads 1, isa_auto). */
 void hwt_bench_config_init(hwt_bench_config *cfg);
 
-/* The unique result name: op/impl/isa/shape/m<batch>/t<threads>/<cache>. */
+/* The unique result name: op/impl/isa/shape/m<batch>/t<threads>/<cache>, shape as hwt_bench_config_shape. */
 void hwt_bench_config_name(const hwt_bench_config *cfg, const char *isa_name, char *buf, size_t len);
+
+/* The result's shape label: the shape text, and for spmm_f32 "@sp<percent>" (+ "b" for the block pattern), e.g.
+ * "256x784@sp90", "7x7x320:1280:k1@sp95b": results at different sparsities then have distinct keys for report and
+ * compare (which pair results by op/impl/isa/shape/m/t/cache). */
+void hwt_bench_config_shape(const hwt_bench_config *cfg, char *buf, size_t len);
+
+/* Sets round(sparsity * blocks) of the n x k weights' bn x bk blocks (edge blocks are smaller) to +0.0, chosen
+ * uniformly at random from `seed` (deterministic); bn = bk = 1 is unstructured pruning with exactly
+ * round(sparsity * n * k) zeros. sparsity outside [0, 1] is clamped. Returns false on out of memory. */
+bool hwt_bench_sparsify_f32(float *w, size_t n, size_t k, double sparsity, uint32_t bn, uint32_t bk, uint64_t seed);
 
 /* ---------------------------------------------------------------- result record */
 
@@ -144,7 +168,8 @@ typedef struct hwt_bench_result {
   size_t preempted_dropped;    /* samples dropped because the calling thread was preempted during them */
   uint64_t iterations_per_sample;
   double median_ns, mean_ns, stddev_ns, mad_ns, min_ns, max_ns, p90_ns, p99_ns, ci_low_ns, ci_high_ns, cv;
-  double gflops, pct_peak;     /* pct_peak < 0: no peak known */
+  double gflops, pct_peak;     /* pct_peak < 0: no peak known; spmm_f32: dense-equivalent 2*m*n*k / time */
+  double weight_sparsity;      /* spmm_f32: the measured fraction of zero weights (-1 for other ops) */
   double arithmetic_intensity;
   char bound[8];               /* "compute", "memory", "unknown" */
   uint64_t peak_rss_bytes, op_bytes;
@@ -228,6 +253,11 @@ void hwt_bench_session_warn(hwt_bench_session *s, const char *fmt, ...) __attrib
  * run this op/shape/ISA here. On success *res holds the record (free with hwt_bench_result_free). */
 hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg, hwt_bench_result *res, char *err,
                              size_t errlen);
+
+/* Adds the samples of `more` (the same configuration measured again later, e.g. the next round of `bench
+ * --rounds`) to `into`: statistics recomputed over all kept samples, gflops and pct_peak from the new median,
+ * counts and elapsed time summed, `more`'s warnings appended (prefixed "round N: "). `more` is left empty. */
+hwt_status hwt_bench_result_merge(hwt_bench_result *into, hwt_bench_result *more, unsigned round);
 
 /* ---------------------------------------------------------------- racing: interleaved measurement
  *

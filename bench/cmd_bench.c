@@ -13,6 +13,7 @@
 #include "../cli/verbs.h"
 #include "bench.h"
 #include "hwt_common.h"
+#include "hwtune/spmm.h"
 
 static volatile int g_stop = 0;
 
@@ -29,18 +30,28 @@ static void usage(FILE *out) {
           "Times XNNPACK and hwtune's own kernels on this machine, one configuration per combination of the\n"
           "list options below (every list is comma-separated).\n"
           "\n"
-          "  --op LIST          gemm_f32 gemm_qs8 conv_f32 conv_qs8 dwconv_f32 dwconv_qs8 (default gemm_f32)\n"
+          "  --op LIST          gemm_f32 gemm_qs8 conv_f32 conv_qs8 dwconv_f32 dwconv_qs8 spmm_f32\n"
+          "                     (default gemm_f32)\n"
           "  --shape LIST       shapes, see below (default: 1024x1024 for gemm, 56x56x64:64:k3s1p1 for conv,\n"
           "                     56x56x64::k3s1p1 for dwconv)\n"
           "  --shapes FILE      shape files, one shape a line (bench/shapes/*.txt; see bench/shapes/README.md)\n"
           "  --impl LIST        xnnpack, own (best ISA of ours), own:<isa> (own:avx2 ...), reference\n"
           "                     (default xnnpack,own; configurations an impl cannot run are skipped with a note)\n"
+          "                     spmm_f32: own = our sparse kernel, xnnpack = XNNPACK's sparse NCHW 1x1 conv,\n"
+          "                     own-dense / xnnpack-dense = the dense kernels on the same pruned weights\n"
+          "                     (default for spmm_f32: all four, side by side)\n"
+          "  --sparsity LIST    spmm_f32: fractions of zero weights in [0, 1) (default 0.5,0.75,0.9,0.95)\n"
+          "  --pattern P        spmm_f32: unstructured (default) or block (zeros in whole blocks of the shape our\n"
+          "                     sparse kernels exploit at their best ISA)\n"
           "  --batch LIST       batch sizes M (default 1)\n"
           "  --threads LIST     thread counts, or 'all' = 1..usable CPUs (default 1; above usable: clamped)\n"
           "  --cache LIST       warm, cold (cold rotates weights and activations through buffers larger than\n"
           "                     the last-level cache; default warm)\n"
           "  --blocking MC,KC,NC  own kernels' blocking (0 = default for that field)\n"
           "  --max-time SEC     time budget per configuration (default 2)\n"
+          "  --rounds N         measure the whole list N times in turn (A B C A B C ...), each time for max-time/N,\n"
+          "                     and pool each configuration's samples: drift of the machine hits every\n"
+          "                     configuration alike, for side-by-side ratios (default 1)\n"
           "  --target-ci PCT    stop when the 95%% CI of the median is within +-PCT%% (default 1)\n"
           "  --min-samples N    at least N samples (default 10)\n"
           "  --verify           compare every configuration's output with the reference first; exit 1 on mismatch\n"
@@ -59,6 +70,7 @@ static void usage(FILE *out) {
           "  conv    HxWxC:OC:kKsSpP    NHWC input H x W x C, OC outputs, KxK kernel (or kKHxKW), stride S\n"
           "                             (default 1), padding P (default 0) on every side  56x56x64:128:k3s1p1\n"
           "  dwconv  HxWxC:C:kKsSpP     depthwise (groups = channels): OC = C or empty    56x56x64::k3s2p1\n"
+          "  spmm    NxK or HxWxC:OC:k1 fully-connected or 1x1 conv layer (shape files: gemm and 1x1 conv lines)\n"
           "\n"
           "Measurement: warm-up, then iterations per sample calibrated so a sample lasts >= 100x the timer\n"
           "overhead (and >= 20 us); samples until the 95%% CI of the median is within the target or the time budget\n"
@@ -110,8 +122,43 @@ static bool parse_u64_list(const char *text, uint64_t min, uint64_t max, uint64_
   return true;
 }
 
+#define MAX_SPARSITIES 32
+
+/* --sparsity: fractions in [0, 1), duplicates dropped. */
+static bool parse_sparsity_list(const char *text, double *out, size_t *n) {
+  hwt_list l;
+  if (hwt_list_split(text, &l) != hwt_status_ok || l.count == 0) {
+    fprintf(stderr, "hwtune bench: --sparsity: empty list (fractions of zero weights, e.g. 0.5,0.75,0.9)\n");
+    hwt_list_free(&l);
+    return false;
+  }
+  *n = 0;
+  for (size_t i = 0; i < l.count; i++) {
+    double v;
+    if (!hwt_parse_double(l.items[i], &v) || !(v >= 0 && v < 1)) {
+      fprintf(stderr, "hwtune bench: --sparsity: '%s' is not a fraction of zero weights in [0, 1)%s\n", l.items[i],
+              hwt_parse_double(l.items[i], &v) && v >= 1 && v < 100 ? " (write 90% as 0.9)" : "");
+      hwt_list_free(&l);
+      return false;
+    }
+    bool dup = false;
+    for (size_t j = 0; j < *n; j++) dup |= out[j] == v;
+    if (dup) continue;
+    if (*n == MAX_SPARSITIES) {
+      fprintf(stderr, "hwtune bench: --sparsity: at most %d values\n", MAX_SPARSITIES);
+      hwt_list_free(&l);
+      return false;
+    }
+    out[(*n)++] = v;
+  }
+  hwt_list_free(&l);
+  return true;
+}
+
 static bool shape_applies(const shape_item *si, hwt_bench_op op) {
   if (si->kind < 0) return hwt_bench_shape_fits(op, &si->shape, NULL, 0);
+  if (hwt_bench_op_is_sparse(op))
+    return si->kind != hwt_shape_dw && hwt_bench_shape_fits(op, &si->shape, NULL, 0);
   if (hwt_bench_op_is_dwconv(op)) return si->kind == hwt_shape_dw;
   if (hwt_bench_op_is_conv(op)) return si->kind == hwt_shape_conv;
   return si->kind == hwt_shape_gemm;
@@ -147,12 +194,13 @@ int hwt_cmd_bench(int argc, char **argv) {
   g_stop = 0;
   const char *op_text = "gemm_f32", *shape_text = NULL, *shapes_file = NULL, *impl_text = "xnnpack,own";
   const char *batch_text = "1", *threads_text = "1", *cache_text = "warm", *format_text = NULL, *out_path = NULL;
-  const char *blocking_text = NULL;
+  const char *blocking_text = NULL, *sparsity_text = NULL, *pattern_text = NULL;
+  bool impl_given = false;
   double max_time = 2.0, target_ci_pct = 1.0;
-  uint64_t min_samples = 10;
+  uint64_t min_samples = 10, rounds = 1;
   bool verify = false, no_peaks = false, no_pin = false, quiet = false, keep_preempted = false;
   enum { O_OP = 256, O_SHAPE, O_SHAPES, O_IMPL, O_BATCH, O_THREADS, O_CACHE, O_BLOCKING, O_MAXTIME, O_TARGET,
-         O_MINSAMPLES, O_VERIFY, O_FORMAT, O_OUT, O_NOPEAKS, O_NOPIN, O_KEEPPRE };
+         O_MINSAMPLES, O_VERIFY, O_FORMAT, O_OUT, O_NOPEAKS, O_NOPIN, O_KEEPPRE, O_SPARSITY, O_PATTERN, O_ROUNDS };
   static const struct option longopts[] = {
       {"op", required_argument, NULL, O_OP},           {"shape", required_argument, NULL, O_SHAPE},
       {"shapes", required_argument, NULL, O_SHAPES},   {"impl", required_argument, NULL, O_IMPL},
@@ -163,6 +211,8 @@ int hwt_cmd_bench(int argc, char **argv) {
       {"format", required_argument, NULL, O_FORMAT},   {"out", required_argument, NULL, O_OUT},
       {"no-peaks", no_argument, NULL, O_NOPEAKS},      {"no-pin", no_argument, NULL, O_NOPIN},
       {"keep-preempted", no_argument, NULL, O_KEEPPRE},
+      {"sparsity", required_argument, NULL, O_SPARSITY}, {"pattern", required_argument, NULL, O_PATTERN},
+      {"rounds", required_argument, NULL, O_ROUNDS},
       {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   optind = 0;
@@ -173,7 +223,9 @@ int hwt_cmd_bench(int argc, char **argv) {
       case O_OP: op_text = optarg; break;
       case O_SHAPE: shape_text = optarg; break;
       case O_SHAPES: shapes_file = optarg; break;
-      case O_IMPL: impl_text = optarg; break;
+      case O_IMPL: impl_text = optarg, impl_given = true; break;
+      case O_SPARSITY: sparsity_text = optarg; break;
+      case O_PATTERN: pattern_text = optarg; break;
       case O_BATCH: batch_text = optarg; break;
       case O_THREADS: threads_text = optarg; break;
       case O_CACHE: cache_text = optarg; break;
@@ -193,6 +245,12 @@ int hwt_cmd_bench(int argc, char **argv) {
       case O_MINSAMPLES:
         if (!hwt_parse_u64(optarg, 1, 100000, &min_samples)) {
           fprintf(stderr, "hwtune bench: --min-samples: '%s' is not an integer in 1..100000\n", optarg);
+          return 2;
+        }
+        break;
+      case O_ROUNDS:
+        if (!hwt_parse_u64(optarg, 1, 100, &rounds)) {
+          fprintf(stderr, "hwtune bench: --rounds: '%s' is not an integer in 1..100\n", optarg);
           return 2;
         }
         break;
@@ -224,6 +282,8 @@ int hwt_cmd_bench(int argc, char **argv) {
   size_t nbatches = 0, nthreads = 0;
   hwt_bench_op op_v[hwt_bench_op_count];
   size_t nops = 0;
+  double sparsity_v[MAX_SPARSITIES] = {0};
+  size_t nsparsity = 0;
   impl_choice impl_v[16];
   size_t nimpls = 0;
   bool cache_v[2];
@@ -250,7 +310,7 @@ int hwt_cmd_bench(int argc, char **argv) {
     if (!hwt_bench_op_from_name(ops.items[i], &op)) {
       fprintf(stderr,
               "hwtune bench: unknown op '%s' (known: gemm_f32, gemm_qs8, conv_f32, conv_qs8, dwconv_f32, "
-              "dwconv_qs8)\n",
+              "dwconv_qs8, spmm_f32)\n",
               ops.items[i]);
       goto done;
     }
@@ -258,6 +318,24 @@ int hwt_cmd_bench(int argc, char **argv) {
     for (size_t j = 0; j < nops; j++) dup |= op_v[j] == op;
     if (!dup) op_v[nops++] = op;
   }
+  /* ---- sparsity and pattern (spmm_f32 only) */
+  bool any_sparse = false, block = false;
+  for (size_t i = 0; i < nops; i++) any_sparse |= hwt_bench_op_is_sparse(op_v[i]);
+  if ((sparsity_text || pattern_text) && !any_sparse) {
+    fprintf(stderr, "hwtune bench: --%s applies to --op spmm_f32 only\n", sparsity_text ? "sparsity" : "pattern");
+    goto done;
+  }
+  if (any_sparse && !parse_sparsity_list(sparsity_text ? sparsity_text : "0.5,0.75,0.9,0.95", sparsity_v, &nsparsity))
+    goto done;
+  if (pattern_text) {
+    if (strcmp(pattern_text, "block") == 0)
+      block = true;
+    else if (strcmp(pattern_text, "unstructured") != 0) {
+      fprintf(stderr, "hwtune bench: --pattern: '%s' is not unstructured or block\n", pattern_text);
+      goto done;
+    }
+  }
+  if (any_sparse && !impl_given) impl_text = "own,own-dense,xnnpack,xnnpack-dense";
   /* ---- impls */
   if (hwt_list_split(impl_text, &impls_l) != hwt_status_ok || impls_l.count == 0) {
     fprintf(stderr, "hwtune bench: --impl: empty list\n");
@@ -269,17 +347,18 @@ int hwt_cmd_bench(int argc, char **argv) {
     char *name = impls_l.items[i], *colon = strchr(name, ':');
     if (colon) *colon = '\0';
     if (!hwt_bench_impl_from_name(name, &c.impl) || (c.impl == hwt_bench_wrong && !test_backends)) {
-      fprintf(stderr, "hwtune bench: unknown impl '%s' (known: xnnpack, own, own:<isa>, reference)\n", name);
+      fprintf(stderr, "hwtune bench: unknown impl '%s' (known: xnnpack, own, own:<isa>, reference; spmm_f32 also "
+              "own-dense, own-dense:<isa>, xnnpack-dense)\n", name);
       goto done;
     }
     if (colon) {
-      if (c.impl != hwt_bench_own || !hwt_isa_from_name(colon + 1, &c.isa)) {
-        fprintf(stderr, "hwtune bench: impl '%s:%s': only own takes an ISA (own:scalar, own:avx2, own:avx512f, ...)\n",
-                name, colon + 1);
+      if ((c.impl != hwt_bench_own && c.impl != hwt_bench_own_dense) || !hwt_isa_from_name(colon + 1, &c.isa)) {
+        fprintf(stderr, "hwtune bench: impl '%s:%s': only own and own-dense take an ISA (own:scalar, own:avx2, "
+                "own:avx512f, ...)\n", name, colon + 1);
         goto done;
       }
       c.isa_auto = false;
-      snprintf(c.label, sizeof(c.label), "own:%s", colon + 1);
+      snprintf(c.label, sizeof(c.label), "%s:%s", name, colon + 1);
     } else {
       snprintf(c.label, sizeof(c.label), "%s", name);
     }
@@ -446,16 +525,22 @@ int hwt_cmd_bench(int argc, char **argv) {
 
   /* ---- expand configurations */
   {
-    size_t cap = nops * nshapes * nbatches * nthreads * nimpls * ncaches;
+    size_t cap = nops * nshapes * (nsparsity ? nsparsity : 1) * nbatches * nthreads * nimpls * ncaches;
     configs = calloc(cap ? cap : 1, sizeof(*configs));
     if (configs == NULL) goto done;
     for (size_t o = 0; o < nops; o++)
       for (size_t s = 0; s < nshapes; s++) {
         if (!shape_applies(&shape_v[s], op_v[o])) continue;
+        const bool sparse = hwt_bench_op_is_sparse(op_v[o]);
+        /* spmm_f32: the impls of one layer and sparsity run one after the other (innermost but the cache). */
+        for (size_t z = 0; z < (sparse ? nsparsity : 1); z++)
         for (size_t b = 0; b < nbatches; b++)
           for (size_t t = 0; t < nthreads; t++)
             for (size_t i = 0; i < nimpls; i++)
               for (size_t c = 0; c < ncaches; c++) {
+                const bool baseline =
+                    impl_v[i].impl == hwt_bench_own_dense || impl_v[i].impl == hwt_bench_xnnpack_dense;
+                if (!sparse && baseline && !impl_given) continue; /* spmm's default impls, other ops in the list */
                 hwt_bench_config *cfg = &configs[nconfigs++];
                 hwt_bench_config_init(cfg);
                 cfg->op = op_v[o];
@@ -471,6 +556,7 @@ int hwt_cmd_bench(int argc, char **argv) {
                 cfg->target_ci = target_ci_pct / 100.0;
                 cfg->min_samples = min_samples;
                 cfg->keep_preempted = keep_preempted;
+                if (sparse) cfg->sparsity = sparsity_v[z], cfg->block = block;
               }
       }
     if (nconfigs == 0) {
@@ -530,46 +616,74 @@ int hwt_cmd_bench(int argc, char **argv) {
   uint64_t sigint_at = UINT64_MAX;
   if (sigint_after && !hwt_parse_u64(sigint_after, 0, UINT64_MAX, &sigint_at)) sigint_at = UINT64_MAX;
   const uint64_t t0 = hwt_now_ns();
-  size_t visited = 0;
   bool cut_short = false;
-  for (size_t i = 0; i < nconfigs && !g_stop; i++, visited++) {
-    const hwt_bench_config *cfg = &configs[i];
-    char name[192];
-    hwt_isa shown = cfg->isa;
-    if (cfg->impl == hwt_bench_own && cfg->isa_auto)
-      shown = hwt_gemm_best_isa(hwt_bench_op_is_qs8(cfg->op) ? hwt_gemm_qs8 : hwt_gemm_f32);
-    hwt_bench_config_name(cfg,
-                          cfg->impl == hwt_bench_xnnpack ? "auto"
-                          : cfg->impl == hwt_bench_own   ? hwt_isa_name(shown)
-                                                         : "scalar",
-                          name, sizeof(name));
-    if (tty) {
-      double done_s = (double)(hwt_now_ns() - t0) / 1e9;
-      char eta[32] = "?";
-      if (i > 0) fmt_duration(done_s / (double)i * (double)(nconfigs - i), eta, sizeof(eta));
-      fprintf(stderr, "\r\033[K[%zu/%zu] %s  ETA %s", i + 1, nconfigs, name, eta);
-      fflush(stderr);
-    }
-    if ((uint64_t)i == sigint_at) raise(SIGINT);
-    err[0] = '\0';
-    hwt_status st = hwt_bench_measure(session, cfg, &results[nresults], err, sizeof(err));
-    if (st == hwt_status_ok && results[nresults].interrupted) cut_short = true;
-    if (st == hwt_status_ok && results[nresults].samples == 0) {
-      hwt_bench_result_free(&results[nresults]); /* interrupted before its first sample */
-    } else if (st == hwt_status_ok) {
-      nresults++;
-    } else if (st == hwt_status_unsupported) {
-      note_skip(skips, &nskips, 16, err, name);
-    } else {
-      if (tty) fprintf(stderr, "\r\033[K");
-      fprintf(stderr, "hwtune bench: %s: %s\n", name, err);
-      hwt_bench_session_warn(session, "%s failed: %s", name, err);
-      rc = 1;
-    }
+  /* --rounds: the list is measured `rounds` times in turn, each time for max_time / rounds; round 0 creates each
+   * configuration's result (slot), later rounds add their samples to it. */
+  long *slot = malloc((nconfigs ? nconfigs : 1) * sizeof(long));
+  if (slot == NULL) {
+    rc = 1;
+    goto done;
   }
+  for (size_t i = 0; i < nconfigs; i++) slot[i] = -1;
+  uint64_t round = 0;
+  size_t i = 0;
+  for (round = 0; round < rounds && !g_stop; round++)
+    for (i = 0; i < nconfigs && !g_stop; i++) {
+      if (round > 0 && slot[i] < 0) continue; /* skipped or failed in round 0 */
+      hwt_bench_config cfg_round = configs[i];
+      cfg_round.max_time_s = max_time / (double)rounds;
+      const hwt_bench_config *cfg = &cfg_round;
+      char name[192];
+      hwt_isa shown = cfg->isa;
+      if (cfg->impl == hwt_bench_own && cfg->isa_auto && hwt_bench_op_is_sparse(cfg->op))
+        shown = hwt_spmm_best_isa();
+      else if ((cfg->impl == hwt_bench_own || cfg->impl == hwt_bench_own_dense) && cfg->isa_auto)
+        shown = hwt_gemm_best_isa(hwt_bench_op_is_qs8(cfg->op) ? hwt_gemm_qs8 : hwt_gemm_f32);
+      hwt_bench_config_name(cfg,
+                            cfg->impl == hwt_bench_xnnpack || cfg->impl == hwt_bench_xnnpack_dense ? "auto"
+                            : cfg->impl == hwt_bench_own || cfg->impl == hwt_bench_own_dense ? hwt_isa_name(shown)
+                                                                                            : "scalar",
+                            name, sizeof(name));
+      const size_t step = (size_t)round * nconfigs + i, steps = (size_t)rounds * nconfigs;
+      if (tty) {
+        double done_s = (double)(hwt_now_ns() - t0) / 1e9;
+        char eta[32] = "?";
+        if (step > 0) fmt_duration(done_s / (double)step * (double)(steps - step), eta, sizeof(eta));
+        if (rounds > 1)
+          fprintf(stderr, "\r\033[K[round %llu/%llu, %zu/%zu] %s  ETA %s", (unsigned long long)round + 1,
+                  (unsigned long long)rounds, i + 1, nconfigs, name, eta);
+        else
+          fprintf(stderr, "\r\033[K[%zu/%zu] %s  ETA %s", i + 1, nconfigs, name, eta);
+        fflush(stderr);
+      }
+      if ((uint64_t)step == sigint_at) raise(SIGINT);
+      err[0] = '\0';
+      hwt_bench_result more, *r = round == 0 ? &results[nresults] : &more;
+      hwt_status st = hwt_bench_measure(session, cfg, r, err, sizeof(err));
+      if (st == hwt_status_ok && r->interrupted) cut_short = true;
+      if (st == hwt_status_ok && r->samples == 0) {
+        hwt_bench_result_free(r); /* interrupted before its first sample */
+      } else if (st == hwt_status_ok && round == 0) {
+        results[nresults].config.max_time_s = max_time;
+        slot[i] = (long)nresults++;
+      } else if (st == hwt_status_ok) {
+        if (hwt_bench_result_merge(&results[slot[i]], r, (unsigned)round + 1) != hwt_status_ok) {
+          hwt_bench_result_free(r);
+          rc = 1;
+        }
+      } else if (st == hwt_status_unsupported) {
+        note_skip(skips, &nskips, 16, err, name);
+      } else {
+        if (tty) fprintf(stderr, "\r\033[K");
+        fprintf(stderr, "hwtune bench: %s: %s\n", name, err);
+        hwt_bench_session_warn(session, "%s failed: %s", name, err);
+        rc = 1;
+      }
+    }
+  free(slot);
   if (tty) fprintf(stderr, "\r\033[K");
   /* Partial only when the stop flag actually cut work: a Ctrl-C after the last configuration loses nothing. */
-  if (g_stop && visited < nconfigs) cut_short = true;
+  if (g_stop && !(round == rounds && i == nconfigs)) cut_short = true;
   const bool partial = cut_short;
   for (size_t i = 0; i < nskips; i++) {
     fprintf(stderr, "hwtune bench: skipped %zu configuration%s (e.g. %s): %s\n", skips[i].count,

@@ -20,6 +20,7 @@
 #include "pool.h"
 #include "session_internal.h"
 #include "hwt_stats.h"
+#include "hwtune/spmm.h"
 
 #define SESSION_MAX_WARNINGS 64
 #define COLD_MAX_COPIES 4096
@@ -102,12 +103,33 @@ void hwt_bench_config_init(hwt_bench_config *cfg) {
   cfg->min_samples = 10;
 }
 
+void hwt_bench_config_shape(const hwt_bench_config *cfg, char *buf, size_t len) {
+  if (hwt_bench_op_is_sparse(cfg->op))
+    snprintf(buf, len, "%s@sp%.4g%s", cfg->shape.text, 100.0 * cfg->sparsity, cfg->block ? "b" : "");
+  else
+    snprintf(buf, len, "%s", cfg->shape.text);
+}
+
 void hwt_bench_config_name(const hwt_bench_config *cfg, const char *isa_name, char *buf, size_t len) {
+  char shape[96];
+  hwt_bench_config_shape(cfg, shape, sizeof(shape));
   snprintf(buf, len, "%s/%s/%s/%s/m%zu/t%u/%s", hwt_bench_op_name(cfg->op), hwt_bench_impl_name(cfg->impl),
-           isa_name, cfg->shape.text, cfg->batch, cfg->threads, cfg->cold ? "cold" : "warm");
+           isa_name, shape, cfg->batch, cfg->threads, cfg->cold ? "cold" : "warm");
 }
 
 const hwt_bench_backend *hwt_bench_backend_for(hwt_bench_impl impl, hwt_bench_op op) {
+  if (hwt_bench_op_is_sparse(op)) {
+    /* The problem of a 1x1 conv shape is a conv problem (p.conv), of an NxK shape a gemm problem. */
+    switch (impl) {
+      case hwt_bench_own: return &hwt_bench_backend_spmm;
+      case hwt_bench_xnnpack: return &hwt_bench_backend_xnnpack_sparse;
+      case hwt_bench_own_dense: return &hwt_bench_backend_own;
+      case hwt_bench_xnnpack_dense: return &hwt_bench_backend_xnnpack_dense;
+      case hwt_bench_reference: return &hwt_bench_backend_reference;
+      case hwt_bench_wrong: return &hwt_bench_backend_wrong;
+      default: return NULL;
+    }
+  }
   switch (impl) {
     case hwt_bench_xnnpack:
       return hwt_bench_op_is_conv(op) ? &hwt_bench_backend_xnnpack_conv : &hwt_bench_backend_xnnpack_fc;
@@ -318,6 +340,16 @@ static hwt_status op_set_begin(const hwt_bench_config *cfg, const hwt_bench_back
     fill_f32(o->weights, o->p.w_elems, 1);
     fill_f32(o->bias, o->p.bias_elems, 2);
   }
+  if (hwt_bench_op_is_sparse(cfg->op)) {
+    /* The same zeros for every impl of a configuration (seed fixed): sparse and dense paths see one layer. */
+    uint32_t bn = 1, bk = 1;
+    if (cfg->block) hwt_spmm_block_shape(hwt_spmm_best_isa(), &bn, &bk);
+    if (!hwt_bench_sparsify_f32(o->weights, o->p.n, o->p.k, cfg->sparsity, bn, bk, 5)) {
+      hwt_errf(err, errlen, "out of memory pruning the weights of shape %s", cfg->shape.text);
+      op_set_free(o);
+      return hwt_status_out_of_memory;
+    }
+  }
   return hwt_status_ok;
 }
 
@@ -386,6 +418,10 @@ static hwt_status check_config(const hwt_bench_session *s, const hwt_bench_confi
     hwt_errf(err, errlen, "%s", why);
     return hwt_status_invalid_argument;
   }
+  if (!(cfg->sparsity >= 0 && cfg->sparsity < 1) || (cfg->sparsity > 0 && !hwt_bench_op_is_sparse(cfg->op))) {
+    hwt_errf(err, errlen, "sparsity %g: must be in [0, 1), and only spmm_f32 takes one", cfg->sparsity);
+    return hwt_status_invalid_argument;
+  }
   /* Element counts in double first: size_t products of 2^20-bounded dimensions can overflow. */
   const hwt_bench_shape *sh = &cfg->shape;
   const double b = (double)cfg->batch;
@@ -448,7 +484,7 @@ static double clean_freq_probe(void) {
 static double peak_for(const hwt_bench_session *s, const hwt_bench_config *cfg, const char *isa_name) {
   const bool int8 = hwt_bench_op_is_qs8(cfg->op);
   hwt_isa isa;
-  if (cfg->impl == hwt_bench_own && hwt_isa_from_name(isa_name, &isa))
+  if ((cfg->impl == hwt_bench_own || cfg->impl == hwt_bench_own_dense) && hwt_isa_from_name(isa_name, &isa))
     return hwt_hw_peak(&s->hw, int8, isa, cfg->threads);
   if (cfg->impl == hwt_bench_reference || cfg->impl == hwt_bench_wrong)
     return hwt_hw_peak(&s->hw, int8, hwt_isa_scalar, cfg->threads);
@@ -502,7 +538,12 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
   hwt_bench_problem p;
   hwt_bench_problem_init(&p, cfg.op, &cfg.shape, cfg.batch);
   char why[256] = "";
-  if (be == NULL || !be->supports(&p, cfg.isa_auto, cfg.isa, why, sizeof(why))) {
+  if (be == NULL) {
+    hwt_errf(err, errlen, "impl %s does not run %s (own-dense and xnnpack-dense are spmm_f32's dense baselines)",
+             hwt_bench_impl_name(cfg.impl), hwt_bench_op_name(cfg.op));
+    return hwt_status_unsupported;
+  }
+  if (!be->supports(&p, cfg.isa_auto, cfg.isa, why, sizeof(why))) {
     hwt_errf(err, errlen, "%s", why[0] ? why : "no backend");
     return hwt_status_unsupported;
   }
@@ -540,6 +581,7 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
   hwt_bench_config_name(&cfg, res->isa, res->name, sizeof(res->name));
   res->cold_copies = copies;
   res->op_bytes = o.op_bytes;
+  res->weight_sparsity = hwt_bench_op_is_sparse(cfg.op) ? hwt_sparsity_f32(o.weights, p.w_elems) : -1;
   res->has_blocking = be->blocking(o.inst[0], &res->blocking_used);
   if (cold_short)
     hwt_bench_result_warn(res, "cold: only %u copies (%.1f MiB) rotate, less than 2x the LLC: partly warm", copies,
@@ -690,6 +732,34 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
   return hwt_status_ok;
 }
 
+hwt_status hwt_bench_result_merge(hwt_bench_result *into, hwt_bench_result *more, unsigned round) {
+  const size_t n = into->samples + more->samples;
+  double *x = realloc(into->samples_ns, (n ? n : 1) * sizeof(double));
+  if (x == NULL) return hwt_status_out_of_memory;
+  into->samples_ns = x;
+  if (more->samples) memcpy(x + into->samples, more->samples_ns, more->samples * sizeof(double));
+  double *scratch = malloc((n ? n : 1) * sizeof(double));
+  if (scratch == NULL) return hwt_status_out_of_memory;
+  hwt_stats_summary sum;
+  hwt_stats_summarize(x, n, scratch, &sum);
+  free(scratch);
+  const double old_gflops = into->gflops;
+  into->samples = n;
+  into->median_ns = sum.median, into->mean_ns = sum.mean, into->stddev_ns = sum.stddev, into->mad_ns = sum.mad;
+  into->min_ns = sum.min, into->max_ns = sum.max, into->p90_ns = sum.p90, into->p99_ns = sum.p99;
+  into->ci_low_ns = sum.ci_low, into->ci_high_ns = sum.ci_high, into->cv = sum.cv;
+  into->gflops = sum.median > 0 ? into->flops / sum.median : 0;
+  if (into->pct_peak >= 0 && old_gflops > 0) into->pct_peak *= into->gflops / old_gflops;
+  into->preempted_dropped += more->preempted_dropped;
+  into->elapsed_s += more->elapsed_s;
+  into->interrupted |= more->interrupted;
+  if (more->peak_rss_bytes > into->peak_rss_bytes) into->peak_rss_bytes = more->peak_rss_bytes;
+  for (size_t i = 0; i < more->nwarnings; i++) hwt_bench_result_warn(into, "round %u: %s", round, more->warnings[i]);
+  hwt_bench_result_free(more);
+  more->samples = 0;
+  return hwt_status_ok;
+}
+
 /* ------------------------------------------------------------------ verify */
 
 static void describe_index(const hwt_bench_problem *p, size_t idx, char *buf, size_t len) {
@@ -723,6 +793,7 @@ hwt_status hwt_bench_verify(hwt_bench_session *s, const hwt_bench_config *cfg_in
   st = op_set_create(&cfg, be, 1, pool->pool, &o, err, errlen);
   if (st != hwt_status_ok) return st;
   be->run(o.inst[0], pool->pool);
+  if (be->collect) be->collect(o.inst[0]);
 
   void *want = malloc(p.out_elems * o.esz + 1);
   float *mag = NULL;

@@ -12,7 +12,7 @@ void hwt_bench_problem_init(hwt_bench_problem *p, hwt_bench_op op, const hwt_ben
   memset(p, 0, sizeof(*p));
   p->op = op;
   p->qs8 = hwt_bench_op_is_qs8(op);
-  p->conv = hwt_bench_op_is_conv(op);
+  p->conv = hwt_bench_op_is_conv(op) || (hwt_bench_op_is_sparse(op) && s->conv);
   p->batch = batch;
   if (!p->conv) {
     p->n = s->n;
@@ -252,8 +252,8 @@ static void ref_destroy(void *inst) {
 
 const hwt_bench_backend hwt_bench_backend_reference = {
     hwt_bench_reference, ref_supports, ref_isa_name, ref_create, ref_bind, ref_run, ref_op_bytes, ref_blocking,
-    ref_destroy};
+    ref_destroy, NULL};
 
 const hwt_bench_backend hwt_bench_backend_wrong = {
     hwt_bench_wrong, ref_supports, ref_isa_name, wrong_create, ref_bind, ref_run, ref_op_bytes, ref_blocking,
-    ref_destroy};
+    ref_destroy, NULL};

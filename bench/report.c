@@ -58,11 +58,19 @@ json_t *hwt_bench_result_to_json(const hwt_bench_result *r) {
   json_object_set_new(o, "dtype", json_string(hwt_bench_op_is_qs8(c->op) ? "qs8" : "f32"));
   json_object_set_new(o, "impl", json_string(hwt_bench_impl_name(c->impl)));
   json_object_set_new(o, "isa", json_string(r->isa));
-  json_object_set_new(o, "shape", json_string(c->shape.text));
+  char shape[96];
+  hwt_bench_config_shape(c, shape, sizeof(shape));
+  json_object_set_new(o, "shape", json_string(shape));
+  if (hwt_bench_op_is_sparse(c->op)) {
+    json_object_set_new(o, "layer", json_string(c->shape.text));
+    json_object_set_new(o, "sparsity", json_real(c->sparsity));
+    json_object_set_new(o, "pattern", json_string(c->block ? "block" : "unstructured"));
+    json_object_set_new(o, "weight_sparsity", num_or_null(r->weight_sparsity));
+  }
   json_object_set_new(o, "m", json_integer((json_int_t)r->m));
   json_object_set_new(o, "n", json_integer((json_int_t)r->n));
   json_object_set_new(o, "k", json_integer((json_int_t)r->k));
-  if (hwt_bench_op_is_conv(c->op)) {
+  if (c->shape.conv) {
     json_t *cv = json_object();
     json_object_set_new(cv, "h", json_integer((json_int_t)c->shape.h));
     json_object_set_new(cv, "w", json_integer((json_int_t)c->shape.w));

@@ -41,7 +41,9 @@ hwt_status hwt_report_csv(const hwt_bench_doc *doc, hwt_buf *out, char *err, siz
     hwt_buf_printf(out, ",%s,%s,", hwt_bench_op_name(c->op), hwt_bench_impl_name(c->impl));
     csv_string(out, r->isa);
     hwt_buf_printf(out, ",%s,", hwt_bench_op_is_qs8(c->op) ? "qs8" : "f32");
-    csv_string(out, c->shape.text);
+    char shape[96];
+    hwt_bench_config_shape(c, shape, sizeof(shape));
+    csv_string(out, shape);
     hwt_buf_printf(out, ",%zu,%zu,%zu,%u,%s,%zu,%llu", r->m, r->n, r->k, c->threads, c->cold ? "cold" : "warm",
                    r->samples, (unsigned long long)r->iterations_per_sample);
     const double v[] = {r->median_ns, r->mean_ns,  r->stddev_ns, r->mad_ns, r->min_ns, r->p90_ns, r->p99_ns,

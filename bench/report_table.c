@@ -18,7 +18,7 @@ static void cells(const hwt_bench_result *r, size_t footnote, char out[COLS][72]
   snprintf(out[0], 72, "%s", hwt_bench_op_name(c->op));
   snprintf(out[1], 72, "%s", hwt_bench_impl_name(c->impl));
   snprintf(out[2], 72, "%s", r->isa);
-  snprintf(out[3], 72, "%s", c->shape.text);
+  hwt_bench_config_shape(c, out[3], 72);
   snprintf(out[4], 72, "%zu", c->batch);
   snprintf(out[5], 72, "%u", c->threads);
   snprintf(out[6], 72, "%s", c->cold ? "cold" : "warm");
@@ -96,6 +96,7 @@ hwt_status hwt_report_md(const hwt_bench_doc *doc, hwt_buf *out, char *err, size
     }
     hwt_buf_puts(out, "\n");
   }
+  hwt_report_spmm_summary(doc, out);
   hwt_buf w = {0};
   warnings_list(doc, &w, true, "", "");
   if (w.len) {
@@ -138,6 +139,7 @@ hwt_status hwt_report_console(const hwt_bench_doc *doc, hwt_buf *out, char *err,
     }
     hwt_buf_puts(out, "\n");
   }
+  hwt_report_spmm_summary(doc, out);
   hwt_buf w = {0};
   warnings_list(doc, &w, false, yellow, reset);
   if (w.len) {

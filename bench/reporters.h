@@ -23,5 +23,8 @@ hwt_status hwt_report_csv(const hwt_bench_doc *doc, hwt_buf *out, char *err, siz
 hwt_status hwt_report_md(const hwt_bench_doc *doc, hwt_buf *out, char *err, size_t errlen);
 hwt_status hwt_report_gbench(const hwt_bench_doc *doc, hwt_buf *out, char *err, size_t errlen);
 
+/* spmm_f32 results side by side per layer with break-even sparsities (console and md); nothing without them. */
+void hwt_report_spmm_summary(const hwt_bench_doc *doc, hwt_buf *out);
+
 /* A compact shape/config label for tables: "1024x1024 m64 t1". */
 void hwt_report_human_time(double ns, char *buf, size_t len);

@@ -10,8 +10,10 @@
 #include "hwt_common.h"
 
 static const char *const op_names[hwt_bench_op_count] = {"gemm_f32",   "gemm_qs8",   "conv_f32",
-                                                         "conv_qs8",   "dwconv_f32", "dwconv_qs8"};
-static const char *const impl_names[hwt_bench_impl_count] = {"xnnpack", "own", "reference", "wrong"};
+                                                         "conv_qs8",   "dwconv_f32", "dwconv_qs8",
+                                                         "spmm_f32"};
+static const char *const impl_names[hwt_bench_impl_count] = {"xnnpack",   "own",       "reference",
+                                                                 "wrong",     "own-dense", "xnnpack-dense"};
 
 const char *hwt_bench_op_name(hwt_bench_op op) { return (unsigned)op < hwt_bench_op_count ? op_names[op] : NULL; }
 
@@ -27,7 +29,8 @@ bool hwt_bench_op_from_name(const char *name, hwt_bench_op *out) {
 bool hwt_bench_op_is_qs8(hwt_bench_op op) {
   return op == hwt_bench_gemm_qs8 || op == hwt_bench_conv_qs8 || op == hwt_bench_dwconv_qs8;
 }
-bool hwt_bench_op_is_conv(hwt_bench_op op) { return op >= hwt_bench_conv_f32 && op < hwt_bench_op_count; }
+bool hwt_bench_op_is_conv(hwt_bench_op op) { return op >= hwt_bench_conv_f32 && op <= hwt_bench_dwconv_qs8; }
+bool hwt_bench_op_is_sparse(hwt_bench_op op) { return op == hwt_bench_spmm_f32; }
 bool hwt_bench_op_is_dwconv(hwt_bench_op op) { return op == hwt_bench_dwconv_f32 || op == hwt_bench_dwconv_qs8; }
 
 const char *hwt_bench_impl_name(hwt_bench_impl impl) {
@@ -136,6 +139,15 @@ bad:
 }
 
 bool hwt_bench_shape_fits(hwt_bench_op op, const hwt_bench_shape *shape, char *why, size_t whylen) {
+  if (hwt_bench_op_is_sparse(op)) {
+    /* Fully-connected (NxK) or 1x1, stride-1, unpadded convolution: both are C = A W^T over batch*H*W rows. */
+    if (shape->conv && (shape->kh != 1 || shape->kw != 1 || shape->stride != 1 || shape->pad != 0)) {
+      hwt_errf(why, whylen, "%s needs a gemm shape NxK or a 1x1 stride-1 unpadded conv HxWxC:OC:k1, not '%s'",
+               hwt_bench_op_name(op), shape->text);
+      return false;
+    }
+    return true;
+  }
   if (!hwt_bench_op_is_conv(op)) {
     if (shape->conv) {
       hwt_errf(why, whylen, "%s needs a gemm shape NxK, not '%s'", hwt_bench_op_name(op), shape->text);

@@ -8,8 +8,10 @@ jobs=$(nproc)
 
 # Test-only extras: clang + its runtime (libFuzzer stage), Chromium (HTML report render check), Google
 # Benchmark's compare.py with scipy (our gbench output must be accepted by it), python3-onnx + numpy
-# (ci/models/mobilenet_v2.py builds the ONNX models the audit and tune tests and the audit stage use).
-./ci/install-deps.sh clang libclang-rt-14-dev chromium libbenchmark-tools python3-scipy python3-onnx python3-numpy
+# (ci/models/mobilenet_v2.py builds the ONNX models the audit and tune tests and the audit stage use), sklearn
+# (ci/models/digits.py trains the digits models) and ONNX's test data (the importer tests read its node models).
+./ci/install-deps.sh clang libclang-rt-14-dev chromium libbenchmark-tools python3-scipy python3-onnx python3-numpy \
+  python3-sklearn libonnx-testdata
 
 echo "== build-ci: Release, -Werror" >&2
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DHWTUNE_WERROR=ON >/dev/null

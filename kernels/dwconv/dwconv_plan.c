@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Depthwise convolution plans (hwtune/dwconv.h): pack weights, bias and scales at create, pick the row kernel of
- * the best registered ISA (dwconv.inc) the requested level allows, and run rows, on the pool when it pays. */
+ * the best registered ISA (dwconv.inc) the requested level allows, and run rows, on the pool when it pays.
+ *
+ * qs8 has two packings. The template's: weights widened to int16 [taps][channels], bias and scales as given.
+ * The quads' (HWT_DWCONV_QS8_PACKED rows, 3x3 and 5x5): per block of 64 channels, per kernel column kx, per group
+ * g of four kernel rows, per q in 0..3, 64 bytes where byte 16L + 4i + j is w[4g + j][kx][16L + 4q + i] (0 past
+ * the kernel or the channels); bias and scales in the same channel order per block (entry 16q + 4L + i), the bias
+ * with -(input_zero_point + 128) * sum(w) folded in (the kernel multiplies inputs flipped to unsigned). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -16,10 +22,28 @@ typedef struct dw_row_info {
 } dw_row_info;
 
 #define HWT_DWCONV_UKERNEL(isa_) {hwt_isa_##isa_, hwt_dwconv_f32_row__##isa_, hwt_dwconv_qs8_row__##isa_},
+#define HWT_DWCONV_QS8_PACKED(isa_)
 static const dw_row_info dw_rows[] = {
 #include "dwconv/dwconv.inc"
 };
+#undef HWT_DWCONV_QS8_PACKED
 #undef HWT_DWCONV_UKERNEL
+
+typedef struct dw_packed_info {
+  hwt_isa isa;
+  hwt_dwconv_row_fn qs8;
+} dw_packed_info;
+
+#define HWT_DWCONV_UKERNEL(isa_)
+#define HWT_DWCONV_QS8_PACKED(isa_) {hwt_isa_##isa_, hwt_dwconv_qs8_packed_row__##isa_},
+static const dw_packed_info dw_packed[] = {
+#include "dwconv/dwconv.inc"
+    {hwt_isa_count, NULL}, /* keeps the array non-empty where no packed row is registered */
+};
+#undef HWT_DWCONV_UKERNEL
+#undef HWT_DWCONV_QS8_PACKED
+
+enum { DW_QUAD_CB = 64 }; /* channels per block of the quads packing */
 
 /* A second thread costs a few microseconds to wake: split only past this many multiply-adds per thread. */
 enum { DW_MACS_PER_THREAD = 1 << 18 };
@@ -40,7 +64,8 @@ struct hwt_dwconv_f32_plan {
 
 struct hwt_dwconv_qs8_plan {
   dw_common c;
-  const int16_t *w; /* widened at create: the kernels multiply in int16 */
+  const int16_t *w;  /* widened at create: the template's kernels multiply in int16 */
+  const int8_t *wq;  /* or the quads packing (packed rows) */
   const int32_t *bias;
   const float *scale;
   int32_t izp;
@@ -57,6 +82,41 @@ static const dw_row_info *pick_row(hwt_isa isa) {
     if (best == NULL || hwt_isa_vector_bits(dw_rows[i].isa) > hwt_isa_vector_bits(best->isa)) best = &dw_rows[i];
   }
   return best;
+}
+
+/* The packed qs8 row the requested level allows, if the shape is one it computes. */
+static const dw_packed_info *pick_packed(hwt_isa isa, const hwt_dwconv_shape *s) {
+  if (!(s->kh == s->kw && (s->kh == 3 || s->kh == 5))) return NULL;
+  if (isa >= hwt_isa_count || !hwt_isa_available(isa)) return NULL;
+  uint32_t allowed = hwt_isa_required_features(isa);
+  for (size_t i = 0; dw_packed[i].qs8 != NULL; i++)
+    if ((hwt_isa_required_features(dw_packed[i].isa) & ~allowed) == 0) return &dw_packed[i];
+  return NULL;
+}
+
+/* The quads packing (top of this file) into w (blocks x kw x groups x 256 bytes), bias and scales (blocks x 64). */
+static void pack_quads(const hwt_dwconv_shape *s, const int8_t *w, const int32_t *bias, const float *scale,
+                       int32_t izp, int8_t *pw, int32_t *pb, float *ps) {
+  const size_t nc = s->channels, kh = s->kh, kw = s->kw, groups = (kh + 3) / 4;
+  const size_t blocks = (nc + DW_QUAD_CB - 1) / DW_QUAD_CB;
+  memset(pw, 0, blocks * kw * groups * 4 * DW_QUAD_CB);
+  memset(pb, 0, blocks * DW_QUAD_CB * sizeof *pb);
+  memset(ps, 0, blocks * DW_QUAD_CB * sizeof *ps);
+  for (size_t ch = 0; ch < nc; ch++) {
+    size_t blk = ch / DW_QUAD_CB, c = ch % DW_QUAD_CB, lane = c / 16, q = (c % 16) / 4, i = c % 4;
+    uint32_t sum = 0;
+    for (size_t ky = 0; ky < kh; ky++)
+      for (size_t kx = 0; kx < kw; kx++) {
+        int8_t v = w[(ky * kw + kx) * nc + ch];
+        sum += (uint32_t) (int32_t) v;
+        size_t g = ky / 4, j = ky % 4;
+        pw[(((blk * kw + kx) * groups + g) * 4 + q) * DW_QUAD_CB + lane * 16 + i * 4 + j] = v;
+      }
+    size_t at = blk * DW_QUAD_CB + q * 16 + lane * 4 + i;
+    /* int32 arithmetic modulo 2^32, as the accumulator's */
+    pb[at] = (int32_t) ((uint32_t) (bias ? bias[ch] : 0) - (uint32_t) (izp + 128) * sum);
+    ps[at] = scale[ch];
+  }
 }
 
 static bool shape_ok(const hwt_dwconv_shape *s) {
@@ -113,13 +173,44 @@ hwt_status hwt_dwconv_qs8_create(const hwt_dwconv_shape *shape, const int8_t *w,
   }
   hwt_dwconv_qs8_plan *p = calloc(1, sizeof *p);
   if (p == NULL) return hwt_status_out_of_memory;
-  size_t wbytes = (taps * nc * sizeof(int16_t) + 3) / 4 * 4;
-  hwt_status st = common_init(&p->c, shape, isa, wbytes + 2 * nc * sizeof(int32_t));
+  const dw_packed_info *pk = pick_packed(isa, shape);
+  size_t blocks = (nc + DW_QUAD_CB - 1) / DW_QUAD_CB, groups = (shape->kh + 3) / 4;
+  size_t wbytes = pk ? blocks * shape->kw * groups * 4 * DW_QUAD_CB : (taps * nc * sizeof(int16_t) + 3) / 4 * 4;
+  size_t nb = pk ? blocks * DW_QUAD_CB : nc; /* bias and scale entries */
+  hwt_status st = common_init(&p->c, shape, isa, wbytes + 2 * nb * sizeof(int32_t));
   if (st != hwt_status_ok) {
     free(p);
     return st;
   }
   p->c.row = pick_row(isa)->qs8;
+  if (pk != NULL) {
+    int8_t *pw = p->c.mem;
+    int32_t *pb = (int32_t *) (void *) ((char *) p->c.mem + wbytes);
+    float *ps = (float *) (void *) (pb + nb);
+    float *scale = malloc(nc * sizeof *scale);
+    if (scale == NULL) {
+      hwt_dwconv_qs8_destroy(p);
+      return hwt_status_out_of_memory;
+    }
+    for (size_t i = 0; i < nc; i++) {
+      float ks = params->kernel_scales ? params->kernel_scales[i] : params->kernel_scale;
+      scale[i] = params->input_scale * ks / params->output_scale; /* the runtime's order, as below */
+    }
+    pack_quads(shape, w, bias, scale, params->input_zero_point, pw, pb, ps);
+    free(scale);
+    p->c.row = pk->qs8;
+    p->c.isa = pk->isa;
+    p->w = NULL;
+    p->wq = pw;
+    p->bias = pb;
+    p->scale = ps;
+    p->izp = params->input_zero_point;
+    p->ozp = (float) params->output_zero_point;
+    p->qmin = (float) params->output_min;
+    p->qmax = (float) params->output_max;
+    *out = p;
+    return hwt_status_ok;
+  }
   int16_t *pw = p->c.mem;
   int32_t *pb = (int32_t *) (void *) ((char *) p->c.mem + wbytes);
   float *ps = (float *) (void *) (pb + nc);
@@ -211,7 +302,7 @@ void hwt_dwconv_f32_run(const hwt_dwconv_f32_plan *p, size_t batch, size_t h, si
 void hwt_dwconv_qs8_run(const hwt_dwconv_qs8_plan *p, size_t batch, size_t h, size_t w, const int8_t *in,
                         int8_t *out, pthreadpool_t pool) {
   dw_task t = {.elem = 1};
-  t.base.w = p->w;
+  t.base.w = p->wq ? (const void *) p->wq : (const void *) p->w;
   t.base.bias = p->bias;
   t.base.scale = p->scale;
   t.base.input_zero_point = p->izp;

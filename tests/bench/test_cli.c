@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,63 @@ Test(cli, sigint_writes_partial_results) {
   json_t *root = load_results(path);
   cr_assert(json_is_true(json_object_get(root, "partial")));
   cr_assert_eq(json_array_size(json_object_get(root, "results")), 2, "the two configurations measured before");
+  json_decref(root);
+  unlink(path);
+  rmdir(dir);
+  run_free(&r);
+}
+
+/* ---- spmm_f32 (issue 21): --sparsity / --pattern refusals, and a tiny side-by-side run with its JSON fields. */
+
+Test(cli, spmm_bad_sparsity_is_usage_error) {
+  expect(ARGS("--op", "spmm_f32", "--sparsity", "90", "--no-peaks"), 2, "write 90% as 0.9");
+  expect(ARGS("--op", "spmm_f32", "--sparsity", "0.5,abc", "--no-peaks"), 2, "'abc' is not a fraction");
+  expect(ARGS("--op", "spmm_f32", "--sparsity", "-0.1", "--no-peaks"), 2, "'-0.1' is not a fraction");
+  expect(ARGS("--op", "spmm_f32", "--sparsity", "1", "--no-peaks"), 2, "'1' is not a fraction");
+  expect(ARGS("--op", "spmm_f32", "--sparsity", "nan", "--no-peaks"), 2, "'nan'");
+  expect(ARGS("--op", "spmm_f32", "--sparsity", "", "--no-peaks"), 2, "--sparsity: empty list");
+  expect(ARGS("--op", "gemm_f32", "--sparsity", "0.5", "--no-peaks"), 2, "--sparsity applies to --op spmm_f32 only");
+  expect(ARGS("--op", "gemm_f32", "--pattern", "block", "--no-peaks"), 2, "--pattern applies to --op spmm_f32 only");
+  expect(ARGS("--op", "spmm_f32", "--pattern", "diagonal", "--no-peaks"), 2, "'diagonal' is not unstructured or block");
+  expect(ARGS("--op", "spmm_f32", "--shape", "56x56x64:64:k3s1p1", "--no-peaks"), 2, "fits none");
+  expect(ARGS("--op", "spmm_f32", "--impl", "xnnpack-dense:avx2", "--no-peaks"), 2, "xnnpack-dense:avx2");
+  expect(ARGS("--rounds", "0", "--no-peaks"), 2, "--rounds: '0'");
+}
+
+Test(cli, spmm_side_by_side_writes_sparsity_fields) {
+  char dir[] = "/tmp/hwtune-cli-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[128];
+  snprintf(path, sizeof(path), "%s/r.json", dir);
+  run_out r = run_bench(NULL, ARGS("--op", "spmm_f32", "--shape", "24x40,3x3x8:16:k1", "--batch", "3", "--sparsity",
+                                   "0.9,0.5", "--max-time", "0.02", "--verify", "--no-peaks", "-q", "--out", path));
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  cr_assert(strstr(r.out, "break-even") != NULL, "the side-by-side summary follows the table: %s", r.out);
+  cr_assert(strstr(r.out, "24x40@sp90") != NULL, "shape labels carry the sparsity: %s", r.out);
+  json_t *root = load_results(path);
+  json_t *rs = json_object_get(root, "results");
+  /* 2 layers x 2 sparsities x 4 impls (own, own-dense, xnnpack, xnnpack-dense: the default for spmm_f32). */
+  cr_assert_eq(json_array_size(rs), 16, "got %zu results; stderr: %s", json_array_size(rs), r.err);
+  size_t i, per_impl[4] = {0};
+  json_t *v;
+  json_array_foreach(rs, i, v) {
+    const char *impl = json_string_value(json_object_get(v, "impl"));
+    const char *shape = json_string_value(json_object_get(v, "shape"));
+    const char *layer = json_string_value(json_object_get(v, "layer"));
+    double sp = json_number_value(json_object_get(v, "sparsity"));
+    double measured = json_number_value(json_object_get(v, "weight_sparsity"));
+    cr_assert_str_eq(json_string_value(json_object_get(v, "op")), "spmm_f32");
+    cr_assert(sp == 0.5 || sp == 0.9, "sparsity %g", sp);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "pattern")), "unstructured");
+    cr_assert(fabs(measured - sp) < 0.01, "weight_sparsity %g for requested %g", measured, sp);
+    char want[64];
+    snprintf(want, sizeof(want), "%s@sp%g", layer, 100 * sp);
+    cr_assert_str_eq(shape, want);
+    if (strcmp(layer, "3x3x8:16:k1") == 0) cr_assert(json_is_object(json_object_get(v, "conv")));
+    const char *names[4] = {"own", "own-dense", "xnnpack", "xnnpack-dense"};
+    for (int k = 0; k < 4; k++) per_impl[k] += strcmp(impl, names[k]) == 0;
+  }
+  for (int k = 0; k < 4; k++) cr_assert_eq(per_impl[k], 4, "impl %d: %zu results", k, per_impl[k]);
   json_decref(root);
   unlink(path);
   rmdir(dir);

@@ -41,6 +41,17 @@ static const ds cases[] = {
     {1, 13, 11, {3, 3, 1, 1, 1, 1, 1, 1, 300}},  /* more channels than one accumulator block */
     {2, 14, 14, {3, 3, 1, 1, 1, 1, 1, 1, 96}},   /* enough work for 2 threads */
     {1, 6, 6, {1, 1, 1, 1, 0, 0, 0, 0, 7}},      /* 1x1 kernel */
+    /* the AVX512-VNNI quads kernel: blocks of 64 channels, columns reused across pixels at stride 1 and 2 */
+    {1, 4, 5, {3, 3, 1, 1, 1, 1, 1, 1, 64}},     /* one full block */
+    {1, 5, 4, {3, 3, 1, 1, 1, 1, 1, 1, 65}},     /* one block and a 1-channel tail */
+    {1, 9, 10, {3, 3, 2, 2, 1, 1, 1, 1, 144}},   /* MobileNet v2's 144: two blocks and a 16-channel tail */
+    {1, 3, 17, {3, 3, 2, 2, 0, 1, 1, 0, 32}},    /* half a block, even width, one-sided padding */
+    {1, 7, 8, {3, 3, 3, 3, 1, 1, 1, 1, 19}},     /* stride 3: no column reuse */
+    {1, 1, 9, {3, 3, 1, 1, 3, 3, 3, 3, 70}},     /* 1-pixel-high image, padding larger than the kernel */
+    {1, 8, 9, {5, 5, 1, 1, 2, 2, 2, 2, 70}},     /* 5x5 over two blocks */
+    {1, 9, 11, {5, 5, 2, 2, 3, 1, 2, 3, 129}},   /* 5x5 stride 2, uneven padding larger than the stride */
+    {1, 6, 7, {5, 5, 3, 3, 2, 2, 2, 2, 5}},      /* 5x5 stride 3 */
+    {1, 7, 7, {3, 5, 1, 1, 1, 2, 1, 2, 33}},     /* 3x5: not a quads shape, the template runs it */
 };
 enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
 
@@ -133,10 +144,22 @@ static void check_qs8(const ds *c, hwt_isa isa, size_t threads, unsigned variant
     b[i] = (int32_t) (rnd(&r) % 20001) - 10000;
     ks[i] = 0.002f + (float) (rnd(&r) % 1000) * 1e-5f;
   }
-  /* variant 0: zero points, wide range; 1: extreme zero points (|x - zp| up to 255), ReLU6-like clamp */
-  hwt_qs8_params p = {.input_zero_point = variant ? -128 : 3, .input_scale = 0.05f, .kernel_scales = ks,
-                      .output_zero_point = variant ? 127 : -5, .output_scale = variant ? 0.3f : 0.1f,
-                      .output_min = variant ? -100 : -128, .output_max = variant ? 100 : 127};
+  /* variant 0: zero points, wide range; 1: extreme zero points (|x - zp| up to 255), ReLU6-like clamp;
+   * 2: the other extreme input zero point, and infinite scales on even channels (every third one with zero
+   * weights and bias, so acc * scale is 0 x inf = NaN, which counts as 0) */
+  if (variant == 2)
+    for (size_t ch = 0; ch < nc; ch++) {
+      if (ch % 2 == 0) ks[ch] = 1e10f;
+      if (ch % 3 == 0) {
+        b[ch] = 0;
+        for (size_t t = 0; t < (size_t) s->kh * s->kw; t++) w[t * nc + ch] = 0;
+      }
+    }
+  hwt_qs8_params p = {.input_zero_point = variant == 2 ? 127 : variant ? -128 : 3,
+                      .input_scale = variant == 2 ? 1e30f : 0.05f, .kernel_scales = ks,
+                      .output_zero_point = variant == 2 ? 0 : variant ? 127 : -5,
+                      .output_scale = variant == 2 ? 0.1f : variant ? 0.3f : 0.1f,
+                      .output_min = variant == 1 ? -100 : -128, .output_max = variant == 1 ? 100 : 127};
   hwt_dwconv_qs8_plan *plan = NULL;
   cr_assert_eq(hwt_dwconv_qs8_create(s, w, b, &p, isa, &plan), hwt_status_ok);
   pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : NULL;
@@ -164,7 +187,34 @@ Test(dwconv, qs8_edge_shapes_bit_exact) {
     if (!hwt_isa_available((hwt_isa) isa)) continue;
     for (size_t i = 0; i < NCASES; i++)
       for (size_t t = 1; t <= 2; t++)
-        for (unsigned v = 0; v < 2; v++) check_qs8(&cases[i], (hwt_isa) isa, t, v);
+        for (unsigned v = 0; v < 3; v++) check_qs8(&cases[i], (hwt_isa) isa, t, v);
+  }
+}
+
+/* The quads kernel really runs where it should (else the test above would pass on the template alone), and
+ * only there: 3x3 and 5x5, at a level that allows AVX512-VNNI. */
+Test(dwconv, qs8_quads_kernel_chosen) {
+  if (!hwt_isa_available(hwt_isa_avx512vnni)) cr_skip_test("AVX512-VNNI is not available in this process");
+  int8_t w[25] = {0};
+  hwt_qs8_params p = {.input_zero_point = 0, .input_scale = 1, .kernel_scale = 1, .output_scale = 1,
+                      .output_min = -128, .output_max = 127};
+  const struct {
+    hwt_dwconv_shape s;
+    int8_t izp;
+    hwt_isa level, want;
+  } cs[] = {
+      {{3, 3, 1, 1, 1, 1, 1, 1, 1}, 0, hwt_isa_avx512vnni, hwt_isa_avx512vnni},
+      {{5, 5, 2, 2, 2, 2, 2, 2, 1}, -128, hwt_isa_avx512vnni, hwt_isa_avx512vnni},
+      {{3, 3, 1, 1, 1, 1, 1, 1, 1}, 0, hwt_isa_avx512f, hwt_isa_avx512f},
+      {{3, 5, 1, 1, 1, 1, 1, 1, 1}, 0, hwt_isa_avx512vnni, hwt_isa_avx512f},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+    hwt_dwconv_qs8_plan *plan = NULL;
+    p.input_zero_point = cs[i].izp;
+    cr_assert_eq(hwt_dwconv_qs8_create(&cs[i].s, w, NULL, &p, cs[i].level, &plan), hwt_status_ok);
+    cr_assert_eq(hwt_dwconv_qs8_plan_isa(plan), cs[i].want, "case %zu: %s", i,
+                 hwt_isa_name(hwt_dwconv_qs8_plan_isa(plan)));
+    hwt_dwconv_qs8_destroy(plan);
   }
 }
 
