@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 # `hwtune prune` as a CI gate: the digits MLP and CNN (tests/fixtures/digits, made by ci/models/digits.py) and a
 # MobileNet v2 (width 0.35, 64x64, random weights, ci/models/mobilenet_v2.py) pruned at 0.5 and 0.9 (one file per
-# sparsity, docs/prune.md). Each file must pass onnx.checker (full check), have exactly the zero counts the rules
-# give (round(S x weights) in every pruned Gemm / Conv; the first layer, the classifier and depthwise convolutions
-# untouched) and the zero fractions hwtune's table states, and give the same outputs in `hwtune run` and, when it
-# is installed (bench/peers/onnxruntime/node_modules), in ONNX Runtime, on the same inputs; otherwise that check is
-# skipped and says so. About 15 s on 2 cores.
+# sparsity, docs/prune.md), and the MobileNet once more in 4x4 blocks under one global threshold. Each file must
+# pass onnx.checker (full check), have exactly the zeros the rules give (per layer: round(S x units) in every pruned
+# Gemm / Conv, the lowest-scoring; global: round(S x units) over all of them, one threshold; blocks zeroed whole;
+# the first layer, the classifier and depthwise convolutions untouched) and the zero fractions hwtune's table
+# states, and give the same outputs in `hwtune run` and, when it is installed (bench/peers/onnxruntime/
+# node_modules), in ONNX Runtime, on the same inputs; otherwise that check is skipped and says so. About 20 s on 2
+# busy cores.
 #
 # Tolerance: both runtimes compute the same fp32 graph with different summation orders and FMA contraction, so
 # each dot product of K terms differs by up to ~K * 2^-24 * sum |w x| (here K <= 1,280, i.e. ~1e-4 relative to the
@@ -28,15 +30,17 @@ echo "== mobilenet_v2 0.35 64x64" >&2
 "$PY" ci/models/mobilenet_v2.py --out "$out/mv2.onnx" --width 0.35 --resolution 64 --seed 1 >/dev/null
 "$PY" ci/models/mobilenet_v2.py --make-input "$out/mv2_x.npy" --resolution 64 --batch 4 --seed 7 >/dev/null
 
-for model in digits_mlp digits_cnn mv2; do
-  case $model in
-    digits_mlp) src=$D/digits_mlp.onnx x=$D/test_x_flat.npy ;;
-    digits_cnn) src=$D/digits_cnn.onnx x=$D/test_x_img.npy ;;
-    mv2) src=$out/mv2.onnx x=$out/mv2_x.npy ;;
-  esac
+# name, model, input, options: per-layer unstructured (the defaults), and blocks under one global threshold
+cases=("digits_mlp $D/digits_mlp.onnx $D/test_x_flat.npy"
+       "digits_cnn $D/digits_cnn.onnx $D/test_x_img.npy"
+       "mv2 $out/mv2.onnx $out/mv2_x.npy"
+       "mv2_block $out/mv2.onnx $out/mv2_x.npy --pattern block --block 4x4 --scope global")
+for c in "${cases[@]}"; do
+  read -r model src x opts <<<"$c"
   x=$(realpath "$x") # run.js runs from its own folder
-  echo "== hwtune prune $model --sparsity 0.5,0.9" >&2
-  "$B/hwtune" prune --model "$src" --sparsity 0.5,0.9 --out "$out/$model.onnx" >"$out/$model.table"
+  echo "== hwtune prune $model --sparsity 0.5,0.9 $opts" >&2
+  # shellcheck disable=SC2086 # opts is a word list
+  "$B/hwtune" prune --model "$src" --sparsity 0.5,0.9 $opts --out "$out/$model.onnx" >"$out/$model.table"
   for s in 50 90; do
     f=$out/$model-s$s.onnx
     "$B/hwtune" run --model "$f" --input "$x" --out "$out/$model-s$s.hwtune.npy" --profile none >/dev/null
@@ -46,13 +50,16 @@ for model in digits_mlp digits_cnn mv2; do
         --runs 1 --warmup 1 >/dev/null 2>&1) || { echo "48-prune: ONNX Runtime failed on $f" >&2; exit 1; }
     fi
   done
-  "$PY" - "$src" "$out/$model" "$out/$model.table" "$out/$model-s50.hwtune.npy" "$out/$model-s90.hwtune.npy" <<'PY'
-import math, os, re, sys
+  "$PY" - "$src" "$out/$model" "$out/$model.table" "$opts" <<'PY'
+import math, os, sys
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-src, stem, table_file, *_ = sys.argv[1:]
+src, stem, table_file, opts = sys.argv[1:]
+opts = opts.split()
+bn, bk = map(int, opts[opts.index("--block") + 1].split("x")) if "--block" in opts else (1, 1)
+scope_global = "global" in opts
 orig = onnx.load(src)
 
 
@@ -65,6 +72,20 @@ def weights(m):
             g = next((a.i for a in n.attribute if a.name == "group"), 1)
             out.append((n.name, n.op_type, g, init[n.input[1]]))
     return out
+
+
+def blocks(w):
+    """Per bn x bk block of the [N, K] weight matrix (edge blocks clipped): largest |w|, count of nonzeros, size.
+    Pruned layers here are Gemm [N, K] (transB) or 1x1 Conv [N, K, 1, 1]: hwtune's internal N x K layout."""
+    w2 = w.reshape(w.shape[0], -1)
+    n, k = w2.shape
+    nb, kb = -(-n // bn), -(-k // bk)
+    pad = np.zeros((nb * bn, kb * bk), np.float32)
+    pad[:n, :k] = w2
+    one = np.zeros_like(pad)
+    one[:n, :k] = 1
+    r = lambda a: a.reshape(nb, bn, kb, bk).transpose(0, 2, 1, 3).reshape(nb * kb, bn * bk)
+    return np.abs(r(pad)).max(1), (r(pad) != 0).sum(1), r(one).sum(1)
 
 
 ow = weights(orig)
@@ -86,24 +107,37 @@ for s, table in zip((0.5, 0.9), tables):
             i = 3 if p[1] in ("conv", "dwconv") else 2  # "conv 3x3" is two words, "fc" one
             stated[p[0]] = (int(p[i]), float(p[i + 2].rstrip("%")))
     pruned_n = pruned_z = 0
+    scores_zero, scores_kept, zb, nbl = [], [], 0, 0
     for k, ((name, op, g, w0), (_, _, _, w1)) in enumerate(zip(ow, pw)):
         z = int((w1 == 0).sum())
         n = w1.size
         if op == "Conv" and g > 1 or k in (first, classifier):
-            want = int((w0 == 0).sum())
             if not np.array_equal(w0, w1):
                 fails.append("%s: %s (%s) changed but must stay dense" % (f, name, op))
         else:
-            want = math.floor(s * n + 0.5)
             kept = w1 != 0
             if not np.array_equal(w1[kept], w0[kept]):
                 fails.append("%s: %s kept weights changed" % (f, name))
-            if kept.any() and (~kept).any() and np.abs(w0[~kept]).max() > np.abs(w0[kept]).min():
-                fails.append("%s: %s zeroed a weight larger than one it kept" % (f, name))
+            if op == "Conv" and w1.shape[2:] != (1, 1) and (bn, bk) != (1, 1):
+                fails.append("%s: %s is not 1x1: the block check reads the ONNX layout" % (f, name))
+            score, nonzero, size = blocks(w0)[0], blocks(w1)[1], blocks(w1)[2]
+            partial = int(((nonzero > 0) & (nonzero < size)).sum())
+            if partial:
+                fails.append("%s: %s has %d partly zeroed %dx%d blocks" % (f, name, partial, bn, bk))
+            zero = nonzero == 0
+            if not scope_global:
+                want = math.floor(s * zero.size + 0.5)
+                if int(zero.sum()) != want:
+                    fails.append("%s: %s has %d zero blocks of %d, want %d" % (f, name, int(zero.sum()), zero.size,
+                                                                               want))
+                if zero.any() and (~zero).any() and score[zero].max() > score[~zero].min():
+                    fails.append("%s: %s zeroed a block larger than one it kept" % (f, name))
+            scores_zero.append(score[zero])
+            scores_kept.append(score[~zero])
+            zb += int(zero.sum())
+            nbl += zero.size
             pruned_n += n
             pruned_z += z
-        if z != want:
-            fails.append("%s: %s has %d zeros, want %d" % (f, name, z, want))
         if name in stated:
             sn, sf = stated[name]
             if sn != n or abs(sf - 100.0 * z / n) > 0.006:
@@ -111,6 +145,14 @@ for s, table in zip((0.5, 0.9), tables):
                                                                                         100.0 * z / n))
         else:
             fails.append("%s: %s not in the table" % (f, name))
+    if scope_global:
+        # one threshold: round(S x blocks) of all pruned layers' blocks, the lowest-scoring ones
+        if zb != math.floor(s * nbl + 0.5):
+            fails.append("%s: %d zero blocks of %d, want %d" % (f, zb, nbl, math.floor(s * nbl + 0.5)))
+        hi = max((a.max() for a in scores_zero if a.size), default=0.0)
+        lo = min((a.min() for a in scores_kept if a.size), default=np.inf)
+        if hi > lo:
+            fails.append("%s: a zeroed block scores %g, a kept one %g" % (f, hi, lo))
     print("%s: pruned layers %.2f%% zero (%d weights), checker ok" % (os.path.basename(f),
                                                                        100.0 * pruned_z / max(pruned_n, 1), pruned_n))
 
