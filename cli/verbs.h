@@ -18,3 +18,4 @@ int hwt_cmd_audit(int argc, char **argv);
 int hwt_cmd_run(int argc, char **argv);
 int hwt_cmd_model(int argc, char **argv);
 int hwt_cmd_quantize(int argc, char **argv);
+int hwt_cmd_prune(int argc, char **argv);

@@ -282,6 +282,11 @@ hwt_status hwt_model_quantize(const hwt_model *fp32, const float *calib, size_t 
  * consecutive output channels by block_k consecutive inputs (in the layer's internal weight layout) are kept
  * or zeroed whole, scored by their largest |w| (hwt_spmm_block_shape gives the shape our kernels like).
  * Ties at the threshold are broken by position (lowest index pruned first), so results are deterministic.
+ * Counts: the units are weights (unstructured) or blocks (edge blocks clipped to the matrix, N x K = Cout x
+ * kh * kw * Cin for conv); exactly round(sparsity x units) of them (halves up) are zeroed, the lowest-scoring
+ * ones of each layer (per layer) or of all pruned layers together (global: ties go to the earlier layer).
+ * Unstructured per layer, a layer thus ends with max(zeros it had, round(sparsity x weights)) zeros; weights
+ * already zero score 0 and go first. NaN scores as +inf (kept). sparsity 0 leaves every weight bit for bit.
  * An int8 model is refused (prune fp32, then quantize). No fine-tuning: that is training. */
 typedef enum hwt_prune_pattern { hwt_prune_unstructured = 0, hwt_prune_block } hwt_prune_pattern;
 typedef enum hwt_prune_scope { hwt_prune_per_layer = 0, hwt_prune_global } hwt_prune_scope;
@@ -293,8 +298,9 @@ typedef struct hwt_prune_options {
   bool prune_first;            /* also prune the first prunable layer */
   bool prune_classifier;       /* also prune the classifier */
 } hwt_prune_options;
-/* What pruning did to one layer (hwt_model_prune's optional report, one entry per node, zeros for nodes it
- * left alone). */
+/* What pruning did to one layer (hwt_model_prune's optional report, one entry per node): pruned marks the
+ * layers pruning selected; weights and zeros are filled for every fc / conv / dwconv node with fp32 weights,
+ * those kept dense too (pruned false, zeros_after = zeros_before); other nodes are all zeros. */
 typedef struct hwt_prune_layer_report {
   bool pruned;
   size_t weights;              /* fp32 weights of the node */
