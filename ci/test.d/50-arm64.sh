@@ -56,7 +56,7 @@ run_ctest() {
 
 # Per CPU model: the ISA tests (with the level the model must give), the two GEMM families' testers and the int8
 # elementwise kernels' tester.
-kernel_tests='^test_(arm_isa|gemm_f32|gemm_qs8|ops_q8_fast|conv|dwconv)$'
+kernel_tests='^test_(arm_isa|gemm_f32|gemm_qs8|ops_q8_fast|conv|dwconv|spmm)$'
 for model in cortex-a53:neon neoverse-n1:neondot max:neoni8mm; do
   cpu=${model%%:*}
   echo "== arm64: QEMU_CPU=$cpu (expects $model)" >&2

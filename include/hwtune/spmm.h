@@ -49,7 +49,11 @@ void hwt_spmm_f32_destroy(hwt_spmm_f32_plan *plan);
 size_t hwt_spmm_f32_plan_bytes(const hwt_spmm_f32_plan *plan);   /* compressed weights + bias + workspace */
 size_t hwt_spmm_f32_plan_nnz(const hwt_spmm_f32_plan *plan);     /* nonzero weights stored */
 hwt_isa hwt_spmm_f32_plan_isa(const hwt_spmm_f32_plan *plan);    /* the ISA of the kernel the plan runs */
-const char *hwt_spmm_f32_plan_format(const hwt_spmm_f32_plan *plan); /* "csr", "block 4x1", ... */
+/* "csr": rows of nonzeros per output channel, uint16 input indices, padded to multiples of 4 entries;
+ * "block 4x1": blocks of 4 output channels x 1 input, chosen at create when W was pruned in such blocks (the
+ * block values, zeros included, at most 1.1x the CSR entries); "csr32": K > 65536, a portable loop.
+ * docs/kernels-sparse.md measures them. */
+const char *hwt_spmm_f32_plan_format(const hwt_spmm_f32_plan *plan);
 
 #ifdef __cplusplus
 }
