@@ -75,7 +75,10 @@ static void fused_text(const hwt_layer *l, char *buf, size_t len) {
 static void engine_text(const hwt_layer_choice *c, char *buf, size_t len) {
   char isa[32] = "";
   if (c->impl == hwt_impl_own) snprintf(isa, sizeof isa, " %s", hwt_isa_name(c->isa));
-  snprintf(buf, len, "%s%s x%u%s", hwt_impl_name(c->impl), isa, c->threads,
+  char sp[24] = ""; /* a pruned layer: its sparsity, and whether it ran on the sparse kernel */
+  if (c->sparse || c->sparsity > 0.0)
+    snprintf(sp, sizeof sp, " %s %.0f%%", c->sparse ? "sparse" : "dense", 100.0 * c->sparsity);
+  snprintf(buf, len, "%s%s x%u%s%s", hwt_impl_name(c->impl), isa, c->threads, sp,
            strncmp(c->source, "profile", 7) == 0 ? " (profile)" : "");
 }
 

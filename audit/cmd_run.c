@@ -95,7 +95,7 @@ void hwt_cli_dims_string(hwt_shape s, uint8_t rank, size_t batch, char *buf, siz
 static void usage(FILE *out) {
   fprintf(out,
           "usage: hwtune run --model M --input X [--input NAME=X ...] [--out Y.npy | --out-dir D] [--threads N]\n"
-          "                  [--profile P|none] [--batch B] [--runs R [--warmup W] [--results F.json]]\n\n"
+          "                  [--profile P|none] [--sparse S] [--batch B] [--runs R [--warmup W] [--results F.json]]\n\n"
           "Runs a model on your own data with hwtune's inference runtime and writes its outputs, so you can\n"
           "compare hwtune's answers with your framework's. Prints a one-line summary to stderr.\n\n"
           "  --model M      an ONNX file (.onnx), a hwtune model JSON, mlp or mobilenet\n"
@@ -108,6 +108,9 @@ static void usage(FILE *out) {
           "                 Without --out / --out-dir output 0 is printed to stdout, one sample per line.\n"
           "  --threads N    cap threads per layer, N in [1, 256] (default: all usable CPUs)\n"
           "  --profile P    tuning profile (default: libhwtune's default path when it exists; none: defaults)\n"
+          "  --sparse S     pruned fc / 1x1 conv layers: auto (default: sparse kernel where the profile's, else a\n"
+          "                 built-in, break-even sparsity says it is faster), off (dense), force (every such layer\n"
+          "                 sparse); HWTUNE_ENGINE_SPARSE=S overrides it\n"
           "  --batch B      run the N samples B at a time (N a multiple of B; default: N, or the batch an ONNX\n"
           "                 file fixes)\n\n"
           "Timing mode (--runs or --results), timed as bench/peers/onnxruntime/run.js times ONNX Runtime: the N\n"
@@ -298,6 +301,7 @@ static json_t *timing_document(const timing_run *t, hwt_bench_session *session) 
 int hwt_cmd_run(int argc, char **argv) {
   const char *model_arg = NULL, *out_path = NULL, *out_dir = NULL, *profile_arg = NULL, *results_path = NULL;
   unsigned threads = 0;
+  hwt_sparse_mode sparse = hwt_sparse_auto;
   size_t runs = 0, warmup = 200;
   size_t batch_arg = 0;
   run_input inputs[MAX_RUN_INPUTS];
@@ -336,6 +340,8 @@ int hwt_cmd_run(int argc, char **argv) {
     } else if (strcmp(a, "--threads") == 0) {
       if (!hwt_parse_u64(v, 1, 256, &u)) return bad("--threads takes an integer in [1, 256], not", v);
       threads = (unsigned) u;
+    } else if (strcmp(a, "--sparse") == 0) {
+      if (!hwt_sparse_mode_parse(v, &sparse)) return bad("--sparse takes off, auto or force, not", v);
     } else if (strcmp(a, "--profile") == 0) {
       profile_arg = v;
     } else if (strcmp(a, "--batch") == 0) {
@@ -531,6 +537,7 @@ int hwt_cmd_run(int argc, char **argv) {
     goto done;
   }
   if (bind.note[0]) snprintf(note + strlen(note), sizeof note - strlen(note), "; %s", bind.note);
+  eo.sparse = sparse;
   uint64_t create0 = hwt_now_ns();
   if (hwt_engine_create(m, batch, &eo, &e, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune run: %s: %s\n", model_arg, err);

@@ -13,6 +13,7 @@
 
 #include "engine_internal.h"
 #include "hwtune/elementwise.h"
+#include "hwtune/spmm.h"
 #include "hwt_common.h"
 #include "pool.h"
 
@@ -20,7 +21,8 @@
 
 bool hwt_engine_native_ops = false;
 
-enum { kind_xnn = 0, kind_own_f32, kind_own_q8, kind_native, kind_logits, kind_own_conv, kind_own_dw };
+enum { kind_xnn = 0, kind_own_f32, kind_own_q8, kind_native, kind_logits, kind_own_conv, kind_own_dw,
+       kind_own_sparse };
 
 typedef struct node_exec {
   hwt_layer_choice choice;
@@ -31,6 +33,7 @@ typedef struct node_exec {
   hwt_gemm_qs8_plan *pq;
   hwt_conv_own *conv;  /* kind_own_conv (conv_own.c) */
   hwt_dwconv_own *dw;  /* kind_own_dw (dwconv_own.c) */
+  hwt_spmm_f32_plan *ps; /* kind_own_sparse (spmm_own.c) */
   pthreadpool_t pool;
   const void *in[HWT_NODE_MAX_INPUTS]; /* inputs in the element type the node reads */
   hwt_shape ish[HWT_NODE_MAX_INPUTS];
@@ -148,6 +151,7 @@ void hwt_engine_destroy(hwt_engine *e) {
       hwt_gemm_qs8_destroy(x->pq);
       hwt_conv_own_destroy(x->conv);
       hwt_dwconv_own_destroy(x->dw);
+      hwt_spmm_f32_destroy(x->ps);
       hwt_rt_free(x->wf);
       hwt_rt_free(x->bf);
     }
@@ -344,8 +348,8 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
   for (size_t o = 0; o < n; o++) x->bf[o] = (float) l->bq[o] * (is * l->wscale[o]);
   int32_t zp = x->iq[0].zero_point;
   if (fc && zp >= INT8_MIN && zp <= INT8_MAX) {
-    x->choice = (hwt_layer_choice){hwt_impl_own, hwt_gemm_best_isa(hwt_gemm_qs8), cap, {0, 0, 0}, "own qs8 (float out)", false};
-    hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k};
+    x->choice = (hwt_layer_choice){hwt_impl_own, hwt_gemm_best_isa(hwt_gemm_qs8), cap, {0, 0, 0}, "own qs8 (float out)", false, 0, 0, false};
+    hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k, 0};
     if (opt->chooser != NULL && opt->chooser(opt->chooser_ctx, &qry, &x->choice))
       note_source(&x->choice, "%.30s (%s)", "qs8 f32 out");
     /* The chooser answers for the float GEMM this layer was before: keep its threads, not its ISA or blocking. */
@@ -376,8 +380,8 @@ static hwt_status create_logits(hwt_engine *e, size_t i, unsigned cap, const hwt
     size_t o = l->type == hwt_layer_dwconv ? j % n : j / per;
     x->wf[j] = (float) l->wq[j] * (is * l->wscale[o]);
   }
-  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default (float out)", false};
-  hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k};
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default (float out)", false, 0, 0, false};
+  hwt_layer_query qry = {op_name(l, false), l, e->batch, e->batch, n, k, 0};
   if (!fc) {
     qry.m = e->batch * l->out.h * l->out.w;
     qry.k = (size_t) l->kh * l->kw * (l->type == hwt_layer_dwconv ? 1 : x->ish[0].c / hwt_conv_groups(l));
@@ -475,7 +479,7 @@ static bool create_xnn_elementwise(hwt_engine *e, size_t i, node_exec *x, unsign
     return true;
   }
   x->kind = kind_xnn;
-  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, threads, {0, 0, 0}, "default (elementwise)", false};
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, threads, {0, 0, 0}, "default (elementwise)", false, 0, 0, false};
   return true;
 }
 
@@ -616,6 +620,25 @@ done:
 
 /* ---- create ---- */
 
+/* A pruned fc / 1x1 conv on our sparse plan (spmm_own.c): the same GEMM view as create_own. */
+static hwt_status create_sparse(hwt_engine *e, size_t i, node_exec *x, char *err, size_t errlen) {
+  const hwt_layer *l = &e->m->layers[i];
+  bool fc = l->type == hwt_layer_fc;
+  x->gemm_m = fc ? e->batch : e->batch * x->ish[0].h * x->ish[0].w;
+  x->lda = fc ? hwt_shape_size(x->ish[0]) : x->ish[0].c;
+  x->choice.impl = hwt_impl_own;
+  x->choice.isa = hwt_spmm_best_isa();
+  x->choice.blocking = (hwt_gemm_blocking){0, 0, 0};
+  hwt_status st = hwt_spmm_own_create(l, x->ish[0], x->choice.isa, &x->ps);
+  if (st != hwt_status_ok) {
+    hwt_errf(err, errlen, "layer %zu '%s' (%s): hwtune sparse plan (%s) failed: %s", i, l->name,
+             hwt_layer_type_name(l->type), hwt_isa_name(x->choice.isa), hwt_status_string(st));
+    return st;
+  }
+  x->kind = kind_own_sparse;
+  return hwt_status_ok;
+}
+
 static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_engine_options *opt, char *err,
                               size_t errlen) {
   const hwt_model *m = e->m;
@@ -639,7 +662,7 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
   if (!wnode) {
     x->kind = kind_native;
     x->native_q8 = l->type == hwt_layer_quantize || (rq8 && hwt_op_has_q8(l->type));
-    x->choice = (hwt_layer_choice){hwt_impl_native, hwt_isa_scalar, 1, {0, 0, 0}, "native", false};
+    x->choice = (hwt_layer_choice){hwt_impl_native, hwt_isa_scalar, 1, {0, 0, 0}, "native", false, 0, 0, false};
     return hwt_status_ok;
   }
   bool q = l->wq != NULL; /* and q8: int8 in, int8 out */
@@ -647,8 +670,8 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
     hwt_errf(err, errlen, "layer %zu '%s' (%s): no weights", i, l->name, hwt_layer_type_name(l->type));
     return hwt_status_invalid_argument;
   }
-  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default", false};
-  hwt_layer_query qry = {op_name(l, q), l, e->batch, 0, 0, 0};
+  x->choice = (hwt_layer_choice){hwt_impl_xnnpack, hwt_isa_scalar, cap, {0, 0, 0}, "default", false, 0, 0, false};
+  hwt_layer_query qry = {op_name(l, q), l, e->batch, 0, 0, 0, 0};
   if (l->type == hwt_layer_fc) {
     qry.m = e->batch;
     qry.n = l->outputs;
@@ -658,6 +681,11 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
     qry.n = l->out.c;
     qry.k = (size_t) l->kh * l->kw * (l->type == hwt_layer_dwconv ? 1 : x->ish[0].c / hwt_conv_groups(l));
   }
+  bool sparse_ok = !q && hwt_spmm_own_eligible(l); /* spmm_own.c */
+  if (sparse_ok) {
+    hwt_spmm_own_prepare(l, qry.n, qry.k, &x->choice);
+    qry.sparsity = x->choice.sparsity;
+  }
   if (opt->chooser != NULL) opt->chooser(opt->chooser_ctx, &qry, &x->choice);
   if (x->choice.threads == 0) x->choice.threads = 1;
   if (x->choice.threads > cap) x->choice.threads = cap;
@@ -665,6 +693,17 @@ static hwt_status create_node(hwt_engine *e, size_t i, unsigned cap, const hwt_e
   if (x->choice.threads > 1 && x->pool == NULL) {
     hwt_errf(err, errlen, "layer %zu '%s': cannot create a pool of %u threads", i, l->name, x->choice.threads);
     return hwt_status_out_of_memory;
+  }
+  if (sparse_ok) {
+    hwt_sparse_mode mode = hwt_spmm_own_mode(opt->sparse);
+    bool sparse = hwt_spmm_own_decide(mode, &x->choice);
+    if (sparse || x->choice.sparsity > 0.0 || mode != hwt_sparse_auto) {
+      char note[64], prev[sizeof(x->choice.source)];
+      hwt_spmm_own_note(mode, &x->choice, note, sizeof note);
+      memcpy(prev, x->choice.source, sizeof prev);
+      snprintf(x->choice.source, sizeof x->choice.source, "%.40s; %.52s", prev, note);
+    }
+    if (sparse) return create_sparse(e, i, x, err, errlen);
   }
   if (hwt_conv_own_eligible(l) && hwt_conv_own_forced() && x->choice.impl != hwt_impl_own) {
     x->choice.impl = hwt_impl_own;
@@ -767,6 +806,7 @@ hwt_status hwt_engine_create(const hwt_model *m, size_t batch, const hwt_engine_
     if (e->nx[i].pq != NULL) plan_bytes += hwt_gemm_qs8_plan_bytes(e->nx[i].pq);
     plan_bytes += hwt_conv_own_bytes(e->nx[i].conv);
     plan_bytes += hwt_dwconv_own_bytes(e->nx[i].dw);
+    if (e->nx[i].ps != NULL) plan_bytes += hwt_spmm_f32_plan_bytes(e->nx[i].ps);
   }
   e->bytes = hwt_engine_mem_stats().live_bytes - live0 + plan_bytes;
   *out = e;
@@ -799,6 +839,7 @@ static hwt_status run_node(hwt_engine *e, size_t i) {
     case kind_own_q8: hwt_gemm_qs8_run(x->pq, x->gemm_m, x->in[0], x->lda, x->dst, l->out.c, x->pool); break;
     case kind_own_conv: hwt_conv_own_run(x->conv, e->batch, x->in[0], x->dst, x->pool); break;
     case kind_own_dw: hwt_dwconv_own_run(x->dw, e->batch, x->in[0], x->dst, x->pool); break;
+    case kind_own_sparse: hwt_spmm_f32_run(x->ps, x->gemm_m, x->in[0], x->lda, x->dst, l->out.c, x->pool); break;
     case kind_logits: {
       if (x->pq != NULL) { /* int8 fc, float out (create_logits) */
         hwt_gemm_qs8_f32out_run(x->pq, e->batch, x->in[0], hwt_shape_size(x->ish[0]), x->dst, l->outputs, x->pool);

@@ -329,8 +329,15 @@ typedef struct hwt_layer_choice {
   hwt_isa isa;                 /* own kernels */
   unsigned threads;
   hwt_gemm_blocking blocking;  /* own kernels; zeros = defaults */
-  char source[48];             /* "default", "profile", "profile (nearest)", "forced", fallback notes */
+  char source[96];             /* "default", "profile", "profile (nearest)", "forced", fallback notes; fc / 1x1
+                                  conv with fp32 weights then "; sparse 90% (profile break-even 62%)" */
   bool sparse;                 /* fc / 1x1 conv with pruned fp32 weights: run our sparse kernel (hwtune/spmm.h) */
+  /* fc / 1x1 conv with fp32 weights (else zeros): what the sparse decision saw. A chooser that knows the layer's
+   * break-even (the profile) sets break_even and break_even_profile; the engine then decides `sparse` from the
+   * mode (hwt_engine_options.sparse): auto = sparsity > 0 and sparsity >= break_even. */
+  double sparsity;             /* fraction of exact zeros in the weights (hwt_sparsity_f32) */
+  double break_even;           /* sparsity from which the sparse kernel is faster; > 1 = never */
+  bool break_even_profile;     /* break_even is the profile's (else the built-in default) */
 } hwt_layer_choice;
 
 /* The query a chooser answers: op "gemm_f32|gemm_qs8|conv_f32|conv_qs8|dwconv_f32|dwconv_qs8", the layer,
@@ -340,18 +347,23 @@ typedef struct hwt_layer_query {
   const hwt_layer *layer;
   size_t batch;
   size_t m, n, k;              /* GEMM view of the layer (1x1 conv and fc) */
+  double sparsity;             /* fc / 1x1 conv with fp32 weights: fraction of zero weights; else 0 */
 } hwt_layer_query;
 
 /* Fills *choice (pre-filled with the default) for a layer; returns false to keep the default. */
 typedef bool (*hwt_chooser_fn)(void *ctx, const hwt_layer_query *q, hwt_layer_choice *choice);
 
 typedef enum hwt_sparse_mode { hwt_sparse_auto = 0, hwt_sparse_off, hwt_sparse_force } hwt_sparse_mode;
+/* "auto", "off", "force" (hwtune run --sparse, HWTUNE_ENGINE_SPARSE); false for anything else. */
+bool hwt_sparse_mode_parse(const char *s, hwt_sparse_mode *out);
+const char *hwt_sparse_mode_name(hwt_sparse_mode mode);
 typedef struct hwt_engine_options {
   unsigned threads;            /* cap on threads per layer; 0 or more than the usable CPUs = all usable CPUs */
   hwt_chooser_fn chooser;      /* NULL = defaults: XNNPACK, `threads` threads for fc/conv/dwconv */
   void *chooser_ctx;
   hwt_sparse_mode sparse;      /* pruned layers: auto = sparse where the profile's (else the built-in) break-even
-                                  says it is faster; off = always dense; force = every fc / 1x1 conv sparse */
+                                  says it is faster; off = always dense; force = every fc / 1x1 conv sparse.
+                                  HWTUNE_ENGINE_SPARSE=auto|off|force in the environment overrides it */
   bool layer_timing;           /* record per-layer ns for the last run */
   bool keep_values;            /* every value keeps its own buffer (no arena reuse): hwt_engine_layer_output
                                   works for every node (the audit's per-layer int8 comparison) */
@@ -407,6 +419,11 @@ void hwt_rt_free(void *p);
 /* Chooser backed by a libhwtune profile (ctx = const hwt_profile *, NULL = defaults). Layers the profile does
  * not cover (no entry of that op within distance 6) keep the engine default: XNNPACK on all usable CPUs. */
 bool hwt_engine_profile_chooser(void *ctx, const hwt_layer_query *q, hwt_layer_choice *choice);
+/* The part of it for pruned layers (q->sparsity > 0, gemm_f32 / conv_f32): sets choice->break_even and
+ * break_even_profile from the profile's nearest entry with a "sparse" record (hwt_profile_lookup_sparse, within
+ * distance 6); leaves the choice alone otherwise. Plan choosers of whole-model entries call it too. */
+struct hwt_profile;
+void hwt_engine_profile_sparse(const struct hwt_profile *p, const hwt_layer_query *q, hwt_layer_choice *choice);
 
 /* All CPUs this thread may run on (sched_getaffinity, as libhwtune counts them), at least 1. */
 unsigned hwt_engine_usable_cpus(void);

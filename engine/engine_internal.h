@@ -110,6 +110,24 @@ void hwt_dwconv_own_run(const hwt_dwconv_own *c, size_t batch, const void *in, v
 size_t hwt_dwconv_own_bytes(const hwt_dwconv_own *c);
 void hwt_dwconv_own_destroy(hwt_dwconv_own *c);
 
+/* ---- pruned fc / 1x1 conv layers on hwtune/spmm.h (spmm_own.c) ---- */
+/* The break-even sparsity the engine assumes without a profile entry: conservative, so that a layer run sparse
+ * by default is faster on the machines measured (docs/profile-schema.md, "sparse"; tuned profiles replace it). */
+#define HWT_SPARSE_DEFAULT_BREAK_EVEN 0.95
+/* An fc or a 1x1 stride-1 unpadded dense conv with fp32 weights (a GEMM over n x k weights). */
+bool hwt_spmm_own_eligible(const hwt_layer *l);
+/* The mode after HWTUNE_ENGINE_SPARSE=auto|off|force (which overrides opt when set to one of those). */
+hwt_sparse_mode hwt_spmm_own_mode(hwt_sparse_mode opt);
+/* Before the chooser: c->sparsity of the n x k weights, the built-in break-even, and the default decision. */
+void hwt_spmm_own_prepare(const hwt_layer *l, size_t n, size_t k, hwt_layer_choice *c);
+/* After the chooser: sets and returns c->sparse from the mode, the sparsity and the break-even. */
+bool hwt_spmm_own_decide(hwt_sparse_mode mode, hwt_layer_choice *c);
+/* "sparse 90% (profile break-even 62%)", "dense 12% (default break-even 95%)", "sparse 0% (forced)". */
+void hwt_spmm_own_note(hwt_sparse_mode mode, const hwt_layer_choice *c, char *buf, size_t len);
+/* The sparse plan of an eligible layer whose input has shape `is` (GEMM rows: batch, or batch * h * w). */
+struct hwt_spmm_f32_plan;
+hwt_status hwt_spmm_own_create(const hwt_layer *l, hwt_shape is, hwt_isa isa, struct hwt_spmm_f32_plan **out);
+
 /* ---- reference (reference.c) ---- */
 /* One sample of an fp32 layer with one data input (and add's second operand `from`, shaped like the output):
  * the generator's helper. */

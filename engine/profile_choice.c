@@ -7,6 +7,17 @@
 #include "engine.h"
 #include "hwtune/profile.h"
 
+void hwt_engine_profile_sparse(const hwt_profile *p, const hwt_layer_query *q, hwt_layer_choice *choice) {
+  if (p == NULL || !(q->sparsity > 0.0) || (strcmp(q->op, "gemm_f32") != 0 && strcmp(q->op, "conv_f32") != 0)) return;
+  /* A pruned fc / 1x1 conv: the break-even the tuner measured for the nearest shape that has one. */
+  hwt_profile_query pq = {.op = q->op, .dtype = "f32", .n = q->n, .k = q->k, .batch = q->batch, .max_distance = 6.0};
+  hwt_profile_sparse sp;
+  if (hwt_profile_lookup_sparse(p, &pq, &sp) != hwt_profile_match_default) {
+    choice->break_even = sp.break_even;
+    choice->break_even_profile = true;
+  }
+}
+
 bool hwt_engine_profile_chooser(void *ctx, const hwt_layer_query *q, hwt_layer_choice *choice) {
   const hwt_profile *p = ctx;
   if (p == NULL) return false;
@@ -19,6 +30,7 @@ bool hwt_engine_profile_chooser(void *ctx, const hwt_layer_query *q, hwt_layer_c
   pq.batch = fc ? q->batch : q->batch; /* gemm: rows = batch; conv: images */
   pq.max_threads = choice->threads;
   pq.max_distance = 6.0; /* farther than ~64x in total: the tuned shape says little about this one */
+  hwt_engine_profile_sparse(p, q, choice);
   hwt_profile_choice c;
   hwt_profile_match mt = hwt_profile_lookup(p, &pq, &c);
   if (mt == hwt_profile_match_default) {

@@ -188,7 +188,7 @@ hwt_status hwt_model_identify(const char *spec, hwt_model_id *out, char *err, si
 /* default / single-thread: the engine's default choice stays (impl, threads capped by opt->threads), marked. */
 static bool plan_chooser(void *ctx, const hwt_layer_query *q, hwt_layer_choice *choice) {
   const hwt_profile_binding *b = ctx;
-  (void)q;
+  hwt_engine_profile_sparse(b->profile, q, choice); /* the sparse kernel's break-even is a fact of the machine */
   snprintf(choice->source, sizeof choice->source, "model race: %s",
            b->plan == hwt_profile_plan_single_thread ? "1 thread" : "default");
   return true;

@@ -780,8 +780,91 @@ static bool shape_agrees(parser *p, const hwt_profile_entry_rec *e, size_t at) {
   return true;
 }
 
+typedef bool (*element_fn)(parser *p, void *ctx, size_t index);
+static bool parse_array(parser *p, size_t max, const char *what, element_fn element, void *ctx);
+
+/* A fraction in [0, 1] (NaN and Inf are not JSON: parse errors). */
+static bool get_fraction(parser *p, double *out) {
+  skip_ws(p);
+  size_t at = p->pos;
+  if (!get_double(p, 0.0, out, false)) return false;
+  if (*out > 1.0) return fail_schema(p, at, "%.*s is above the maximum 1", (int)(p->pos - at), p->buf + at);
+  return true;
+}
+
+/* One value of a "points" pair: [sparsity in [0, 1], speedup > 0]. */
+static bool point_value(parser *p, void *ctx, size_t index) {
+  hwt_profile_entry_rec *e = ctx;
+  double *dst = &e->sparse_points[e->sparse_npoints][index];
+  if (index == 0) {
+    if (!get_fraction(p, dst)) return false;
+  } else {
+    skip_ws(p);
+    size_t at = p->pos;
+    if (!get_double(p, 0.0, dst, false)) return false;
+    if (!(*dst > 0.0)) return fail_schema(p, at, "a speedup must be above 0");
+  }
+  e->sparse_fill = (uint8_t)(index + 1);
+  return true;
+}
+
+static bool point_element(parser *p, void *ctx, size_t index) {
+  hwt_profile_entry_rec *e = ctx;
+  skip_ws(p);
+  size_t at = p->pos;
+  e->sparse_npoints = (uint8_t)index;
+  e->sparse_fill = 0;
+  if (!parse_array(p, 2, "values in a point (expected [sparsity, speedup])", point_value, e)) return false;
+  if (e->sparse_fill != 2) return fail_schema(p, at, "a point is [sparsity, speedup]");
+  if (index > 0 && !(e->sparse_points[index][0] > e->sparse_points[index - 1][0]))
+    return fail_schema(p, at, "points must be in ascending order of sparsity");
+  e->sparse_npoints = (uint8_t)(index + 1);
+  return true;
+}
+
+/* "sparse": {"break_even": fraction | null (never), "points": [[sparsity, speedup], ...]} */
+enum { S_BE = 1, S_POINTS = 2 };
+static bool parse_sparse(parser *p, hwt_profile_entry_rec *e) {
+  skip_ws(p);
+  size_t obj_at = p->pos;
+  if (!open_object(p)) return false;
+  unsigned seen = 0;
+  bool first = true;
+  for (;;) {
+    const char *key;
+    size_t keypos, klen, mark = p->arena_used;
+    int r = next_member(p, &first, &key, &klen, &keypos);
+    if (r < 0) return false;
+    if (r == 0) break;
+    size_t saved = path_key(p, key);
+    bool ok = true;
+    if (KEY_IS("break_even")) {
+      ok = duplicate_key(p, keypos, &seen, S_BE, key);
+      if (ok && peek(p) == jt_null) {
+        ok = literal(p, "null");
+        e->sparse_never = true;
+      } else if (ok) {
+        ok = get_fraction(p, &e->break_even);
+      }
+    } else if (KEY_IS("points")) {
+      e->sparse_npoints = 0;
+      ok = duplicate_key(p, keypos, &seen, S_POINTS, key) &&
+           parse_array(p, HWT_PROFILE_SPARSE_POINTS, "points", point_element, e);
+    } else {
+      p->arena_used = mark;
+      ok = skip_value(p);
+    }
+    path_pop(p, saved);
+    if (!ok) return false;
+  }
+  p->depth--;
+  if (!(seen & S_BE)) return fail_schema(p, obj_at, "missing required field 'break_even'");
+  e->has_sparse = true;
+  return true;
+}
+
 enum { E_OP = 1, E_DTYPE = 2, E_SHAPE = 4, E_BATCH = 8, E_N = 16, E_K = 32, E_CHOICE = 64, E_MEDIAN = 128,
-       E_CILO = 256, E_CIHI = 512 };
+       E_CILO = 256, E_CIHI = 512, E_SPARSE = 1024 };
 
 static bool parse_entry(parser *p, entries_buf *eb, size_t index) {
   skip_ws(p);
@@ -828,6 +911,8 @@ static bool parse_entry(parser *p, entries_buf *eb, size_t index) {
       ok = duplicate_key(p, keypos, &seen, E_CILO, key) && get_double(p, 0.0, &e->ci_low_ns, true);
     } else if (KEY_IS("ci_high_ns")) {
       ok = duplicate_key(p, keypos, &seen, E_CIHI, key) && get_double(p, 0.0, &e->ci_high_ns, true);
+    } else if (KEY_IS("sparse")) {
+      ok = duplicate_key(p, keypos, &seen, E_SPARSE, key) && parse_sparse(p, e);
     } else {
       p->arena_used = mark;
       ok = skip_value(p);
@@ -854,7 +939,6 @@ static bool parse_entry(parser *p, entries_buf *eb, size_t index) {
 
 /* A JSON array of at most `max` objects named `what` ("entries"), each parsed by element(p, ctx, i) with the
  * error path at [i]. */
-typedef bool (*element_fn)(parser *p, void *ctx, size_t index);
 static bool parse_array(parser *p, size_t max, const char *what, element_fn element, void *ctx) {
   jtype t = peek(p);
   if (t == jt_bad || t == jt_eof) return unexpected(p, "a JSON value");

@@ -19,6 +19,11 @@ typedef struct hwt_profile_entry_rec {
   unsigned threads;
   uint64_t mc, kc, nc, choice_batch;
   double median_ns, ci_low_ns, ci_high_ns;
+  /* "sparse" (optional): the break-even sparsity of our sparse kernel against the tuned dense choice. */
+  bool has_sparse, sparse_never;
+  uint8_t sparse_npoints, sparse_fill;
+  double break_even;
+  double sparse_points[HWT_PROFILE_SPARSE_POINTS][2];  /* (sparsity, speedup) */
 } hwt_profile_entry_rec;
 
 /* One raced model (the "models" section). Strings point into the profile's arena. */

@@ -180,3 +180,67 @@ bool hwt_profile_entry(const hwt_profile *profile, size_t i, hwt_profile_choice 
   hwt_profile_fill_choice(profile, i, out);
   return true;
 }
+
+static void fill_sparse(const hwt_profile *p, size_t i, hwt_profile_sparse *out) {
+  const hwt_profile_entry_rec *e = &p->entries[i];
+  memset(out, 0, sizeof *out);
+  out->match = hwt_profile_match_exact;
+  out->never = e->sparse_never;
+  out->break_even = e->sparse_never ? HUGE_VAL : e->break_even;
+  out->npoints = e->sparse_npoints;
+  for (size_t j = 0; j < out->npoints; j++) {
+    out->sparsity[j] = e->sparse_points[j][0];
+    out->speedup[j] = e->sparse_points[j][1];
+  }
+  out->op = e->op;
+  out->dtype = e->dtype;
+  out->shape = e->shape;
+  out->entry_n = e->n;
+  out->entry_k = e->k;
+  out->entry_batch = e->batch;
+  out->entry = i;
+}
+
+bool hwt_profile_entry_sparse(const hwt_profile *profile, size_t i, hwt_profile_sparse *out) {
+  if (profile == NULL || out == NULL || i >= profile->nentries || !profile->entries[i].has_sparse) return false;
+  fill_sparse(profile, i, out);
+  return true;
+}
+
+/* Entries with "sparse" are few (fc and 1x1 conv fp32 problems): a linear scan over the op's groups. */
+hwt_profile_match hwt_profile_lookup_sparse(const hwt_profile *p, const hwt_profile_query *q, hwt_profile_sparse *out) {
+  if (out == NULL) return hwt_profile_match_default;
+  memset(out, 0, sizeof *out);
+  out->match = hwt_profile_match_default;
+  out->distance = HUGE_VAL;
+  out->break_even = NAN;
+  out->entry = SIZE_MAX;
+  if (p == NULL || q == NULL || q->op == NULL || q->op[0] == '\0' || q->n == 0 || q->k == 0) return out->match;
+  uint64_t batch = q->batch ? q->batch : 1;
+  double ln = log2((double)q->n), lk = log2((double)q->k), lb = log2((double)batch);
+  size_t best = SIZE_MAX;
+  double best_d = HUGE_VAL;
+  for (size_t gi = 0; gi < p->ngroups; gi++) {
+    const hwt_profile_group *g = &p->groups[gi];
+    if (!group_matches(g, q)) continue;
+    for (size_t i = g->lo; i < g->hi; i++) {
+      const hwt_profile_entry_rec *e = &p->entries[i];
+      if (!e->has_sparse) continue;
+      bool same = e->n == q->n && e->k == q->k && e->batch == batch;
+      if (same && q->shape != NULL && strcmp(q->shape, e->shape) != 0) same = false;
+      double d = same ? 0.0 : fabs(e->log2_n - ln) + fabs(e->log2_k - lk) + fabs(e->log2_batch - lb);
+      if (!same && d == 0.0) d = 0x1p-20; /* same dimensions, another shape string: nearest, not exact */
+      if (d < best_d) {
+        best_d = d;
+        best = i;
+      }
+    }
+  }
+  if (best == SIZE_MAX || (best_d > 0 && q->max_distance > 0 && best_d > q->max_distance)) return out->match;
+  fill_sparse(p, best, out);
+  if (best_d > 0) {
+    out->match = hwt_profile_match_nearest;
+    out->distance = best_d;
+  }
+  return out->match;
+}

@@ -788,7 +788,12 @@ int hwt_cmd_tune(int argc, char **argv) {
   bool confirm = !pick;
   /* --model: the end-to-end races at the end get a quarter of the budget (throughput, one race per batch: 30%). */
   const double race_share = model ? (throughput ? 0.30 : 0.25) : 0.0;
-  r.reserve_s = (confirm ? 0.15 * budget_s : 0) + race_share * budget_s;
+  /* The sparse break-even of every fc / 1x1 conv fp32 problem (tuner/sparse.c): ~0.15 s each against its tuned
+   * dense choice, measured last, from a reserve of at most 15% of the budget. */
+  size_t nsparse = 0;
+  for (size_t j = 0; j < nproblems; j++) nsparse += !pick && hwt_tune_sparse_eligible(&problems[j]);
+  const double sparse_reserve = nsparse ? fmin(0.15 * budget_s, 0.15 * (double)nsparse) : 0.0;
+  r.reserve_s = (confirm ? 0.15 * budget_s : 0) + race_share * budget_s + sparse_reserve;
   double spent_done = 0, planned_done = 0;
   /* Each problem's plan: sampling (at scale 1), race entries to set up, and the bytes one entry sets up. */
   double *plan_sampling = calloc(nproblems ? nproblems : 1, sizeof(double));
@@ -909,7 +914,7 @@ int hwt_cmd_tune(int argc, char **argv) {
   }
   /* ---- confirmation: each latency choice's final race once more, now that the other problems ran (a slow
    * moment of the machine has likely passed); each is re-decided from all its final races (hwt_tune_confirm) */
-  r.reserve_s = race_share * budget_s;
+  r.reserve_s = race_share * budget_s + sparse_reserve;
   r.pacing = false;
   for (size_t j = 0; confirm && fatal == hwt_status_ok && j < nkept; j++) {
     r.problem_deadline_s = 0;
@@ -925,8 +930,28 @@ int hwt_cmd_tune(int argc, char **argv) {
     hwt_tune_outcome best_o = kept[j].o;
     const size_t best_batch = kept[j].best_batch;
     const double best_tp = kept[j].best_tp;
-    json_array_append_new(entries, hwt_tune_entry_json(&key, &best_o, pick ? best_batch : 0,
-                                                       pick ? best_tp : 0));
+    json_t *entry = hwt_tune_entry_json(&key, &best_o, pick ? best_batch : 0, pick ? best_tp : 0);
+    r.reserve_s = race_share * budget_s;
+    r.problem_deadline_s = 0;
+    double sparse_left = runner_remaining(&r);
+    if (!pick && entry != NULL && fatal == hwt_status_ok && hwt_tune_sparse_eligible(&key) && nsparse > 0 &&
+        sparse_left > 0.03) {
+      hwt_tune_sparse_result sr;
+      double max_s = fmin(0.15, sparse_left / (double)nsparse);
+      nsparse--;
+      if (hwt_tune_sparse_measure(&key, &best_o.choice.cand, max_s, &sr, err, sizeof err) == hwt_status_ok) {
+        json_object_set_new(entry, "sparse", hwt_tune_sparse_json(&sr));
+        if (!quiet)
+          hwt_log("sparse %s %s batch %zu vs the dense choice: break-even %s%.0f%s, speedup %.2fx at 90%%, %.2fx at "
+                  "95%%",
+                  hwt_bench_op_name(key.op), key.shape.text, key.batch, sr.never ? "never (" : "",
+                  sr.never ? 100.0 * sr.sparsity[sr.npoints - 1] : 100.0 * sr.break_even, sr.never ? "%: lost)" : "%",
+                  sr.npoints > 4 ? sr.speedup[4] : 0.0, sr.npoints > 5 ? sr.speedup[5] : 0.0);
+      } else {
+        hwt_log("sparse break-even not measured: %s", err);
+      }
+    }
+    json_array_append_new(entries, entry);
     row *rw = &rows[nrows++];
     snprintf(rw->op, sizeof rw->op, "%s", hwt_bench_op_name(key.op));
     snprintf(rw->shape, sizeof rw->shape, "%s", key.shape.text);

@@ -324,6 +324,36 @@ json_t *hwt_tune_model_json(const hwt_model_id *id, const char *precision, const
 void hwt_tune_model_table(FILE *f, const char *name, const char *precision, const hwt_tune_model_race *r,
                           bool throughput);
 
+/* ---------------------------------------------------------------- sparse break-even (sparse.c) */
+
+#define HWT_TUNE_SPARSE_LEVELS 6
+/* The sparsities measured: 0.5, 0.6, 0.7, 0.8, 0.9, 0.95. */
+extern const double hwt_tune_sparse_levels[HWT_TUNE_SPARSE_LEVELS];
+
+typedef struct hwt_tune_sparse_result {
+  size_t npoints;
+  double sparsity[HWT_TUNE_SPARSE_LEVELS], speedup[HWT_TUNE_SPARSE_LEVELS];  /* speedup = dense / sparse median */
+  double dense_ns[HWT_TUNE_SPARSE_LEVELS], sparse_ns[HWT_TUNE_SPARSE_LEVELS];
+  double break_even;            /* HUGE_VAL when never */
+  bool never;
+  hwt_isa isa;                  /* the sparse plan's */
+  char format[24];              /* hwt_spmm_f32_plan_format */
+} hwt_tune_sparse_result;
+
+/* gemm_f32 problems and 1x1 stride-1 unpadded conv_f32 ones: what the engine may run sparse. */
+bool hwt_tune_sparse_eligible(const hwt_tune_problem *p);
+/* From points in ascending sparsity: the sparsity from which the sparse kernel wins at every measured point,
+ * interpolated linearly for speedup 1 between the last losing point and the next; s[0] when it wins everywhere;
+ * HUGE_VAL with *never when it does not win at the last point. */
+double hwt_tune_sparse_break_even(const double *s, const double *speedup, size_t n, bool *never);
+/* Measures the dense configuration `dense` (own GEMM plan or XNNPACK fully-connected, its threads) against the
+ * sparse plan at each level on the same random weights (a random order of them zeroed, unstructured), bursts
+ * alternating dense / sparse, medians; about max_s seconds in all. */
+hwt_status hwt_tune_sparse_measure(const hwt_tune_problem *p, const hwt_tune_candidate *dense, double max_s,
+                                   hwt_tune_sparse_result *out, char *err, size_t errlen);
+/* The entry's "sparse" record: {"break_even": x | null, "points": [[s, speedup], ...], "kernel": "csr scalar"}. */
+json_t *hwt_tune_sparse_json(const hwt_tune_sparse_result *r);
+
 /* ---------------------------------------------------------------- profile */
 
 /* One profile entry as JSON (see docs/profile-schema.md). New reference. */

@@ -187,6 +187,37 @@ unsigned hwt_profile_usable_cpus(void);
 hwt_profile_match hwt_profile_lookup(const hwt_profile *profile, const hwt_profile_query *query,
                                      hwt_profile_choice *out);
 
+/* ---- sparse kernels on pruned layers (`hwtune tune`: fc and 1x1 conv fp32 entries) ---------------------------- *
+ * An entry may record where our sparse kernel (hwtune/spmm.h) overtakes the entry's tuned dense choice on a pruned
+ * layer of that shape: the break-even sparsity, and the measured points (docs/profile-schema.md, "sparse").
+ * Profiles without it load as before. */
+
+#define HWT_PROFILE_SPARSE_POINTS 12
+
+typedef struct hwt_profile_sparse {
+  hwt_profile_match match;  /* exact, nearest (the closest entry that has "sparse", same distance as lookups), or
+                               default: no such entry within max_distance (then nothing below is set: break_even
+                               is NaN, npoints 0) */
+  double distance;          /* 0 exact, d nearest, HUGE_VAL default */
+  bool never;               /* the sparse kernel won at none of the measured sparsities */
+  double break_even;        /* sparsity in [0, 1] from which the sparse kernel is faster; HUGE_VAL when never */
+  size_t npoints;
+  double sparsity[HWT_PROFILE_SPARSE_POINTS];  /* measured sparsities, ascending as in the file */
+  double speedup[HWT_PROFILE_SPARSE_POINTS];   /* dense median / sparse median at that sparsity (> 1: sparse wins) */
+  const char *op, *dtype, *shape;              /* the entry (NULL for the default); valid until hwt_profile_free */
+  uint64_t entry_n, entry_k, entry_batch;
+  size_t entry;             /* index for hwt_profile_entry, SIZE_MAX for the default */
+} hwt_profile_sparse;
+
+/* The break-even of the query's layer shape: the exact entry when it has "sparse", else the nearest entry of the
+ * same op (and dtype) that has it, by the distance of hwt_profile_lookup; max_distance applies the same way.
+ * max_threads and shape-only matching are ignored (the shape, when given, must match for an exact match).
+ * Never fails; thread-safe, allocation-free. Since HWTUNE_0.3. */
+hwt_profile_match hwt_profile_lookup_sparse(const hwt_profile *profile, const hwt_profile_query *query,
+                                            hwt_profile_sparse *out);
+/* Entry i's "sparse" record as an exact match; false when out of range or the entry has none. Since HWTUNE_0.3. */
+bool hwt_profile_entry_sparse(const hwt_profile *profile, size_t i, hwt_profile_sparse *out);
+
 /* ---- listing and metadata ------------------------------------------------------------------------------------ */
 
 /* Number of entries (0 for NULL). */

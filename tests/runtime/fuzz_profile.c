@@ -28,6 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     q.n = c.entry_n + 1;
     hwt_profile_lookup(p, &q, &again);
     if (again.match == hwt_profile_match_default) __builtin_trap();
+    /* An entry's "sparse" record: its own exact query finds a record (its own or a same-dimension twin's), and
+     * every record's break-even is a fraction or never. */
+    hwt_profile_sparse sp, sp2;
+    if (hwt_profile_entry_sparse(p, i, &sp)) {
+      if (!(sp.never ? sp.break_even > 1.0 : sp.break_even >= 0.0 && sp.break_even <= 1.0)) __builtin_trap();
+      if (sp.npoints > HWT_PROFILE_SPARSE_POINTS) __builtin_trap();
+      q.n = c.entry_n;
+      q.shape = c.shape;
+      if (hwt_profile_lookup_sparse(p, &q, &sp2) != hwt_profile_match_exact) __builtin_trap();
+    }
   }
   hwt_profile_machine m;
   memset(&m, 0, sizeof m);
