@@ -41,11 +41,34 @@ const hwt_gemm_qs8_kernel_info *hwt_gemm_qs8_kernels(size_t *count) {
   return g_kernels;
 }
 
-/* The main (largest MR) kernel of an ISA, or NULL. */
-static const hwt_gemm_qs8_kernel_info *main_kernel(hwt_isa isa) {
+/* The main (largest MR) kernel of an ISA's tile group of width nr (0: the widest group), or NULL. */
+static const hwt_gemm_qs8_kernel_info *group_kernel(hwt_isa isa, size_t nr) {
   const hwt_gemm_qs8_kernel_info *best = NULL;
-  for (size_t i = 0; i < HWT_QS8_KERNEL_COUNT; i++)
-    if (g_kernels[i].isa == isa && (best == NULL || g_kernels[i].mr > best->mr)) best = &g_kernels[i];
+  for (size_t i = 0; i < HWT_QS8_KERNEL_COUNT; i++) {
+    const hwt_gemm_qs8_kernel_info *ki = &g_kernels[i];
+    if (ki->isa != isa || (nr != 0 && ki->nr != nr)) continue;
+    if (best == NULL || ki->nr > best->nr || (ki->nr == best->nr && ki->mr > best->mr)) best = ki;
+  }
+  return best;
+}
+/* The ISA's main tile: its widest group's largest MR. */
+static const hwt_gemm_qs8_kernel_info *main_kernel(hwt_isa isa) { return group_kernel(isa, 0); }
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/* The tile group a plan of N channels takes: the main tile, or, when N is below its NR, the group that pads the
+ * fewest channels (ties: the wider). 112x112x32->16 on AVX512-VNNI: 16x16 computes 16 channels where 8x32 computed
+ * 32; N 24: 12x24. Wide layers always keep the main tile. */
+static const hwt_gemm_qs8_kernel_info *plan_kernel(hwt_isa isa, size_t n) {
+  const hwt_gemm_qs8_kernel_info *mk = main_kernel(isa);
+  if (mk == NULL || n >= mk->nr) return mk;
+  const hwt_gemm_qs8_kernel_info *best = mk;
+  for (size_t i = 0; i < HWT_QS8_KERNEL_COUNT; i++) {
+    const hwt_gemm_qs8_kernel_info *ki = &g_kernels[i];
+    if (ki->isa != isa) continue;
+    const size_t pad = round_up(n, ki->nr), best_pad = round_up(n, best->nr);
+    if (pad < best_pad || (pad == best_pad && ki->nr > best->nr)) best = group_kernel(isa, ki->nr);
+  }
   return best;
 }
 
@@ -61,6 +84,7 @@ bool hwt_gemm_qs8_family_tile(hwt_isa isa, size_t *mr, size_t *nr, size_t *kr) {
 struct hwt_gemm_qs8_plan {
   size_t n, k, kpad, npad;
   hwt_isa isa;
+  bool a_in_place;                                     /* kernels read the caller's A rows (s8x, K % KR == 0) */
   size_t mr, nr, kr;
   hwt_qs8_a_format a_format;
   hwt_gemm_qs8_ukernel_fn by_rows[HWT_QS8_MAX_MR + 1]; /* kernel for a row tile of r rows */
@@ -77,7 +101,6 @@ struct hwt_gemm_qs8_plan {
   size_t bytes;
 };
 
-static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 size_t hwt_gemm_qs8_packed_w_bytes(size_t n, size_t k, size_t nr, size_t kr) {
@@ -129,9 +152,17 @@ void hwt_gemm_qs8_pack_a(size_t m, size_t k, size_t kpad, hwt_qs8_a_format a_for
     const uint8_t *src = (const uint8_t *)(a + r * a_stride);
     switch (a_format) {
       case hwt_qs8_a_u8: {
+        /* 8 bytes per step, and no memset call for an empty pad: per-row overheads dominated short K rows. */
         uint8_t *d = (uint8_t *)dst + r * kpad;
-        for (size_t i = 0; i < k; i++) d[i] = (uint8_t)(src[i] ^ 0x80u);
-        memset(d + k, 0, kpad - k);
+        size_t i = 0;
+        for (; i + 8 <= k; i += 8) {
+          uint64_t v;
+          memcpy(&v, src + i, sizeof(v));
+          v ^= UINT64_C(0x8080808080808080);
+          memcpy(d + i, &v, sizeof(v));
+        }
+        for (; i < k; i++) d[i] = (uint8_t)(src[i] ^ 0x80u);
+        if (kpad > k) memset(d + k, 0, kpad - k);
         break;
       }
       case hwt_qs8_a_u16: {
@@ -140,7 +171,8 @@ void hwt_gemm_qs8_pack_a(size_t m, size_t k, size_t kpad, hwt_qs8_a_format a_for
         for (size_t i = k; i < kpad; i++) d[i] = 0;
         break;
       }
-      case hwt_qs8_a_s8: {
+      case hwt_qs8_a_s8:
+      case hwt_qs8_a_s8x: {
         uint8_t *d = (uint8_t *)dst + r * kpad;
         memcpy(d, src, k);
         memset(d + k, 0, kpad - k);
@@ -208,7 +240,7 @@ static hwt_status create_plan(size_t n, size_t k, const int8_t *w, const int32_t
       goto error;
     }
   }
-  const hwt_gemm_qs8_kernel_info *mk = main_kernel(isa);
+  const hwt_gemm_qs8_kernel_info *mk = plan_kernel(isa, n);
   if (mk == NULL || !hwt_isa_available(isa)) {
     const char *name = hwt_isa_name(isa);
     hwt_log("gemm_qs8_create: no qs8 kernel for ISA '%s' in this build or process", name ? name : "?");
@@ -231,12 +263,13 @@ static hwt_status create_plan(size_t n, size_t k, const int8_t *w, const int32_t
   plan->a_format = mk->a_format;
   plan->kpad = round_up(k, mk->kr);
   plan->npad = round_up(n, mk->nr);
-  /* Per-MR dispatch: a tile of r rows takes the narrowest kernel of this ISA with at least r rows. */
+  plan->a_in_place = mk->a_format == hwt_qs8_a_s8x && plan->kpad == k;
+  /* Per-MR dispatch: a tile of r rows takes the kernel of this tile group with the fewest rows >= r. */
   for (size_t r = 1; r <= plan->mr; r++) {
     const hwt_gemm_qs8_kernel_info *best = NULL;
     for (size_t i = 0; i < HWT_QS8_KERNEL_COUNT; i++) {
       const hwt_gemm_qs8_kernel_info *ki = &g_kernels[i];
-      if (ki->isa != isa || ki->mr < r) continue;
+      if (ki->isa != isa || ki->nr != mk->nr || ki->mr < r) continue;
       assert(ki->nr == mk->nr && ki->kr == mk->kr && ki->a_format == mk->a_format);
       if (best == NULL || ki->mr < best->mr) best = ki;
     }
@@ -277,7 +310,7 @@ static hwt_status create_plan(size_t n, size_t k, const int8_t *w, const int32_t
   const hwt_qs8_a_format fmt = plan->a_format;
   plan->a_row_bytes = plan->kpad * hwt_qs8_a_bytes(fmt);
   const size_t w_bytes = hwt_gemm_qs8_packed_w_bytes(n, k, plan->nr, plan->kr);
-  const size_t ws_bytes = blk.mc * plan->a_row_bytes;
+  const size_t ws_bytes = (plan->a_in_place ? 1 : blk.mc) * plan->a_row_bytes; /* in place: never packed */
   plan->w = hwt_alloc_big(w_bytes);
   plan->bias = hwt_alloc_big(plan->npad * sizeof(int32_t));
   plan->scale = hwt_alloc_big(plan->npad * sizeof(float));
@@ -321,7 +354,8 @@ hwt_status hwt_gemm_qs8_f32out_create(size_t n, size_t k, const int8_t *w, const
 
 typedef struct run_ctx {
   const hwt_gemm_qs8_plan *plan;
-  const uint8_t *a;  /* packed rows of this MC block */
+  const uint8_t *a;  /* packed rows of this MC block (or the caller's, plan->a_in_place) */
+  size_t a_stride;   /* bytes between rows of a */
   int8_t *c;         /* row 0 of this MC block */
   float *cf;         /* float-output plans: row 0 of this MC block (c unused) */
   size_t c_stride;   /* in elements of c or cf */
@@ -345,7 +379,7 @@ static void tile_task(void *arg, size_t n0, size_t m0, size_t nn, size_t mm) {
   const size_t a_elem = hwt_qs8_a_bytes(p->a_format);
   const hwt_gemm_qs8_ukernel_fn fn = p->by_rows[mm];
   const size_t panels = (nn + nr - 1) / nr;
-  const uint8_t *a = ctx->a + m0 * p->a_row_bytes;
+  const uint8_t *a = ctx->a + m0 * ctx->a_stride;
   int8_t *c = ctx->c ? ctx->c + m0 * ctx->c_stride : NULL;
   const bool f32out = p->bias_f != NULL;
   _Alignas(HWT_QS8_ALIGN) int32_t acc[HWT_QS8_ACC_CAP];
@@ -360,7 +394,7 @@ static void tile_task(void *arg, size_t n0, size_t m0, size_t nn, size_t mm) {
       /* K not blocked: one pass, so a float-output plan needs one tile only (the first slot). */
       int32_t *tile = kc == kpad ? acc : acc + q * mr * nr;
       const size_t nc = min_size(nr, p->n - col);
-      fn(mm, nc, kcb, a + k0 * a_elem, p->a_row_bytes, wb + q * nr * kcb, first ? p->bias + col : tile,
+      fn(mm, nc, kcb, a + k0 * a_elem, ctx->a_stride, wb + q * nr * kcb, first ? p->bias + col : tile,
          first ? 0 : nr, last && !f32out ? NULL : tile, c ? c + col : NULL, ctx->c_stride, p->scale + col, &p->rq);
       if (last && f32out) {
         /* The float epilogue on the exact int32 sums (the header's definition; the kernels' acc_out path). */
@@ -398,7 +432,9 @@ static void run_plan(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, s
     nt = plan->blk.kc < plan->kpad ? min_size(plan->npad, cap - cap % nr) : plan->npad;
   }
 
-  run_ctx ctx = {.plan = plan, .c_stride = c_stride, .a = plan->a_ws, .a_src_stride = a_stride};
+  run_ctx ctx = {.plan = plan, .c_stride = c_stride, .a = plan->a_ws, .a_stride = plan->a_row_bytes,
+                 .a_src_stride = a_stride};
+  if (plan->a_in_place) ctx.a_stride = a_stride;
   for (size_t m0 = 0; m0 < m; m0 += plan->blk.mc) {
     const size_t mb = min_size(plan->blk.mc, m - m0);
     size_t tile_n = nt;
@@ -411,7 +447,9 @@ static void run_plan(const hwt_gemm_qs8_plan *plan, size_t m, const int8_t *a, s
     ctx.c = c ? c + m0 * c_stride : NULL;
     ctx.cf = cf ? cf + m0 * c_stride : NULL;
     /* Pack A on the threads from 256 KiB (~15 us on one core; a dispatch costs a few us). */
-    if (threads > 1 && mb * plan->k >= (1u << 18) && mb >= 2 * threads) {
+    if (plan->a_in_place) {
+      ctx.a = (const uint8_t *)(a + m0 * a_stride);
+    } else if (threads > 1 && mb * plan->k >= (1u << 18) && mb >= 2 * threads) {
       pthreadpool_parallelize_1d_tile_1d(pool, pack_rows_task, &ctx, mb, (mb + 2 * threads - 1) / (2 * threads), 0);
     } else {
       pack_rows_task(&ctx, 0, mb);
@@ -434,6 +472,12 @@ void hwt_gemm_qs8_f32out_run(const hwt_gemm_qs8_plan *plan, size_t m, const int8
   if (m == 0) return;
   assert(a != NULL && c != NULL && a_stride >= plan->k && c_stride >= plan->n);
   run_plan(plan, m, a, a_stride, NULL, c, c_stride, pool);
+}
+
+void hwt_gemm_qs8_plan_tile(const hwt_gemm_qs8_plan *plan, size_t *mr, size_t *nr, bool *a_in_place) {
+  if (mr) *mr = plan ? plan->mr : 0;
+  if (nr) *nr = plan ? plan->nr : 0;
+  if (a_in_place) *a_in_place = plan ? plan->a_in_place : false;
 }
 
 size_t hwt_gemm_qs8_plan_bytes(const hwt_gemm_qs8_plan *plan) { return plan ? plan->bytes : 0; }

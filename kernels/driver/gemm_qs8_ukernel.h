@@ -4,11 +4,12 @@
  * Packed operands (built by the driver, see hwt_gemm_qs8_pack_w):
  *   A: M rows of K' = round_up(K, KR) elements in the kernel's a_format: hwt_qs8_a_u8 stores a[m][k] ^ 0x80
  *      (= a + 128, unsigned 0..255: VNNI-style u8 x s8 kernels), hwt_qs8_a_u16 the same value as uint16 (kernels
- *      that widen to 16 bits), hwt_qs8_a_s8 a unchanged (s8 x s8 dot products). Padding elements are 0.
- *      Rows are a_stride bytes apart.
+ *      that widen to 16 bits), hwt_qs8_a_s8 a unchanged (s8 x s8 dot products), hwt_qs8_a_s8x a unchanged too,
+ *      for u8 x s8 kernels that add 128 themselves (sign-bit flip): when K is a multiple of KR the driver passes
+ *      the caller's rows in place, without packing. Padding elements are 0. Rows are a_stride bytes apart.
  *   W: per K block of KC' elements, per panel of NR output channels: KC'/KR groups of [NR][KR] int8 values
  *      (channel-major inside a group), zero for padding channels and padding k.
- *   bias: per channel, bias[n] - (offset + input_zero_point) * sum_k w[n][k] (mod 2^32), offset 128 for the u8/u16
+ *   bias: per channel, bias[n] - (offset + input_zero_point) * sum_k w[n][k] (mod 2^32), offset 128 for u8/u16/s8x
  *      formats (undoes the +128 in A) and 0 for s8, so the input zero point costs nothing at run time; zero for
  *      padding channels. Padded to a multiple of NR.
  *   scale: per channel float input_scale * kernel_scale[n] / output_scale; padded with 1.0f.
@@ -22,13 +23,19 @@
  * It handles any 1 <= mr <= MR and 1 <= nc <= NR; rows mr.. alias row mr-1 (computed, written identically).
  * Kernels never allocate and never fail. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hwtune/isa.h"
 
 /* Packed A formats (the a_format column of the family list). */
-typedef enum hwt_qs8_a_format { hwt_qs8_a_u8 = 1, hwt_qs8_a_u16 = 2, hwt_qs8_a_s8 = 3 } hwt_qs8_a_format;
+typedef enum hwt_qs8_a_format {
+  hwt_qs8_a_u8 = 1,
+  hwt_qs8_a_u16 = 2,
+  hwt_qs8_a_s8 = 3,
+  hwt_qs8_a_s8x = 4,
+} hwt_qs8_a_format;
 
 typedef struct hwt_qs8_requant {
   float min_less_zp;  /* output_min - output_zero_point */
@@ -57,6 +64,11 @@ typedef struct hwt_gemm_qs8_kernel_info {
 
 /* The family list as an array (for testers and benches); *count receives its length. */
 const hwt_gemm_qs8_kernel_info *hwt_gemm_qs8_kernels(size_t *count);
+
+/* The tile a plan runs (its tile group's main MR and NR; narrower than hwt_gemm_tile's for small N), and whether
+ * it reads A in place. For testers. */
+struct hwt_gemm_qs8_plan;
+void hwt_gemm_qs8_plan_tile(const struct hwt_gemm_qs8_plan *plan, size_t *mr, size_t *nr, bool *a_in_place);
 
 /* Packed sizes for a packing geometry: weights bytes and the number of padded channels. */
 size_t hwt_gemm_qs8_packed_w_bytes(size_t n, size_t k, size_t nr, size_t kr);

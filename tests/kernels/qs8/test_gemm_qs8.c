@@ -546,3 +546,95 @@ Test(qs8, f32out_rejects_bad_arguments) {
                hwt_status_ok);
   hwt_gemm_qs8_destroy(plan);
 }
+
+/* Narrow layers (N below the main tile's NR: MobileNet v2's 16- and 24-channel projections) take a narrower tile
+ * group where the ISA has one, and read A in place when K is a multiple of KR: edge N around 16 and 24, odd and
+ * even K (packed and in place), every M from 1 to 40 (all row variants and tails), K blocked and not. */
+ParameterizedTestParameters(qs8, narrow_shapes) {
+  static hwt_isa isas[hwt_isa_count];
+  size_t n = isa_params(isas);
+  return cr_make_param_array(hwt_isa, isas, n);
+}
+
+ParameterizedTest(hwt_isa *isa, qs8, narrow_shapes) {
+  require_isa(*isa);
+  const size_t ns[] = {1, 15, 16, 17, 24, 33};
+  const size_t ks[] = {1, 3, 32, 33, 96, 147};
+  const hwt_gemm_blocking small_kc = {0, 32, 0};
+  unsigned variant = 0;
+  for (size_t in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
+    for (size_t ik = 0; ik < sizeof(ks) / sizeof(ks[0]); ik++) {
+      for (size_t m = 1; m <= 40; m++) {
+        problem pb;
+        problem_init(&pb, m, ns[in], ks[ik], variant, variant + 4242);
+        int8_t *got = output_buffer(&pb), *want = output_buffer(&pb);
+        run_own(&pb, *isa, variant % 3 == 2 ? &small_kc : NULL, NULL, got);
+        reference(&pb, want);
+        expect_close(&pb, got, want, 0, hwt_isa_name(*isa));
+        free(got);
+        free(want);
+        problem_free(&pb);
+        variant++;
+      }
+    }
+  }
+  /* Float output shares the tiles; and two threads compute the same bytes as one. */
+  pthreadpool_t pool = pthreadpool_create(2);
+  cr_assert(pool != NULL);
+  for (size_t in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
+    problem pb;
+    problem_init(&pb, 37, ns[in], in % 2 ? 33 : 96, (unsigned)in, 77 + in);
+    float *bias = f32out_bias(&pb, in);
+    f32out_check(&pb, bias, -INFINITY, INFINITY, *isa, NULL, NULL);
+    f32out_check(&pb, bias, -2.0f, 2.0f, *isa, NULL, pool);
+    free(bias);
+    problem_free(&pb);
+    problem_init(&pb, 12544 / 8, ns[in], 32, (unsigned)in, 99 + in);
+    int8_t *one = output_buffer(&pb), *two = output_buffer(&pb), *want = output_buffer(&pb);
+    run_own(&pb, *isa, NULL, NULL, one);
+    run_own(&pb, *isa, NULL, pool, two);
+    reference(&pb, want);
+    expect_close(&pb, one, want, 0, "narrow, 1 thread");
+    cr_assert(memcmp(one, two, pb.m * pb.c_stride) == 0, "narrow: 2 threads differ from 1 (N=%zu)", pb.n);
+    free(one);
+    free(two);
+    free(want);
+    problem_free(&pb);
+  }
+  pthreadpool_destroy(pool);
+  cr_log_info("%s: %u narrow shapes compared", hwt_isa_name(*isa), variant);
+}
+
+/* Which tile a plan takes: the main tile for wide N; on AVX512-VNNI the 16- and 24-wide groups for N <= 16 and
+ * N 17..24, reading A in place exactly when K is a multiple of 4. */
+Test(qs8, narrow_tile_choice) {
+  const hwt_qs8_params p = {.input_scale = 1.0f, .kernel_scale = 0.01f, .output_scale = 1.0f, .output_min = -128,
+                            .output_max = 127};
+  int8_t *w = calloc(64 * 64, 1);
+  cr_assert(w);
+  const struct {
+    size_t n, k, nr;
+    bool in_place;
+  } cases[] = {{16, 32, 16, true}, {1, 32, 16, true}, {16, 33, 16, false}, {17, 96, 24, true}, {24, 144, 24, true},
+               {25, 32, 32, false}, {32, 32, 32, false}, {33, 64, 32, false}, {64, 64, 32, false}};
+  const hwt_isa isa = hwt_isa_avx512vnni;
+  if (!hwt_isa_available(isa)) {
+    free(w);
+    cr_skip_test("AVX512-VNNI is not available in this process");
+  }
+  size_t main_mr = 0, main_nr = 0;
+  cr_assert(hwt_gemm_tile(hwt_gemm_qs8, isa, &main_mr, &main_nr));
+  cr_assert_eq(main_nr, 32, "the main AVX512-VNNI tile stays 32 wide");
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    hwt_gemm_qs8_plan *plan = NULL;
+    cr_assert_eq(hwt_gemm_qs8_create(cases[i].n, cases[i].k, w, NULL, &p, isa, NULL, &plan), hwt_status_ok);
+    size_t mr = 0, nr = 0;
+    bool in_place = true;
+    hwt_gemm_qs8_plan_tile(plan, &mr, &nr, &in_place);
+    cr_expect_eq(nr, cases[i].nr, "N=%zu K=%zu: NR %zu, expected %zu", cases[i].n, cases[i].k, nr, cases[i].nr);
+    cr_expect_eq(in_place, cases[i].in_place, "N=%zu K=%zu: in place %d", cases[i].n, cases[i].k, in_place);
+    cr_expect(nr != 32 || mr == main_mr);
+    hwt_gemm_qs8_destroy(plan);
+  }
+  free(w);
+}
