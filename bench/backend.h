@@ -60,6 +60,9 @@ typedef struct hwt_bench_backend {
    * layout above. For a backend that runs in its own layout (XNNPACK's NCHW sparse convolution); --verify calls
    * it, timing does not. */
   void (*collect)(void *inst);
+  /* Optional: the weight format the instance runs ("csr", "block 4x1", ...: hwt_spmm_f32_plan_format), NULL when
+   * the backend has none to report. */
+  const char *(*format)(const void *inst);
 } hwt_bench_backend;
 
 extern const hwt_bench_backend hwt_bench_backend_xnnpack_fc;

@@ -228,4 +228,4 @@ bool hwt_bench_own_caps(hwt_bench_op op, const hwt_bench_shape *shape, size_t ba
 
 const hwt_bench_backend hwt_bench_backend_own = {
     hwt_bench_own, own_supports, own_isa_name, own_create, own_bind, own_run, own_op_bytes, own_blocking,
-    own_destroy, NULL};
+    own_destroy, NULL, NULL};

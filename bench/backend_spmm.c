@@ -76,6 +76,10 @@ static bool spmm_blocking(const void *inst, hwt_gemm_blocking *out) {
   return false;
 }
 
+static const char *spmm_format(const void *inst) {
+  return hwt_spmm_f32_plan_format(((const spmm_inst *)inst)->plan);
+}
+
 static void spmm_destroy(void *inst) {
   spmm_inst *s = inst;
   if (s == NULL) return;
@@ -85,4 +89,4 @@ static void spmm_destroy(void *inst) {
 
 const hwt_bench_backend hwt_bench_backend_spmm = {
     hwt_bench_own, spmm_supports, spmm_isa_name, spmm_create, spmm_bind, spmm_run, spmm_op_bytes, spmm_blocking,
-    spmm_destroy, NULL};
+    spmm_destroy, NULL, spmm_format};

@@ -113,4 +113,4 @@ static void conv_destroy(void *inst) {
 
 const hwt_bench_backend hwt_bench_backend_xnnpack_conv = {
     hwt_bench_xnnpack, conv_supports, conv_isa_name, conv_create, conv_bind, conv_run, conv_op_bytes,
-    conv_blocking, conv_destroy, NULL};
+    conv_blocking, conv_destroy, NULL, NULL};

@@ -168,4 +168,4 @@ static void fc_destroy(void *inst) {
 
 const hwt_bench_backend hwt_bench_backend_xnnpack_fc = {
     hwt_bench_xnnpack, fc_supports, fc_isa_name, fc_create, fc_bind, fc_run, fc_op_bytes, fc_blocking, fc_destroy,
-    NULL};
+    NULL, NULL};

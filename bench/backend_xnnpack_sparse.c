@@ -145,7 +145,7 @@ static void xs_destroy(void *inst) {
 
 const hwt_bench_backend hwt_bench_backend_xnnpack_sparse = {
     hwt_bench_xnnpack, xs_supports, xs_isa_name, xs_create, xs_bind, xs_run, xs_op_bytes, xs_blocking, xs_destroy,
-    xs_collect};
+    xs_collect, NULL};
 
 /* ---- spmm_f32's `xnnpack-dense`: the same layer on XNNPACK's dense operators (fully-connected for NxK shapes,
  * NHWC convolution for 1x1 conv shapes), the baseline its sparse path has to beat. */
@@ -205,4 +205,4 @@ static void xd_destroy(void *inst) {
 
 const hwt_bench_backend hwt_bench_backend_xnnpack_dense = {
     hwt_bench_xnnpack_dense, xd_supports, xs_isa_name, xd_create, xd_bind, xd_run, xd_op_bytes, xs_blocking,
-    xd_destroy, NULL};
+    xd_destroy, NULL, NULL};

@@ -170,6 +170,7 @@ typedef struct hwt_bench_result {
   double median_ns, mean_ns, stddev_ns, mad_ns, min_ns, max_ns, p90_ns, p99_ns, ci_low_ns, ci_high_ns, cv;
   double gflops, pct_peak;     /* pct_peak < 0: no peak known; spmm_f32: dense-equivalent 2*m*n*k / time */
   double weight_sparsity;      /* spmm_f32: the measured fraction of zero weights (-1 for other ops) */
+  char weight_format[24];      /* the backend's weight format ("csr", "block 4x1": our sparse plans), else "" */
   double arithmetic_intensity;
   char bound[8];               /* "compute", "memory", "unknown" */
   uint64_t peak_rss_bytes, op_bytes;

@@ -582,6 +582,8 @@ hwt_status hwt_bench_measure(hwt_bench_session *s, const hwt_bench_config *cfg_i
   res->cold_copies = copies;
   res->op_bytes = o.op_bytes;
   res->weight_sparsity = hwt_bench_op_is_sparse(cfg.op) ? hwt_sparsity_f32(o.weights, p.w_elems) : -1;
+  const char *format = be->format ? be->format(o.inst[0]) : NULL;
+  snprintf(res->weight_format, sizeof(res->weight_format), "%s", format ? format : "");
   res->has_blocking = be->blocking(o.inst[0], &res->blocking_used);
   if (cold_short)
     hwt_bench_result_warn(res, "cold: only %u copies (%.1f MiB) rotate, less than 2x the LLC: partly warm", copies,

@@ -252,8 +252,8 @@ static void ref_destroy(void *inst) {
 
 const hwt_bench_backend hwt_bench_backend_reference = {
     hwt_bench_reference, ref_supports, ref_isa_name, ref_create, ref_bind, ref_run, ref_op_bytes, ref_blocking,
-    ref_destroy, NULL};
+    ref_destroy, NULL, NULL};
 
 const hwt_bench_backend hwt_bench_backend_wrong = {
     hwt_bench_wrong, ref_supports, ref_isa_name, wrong_create, ref_bind, ref_run, ref_op_bytes, ref_blocking,
-    ref_destroy, NULL};
+    ref_destroy, NULL, NULL};

@@ -66,6 +66,7 @@ json_t *hwt_bench_result_to_json(const hwt_bench_result *r) {
     json_object_set_new(o, "sparsity", json_real(c->sparsity));
     json_object_set_new(o, "pattern", json_string(c->block ? "block" : "unstructured"));
     json_object_set_new(o, "weight_sparsity", num_or_null(r->weight_sparsity));
+    if (r->weight_format[0]) json_object_set_new(o, "weight_format", json_string(r->weight_format));
   }
   json_object_set_new(o, "m", json_integer((json_int_t)r->m));
   json_object_set_new(o, "n", json_integer((json_int_t)r->n));

@@ -6,7 +6,9 @@
  * The quads' (HWT_DWCONV_QS8_PACKED rows, 3x3 and 5x5): per block of 64 channels, per kernel column kx, per group
  * g of four kernel rows, per q in 0..3, 64 bytes where byte 16L + 4i + j is w[4g + j][kx][16L + 4q + i] (0 past
  * the kernel or the channels); bias and scales in the same channel order per block (entry 16q + 4L + i), the bias
- * with -(input_zero_point + 128) * sum(w) folded in (the kernel multiplies inputs flipped to unsigned). */
+ * with -(input_zero_point + 128) * sum(w) folded in (the kernel multiplies inputs flipped to unsigned), the scales
+ * finite (pack_quads). */
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -115,7 +117,9 @@ static void pack_quads(const hwt_dwconv_shape *s, const int8_t *w, const int32_t
     size_t at = blk * DW_QUAD_CB + q * 16 + lane * 4 + i;
     /* int32 arithmetic modulo 2^32, as the accumulator's */
     pb[at] = (int32_t) ((uint32_t) (bias ? bias[ch] : 0) - (uint32_t) (izp + 128) * sum);
-    ps[at] = scale[ch];
+    /* acc * scale is NaN only for a NaN scale (every output is then the zero point: as with scale 0) or for 0 x inf
+     * (0, and any other acc saturates: as with FLT_MAX), so the kernel never sees a NaN */
+    ps[at] = isnan(scale[ch]) ? 0.0f : isinf(scale[ch]) ? FLT_MAX : scale[ch];
   }
 }
 

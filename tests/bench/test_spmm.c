@@ -208,6 +208,7 @@ Test(spmm_verify, result_json_has_the_sparsity_fields) {
   cr_assert(ws > 0.6 && ws < 0.9, "weight_sparsity %g (whole blocks of %s)", ws, "hwt_spmm_block_shape");
   cr_assert(json_is_object(json_object_get(o, "conv")), "a 1x1 conv layer keeps its conv object");
   cr_assert_eq(json_integer_value(json_object_get(o, "n")), 24);
+  cr_assert(json_is_string(json_object_get(o, "weight_format")), "our sparse plan names its format");
   cr_assert_eq(json_integer_value(json_object_get(o, "k")), 16);
   cr_assert(strncmp(r.name, "spmm_f32/own/", 13) == 0 && strstr(r.name, "/5x5x16:24:k1@sp75b/m1/t1/warm"), "%s",
             r.name);
