@@ -90,6 +90,7 @@ typedef struct audit {
   size_t ncal_used;         /* samples int8 was calibrated on here (0: not quantized by the audit) */
   json_t *data_j;           /* the document's "data" section */
   bool int8_file;           /* the model file is int8 (QDQ): no fp32 twin */
+  hwt_model *prune_model;   /* --prune with --precision int8: the fp32 model, for the pruning section only */
   hwt_status fatal;         /* first failure that makes the report meaningless (exit 1, no report) */
   char fatal_msg[1024];
 } audit;
@@ -1387,7 +1388,10 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
                                     "baseline run the first B samples of --inputs for batch B (cycled when B > N)"));
   }
   if (!o->fp32 && have == 0) {
-    hwt_model_free(a->model[0]);
+    if (o->nprune > 0) /* --prune prunes the fp32 model: kept for it alone */
+      a->prune_model = a->model[0];
+    else
+      hwt_model_free(a->model[0]);
     a->model[0] = NULL;
     if (o->int8 == false) {
       st = hwt_status_invalid_argument;
@@ -1612,6 +1616,56 @@ hwt_status hwt_audit_run(const hwt_audit_opts *o_given, json_t **docp, char *err
     if (top1 < 0.95) hwt_audit_add_finding(a->findings, "int8 top-1 agreement with fp32 is %.1f%% (< 95%%)", 100 * top1);
   }
 
+  /* pruning: per sparsity, accuracy against the dense model, latency with dense / sparse kernels, size */
+  if (o->nprune > 0) {
+    const hwt_model *pm = a->model[0] ? a->model[0] : a->prune_model;
+    if (pm == NULL) {
+      json_object_set_new(a->doc, "prune", json_pack("{s:s}", "skipped", "the model file is int8: pruning applies "
+                                                     "to fp32 weights (prune the fp32 model, then quantize)"));
+      hwt_audit_add_finding(a->findings, "--prune skipped: the model file is int8; pruning applies to fp32 weights "
+                            "(prune the fp32 model, then quantize)");
+    } else {
+      size_t batch = o->batches[0], n = a->data ? a->ndata - a->scored0 : o->accuracy_inputs;
+      float *gen = a->data ? NULL : alloc_in(a, n ? n : 1), *timed = alloc_in(a, batch);
+      if (timed == NULL || (a->data == NULL && gen == NULL)) {
+        free(gen);
+        free(timed);
+        fail_at(a, hwt_status_out_of_memory, "pruning: out of memory for the inputs");
+        goto fatal;
+      }
+      if (gen != NULL) hwt_model_gen_inputs(pm, 777, n, gen); /* as the int8 comparison's */
+      fill_inputs(a, 0, 9, batch, timed);
+      hwt_audit_prune_in pin = {0};
+      pin.dense = pm;
+      pin.sparsities = o->prune;
+      pin.n = o->nprune;
+      pin.options.pattern = o->prune_pattern;
+      pin.options.scope = o->prune_scope;
+      pin.samples = a->data ? a->data + a->scored0 * a->in_size : gen;
+      pin.nsamples = n;
+      pin.samples_source = a->data ? "file" : "generated";
+      pin.labels = a->labels ? a->labels + a->scored0 : NULL;
+      pin.timed = timed;
+      pin.batch = batch;
+      pin.threads = a->threads;
+      pin.profile = a->profile;
+      pin.bench_s = o->bench_s;
+      char perr[1024] = "";
+      hwt_status pst;
+      noise_begin(a);
+      json_t *pj = hwt_audit_prune(&pin, a->findings, acc_metrics, &pst, perr, sizeof(perr));
+      noise_end(a, a->threads, "pruning (batch %zu)", batch);
+      free(gen);
+      free(timed);
+      if (pj == NULL) {
+        fail_at(a, pst, "%s", perr);
+        goto fatal;
+      }
+      json_object_set_new(a->doc, "prune", pj);
+      phase(a, "pruning");
+    }
+  }
+
   /* abnormal inputs */
   size_t ab_fail = 0, ab_nonfinite = 0;
   if (o->abnormal) {
@@ -1774,6 +1828,7 @@ fail:
   free(a->labels);
   hwt_model_free(a->model[0]);
   hwt_model_free(a->model[1]);
+  hwt_model_free(a->prune_model);
   hwt_profile_free(a->profile);
   free(a->hw);
   free(a->t0);

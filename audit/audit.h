@@ -16,6 +16,7 @@
 #define HWT_AUDIT_SCHEMA "hwtune.audit/1"
 #define HWT_AUDIT_MAX_BATCH 16
 #define HWT_AUDIT_MAX_RULES 32
+#define HWT_AUDIT_MAX_PRUNE 16
 
 typedef struct hwt_audit_opts {
   const char *model;            /* "mlp", "mobilenet", a model JSON path or an ONNX file (hwt_model_open) */
@@ -41,6 +42,11 @@ typedef struct hwt_audit_opts {
   bool measure_peaks;           /* run detect's quick peak/bandwidth probes for % of peak (about 2 s) */
   bool abnormal;                /* run the abnormal-input checks (default true) */
   size_t test_leak_bytes;       /* test hook passed to every engine */
+  /* --prune: sparsities to audit (0 = the dense model, always a row); nprune 0 = no pruning section */
+  double prune[HWT_AUDIT_MAX_PRUNE];
+  size_t nprune;
+  hwt_prune_pattern prune_pattern; /* --prune-pattern (default unstructured) */
+  hwt_prune_scope prune_scope;     /* --prune-scope (default per-layer) */
   const char *command_line;
 } hwt_audit_opts;
 
@@ -55,6 +61,48 @@ void hwt_audit_opts_default(hwt_audit_opts *o);
  * allocated: a report of nothing is never a success. Findings about the model (NaN outputs, drift, leaks, noise)
  * are in the document. */
 hwt_status hwt_audit_run(const hwt_audit_opts *o, json_t **doc, char *err, size_t errlen);
+
+/* ---- pruning (--prune; audit/audit_prune.c) ---- */
+/* Parses "0.5,0.75,0.9": 1 to HWT_AUDIT_MAX_PRUNE distinct sparsities in [0, 1]; err names --prune. */
+hwt_status hwt_audit_prune_list_parse(const char *text, double *out, size_t *n, char *err, size_t errlen);
+const char *hwt_audit_prune_pattern_name(hwt_prune_pattern p);
+const char *hwt_audit_prune_scope_name(hwt_prune_scope s);
+
+/* What a verdict line is made of, for one sparsity. */
+typedef struct hwt_audit_prune_figures {
+  double sparsity;
+  bool labelled;                /* top1_drop and drop_significant are set */
+  double top1_drop;             /* dense - pruned, fraction */
+  bool drop_significant;        /* its 95% interval is above 0 */
+  double agreement;             /* top-1 agreement with the dense model; < 0 = not measured */
+  double speedup_sparse;        /* dense model on dense kernels p50 / pruned model on sparse kernels p50 */
+  double speedup_auto;          /* ... / pruned model with the runtime's own choice */
+  double crossover;             /* measured end-to-end break-even sparsity; 0 = none measured */
+} hwt_audit_prune_figures;
+/* Pure: "90%: top-1 -3.1 points, 1.80x faster with sparse kernels: worth it". Faster: >= 1.05x; accuracy kept:
+ * drop <= 1 point, or without labels agreement >= 99%. */
+void hwt_audit_prune_verdict(const hwt_audit_prune_figures *f, char *buf, size_t len);
+
+typedef struct hwt_audit_prune_in {
+  const hwt_model *dense;       /* fp32 */
+  const double *sparsities;     /* as given; 0 is always a row (the dense model) */
+  size_t n;
+  hwt_prune_options options;    /* pattern, scope, first/classifier (sparsity set per row) */
+  const float *samples;         /* nsamples scored samples of input 0, external layout; NULL = no accuracy */
+  size_t nsamples;
+  const char *samples_source;   /* "file", "generated" */
+  const size_t *labels;         /* nsamples class indices, or NULL */
+  const float *timed;           /* batch samples for the timed runs */
+  size_t batch;
+  unsigned threads;
+  const void *profile;          /* const hwt_profile *: the engines' chooser context (break-even points), or NULL */
+  double bench_s;               /* per sparsity: one loop of bench_s x rows interleaves every row and mode */
+} hwt_audit_prune_in;
+/* The "prune" section; metrics gets prune_top1_drop (largest, with labels), prune_top1_agreement (lowest),
+ * prune_speedup (best of sparse kernels / runtime choice against the dense model). NULL and *st set on failure
+ * (message in err). A verdict per sparsity is appended to findings. */
+json_t *hwt_audit_prune(const hwt_audit_prune_in *in, json_t *findings, json_t *metrics, hwt_status *st, char *err,
+                        size_t errlen);
 
 /* ---- statistics (pure) ---- */
 /* (Percentiles: hwt_stats_quantile in common/hwt_stats.h.) */

@@ -17,7 +17,9 @@ static void usage(FILE *out) {
           "                    [--duration S] [--threads N] [--mem-limit MB] [--fail-on RULES]\n"
           "                    [--format console|md|json] [--out FILE] [--bench-seconds S]\n"
           "                    [--inputs N|X.npy [--labels Y.npy] [--calibration C.npy]]\n"
-          "                    [--soak-window S] [--no-peaks] [--no-abnormal]\n\n"
+          "                    [--soak-window S] [--no-peaks] [--no-abnormal]\n"
+          "                    [--prune LIST [--prune-pattern unstructured|block] [--prune-scope per-layer|global]]\n"
+          "       hwtune audit --render R.json [--format console|md]\n\n"
           "Audits a model on this CPU with hwtune's inference runtime: latency p50/p90/p99/max and throughput per\n"
           "precision and batch (tuned by the profile vs the default, side by side), the cold start a deployed\n"
           "service pays (import, engine create, first inference), the slowest layers with GFLOP/s, %% of peak and\n"
@@ -50,6 +52,7 @@ static void usage(FILE *out) {
           "                    Metrics: p50_ms p90_ms p99_ms max_ms throughput top1_agreement cosine max_abs_err\n"
           "                    rss_mb alloc_mb drift_pct rss_growth_mb_h abnormal_failures single_thread_p99_ms\n"
           "                    top1_fp32 top1_int8 top1_drop top5_fp32 top5_int8 top5_drop (with --labels;\n"
+          "                    with --prune: prune_top1_drop prune_top1_agreement prune_speedup;\n"
           "                    accuracies as fractions, drop = fp32 - int8, e.g. \"top1_drop>0.02\")\n"
           "                    (drift_pct: the latency change over the soak in %%; no figure below 30 s or 6 windows,\n"
           "                    and a rule on a metric the run did not measure counts as broken)\n"
@@ -66,6 +69,19 @@ static void usage(FILE *out) {
           "  --calibration C.npy  int8 calibration samples (same sample shape as --inputs). Default with --inputs FILE:\n"
           "                    the first max(1, min(100, N/10)) samples of it calibrate and are not scored; without an\n"
           "                    --inputs file: 32 generated inputs\n"
+          "  --prune LIST      sparsities in [0, 1], e.g. 0.5,0.75,0.9 (at most 16): a pruning section. Each prunes\n"
+          "                    the fp32 model by weight magnitude (first layer and classifier kept dense; no\n"
+          "                    fine-tuning) and reports, next to the dense model (0): top-1 accuracy on --labels and\n"
+          "                    its drop, top-1 agreement and max |logit difference| with the dense model, p50 with\n"
+          "                    dense kernels, sparse kernels and the runtime's own choice, sizes, per-layer times\n"
+          "                    and a verdict. Scored on the same samples as the accuracy section; timed at the\n"
+          "                    first --batch. An int8 model file is not pruned (a finding says so).\n"
+          "                    --fail-on metrics: prune_top1_drop (largest), prune_top1_agreement (lowest),\n"
+          "                    prune_speedup (best)\n"
+          "  --prune-pattern P unstructured (default) or block (the sparse kernels' block shape)\n"
+          "  --prune-scope S   per-layer (default: each layer reaches the sparsity) or global (one threshold)\n"
+          "  --render R.json   print a stored report (JSON written by --out) as console text or --format md;\n"
+          "                    nothing is measured\n"
           "  --no-peaks        skip detect's ~2 s peak measurement (no %% of peak)\n"
           "  --no-abnormal     skip the abnormal-input checks\n\n"
           "On your data (file formats, which samples calibrate and which are scored, the intervals): docs/audit.md.\n\n"
@@ -83,7 +99,7 @@ static int bad(const char *msg, const char *arg) {
 int hwt_cmd_audit(int argc, char **argv) {
   hwt_audit_opts o;
   hwt_audit_opts_default(&o);
-  const char *fail_on = NULL, *format = NULL, *out_path = NULL;
+  const char *fail_on = NULL, *format = NULL, *out_path = NULL, *prune_opts = NULL, *render = NULL;
   hwt_rule rules[HWT_AUDIT_MAX_RULES];
   size_t nrules = 0;
   char cmdline[2048] = "hwtune";
@@ -189,6 +205,31 @@ int hwt_cmd_audit(int argc, char **argv) {
         if (*v == '\0') return bad("--inputs needs a count or a file", NULL);
         o.inputs_file = v;
       }
+    } else if (strcmp(a, "--render") == 0) {
+      render = v;
+    } else if (strcmp(a, "--prune") == 0) {
+      char perr[512];
+      if (hwt_audit_prune_list_parse(v, o.prune, &o.nprune, perr, sizeof(perr)) != hwt_status_ok) {
+        fprintf(stderr, "hwtune audit: %s\n\n", perr);
+        usage(stderr);
+        return 2;
+      }
+    } else if (strcmp(a, "--prune-pattern") == 0) {
+      if (strcmp(v, "unstructured") == 0)
+        o.prune_pattern = hwt_prune_unstructured;
+      else if (strcmp(v, "block") == 0)
+        o.prune_pattern = hwt_prune_block;
+      else
+        return bad("--prune-pattern takes unstructured or block, not", v);
+      prune_opts = a;
+    } else if (strcmp(a, "--prune-scope") == 0) {
+      if (strcmp(v, "per-layer") == 0)
+        o.prune_scope = hwt_prune_per_layer;
+      else if (strcmp(v, "global") == 0)
+        o.prune_scope = hwt_prune_global;
+      else
+        return bad("--prune-scope takes per-layer or global, not", v);
+      prune_opts = a;
     } else if (strcmp(a, "--labels") == 0) {
       if (*v == '\0') return bad("--labels needs a file", NULL);
       o.labels_file = v;
@@ -199,7 +240,29 @@ int hwt_cmd_audit(int argc, char **argv) {
       return bad("unknown option", a);
     }
   }
+  if (render != NULL) { /* a stored document, rendered again: nothing measured */
+    if (o.model != NULL) return bad("--render takes a stored report, not a --model as well", NULL);
+    json_error_t je;
+    json_t *doc = json_load_file(render, 0, &je);
+    const char *schema = json_string_value(json_object_get(doc, "schema"));
+    if (doc == NULL || schema == NULL || strcmp(schema, HWT_AUDIT_SCHEMA) != 0) {
+      fprintf(stderr, "hwtune audit: --render %s: %s\n", render,
+              doc == NULL ? je.text : "not an " HWT_AUDIT_SCHEMA " document");
+      json_decref(doc);
+      return 1;
+    }
+    char *text = hwt_audit_render(doc, format != NULL && strcmp(format, "md") == 0);
+    json_decref(doc);
+    if (text == NULL) {
+      fprintf(stderr, "hwtune audit: out of memory rendering the report\n");
+      return 1;
+    }
+    fputs(text, stdout);
+    free(text);
+    return 0;
+  }
   if (o.model == NULL) return bad("--model is required (an .onnx file, mlp, mobilenet or a model JSON file)", NULL);
+  if (prune_opts != NULL && o.nprune == 0) return bad("this option needs --prune LIST:", prune_opts);
   if (o.labels_file != NULL && o.inputs_file == NULL)
     return bad("--labels needs --inputs FILE (the samples the labels belong to), not a count", NULL);
   char err[1024] = "";

@@ -126,6 +126,88 @@ static void labelled_table(FILE *f, const json_t *l) {
   fprintf(f, "\nmethod: %s\n", str(l, "method"));
 }
 
+
+/* The pruning section: one row per sparsity (0 = the dense model), the pruned layers, the verdicts. */
+static void prune_section(FILE *f, bool md, const json_t *pr) {
+  heading(f, md, "Pruning: accuracy, speed and size per sparsity on this CPU");
+  if (json_object_get(pr, "skipped")) {
+    fprintf(f, "skipped: %s\n", str(pr, "skipped"));
+    return;
+  }
+  const json_t *opt = json_object_get(pr, "options"), *data = json_object_get(pr, "data");
+  long long ns = (long long) json_integer_value(json_object_get(data, "samples"));
+  bool labels = json_is_true(json_object_get(data, "labels"));
+  fprintf(f, "pattern %s, thresholds %s, first layer %s, classifier %s; batch %lld, %lld thread%s; sparse kernels at "
+          "%s; accuracy on %lld %s sample%s%s\n\n",
+          str(opt, "pattern"), str(opt, "scope"), json_is_true(json_object_get(opt, "first_dense")) ? "dense" : "pruned",
+          json_is_true(json_object_get(opt, "classifier_dense")) ? "dense" : "pruned",
+          (long long) json_integer_value(json_object_get(pr, "batch")),
+          (long long) json_integer_value(json_object_get(pr, "threads")),
+          json_integer_value(json_object_get(pr, "threads")) == 1 ? "" : "s", str(pr, "sparse_isa"), ns,
+          str(data, "source"), ns == 1 ? "" : "s", labels ? "" : " (no labels: agreement with the dense model only)");
+  fprintf(f, "| sparsity | pruned layers | nonzero weights |%s  agree | max abs dlogit | p50 dense kern. us | p50 sparse "
+             "kern. us | p50 runtime us | speed-up sparse | speed-up runtime | MB fp32 | MB sparse | MB CSR file |\n",
+          labels ? " top-1 (95% CI)                 | drop pts (95% CI)        |" : "");
+  fprintf(f, "|---------:|--------------:|----------------:|%s-------:|---------------:|-------------------:|"
+             "--------------------:|---------------:|----------------:|-----------------:|--------:|----------:|"
+             "------------:|\n", labels ? "--------------------------------|--------------------------|" : "");
+  size_t i, j;
+  json_t *r, *x;
+  json_array_foreach(json_object_get(pr, "rows"), i, r) {
+    const json_t *acc = json_object_get(r, "accuracy"), *lat = json_object_get(r, "latency");
+    const json_t *sz = json_object_get(r, "size");
+    fprintf(f, "| %7.0f%% | %12.1f%% | %15lld |", 100 * num(r, "sparsity"), 100 * num(r, "pruned_layers_sparsity"),
+            (long long) json_integer_value(json_object_get(r, "nonzero_weights")));
+    if (labels) {
+      const json_t *t = json_object_get(acc, "top1"), *d = json_object_get(acc, "drop");
+      const json_t *tc = json_object_get(t, "ci95"), *dc = json_object_get(d, "ci95");
+      char a[64], b[64];
+      snprintf(a, sizeof(a), "%6.2f%% [%6.2f, %6.2f]", 100 * num(t, "accuracy"),
+               100 * json_number_value(json_array_get(tc, 0)), 100 * json_number_value(json_array_get(tc, 1)));
+      snprintf(b, sizeof(b), "%+6.2f [%+6.2f, %+6.2f]", 100 * num(d, "value"),
+               100 * json_number_value(json_array_get(dc, 0)), 100 * json_number_value(json_array_get(dc, 1)));
+      fprintf(f, " %-30s | %-24s |", a, b);
+    }
+    if (acc != NULL)
+      fprintf(f, " %5.1f%% | %14.4g |", 100 * num(acc, "top1_agreement"), num(acc, "max_abs_logit_diff"));
+    else
+      fprintf(f, "      - |              - |");
+    fprintf(f, " %18.1f | %19.1f | %14.1f | %14.2fx | %15.2fx | %7.3f | %9.3f | %11.3f |\n",
+            1e3 * num(json_object_get(lat, "dense_kernels"), "p50_ms"),
+            1e3 * num(json_object_get(lat, "sparse_kernels"), "p50_ms"),
+            1e3 * num(json_object_get(lat, "runtime_choice"), "p50_ms"), num(lat, "speedup_sparse_vs_dense_model"),
+            num(lat, "speedup_runtime_vs_dense_model"), num(sz, "dense_fp32_bytes") / 1e6,
+            num(sz, "model_sparse_bytes") / 1e6, num(sz, "on_disk_csr_bytes") / 1e6);
+  }
+  fprintf(f, "\n(speed-ups: the dense model on dense kernels, p50, over this row's p50; agree: top-1 agreement with the "
+             "dense model; MB sparse: the pruned layers as sparse plans, the others dense)\n");
+  fprintf(f, "\n| sparsity | layer            | type             |      N x K      | sparsity | dense us | sparse us | "
+             "speed-up | runtime                  |\n"
+             "|---------:|------------------|------------------|----------------:|---------:|---------:|----------:|"
+             "---------:|--------------------------|\n");
+  json_array_foreach(json_object_get(pr, "rows"), i, r) {
+    if (i == 0 && json_array_size(json_object_get(pr, "rows")) > 1) continue; /* the dense row's: in the JSON */
+    json_array_foreach(json_object_get(r, "layers"), j, x) {
+      char shape[48];
+      snprintf(shape, sizeof(shape), "%lld x %lld", (long long) json_integer_value(json_object_get(x, "n")),
+               (long long) json_integer_value(json_object_get(x, "k")));
+      char rt[48];
+      snprintf(rt, sizeof(rt), "%s%s", str(x, "runtime_choice"),
+               json_is_true(json_object_get(x, "sparse_kernel")) ? "" : " (no sparse kernel)");
+      fprintf(f, "| %7.0f%% | %-16.16s | %-16s | %15s | %7.1f%% | %8.2f | %9.2f | %7.2fx | %-24s |\n",
+              100 * num(r, "sparsity"), str(x, "name"), str(x, "type"), shape, 100 * num(x, "sparsity"),
+              num(x, "dense_us"), num(x, "sparse_us"), num(x, "speedup"), rt);
+    }
+  }
+  fprintf(f, "\nmeasured break-even (end to end, sparse kernels >= 1.05x from this sparsity up): ");
+  if (json_is_number(json_object_get(pr, "measured_break_even")))
+    fprintf(f, "%.0f%%\n", 100 * num(pr, "measured_break_even"));
+  else
+    fprintf(f, "none among the listed sparsities\n");
+  fprintf(f, "\n");
+  json_array_foreach(json_object_get(pr, "verdicts"), i, r) fprintf(f, "%s%s\n", md ? "- " : "", json_string_value(r));
+}
+
 static void lat_cells(FILE *f, const json_t *l) {
   fprintf(f, "| %8.3f | %8.3f | %8.3f | %8.3f | %10.1f ", num(l, "p50_ms"), num(l, "p90_ms"), num(l, "p99_ms"),
           num(l, "max_ms"), num(l, "throughput_per_s"));
@@ -275,6 +357,9 @@ char *hwt_audit_render(const json_t *doc, bool md) {
                 num(r, "max_abs_err"));
     }
   }
+
+  const json_t *pr = json_object_get(doc, "prune");
+  if (pr != NULL) prune_section(f, md, pr);
 
   const json_t *ab = json_object_get(doc, "abnormal");
   if (ab != NULL) {

@@ -236,7 +236,8 @@ bool hwt_audit_in_topk(const float *scores, size_t classes, size_t label, size_t
 const char *const hwt_audit_metrics[] = {
     "p50_ms", "p90_ms", "p99_ms", "max_ms", "throughput", "top1_agreement", "cosine", "max_abs_err", "rss_mb",
     "alloc_mb", "drift_pct", "rss_growth_mb_h", "abnormal_failures", "single_thread_p99_ms", "top1_fp32",
-    "top1_int8", "top1_drop", "top5_fp32", "top5_int8", "top5_drop", NULL};
+    "top1_int8", "top1_drop", "top5_fp32", "top5_int8", "top5_drop", "prune_top1_drop", "prune_top1_agreement",
+    "prune_speedup", NULL};
 
 hwt_status hwt_audit_rules_parse(const char *text, hwt_rule *rules, size_t *n, char *err, size_t errlen) {
   hwt_list list;

@@ -5,6 +5,7 @@
 # ONNX MobileNet v2 (width 0.35, 96x96, from ci/models/mobilenet_v2.py) audited from its file, whose truncated
 # copy must fail with exit 1 naming the file; both digits models audited on their labelled test split (fp32 top-1
 # equal to the training script's figure, int8 within 2 points), and a bad labels file that must fail with exit 1.
+# A short --prune run of the digits MLP checks the pruning section's rows and a bad list's exit 2.
 # The int8 gate is 0.9, below the >= 0.95 the unit tests assert, so a different ISA cannot make CI flaky.
 # About 1 minute on 2 cores.
 set -euo pipefail
@@ -97,6 +98,34 @@ rc=$?
 set -e
 if [ "$rc" -ne 1 ] || ! grep -q "bad_y.npy: label 10 at index 37" <<<"$msg"; then
   echo "expected exit 1 naming bad_y.npy and index 37, got $rc: $msg" >&2
+  exit 1
+fi
+echo "== hwtune audit --prune on the digits MLP: one row per sparsity, 0% equal to the dense run (issue 21)" >&2
+"$B/hwtune" audit --model "$D/digits_mlp.onnx" --inputs "$D/test_x_flat.npy" --labels "$D/test_y.npy" \
+  --prune 0.5,0.9 --precision fp32 --threads 1 --bench-seconds 0.1 --no-peaks --no-abnormal --profile none \
+  --fail-on "prune_top1_agreement<0.5" --out "$out/prune.json"
+python3 - "$out/prune.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["prune"]
+rows = p["rows"]
+assert [r["sparsity"] for r in rows] == [0, 0.5, 0.9], [r["sparsity"] for r in rows]
+assert rows[0]["accuracy"]["top1"]["correct"] == 349 and rows[0]["accuracy"]["max_abs_logit_diff"] == 0, rows[0]
+assert rows[0]["nonzero_weights"] > rows[1]["nonzero_weights"] > rows[2]["nonzero_weights"]
+for r in rows:
+    assert r["accuracy"]["sparse_vs_dense_kernels_max_abs_diff"] <= 1e-3, r["accuracy"]
+for r in rows[1:]:
+    a, l = r["accuracy"], r["latency"]
+    print("%3.0f%%: top-1 %.2f%% (drop %+.2f pts), agreement %.3f, p50 dense %.1f us / sparse %.1f us / runtime %.1f us"
+          % (100 * r["sparsity"], 100 * a["top1"]["accuracy"], 100 * a["drop"]["value"], a["top1_agreement"],
+             1e3 * l["dense_kernels"]["p50_ms"], 1e3 * l["sparse_kernels"]["p50_ms"], 1e3 * l["runtime_choice"]["p50_ms"]))
+PY
+set +e
+msg=$("$B/hwtune" audit --model "$D/digits_mlp.onnx" --prune 0.5,2 --no-peaks --profile none 2>&1 >/dev/null)
+rc=$?
+set -e
+if [ "$rc" -ne 2 ] || ! grep -q -- "--prune takes sparsities in \[0, 1\]" <<<"$msg"; then
+  echo "expected exit 2 naming --prune, got $rc: $msg" >&2
   exit 1
 fi
 echo "audit stage ok" >&2

@@ -45,6 +45,7 @@ static const sc cases[] = {
     {49, 160, 96, 0, 0, 0.9, PAT_RANDOM, true, true},     /* 7x7 pixels */
     {64, 64, 512, 0, 0, 0.5, PAT_RANDOM, true, false},    /* enough work for 2 threads, split over rows */
     {3, 200, 300, 0, 0, 0.5, PAT_RANDOM, true, false},    /* split over channels */
+    {161, 64, 200, 3, 1, 0.5, PAT_RANDOM, true, true},    /* split over 32-row tiles on 2 threads, a last row */
     {20, 12, 50, 0, 0, 0.8, PAT_NONFINITE, true, false},
     {1, 12, 50, 0, 0, 0.8, PAT_NONFINITE, false, false},
     {5, 10, 20, 0, 0, 1.0, PAT_RANDOM, true, false},      /* all zero: the bias, clamped */
@@ -62,6 +63,7 @@ static const sc cases[] = {
     {49, 160, 96, 0, 0, 0.9, PAT_BLOCK4, true, false},
     {64, 64, 512, 0, 0, 0.5, PAT_BLOCK4, true, false},
     {3, 200, 300, 0, 0, 0.5, PAT_BLOCK4, true, false},
+    {150, 66, 200, 0, 2, 0.5, PAT_BLOCK4, true, true},
     {9, 3, 5, 0, 0, 0.99, PAT_BLOCK4, true, false},
 };
 enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
