@@ -263,6 +263,11 @@ int hwt_cmd_model(int argc, char **argv) {
           c->impl == hwt_impl_own ? hwt_isa_name(c->isa) : "", "source", c->source, "fused", l->fused, "activation",
           act);
       if (node == NULL) goto oom;
+      if (c->sparse || c->sparsity > 0.0) { /* a pruned fc / 1x1 conv: the sparse decision (engine/spmm_own.c) */
+        json_t *eng = json_object_get(node, "engine");
+        json_object_set_new(eng, "sparse", json_boolean(c->sparse));
+        json_object_set_new(eng, "sparsity", json_real(c->sparsity));
+      }
       json_array_append_new(jn, node);
     }
     json_object_set_new(doc, "nodes", jn);

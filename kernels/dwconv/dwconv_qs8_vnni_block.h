@@ -94,11 +94,13 @@ DW_INLINE void DWV_FN(dw_block)(const dw_ctx *c, size_t cb, DWM m, const int KH,
       }
     }
     DWV acc[4] = {b[0], b[1], b[2], b[3]};
+    const int8_t *wp = wb;
+    __asm__("" : "+r"(wp)); /* one base register for the taps' weights: GCC otherwise keeps one pointer per tap */
     for (int k = 0; k < KW; k++)
       for (int g = 0; g < G; g++)
         for (int q = 0; q < 4; q++)
           acc[q] = DWX(dpbusd_epi32)(acc[q], col[k][g][q],
-                                     DWV_LOAD((const DWV *) (const void *) (wb + ((size_t) (k * G + g) * 4 + q) * DW_CB)));
+                                     DWV_LOAD((const DWV *) (const void *) (wp + ((size_t) (k * G + g) * 4 + q) * DW_CB)));
     DWV o[4];
     for (int q = 0; q < 4; q++) {
       DWF f = DWX(mul_ps)(DWX(cvtepi32_ps)(acc[q]), s[q]);
