@@ -39,6 +39,8 @@ struct hwt_spmm_f32_plan {
   void *mem;  /* row_start, indices, values, bias */
   uint32_t *idx32; /* K > 65536 only (then idx16 is NULL) */
   float *ws;  /* slots x K x HWT_SPMM_MR */
+  hwt_spmm_ell ell; /* M = 1 on AVX-512, unstructured weights (groups 0 = none) */
+  void *ell_mem;
 };
 
 static const sp_kernel *pick_kernel(hwt_isa isa) {
@@ -83,6 +85,59 @@ static size_t slot_count(void) {
   if (cpus < 1) return 1;
   return cpus > SP_MAX_SLOTS ? SP_MAX_SLOTS : (size_t) cpus;
 }
+
+#if defined(__x86_64__)
+/* The sliced copy of W that one row of A runs on at AVX-512 (hwt_spmm_ell, spmm_ukernel.h). Returns its bytes,
+ * 0 when it could not be allocated (the CSR row kernel then serves M = 1). */
+static size_t build_ell(hwt_spmm_f32_plan *p, const float *w, size_t n, size_t k) {
+  size_t groups = (n + 15) / 16, windows = (k + 31) / 32, cells = groups * windows;
+  uint32_t *start = malloc((cells + 1) * sizeof(uint32_t));
+  if (start == NULL) return 0;
+  size_t steps = 0;
+  for (size_t g = 0; g < groups; g++)
+    for (size_t j = 0; j < windows; j++) {
+      size_t most = 0;
+      for (size_t q = 0; q < 16 && 16 * g + q < n; q++) {
+        size_t cnt = 0;
+        for (size_t c = 32 * j; c < 32 * j + 32 && c < k; c++) cnt += w[(16 * g + q) * k + c] != 0.0f;
+        most = cnt > most ? cnt : most;
+      }
+      start[g * windows + j] = (uint32_t) steps;
+      steps += most;
+    }
+  start[cells] = (uint32_t) steps;
+  size_t o_idx = (steps * 16 * sizeof(float) + 63) / 64 * 64, total = o_idx + (steps * 16 + 63) / 64 * 64;
+  char *mem = aligned_alloc(64, total > 0 ? total : 64);
+  if (mem == NULL || steps > UINT32_MAX / 16) {
+    free(start);
+    free(mem);
+    return 0;
+  }
+  memset(mem, 0, total > 0 ? total : 64);
+  float *val = (float *) (void *) mem;
+  uint8_t *idx = (uint8_t *) (mem + o_idx);
+  for (size_t g = 0; g < groups; g++)
+    for (size_t j = 0; j < windows; j++) {
+      size_t s0 = start[g * windows + j];
+      for (size_t q = 0; q < 16 && 16 * g + q < n; q++) {
+        size_t s = s0;
+        uint8_t last = 0;
+        for (size_t c = 32 * j; c < 32 * j + 32 && c < k; c++) {
+          float v = w[(16 * g + q) * k + c];
+          if (v == 0.0f) continue;
+          val[16 * s + q] = v;
+          idx[16 * s + q] = last = (uint8_t) (c - 32 * j);
+          s++;
+        }
+        /* padding: a zero value on an input this channel already reads (no new 0 x Inf) */
+        for (; s < start[g * windows + j + 1]; s++) idx[16 * s + q] = last;
+      }
+    }
+  p->ell = (hwt_spmm_ell){.groups = groups, .windows = windows, .step_start = start, .idx = idx, .val = val};
+  p->ell_mem = mem;
+  return (cells + 1) * sizeof(uint32_t) + total;
+}
+#endif
 
 hwt_status hwt_spmm_f32_create(size_t n, size_t k, const float *w, const float *bias, float min, float max,
                                hwt_isa isa, hwt_spmm_f32_plan **out) {
@@ -178,6 +233,9 @@ hwt_status hwt_spmm_f32_create(size_t n, size_t k, const float *w, const float *
   p->isa = wide ? hwt_isa_scalar : kern->isa;
   p->rows = kern->rows;
   p->bytes = sizeof(*p) + total + ws_bytes;
+#if defined(__x86_64__)
+  if (p->isa == hwt_isa_avx512f && !block4) p->bytes += build_ell(p, w, n, k);
+#endif
   *out = p;
   return hwt_status_ok;
 }
@@ -218,6 +276,22 @@ static void sp_task_fn(void *ctx, size_t i) {
   }
 }
 
+#if defined(__x86_64__)
+typedef struct sp_ell_task {
+  const hwt_spmm_f32_plan *plan;
+  const float *a;
+  float *c;
+  size_t tasks;
+} sp_ell_task;
+
+static void sp_ell_task_fn(void *ctx, size_t i) {
+  const sp_ell_task *t = ctx;
+  size_t groups = t->plan->ell.groups;
+  hwt_spmm_f32_ell__avx512f(&t->plan->ell, &t->plan->base, t->a, t->c, i * groups / t->tasks,
+                            (i + 1) * groups / t->tasks);
+}
+#endif
+
 void hwt_spmm_f32_run(const hwt_spmm_f32_plan *p, size_t m, const float *a, size_t a_stride, float *c,
                       size_t c_stride, pthreadpool_t pool) {
   if (p == NULL || m == 0) return;
@@ -232,6 +306,18 @@ void hwt_spmm_f32_run(const hwt_spmm_f32_plan *p, size_t m, const float *a, size
   args.c_stride = c_stride;
   double work = 2.0 * (double) m * (double) (p->nnz + p->base.n);
   size_t tasks = hwt_gemm_threads_for_work(pool, work, HWT_SPMM_MIN_FLOPS_PER_THREAD);
+#if defined(__x86_64__)
+  if (m == 1 && p->ell.groups > 0) {
+    if (tasks > p->ell.groups) tasks = p->ell.groups;
+    if (tasks <= 1) {
+      hwt_spmm_f32_ell__avx512f(&p->ell, &p->base, a, c, 0, p->ell.groups);
+    } else {
+      sp_ell_task t = {.plan = p, .a = a, .c = c, .tasks = tasks};
+      pthreadpool_parallelize_1d(pool, sp_ell_task_fn, &t, tasks, 0);
+    }
+    return;
+  }
+#endif
   if (tasks > p->slots) tasks = p->slots;
   size_t tiles = (m + HWT_SPMM_MR - 1) / HWT_SPMM_MR, groups = (p->base.n + 7) / 8;
   bool split_m = tiles >= 2 * tasks;
@@ -248,6 +334,8 @@ void hwt_spmm_f32_destroy(hwt_spmm_f32_plan *p) {
   if (p == NULL) return;
   free(p->mem);
   free(p->ws);
+  free((void *) p->ell.step_start);
+  free(p->ell_mem);
   free(p);
 }
 

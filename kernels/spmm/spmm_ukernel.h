@@ -31,6 +31,21 @@ typedef struct hwt_spmm_args {
 /* ws: K * HWT_SPMM_MR floats, 64-byte aligned, owned by the caller for the call. */
 typedef void (*hwt_spmm_rows_fn)(const hwt_spmm_args *p, size_t m0, size_t m1, size_t n0, size_t n1, float *ws);
 
+/* Sliced format for one row of A (M = 1) on AVX-512 (spmm_ell_avx512f.c): output channels in groups of 16 (one
+ * per lane), inputs in windows of 32. Steps of (group g, window j) are [step_start[g * windows + j],
+ * step_start[g * windows + j + 1]); step s holds 16 values (val + 16 s, 64-byte aligned) and 16 offsets into the
+ * window (idx + 16 s, 0..31). */
+typedef struct hwt_spmm_ell {
+  size_t groups, windows;
+  const uint32_t *step_start; /* groups * windows + 1 */
+  const uint8_t *idx;
+  const float *val;
+} hwt_spmm_ell;
+
+/* Groups [g0, g1) of C's single row. */
+void hwt_spmm_f32_ell__avx512f(const hwt_spmm_ell *e, const hwt_spmm_args *p, const float *a, float *c, size_t g0,
+                               size_t g1);
+
 #define HWT_SPMM_UKERNEL(isa_) \
   void hwt_spmm_f32_rows__##isa_(const hwt_spmm_args *p, size_t m0, size_t m1, size_t n0, size_t n1, float *ws);
 #include "spmm/spmm.inc"

@@ -52,6 +52,15 @@ static const sc cases[] = {
     {1, 10, 20, 0, 0, 1.0, PAT_RANDOM, false, true},
     {2, 3, 70000, 0, 0, 0.9, PAT_RANDOM, true, false},    /* 32-bit input indices */
     {1, 3, 70000, 0, 0, 0.9, PAT_RANDOM, true, false},
+    /* one row on AVX-512: the sliced kernel (16 channels x 32-input windows): N and K off those multiples,
+     * empty windows, zero channels, enough channels to split over 2 threads */
+    {1, 17, 33, 0, 0, 0.5, PAT_RANDOM, true, true},
+    {1, 33, 65, 2, 0, 0.9, PAT_RANDOM, false, false},
+    {1, 16, 32, 0, 0, 0.3, PAT_RANDOM, true, false},
+    {1, 31, 100, 0, 0, 0.99, PAT_RANDOM, true, false},
+    {1, 40, 96, 0, 0, 0.5, PAT_ZERO_ROWS, true, true},
+    {1, 24, 70, 0, 0, 0.75, PAT_ZERO_COLS, true, false},
+    {1, 2048, 512, 0, 0, 0.5, PAT_RANDOM, true, false},
     {11, 5, 66000, 7, 0, 0.5, PAT_RANDOM, false, false},
     /* pruned in blocks of 4 output channels x 1 input: the block kernels, N not a multiple of 4 */
     {1, 256, 784, 0, 0, 0.9, PAT_BLOCK4, true, false},
