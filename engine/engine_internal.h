@@ -112,8 +112,13 @@ void hwt_dwconv_own_destroy(hwt_dwconv_own *c);
 
 /* ---- pruned fc / 1x1 conv layers on hwtune/spmm.h (spmm_own.c) ---- */
 /* The break-even sparsity the engine assumes without a profile entry: conservative, so that a layer run sparse
- * by default is faster on the machines measured (docs/profile-schema.md, "sparse"; tuned profiles replace it). */
+ * by default is faster on the machines measured (docs/profile-schema.md, "sparse"; tuned profiles replace it):
+ * HWT_SPARSE_DEFAULT_BREAK_EVEN_WIDE for layers with at least 32 inputs per output (K), whose measured break-even
+ * against the best dense kernel was at most 75%; HWT_SPARSE_DEFAULT_BREAK_EVEN for narrower K, where the kernel's
+ * per-channel overhead weighs most (112x112x16:96 never won at 1 thread). hwt_spmm_own_default_break_even. */
 #define HWT_SPARSE_DEFAULT_BREAK_EVEN 0.95
+#define HWT_SPARSE_DEFAULT_BREAK_EVEN_WIDE 0.80
+double hwt_spmm_own_default_break_even(size_t k);
 /* An fc or a 1x1 stride-1 unpadded dense conv with fp32 weights (a GEMM over n x k weights). */
 bool hwt_spmm_own_eligible(const hwt_layer *l);
 /* The mode after HWTUNE_ENGINE_SPARSE=auto|off|force (which overrides opt when set to one of those). */

@@ -42,9 +42,13 @@ hwt_sparse_mode hwt_spmm_own_mode(hwt_sparse_mode opt) {
   return hwt_sparse_mode_parse(getenv("HWTUNE_ENGINE_SPARSE"), &m) ? m : opt;
 }
 
+double hwt_spmm_own_default_break_even(size_t k) {
+  return k >= 32 ? HWT_SPARSE_DEFAULT_BREAK_EVEN_WIDE : HWT_SPARSE_DEFAULT_BREAK_EVEN;
+}
+
 void hwt_spmm_own_prepare(const hwt_layer *l, size_t n, size_t k, hwt_layer_choice *c) {
   c->sparsity = hwt_sparsity_f32(l->w, n * k);
-  c->break_even = HWT_SPARSE_DEFAULT_BREAK_EVEN;
+  c->break_even = hwt_spmm_own_default_break_even(k);
   c->break_even_profile = false;
   c->sparse = c->sparsity > 0.0 && c->sparsity >= c->break_even;
 }

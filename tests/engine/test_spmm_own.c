@@ -121,9 +121,9 @@ Test(spmm_own, unpruned_models_stay_dense_in_auto) {
 
 Test(spmm_own, mlp_pruned_below_default_break_even_stays_dense) {
   hwt_model *m = open_model("mlp");
-  size_t pruned = prune(m, 10); /* 90% < HWT_SPARSE_DEFAULT_BREAK_EVEN */
+  size_t pruned = prune(m, 4); /* 75% < the default break-even of its 256-input layer */
   cr_assert_eq(pruned, 1);
-  cr_assert_lt(0.90, HWT_SPARSE_DEFAULT_BREAK_EVEN);
+  cr_assert_lt(0.75, hwt_spmm_own_default_break_even(256));
   cr_assert_eq(modes(m, pruned), 0);
   hwt_model_free(m);
 }
@@ -133,12 +133,26 @@ Test(spmm_own, pruned_past_default_break_even_runs_sparse_in_auto) {
   for (size_t s = 0; s < 2; s++) {
     hwt_model *m = open_model(specs[s]);
     size_t pruned = prune(m, 50); /* 98% */
-    cr_assert_geq(0.98, HWT_SPARSE_DEFAULT_BREAK_EVEN);
+    cr_assert_geq(0.98, HWT_SPARSE_DEFAULT_BREAK_EVEN); /* above both defaults */
+    cr_assert_geq(0.98, HWT_SPARSE_DEFAULT_BREAK_EVEN_WIDE);
     cr_assert_gt(pruned, 0);
     cr_assert_eq(modes(m, pruned), pruned, "%s: auto ran a different number of layers sparse than pruned",
                  specs[s]);
     hwt_model_free(m);
   }
+}
+
+/* Without a profile: 80% for layers of >= 32 inputs, 95% below (docs/profile-schema.md "sparse"). */
+Test(spmm_own, default_break_even_depends_on_the_inputs) {
+  cr_assert_float_eq(hwt_spmm_own_default_break_even(16), HWT_SPARSE_DEFAULT_BREAK_EVEN, 1e-12);
+  cr_assert_float_eq(hwt_spmm_own_default_break_even(31), HWT_SPARSE_DEFAULT_BREAK_EVEN, 1e-12);
+  cr_assert_float_eq(hwt_spmm_own_default_break_even(32), HWT_SPARSE_DEFAULT_BREAK_EVEN_WIDE, 1e-12);
+  cr_assert_lt(HWT_SPARSE_DEFAULT_BREAK_EVEN_WIDE, HWT_SPARSE_DEFAULT_BREAK_EVEN);
+  hwt_model *m = open_model("mlp");
+  size_t pruned = prune(m, 7); /* 6 of 7 zero: 85.7%, past the 256-input layer's default */
+  cr_assert_eq(pruned, 1);
+  cr_assert_eq(modes(m, pruned), pruned);
+  hwt_model_free(m);
 }
 
 Test(spmm_own, environment_overrides_the_option) {
