@@ -26,7 +26,8 @@ static float *alloc_floats_checked(size_t count, size_t per) {
 }
 
 static const char *const mode_name[3] = {"dense_kernels", "sparse_kernels", "runtime_choice"};
-static const hwt_sparse_mode mode_val[3] = {hwt_sparse_off, hwt_sparse_force, hwt_sparse_auto};
+/* "sparse kernels": every pruned layer on the sparse kernel, the unpruned ones (first layer, classifier) dense */
+static const hwt_sparse_mode mode_val[3] = {hwt_sparse_off, hwt_sparse_pruned, hwt_sparse_auto};
 
 const char *hwt_audit_prune_pattern_name(hwt_prune_pattern p) { return p == hwt_prune_block ? "block" : "unstructured"; }
 const char *hwt_audit_prune_scope_name(hwt_prune_scope s) { return s == hwt_prune_global ? "global" : "per-layer"; }
@@ -250,7 +251,7 @@ json_t *hwt_audit_prune(const hwt_audit_prune_in *in, json_t *findings, json_t *
         goto oom;
       char e2[512] = "";
       st = run_all(in, m, hwt_sparse_off, out_size, w->out_off, e2, sizeof(e2));
-      if (st == hwt_status_ok) st = run_all(in, m, hwt_sparse_force, out_size, w->out_force, e2, sizeof(e2));
+      if (st == hwt_status_ok) st = run_all(in, m, hwt_sparse_pruned, out_size, w->out_force, e2, sizeof(e2));
       if (st != hwt_status_ok) {
         hwt_errf(err, errlen, "pruning %.0f%%, accuracy run: %s", 100 * w->sparsity, e2);
         goto fail;

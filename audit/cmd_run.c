@@ -110,7 +110,8 @@ static void usage(FILE *out) {
           "  --profile P    tuning profile (default: libhwtune's default path when it exists; none: defaults)\n"
           "  --sparse S     pruned fc / 1x1 conv layers: auto (default: sparse kernel where the profile's, else a\n"
           "                 built-in, break-even sparsity says it is faster), off (dense), force (every such layer\n"
-          "                 sparse); HWTUNE_ENGINE_SPARSE=S overrides it\n"
+          "                 sparse), pruned (every such layer with zero weights sparse, the others dense);\n"
+          "                 HWTUNE_ENGINE_SPARSE=S overrides it\n"
           "  --batch B      run the N samples B at a time (N a multiple of B; default: N, or the batch an ONNX\n"
           "                 file fixes)\n\n"
           "Timing mode (--runs or --results), timed as bench/peers/onnxruntime/run.js times ONNX Runtime: the N\n"
@@ -341,7 +342,7 @@ int hwt_cmd_run(int argc, char **argv) {
       if (!hwt_parse_u64(v, 1, 256, &u)) return bad("--threads takes an integer in [1, 256], not", v);
       threads = (unsigned) u;
     } else if (strcmp(a, "--sparse") == 0) {
-      if (!hwt_sparse_mode_parse(v, &sparse)) return bad("--sparse takes off, auto or force, not", v);
+      if (!hwt_sparse_mode_parse(v, &sparse)) return bad("--sparse takes off, auto, force or pruned, not", v);
     } else if (strcmp(a, "--profile") == 0) {
       profile_arg = v;
     } else if (strcmp(a, "--batch") == 0) {

@@ -353,8 +353,13 @@ typedef struct hwt_layer_query {
 /* Fills *choice (pre-filled with the default) for a layer; returns false to keep the default. */
 typedef bool (*hwt_chooser_fn)(void *ctx, const hwt_layer_query *q, hwt_layer_choice *choice);
 
-typedef enum hwt_sparse_mode { hwt_sparse_auto = 0, hwt_sparse_off, hwt_sparse_force } hwt_sparse_mode;
-/* "auto", "off", "force" (hwtune run --sparse, HWTUNE_ENGINE_SPARSE); false for anything else. */
+typedef enum hwt_sparse_mode {
+  hwt_sparse_auto = 0,
+  hwt_sparse_off,
+  hwt_sparse_force,
+  hwt_sparse_pruned
+} hwt_sparse_mode;
+/* "auto", "off", "force", "pruned" (hwtune run --sparse, HWTUNE_ENGINE_SPARSE); false for anything else. */
 bool hwt_sparse_mode_parse(const char *s, hwt_sparse_mode *out);
 const char *hwt_sparse_mode_name(hwt_sparse_mode mode);
 typedef struct hwt_engine_options {
@@ -362,8 +367,9 @@ typedef struct hwt_engine_options {
   hwt_chooser_fn chooser;      /* NULL = defaults: XNNPACK, `threads` threads for fc/conv/dwconv */
   void *chooser_ctx;
   hwt_sparse_mode sparse;      /* pruned layers: auto = sparse where the profile's (else the built-in) break-even
-                                  says it is faster; off = always dense; force = every fc / 1x1 conv sparse.
-                                  HWTUNE_ENGINE_SPARSE=auto|off|force in the environment overrides it */
+                                  says it is faster; off = always dense; force = every fc / 1x1 conv sparse;
+                                  pruned = every such layer with zero weights sparse, the others dense.
+                                  HWTUNE_ENGINE_SPARSE=auto|off|force|pruned in the environment overrides it */
   bool layer_timing;           /* record per-layer ns for the last run */
   bool keep_values;            /* every value keeps its own buffer (no arena reuse): hwt_engine_layer_output
                                   works for every node (the audit's per-layer int8 comparison) */

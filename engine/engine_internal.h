@@ -121,7 +121,7 @@ void hwt_dwconv_own_destroy(hwt_dwconv_own *c);
 double hwt_spmm_own_default_break_even(size_t k);
 /* An fc or a 1x1 stride-1 unpadded dense conv with fp32 weights (a GEMM over n x k weights). */
 bool hwt_spmm_own_eligible(const hwt_layer *l);
-/* The mode after HWTUNE_ENGINE_SPARSE=auto|off|force (which overrides opt when set to one of those). */
+/* The mode after HWTUNE_ENGINE_SPARSE=auto|off|force|pruned (which overrides opt when set to one of those). */
 hwt_sparse_mode hwt_spmm_own_mode(hwt_sparse_mode opt);
 /* Before the chooser: c->sparsity of the n x k weights, the built-in break-even, and the default decision. */
 void hwt_spmm_own_prepare(const hwt_layer *l, size_t n, size_t k, hwt_layer_choice *c);

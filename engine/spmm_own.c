@@ -18,8 +18,8 @@ bool hwt_spmm_own_eligible(const hwt_layer *l) {
 }
 
 bool hwt_sparse_mode_parse(const char *s, hwt_sparse_mode *out) {
-  static const char *const names[] = {"auto", "off", "force"};
-  for (int i = 0; i < 3; i++) {
+  static const char *const names[] = {"auto", "off", "force", "pruned"};
+  for (int i = 0; i < 4; i++) {
     if (s != NULL && strcmp(s, names[i]) == 0) {
       *out = (hwt_sparse_mode) i;
       return true;
@@ -33,6 +33,7 @@ const char *hwt_sparse_mode_name(hwt_sparse_mode m) {
     case hwt_sparse_auto: return "auto";
     case hwt_sparse_off: return "off";
     case hwt_sparse_force: return "force";
+    case hwt_sparse_pruned: return "pruned";
   }
   return "unknown";
 }
@@ -56,6 +57,7 @@ void hwt_spmm_own_prepare(const hwt_layer *l, size_t n, size_t k, hwt_layer_choi
 bool hwt_spmm_own_decide(hwt_sparse_mode mode, hwt_layer_choice *c) {
   if (mode == hwt_sparse_off) c->sparse = false;
   else if (mode == hwt_sparse_force) c->sparse = true;
+  else if (mode == hwt_sparse_pruned) c->sparse = c->sparsity > 0.0;
   else c->sparse = c->sparsity > 0.0 && c->break_even <= 1.0 && c->sparsity >= c->break_even;
   return c->sparse;
 }
@@ -67,7 +69,9 @@ void hwt_spmm_own_note(hwt_sparse_mode mode, const hwt_layer_choice *c, char *bu
     snprintf(be, sizeof be, "%s break-even: never", from);
   else
     snprintf(be, sizeof be, "%s break-even %.0f%%", from, 100.0 * c->break_even);
-  if (mode == hwt_sparse_force)
+  if (mode == hwt_sparse_pruned)
+    snprintf(buf, len, "%s %.0f%% (every pruned layer)", c->sparse ? "sparse" : "dense", 100.0 * c->sparsity);
+  else if (mode == hwt_sparse_force)
     snprintf(buf, len, "%s %.0f%% (forced)", c->sparse ? "sparse" : "dense", 100.0 * c->sparsity);
   else if (mode == hwt_sparse_off)
     snprintf(buf, len, "dense %.0f%% (sparse off)", 100.0 * c->sparsity);

@@ -78,7 +78,8 @@ static void close_to(const float *want, const float *got, size_t n, const char *
               (double) got[i], (double) want[i]);
 }
 
-/* Off, force and auto against the reference, on 1 and 2 threads; returns how many layers auto ran sparse. */
+/* Off, force, pruned and auto against the reference, on 1 and 2 threads; pruned runs exactly the `pruned` layers
+ * sparse; returns how many layers auto ran sparse. */
 static size_t modes(const hwt_model *m, size_t pruned) {
   size_t batch = 3, ni = hwt_model_input_size(m, 0) * batch, no = hwt_model_output_size(m, 0) * batch, auto_sparse = 0;
   float *in = malloc(ni * sizeof(float)), *ref = malloc(no * sizeof(float));
@@ -89,6 +90,10 @@ static size_t modes(const hwt_model *m, size_t pruned) {
     outcome off = run(m, batch, t, hwt_sparse_off, NULL, in, NULL);
     outcome force = run(m, batch, t, hwt_sparse_force, NULL, in, NULL);
     outcome au = run(m, batch, t, hwt_sparse_auto, NULL, in, NULL);
+    outcome pr = run(m, batch, t, hwt_sparse_pruned, NULL, in, NULL);
+    cr_assert_eq(pr.sparse, pruned, "pruned: %zu layers sparse, %zu pruned", pr.sparse, pruned);
+    close_to(off.out, pr.out, no, "pruned vs off");
+    free(pr.out);
     cr_assert_eq(off.sparse, 0);
     cr_assert_eq(force.sparse, force.eligible, "force: %zu of %zu eligible layers sparse", force.sparse, force.eligible);
     cr_assert_gt(force.eligible, pruned);
@@ -177,6 +182,8 @@ Test(spmm_own, sparse_mode_names) {
   cr_assert(hwt_sparse_mode_parse("auto", &md) && md == hwt_sparse_auto);
   cr_assert(hwt_sparse_mode_parse("off", &md) && md == hwt_sparse_off);
   cr_assert(hwt_sparse_mode_parse("force", &md) && md == hwt_sparse_force);
+  cr_assert(hwt_sparse_mode_parse("pruned", &md) && md == hwt_sparse_pruned);
+  cr_assert_str_eq(hwt_sparse_mode_name(hwt_sparse_pruned), "pruned");
   cr_assert(!hwt_sparse_mode_parse("Force", &md));
   cr_assert(!hwt_sparse_mode_parse(NULL, &md));
   cr_assert_str_eq(hwt_sparse_mode_name(hwt_sparse_force), "force");
@@ -199,4 +206,10 @@ Test(spmm_own, note_names_the_break_even) {
   c.break_even = 0.0; /* a break-even of 0 still never runs a layer without zeros sparse in auto */
   cr_assert(!hwt_spmm_own_decide(hwt_sparse_auto, &c));
   cr_assert(hwt_spmm_own_decide(hwt_sparse_force, &c));
+  cr_assert(!hwt_spmm_own_decide(hwt_sparse_pruned, &c)); /* pruned: only layers with zeros */
+  c.sparsity = 0.01;
+  c.break_even = 2.0;
+  cr_assert(hwt_spmm_own_decide(hwt_sparse_pruned, &c));
+  hwt_spmm_own_note(hwt_sparse_pruned, &c, buf, sizeof buf);
+  cr_assert_str_eq(buf, "sparse 1% (every pruned layer)");
 }
