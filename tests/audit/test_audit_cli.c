@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/cli_run.h"
 #include "hwtune/profile.h"
 
 #define FIX HWTUNE_FIXTURES "/models/"
@@ -18,18 +19,9 @@
 
 /* Runs `hwtune audit <args>`, stderr captured into err; returns the exit code. */
 static int audit(const char *args, char *err, size_t errlen) {
-  char cmd[2048], path[] = "/tmp/hwt_audit_err_XXXXXX";
-  int fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  close(fd);
-  snprintf(cmd, sizeof(cmd), "%s audit %s >/dev/null 2>%s", HWTUNE_BINARY, args, path);
-  int st = system(cmd);
-  FILE *f = fopen(path, "r");
-  size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
-  err[n] = '\0';
-  if (f) fclose(f);
-  unlink(path);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  char cmd[2048];
+  snprintf(cmd, sizeof(cmd), "%s audit %s", HWTUNE_BINARY, args);
+  return hwt_test_run(cmd, NULL, 0, err, errlen);
 }
 
 Test(audit_cli, bad_models_exit_1_with_the_file_and_layer) {

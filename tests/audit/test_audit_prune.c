@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/cli_run.h"
+
 #include "audit.h"
 
 #define DIG HWTUNE_FIXTURES "/digits/"
@@ -18,18 +20,9 @@
 
 /* Runs `hwtune audit <args>`, stderr into err; returns the exit code. */
 static int audit(const char *args, char *err, size_t errlen) {
-  char cmd[4096], path[] = "/tmp/hwt_audit_prune_err_XXXXXX";
-  int fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  close(fd);
-  snprintf(cmd, sizeof(cmd), "%s audit %s >/dev/null 2>%s", HWTUNE_BINARY, args, path);
-  int st = system(cmd);
-  FILE *f = fopen(path, "r");
-  size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
-  err[n] = '\0';
-  if (f) fclose(f);
-  unlink(path);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd), "%s audit %s", HWTUNE_BINARY, args);
+  return hwt_test_run(cmd, NULL, 0, err, errlen);
 }
 
 /* Runs an audit writing JSON; returns the document (asserts exit code `rc`). */

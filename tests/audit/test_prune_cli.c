@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/cli_run.h"
+
 #include "engine.h"
 #include "onnx.h"
 
@@ -38,15 +40,6 @@ static const char *path(const char *name) {
   return p[k];
 }
 
-static void slurp(const char *file, char *buf, size_t cap) {
-  buf[0] = '\0';
-  FILE *f = fopen(file, "rb");
-  if (f == NULL) return;
-  size_t n = fread(buf, 1, cap - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-}
-
 /* Runs `hwtune prune <args>` in the test's folder; stdout and stderr land in out_text and err_text. */
 static int prune(const char *fmt, ...) {
   char args[2048], cmd[4096];
@@ -54,11 +47,8 @@ static int prune(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(args, sizeof args, fmt, ap);
   va_end(ap);
-  snprintf(cmd, sizeof cmd, "cd '%s' && %s prune %s >stdout 2>stderr", dir, HWTUNE_BINARY, args);
-  int rc = system(cmd);
-  slurp(path("stdout"), out_text, sizeof out_text);
-  slurp(path("stderr"), err_text, sizeof err_text);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  snprintf(cmd, sizeof cmd, "cd '%s' && %s prune %s", dir, HWTUNE_BINARY, args);
+  return hwt_test_run(cmd, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 static bool exists(const char *name) {
@@ -66,7 +56,7 @@ static bool exists(const char *name) {
   return stat(path(name), &st) == 0;
 }
 
-/* Files in the test folder other than stdout / stderr. */
+/* .onnx files in the test folder. */
 static int onnx_files(void) {
   char cmd[512], buf[64];
   snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '\\.onnx$'", dir);

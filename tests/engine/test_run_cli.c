@@ -14,6 +14,7 @@
 
 #include "hwt_common.h"
 #include "onnx.h"
+#include "../common/cli_run.h"
 
 static char dir[256];
 static char out_text[1 << 16], err_text[1 << 14];
@@ -37,15 +38,6 @@ static const char *path(const char *name) {
   return p[k];
 }
 
-static void slurp(const char *file, char *buf, size_t cap) {
-  buf[0] = '\0';
-  FILE *f = fopen(file, "rb");
-  if (f == NULL) return;
-  size_t n = fread(buf, 1, cap - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-}
-
 /* Runs `hwtune <args>`; stdout and stderr land in out_text and err_text; returns the exit code. */
 static int hwtune(const char *fmt, ...) {
   char args[2048], cmd[4096];
@@ -53,11 +45,8 @@ static int hwtune(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(args, sizeof args, fmt, ap);
   va_end(ap);
-  snprintf(cmd, sizeof cmd, "%s %s >'%s/stdout' 2>'%s/stderr'", HWTUNE_BINARY, args, dir, dir);
-  int rc = system(cmd);
-  slurp(path("stdout"), out_text, sizeof out_text);
-  slurp(path("stderr"), err_text, sizeof err_text);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  snprintf(cmd, sizeof cmd, "%s %s", HWTUNE_BINARY, args);
+  return hwt_test_run(cmd, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 static void write_npy(const char *name, hwt_dtype dt, unsigned rank, const int64_t *dims, const void *data) {
