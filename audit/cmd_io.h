@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What `hwtune run` and `hwtune model` share (audit/cmd_run.c): opening a model at a batch, opening the tuning
+/* What the model verbs (`hwtune run`, `model`, `quantize`, `prune`) share (audit/cmd_run.c): opening a model at a batch, opening the tuning
  * profile as audit does, and the logical (file-layout) dims of a graph input or output. */
 #pragma once
 #include <stdbool.h>
@@ -8,6 +8,9 @@
 
 #include "engine.h"
 #include "hwtune/profile.h"
+
+/* s ends in suffix (".onnx", ".json"). */
+bool hwt_cli_ends_with(const char *s, const char *suffix);
 
 /* "mlp", "mobilenet", a model JSON, or a .onnx file imported with `batch` for a symbolic batch dimension
  * (0 = 1). err names the file. */

@@ -49,11 +49,6 @@ static int bad(const char *msg, const char *arg) {
   return 2;
 }
 
-static bool ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* "0.5,0.75,0.9": every item a finite number in [0, 1], none empty, no duplicates. Returns the count, or 0 with
  * *why set. */
 static size_t parse_sparsities(const char *text, double *out, const char **why) {
@@ -218,7 +213,7 @@ int hwt_cmd_prune(int argc, char **argv) {
   if (model_arg == NULL) return bad("--model is required (an fp32 .onnx file, a model JSON, mlp or mobilenet)", NULL);
   if (nsp == 0) return bad("--sparsity is required: fractions of zero weights, e.g. 0.5,0.75,0.9", NULL);
   if (out_path == NULL) return bad("--out is required (the .onnx file to write)", NULL);
-  if (!ends_with(out_path, ".onnx") || strlen(out_path) == strlen(".onnx"))
+  if (!hwt_cli_ends_with(out_path, ".onnx") || strlen(out_path) == strlen(".onnx"))
     return bad("--out writes ONNX: the name must end in .onnx, not", out_path);
   if (have_block && o.pattern != hwt_prune_block) return bad("--block needs --pattern block", NULL);
   /* every file's name, distinct and writable, before anything runs */

@@ -37,11 +37,6 @@ static int bad(const char *msg, const char *arg) {
   return 2;
 }
 
-static bool ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* The calibration file's dims after the first must be graph input 0's logical dims (a native flat input also
  * takes the same count in any dims, as `hwtune run`). */
 static bool sample_shape_ok(const hwt_tensor *t, const hwt_graph_io *gi) {
@@ -90,7 +85,7 @@ int hwt_cmd_quantize(int argc, char **argv) {
     return bad("--calibration is required: a .npy or .pb file of calibration samples (N along dim 0) whose "
                "ranges set the int8 activation parameters", NULL);
   if (out_path == NULL) return bad("--out is required (the QDQ .onnx file to write)", NULL);
-  if (!ends_with(out_path, ".onnx")) return bad("--out writes ONNX: the name must end in .onnx, not", out_path);
+  if (!hwt_cli_ends_with(out_path, ".onnx")) return bad("--out writes ONNX: the name must end in .onnx, not", out_path);
   char err[2048] = "";
   if (hwt_check_out_dir(out_path, err, sizeof err) != hwt_status_ok) {
     fprintf(stderr, "hwtune quantize: --out: %s\n", err);

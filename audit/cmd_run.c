@@ -19,14 +19,14 @@
 #include "profile_model.h"
 #include "onnx.h"
 
-static bool ends_with(const char *s, const char *suffix) {
+bool hwt_cli_ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
   return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
 hwt_status hwt_cli_open_model(const char *spec, uint32_t batch, hwt_model **out, char *err, size_t errlen) {
   *out = NULL;
-  if (ends_with(spec, ".onnx")) {
+  if (hwt_cli_ends_with(spec, ".onnx")) {
     hwt_onnx_options opt = {.batch = batch};
     return hwt_onnx_import(spec, &opt, out, err, errlen);
   }
@@ -160,8 +160,8 @@ static void shape_name_of(const char *model_arg, char *buf, size_t len) {
   const char *base = strrchr(model_arg, '/');
   base = base ? base + 1 : model_arg;
   size_t n = strlen(base);
-  if (ends_with(base, ".onnx")) n -= 5;
-  else if (ends_with(base, ".json")) n -= 5;
+  if (hwt_cli_ends_with(base, ".onnx")) n -= 5;
+  else if (hwt_cli_ends_with(base, ".json")) n -= 5;
   snprintf(buf, len, "%.*s", (int) n, base);
 }
 
@@ -233,7 +233,7 @@ static json_t *timing_document(const timing_run *t, hwt_bench_session *session) 
   json_array_append_new(odims, json_integer((json_int_t) t->batch));
   for (unsigned d = 0; d < nod; d++) json_array_append_new(odims, json_integer((json_int_t) od[d]));
   char abs_model[4096], abs_input[4096];
-  const char *model_path = ends_with(t->model_arg, ".onnx") || ends_with(t->model_arg, ".json")
+  const char *model_path = hwt_cli_ends_with(t->model_arg, ".onnx") || hwt_cli_ends_with(t->model_arg, ".json")
                                ? (realpath(t->model_arg, abs_model) ? abs_model : t->model_arg)
                                : t->model_arg;
   const char *input_path = realpath(t->inputs[0].path, abs_input) ? abs_input : t->inputs[0].path;
@@ -372,7 +372,8 @@ int hwt_cmd_run(int argc, char **argv) {
     return 2;
   }
   if (out_path != NULL) {
-    if (!ends_with(out_path, ".npy")) return bad("--out writes NumPy: the name must end in .npy, not", out_path);
+    if (!hwt_cli_ends_with(out_path, ".npy"))
+      return bad("--out writes NumPy: the name must end in .npy, not", out_path);
     if (hwt_check_out_dir(out_path, err, sizeof err) != hwt_status_ok) {
       fprintf(stderr, "hwtune run: --out: %s\n", err);
       return 2;
