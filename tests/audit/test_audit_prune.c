@@ -21,7 +21,8 @@
 /* Runs `hwtune audit <args>`, stderr into err; returns the exit code. */
 static int audit(const char *args, char *err, size_t errlen) {
   char cmd[4096];
-  snprintf(cmd, sizeof(cmd), "%s audit %s", HWTUNE_BINARY, args);
+  int n = snprintf(cmd, sizeof(cmd), "%s audit %s", HWTUNE_BINARY, args);
+  cr_assert(n > 0 && (size_t) n < sizeof(cmd), "command too long: %s", args);
   return hwt_test_run(cmd, NULL, 0, err, errlen);
 }
 
